@@ -1,0 +1,122 @@
+/**
+ * The normalised, typed result of loading `models.yaml` and `.env`. Everything later layers
+ * (docker-ops, litellm-sync, prometheus-sync, the CLI) need comes from here; none of them reads
+ * the YAML or the environment again.
+ */
+
+/** Where something was written in a file, for error messages (1-based). */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** GPUs a model container gets: every GPU, none (CPU / stand-in), or the listed indices. */
+export type GpuSelection = { kind: 'all' } | { kind: 'none' } | { kind: 'devices'; indices: number[] };
+
+/** When to pull the model image. `missing` is the reference tool's behaviour. */
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+/** A bind mount or named volume given to a model container. */
+export interface VolumeMount {
+  /** Host path (absolute) or named volume. */
+  source: string;
+  /** Path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+/** One model, fully resolved: exactly what will be given to Docker. */
+export interface ModelSpec {
+  /** The key in models.yaml, e.g. `qwen-vl-4b-instruct` or `org/name`. */
+  key: string;
+  /** `inference-<key>` with `/` turned into `--` (reference naming, reversible). */
+  containerName: string;
+  /** Hugging Face repo id or path given to vLLM as the model. */
+  model: string;
+  /** The name vLLM serves the model as (`served-model-name`, else `model`). */
+  servedModelName: string;
+  /** Image reference, from the model, the defaults, or `VLLM_IMAGE` (+ platform). */
+  image: string;
+  /** Docker platform (`VLLM_PLATFORM`), if any. */
+  platform?: string;
+  pullPolicy: PullPolicy;
+  gpus: GpuSelection;
+  /** `cpuset-cpus` as Docker's string form, e.g. `0-3` or `0,1,2`. */
+  cpusetCpus?: string;
+  /** `shm-size` in bytes. */
+  shmSizeBytes?: number;
+  tensorParallelSize?: number;
+  gpuMemoryUtilization?: number;
+  /**
+   * vLLM flags that follow the model and `--port 8000 --host 0.0.0.0`, as argv items, in
+   * file order: `['--tensor-parallel-size', '1', '--max-model-len', '16384', '--trust-remote-code']`.
+   * Never contains secrets (an API key goes to `secretEnv.VLLM_API_KEY`).
+   */
+  vllmArgs: string[];
+  /** Non-secret environment for the container (`HF_HOME`, `VLLM_NO_USAGE_STATS`, user env...). */
+  env: Record<string, string>;
+  /** Secret environment (`HF_TOKEN`, `VLLM_API_KEY`): never printed, logged or put in labels. */
+  secretEnv: Record<string, string>;
+  /** Mounts, the HF cache at `/root/.cache/huggingface` first. */
+  volumes: VolumeMount[];
+  /** The API key vLLM requires on `/v1*` (also in `secretEnv.VLLM_API_KEY`), if any. */
+  apiKey?: string;
+  /**
+   * Stable digest (hex, 16 chars) of the effective spec: image, platform, gpus, cpuset, shm, args,
+   * env, volumes, and secrets only as a keyed digest. Equal specs give equal hashes.
+   */
+  specHash: string;
+  /** Where the model was defined. */
+  source: SourceLocation;
+}
+
+/** How inferstack reaches the LiteLLM gateway. */
+export interface GatewaySettings {
+  /** `managed`: serve runs the LiteLLM container; `external`: a URL; `none`: no gateway sync. */
+  mode: 'managed' | 'external' | 'none';
+  /** `config`: config-file mode (no DB, restart on change); `api`: admin API (needs a DB). */
+  sync: 'config' | 'api';
+  /** Base URL as seen from the host, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  /** Host port of a managed gateway (`GATEWAY_PORT`, default 8000). */
+  port: number;
+  /** Host address the managed gateway is published on. @default '127.0.0.1' */
+  bindAddress: string;
+  image: string;
+  containerName: string;
+  /** Path of the LiteLLM config file a managed gateway uses (config mode). */
+  configFile: string;
+  masterKey?: string;
+  saltKey?: string;
+}
+
+/** Monitoring: a managed Prometheus (and Grafana), an external one, or none. */
+export interface MonitoringSettings {
+  mode: 'managed' | 'external' | 'none';
+  /** Prometheus base URL as seen from the host. */
+  prometheusUrl: string;
+  prometheusPort: number;
+  prometheusImage: string;
+  /** Where file_sd target files are written on the host. */
+  targetsDir: string;
+  grafana: { enabled: boolean; port: number; image: string; adminPassword?: string };
+  /** Extra scrape jobs kept verbatim in the generated Prometheus config. */
+  extraScrapeConfigs: unknown[];
+}
+
+/** The whole loaded configuration. */
+export interface StackConfig {
+  /** Absolute path of the models file. */
+  file: string;
+  /** The project directory (where `.env` was looked for). */
+  projectDir: string;
+  /** Models in file order. */
+  models: ModelSpec[];
+  /** Docker network for every container. @default 'inference_default' */
+  network: string;
+  gateway: GatewaySettings;
+  monitoring: MonitoringSettings;
+  /** Settings read from `.env` and the environment (secrets included; never print this). */
+  settings: Record<string, string>;
+}

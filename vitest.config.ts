@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (pure, no network, next to the source) and `docker` (a real Docker
+// daemon, real Prometheus and LiteLLM, the vLLM stand-in). Packages resolve to their
+// TypeScript sources through the `source` export condition, so tests need no build step;
+// CLI tests run the built bin, which `pnpm test` builds first.
+const resolve = { conditions: ['source'] };
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'images/**/*.test.ts'],
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'docker',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
