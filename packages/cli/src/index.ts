@@ -1,1 +1,4 @@
-export {};
+export { runCli, mainCommand } from './main.js';
+export type { RunCliOptions } from './main.js';
+export { CliError, ExitCode } from './errors.js';
+export type { ExitCodeValue } from './errors.js';

@@ -1,1 +1,49 @@
-export {};
+export { connectDocker, createDockerClient, daemonAddress, isLocalDaemon } from './client.js';
+export type { ConnectOptions, DockerClient } from './client.js';
+export {
+  DaemonUnreachableError,
+  DockerApiError,
+  DockerOpsError,
+  ImagePullError,
+  LockHeldError,
+  NvidiaRuntimeMissingError,
+  OperationAbortedError,
+  describeDockerError,
+} from './errors.js';
+export type { LockHolder } from './errors.js';
+export {
+  LABEL_GPUS,
+  LABEL_KIND,
+  LABEL_MANAGED,
+  LABEL_MODEL,
+  LABEL_SERVED_NAME,
+  LABEL_SPEC_FIELDS,
+  LABEL_SPEC_HASH,
+  gpusToString,
+  modelLabels,
+  specFieldDigests,
+} from './labels.js';
+export { HEALTHCHECK_COMMAND, VLLM_PORT, argvStyleForEntrypoint, modelContainerOptions, vllmCommand } from './container-spec.js';
+export type { ArgvStyle, ModelContainerOptions } from './container-spec.js';
+export {
+  containerLogs,
+  demuxLogs,
+  ensureNetwork,
+  listModelContainers,
+  removeContainer,
+  stopContainer,
+  toModelContainer,
+} from './containers.js';
+export type { ContainerHealth, ContainerState, ModelContainer } from './containers.js';
+export { ensureImage, inspectImage, pullImage } from './images.js';
+export type { EnsureImageOptions, PullProgress } from './images.js';
+export { waitUntilReady } from './readiness.js';
+export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
+export { changedFields, gpusOverlap, planHasChanges, planModels } from './plan.js';
+export type { ModelAction, ModelChange, PlanOptions, RecreateReason } from './plan.js';
+export { applyModelPlan, startOrder } from './apply.js';
+export type { ApplyEvent, ApplyOptions, ModelFailure, ModelOutcome } from './apply.js';
+export { modelStatuses } from './status.js';
+export type { ModelStatus, SyncState } from './status.js';
+export { LOCK_CONTAINER, LOCK_IMAGE, acquireLock, breakLock, readLockHolder } from './lock.js';
+export type { AcquireLockOptions, Lock } from './lock.js';

@@ -1,0 +1,74 @@
+import { defineCommand } from 'citty';
+import { listModelContainers, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
+import { ExitCode } from '../errors.js';
+import { table, type Output } from '../output.js';
+
+export const statusArgs = {
+  json: { type: 'boolean', description: 'Print the status as JSON' },
+  ...commonArgs,
+} as const;
+
+function uptime(status: string): string {
+  const m = /^Up (.+?)(?: \(|$)/.exec(status);
+  return m?.[1] ?? '-';
+}
+
+function stateText(out: Output, s: ModelStatus): string {
+  if (s.state === 'running') return s.health === 'unhealthy' ? out.red('running') : out.green('running');
+  if (s.state === 'absent') return out.dim('absent');
+  return out.yellow(s.state);
+}
+
+function syncText(out: Output, s: ModelStatus): string {
+  switch (s.sync) {
+    case 'in-sync':
+      return out.green('in sync');
+    case 'changed':
+      return out.yellow(`changed (${s.changed.join(', ')})`);
+    case 'adopted':
+      return 'adopted';
+    case 'orphan':
+      return out.yellow('orphan');
+    case 'missing':
+      return out.dim('not created');
+  }
+}
+
+/** `serve status`: one row per model, from one container listing. */
+export async function status(ctx: CommandEnv, args: { file: string; json: boolean }): Promise<number> {
+  const config = await loadStack(ctx, args.file);
+  const client = await docker(ctx);
+  const rows = modelStatuses(config.models, await listModelContainers(client));
+  const out = ctx.output;
+  if (args.json) {
+    out.json({
+      models: rows.map((r) => ({
+        model: r.key,
+        container: r.containerName,
+        state: r.state,
+        health: r.health,
+        sync: r.sync,
+        changed: r.changed,
+        gpus: r.gpus,
+        uptime: r.state === 'running' ? uptime(r.status) : null,
+        image: r.image,
+        endpoint: r.endpoint,
+        servedModelName: r.servedModelName,
+      })),
+    });
+    return ExitCode.ok;
+  }
+  if (rows.length === 0) {
+    out.print('no models in the config and no model containers');
+    return ExitCode.ok;
+  }
+  const lines = table(
+    ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'IMAGE', 'ENDPOINT'],
+    rows.map((r) => [r.key, stateText(out, r), r.health === 'none' ? '-' : r.health, r.gpus, r.state === 'running' ? uptime(r.status) : '-', syncText(out, r), r.image, r.endpoint]),
+  );
+  for (const l of lines) out.print(l);
+  return ExitCode.ok;
+}
+
+export const statusCommand = defineCommand({ meta: { name: 'status', alias: ['ps'], description: 'Show each model: state, health, GPUs, uptime, and whether it matches the config' }, args: statusArgs });

@@ -1,0 +1,128 @@
+import { defineCommand } from 'citty';
+import {
+  applyModelPlan,
+  checkGpuPlacement,
+  detectGpusLocally,
+  formatGpuProblems,
+  isLocalDaemon,
+  listModelContainers,
+  planModels,
+  type ModelChange,
+  type ModelOutcome,
+} from '@inferstack/docker-ops';
+import { asCliError, commonArgs, docker, extraLabels, loadStack, lock, type CommandEnv } from '../context.js';
+import { CliError, ExitCode } from '../errors.js';
+import { formatDuration } from '../output.js';
+import { printPlan, planJson } from '../plan-view.js';
+import { Progress } from '../progress.js';
+
+export const upArgs = {
+  models: { type: 'positional', required: false, description: 'Models to serve (default: all in the config)', valueHint: 'MODEL...' },
+  'force-recreate': { type: 'boolean', alias: 'force-reload', description: 'Recreate the models even when unchanged' },
+  'dry-run': { type: 'boolean', description: 'Print the plan, change nothing' },
+  timeout: { type: 'string', description: 'Seconds to wait for each model to be ready (default 3600)', valueHint: 'SECONDS' },
+  json: { type: 'boolean', description: 'Print the result as JSON' },
+  ...commonArgs,
+} as const;
+
+/** `serve up [MODEL...]`: make the running models match the config. */
+export async function up(ctx: CommandEnv, args: { models: string[]; file: string; forceRecreate: boolean; dryRun: boolean; timeoutSeconds?: number; json: boolean }): Promise<number> {
+  const out = ctx.output;
+  const config = await loadStack(ctx, args.file, args.models);
+  const client = await docker(ctx);
+  const held = args.dryRun ? undefined : await lock(ctx, client, `serve up ${args.models.join(' ')}`.trim());
+  const progress = new Progress(out, { live: out.isTTY && !args.json });
+  try {
+    const actual = await listModelContainers(client);
+    const changes = planModels(config.models, actual, { removeOrphans: args.models.length === 0, forceRecreate: args.forceRecreate });
+    if (args.dryRun) {
+      if (args.json) out.json({ plan: planJson(changes) });
+      else printPlan(out, changes);
+      return ExitCode.ok;
+    }
+
+    await gpuPreflight(ctx, changes, actual.length);
+
+    const started = Date.now();
+    let outcomes: ModelOutcome[];
+    try {
+      outcomes = await applyModelPlan(client, changes, {
+        network: config.network,
+        extraLabels: extraLabels(ctx.env),
+        probe: isLocalDaemon({ env: ctx.env }) ? 'http' : 'healthcheck',
+        readyTimeoutMs: args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : undefined,
+        signal: ctx.signal,
+        onEvent: progress.handle,
+      });
+    } catch (error) {
+      throw asCliError(error);
+    }
+    progress.stop();
+
+    const failed = outcomes.filter((o) => o.outcome === 'failed');
+    const aborted = outcomes.filter((o) => o.outcome === 'aborted');
+    const changed = outcomes.filter((o) => o.action !== 'keep' && o.outcome === 'done');
+    if (args.json) {
+      out.json({ ok: failed.length === 0 && aborted.length === 0, elapsedMs: Date.now() - started, models: outcomes.map(outcomeJson) });
+    } else if (ctx.signal.aborted) {
+      out.info(`interrupted: ${changed.length} change(s) done (${changed.map((o) => o.key).join(', ') || 'none'}); not done: ${aborted.map((o) => o.key).join(', ') || 'none'}. Run "serve up" again to finish.`);
+    } else if (changed.length === 0 && failed.length === 0) {
+      out.info('nothing to do: every model is up and matches the config');
+    } else {
+      out.info(`${changed.length} model(s) changed, ${failed.length} failed in ${formatDuration(Date.now() - started)}`);
+    }
+    for (const f of failed) {
+      if (args.json) break;
+      if (f.failure?.logs && !f.failure.diagnosis) {
+        const tail = f.failure.logs.trimEnd().split('\n').slice(-10);
+        out.info(`last log lines of ${f.key}:`);
+        for (const l of tail) out.info(`  ${l}`);
+      }
+    }
+    if (ctx.signal.aborted) return ExitCode.interrupted;
+    return failed.length > 0 ? ExitCode.failed : ExitCode.ok;
+  } finally {
+    progress.stop();
+    await held?.release();
+  }
+}
+
+function outcomeJson(o: ModelOutcome) {
+  return {
+    model: o.key,
+    action: o.action,
+    outcome: o.outcome,
+    elapsedMs: o.elapsedMs,
+    error: o.failure
+      ? { message: o.failure.message, reason: o.failure.reason, exitCode: o.failure.exitCode, cause: o.failure.diagnosis?.cause, advice: o.failure.diagnosis?.advice, hint: o.failure.hint }
+      : undefined,
+  };
+}
+
+/**
+ * Before anything starts: every listed GPU exists and the requested memory fits what is free
+ * now. Only where nvidia-smi answers on this machine with a local daemon; elsewhere skipped.
+ */
+async function gpuPreflight(ctx: CommandEnv, changes: ModelChange[], _running: number): Promise<void> {
+  const starting = changes.filter((c) => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
+  const needsGpu = starting.some((c) => 'spec' in c && c.spec.gpus.kind !== 'none');
+  if (!needsGpu || !isLocalDaemon({ env: ctx.env })) return;
+  const gpus = await detectGpusLocally();
+  if (gpus === 'unavailable') {
+    ctx.output.debug('nvidia-smi is not available here: GPU pre-flight skipped');
+    return;
+  }
+  const problems = checkGpuPlacement({
+    gpus,
+    models: starting.map((c) => ('spec' in c ? c.spec : undefined)).filter((s) => s !== undefined),
+    replacing: changes.filter((c) => c.action === 'recreate').map((c) => ('spec' in c ? c.spec : undefined)).filter((s) => s !== undefined),
+  });
+  if (problems.length > 0) {
+    throw new CliError('GPU pre-flight failed; nothing was started', { exitCode: ExitCode.badInput, details: formatGpuProblems(problems) });
+  }
+}
+
+export const upCommand = defineCommand({
+  meta: { name: 'up', description: 'Start, recreate or remove model containers so that they match the config (alias: serve)' },
+  args: upArgs,
+});

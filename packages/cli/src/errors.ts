@@ -1,0 +1,31 @@
+/** Exit codes every command keeps: scripts and CI rely on them. */
+export const ExitCode = {
+  /** Everything asked for was done. */
+  ok: 0,
+  /** Something failed (a model did not start, the gateway could not be synced...). */
+  failed: 1,
+  /** Bad input: config, .env, arguments. Nothing was changed. */
+  badInput: 2,
+  /** `serve plan --exit-code`: something would change. */
+  changes: 3,
+  /** Interrupted (Ctrl-C). */
+  interrupted: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the CLI prints as one line (plus hint) and turns into an exit code. */
+export class CliError extends Error {
+  readonly exitCode: ExitCodeValue;
+  readonly hint?: string;
+  /** Extra lines printed after the message (e.g. one per validation issue). */
+  readonly details: string[];
+
+  constructor(message: string, options: { exitCode?: ExitCodeValue; hint?: string; details?: string[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = options.exitCode ?? ExitCode.failed;
+    this.hint = options.hint;
+    this.details = options.details ?? [];
+  }
+}

@@ -1,0 +1,49 @@
+import type { ModelChange } from '@inferstack/docker-ops';
+import { type Output, table } from './output.js';
+
+const SYMBOL: Record<ModelChange['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', remove: '-' };
+
+function detail(c: ModelChange): string {
+  switch (c.action) {
+    case 'create':
+      return 'not running → create';
+    case 'recreate':
+      return c.reason === 'changed' ? `changed: ${c.changed.join(', ')} → recreate` : `${c.reason} → recreate`;
+    case 'start':
+      return 'stopped, unchanged → start';
+    case 'keep':
+      return c.adopted ? 'running (made by the old tool; spec unknown, --force-recreate to apply the config)' : 'running, unchanged';
+    case 'remove':
+      return c.reason === 'duplicate' ? 'duplicate container → remove' : 'not in the config → remove';
+  }
+}
+
+/** The plan as a table a person reads. */
+export function printPlan(out: Output, changes: readonly ModelChange[]): void {
+  if (changes.length === 0) {
+    out.print('no models in the config and no model containers');
+    return;
+  }
+  const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, 'spec' in c ? gpus(c.spec.gpus) : (c.container.gpus ?? '?'), detail(c)]);
+  for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
+  const counts = new Map<string, number>();
+  for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
+  out.print('');
+  out.print([...counts].map(([a, n]) => `${n} ${a}`).join(', '));
+}
+
+function gpus(g: Extract<ModelChange, { spec: unknown }>['spec']['gpus']): string {
+  return g.kind === 'devices' ? g.indices.join(',') : g.kind;
+}
+
+/** The plan as JSON (no secrets: specs are not included). */
+export function planJson(changes: readonly ModelChange[]) {
+  return changes.map((c) => ({
+    model: c.key,
+    action: c.action,
+    ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed } : {}),
+    ...(c.action === 'remove' ? { reason: c.reason } : {}),
+    ...(c.action === 'keep' ? { adopted: c.adopted } : {}),
+    container: 'container' in c ? c.container.name : undefined,
+  }));
+}

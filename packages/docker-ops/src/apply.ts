@@ -1,0 +1,285 @@
+import type { ModelSpec } from '@inferstack/config';
+import type { DockerClient } from './client.js';
+import { argvStyleForEntrypoint, modelContainerOptions } from './container-spec.js';
+import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
+import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
+import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
+import { ensureImage, type PullProgress } from './images.js';
+import { gpusOverlap, type ModelChange } from './plan.js';
+import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
+
+/** Progress of `apply`, one model at a time, for a terminal or a log. */
+export type ApplyEvent =
+  | { type: 'network-created'; network: string }
+  | { type: 'pulling'; image: string; progress?: PullProgress }
+  | { type: 'pulled'; image: string }
+  | { type: 'removing'; key: string; reason: string }
+  | { type: 'removed'; key: string }
+  | { type: 'creating'; key: string }
+  | { type: 'starting'; key: string }
+  | { type: 'waiting'; key: string }
+  | { type: 'ready'; key: string; elapsedMs: number }
+  | { type: 'kept'; key: string }
+  | { type: 'failed'; key: string; error: ModelFailure };
+
+/** Why one model failed, with what to do. */
+export interface ModelFailure {
+  message: string;
+  hint?: string;
+  reason?: NotReadyReason | 'image' | 'docker' | 'aborted';
+  exitCode?: number;
+  diagnosis?: Diagnosis;
+  /** The last log lines, for the user to read. */
+  logs?: string;
+}
+
+/** What happened to one model. */
+export interface ModelOutcome {
+  key: string;
+  action: ModelChange['action'];
+  outcome: 'done' | 'failed' | 'aborted';
+  /** From the start of its work to ready (create/recreate/start). */
+  elapsedMs?: number;
+  containerId?: string;
+  failure?: ModelFailure;
+}
+
+/** Options for {@link applyModelPlan}. */
+export interface ApplyOptions {
+  network: string;
+  /** Labels added to every container and network made (e.g. a test session). */
+  extraLabels?: Record<string, string>;
+  /** @default 'http' */
+  probe?: ProbeMode;
+  /** Readiness timeout per model. @default 3_600_000 */
+  readyTimeoutMs?: number;
+  /** Seconds between SIGTERM and SIGKILL when stopping. @default 30 */
+  stopTimeoutSeconds?: number;
+  /** Models on disjoint GPUs started at once, at most. @default 8 */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: ApplyEvent) => void;
+}
+
+/**
+ * Order model work so that models sharing a GPU start one after another (each waits for the
+ * earlier ones on its GPUs), while models on disjoint GPUs may start together.
+ */
+export function startOrder(specs: readonly Pick<ModelSpec, 'key' | 'gpus'>[]): Map<string, string[]> {
+  const deps = new Map<string, string[]>();
+  specs.forEach((spec, i) => {
+    deps.set(
+      spec.key,
+      specs.slice(0, i).filter((earlier) => gpusOverlap(earlier.gpus, spec.gpus)).map((e) => e.key),
+    );
+  });
+  return deps;
+}
+
+function toFailure(error: unknown): ModelFailure {
+  if (error instanceof OperationAbortedError) return { message: 'cancelled', reason: 'aborted' };
+  if (error instanceof DockerOpsError) return { message: error.message, hint: error.hint, reason: 'docker' };
+  return { message: error instanceof Error ? error.message : String(error), reason: 'docker' };
+}
+
+function notReadyMessage(reason: NotReadyReason, exitCode: number | undefined, timeoutMs: number): string {
+  switch (reason) {
+    case 'exited':
+      return `the container exited with code ${exitCode ?? '?'} before it was ready`;
+    case 'restarting':
+      return 'the container restarted before it was ready';
+    case 'unhealthy':
+      return "Docker's health check reports it unhealthy";
+    case 'removed':
+      return 'the container was removed while it started';
+    case 'timeout':
+      return `it did not answer /health within ${Math.round(timeoutMs / 1000)} s`;
+  }
+}
+
+class Limiter {
+  private active = 0;
+  private queue: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+/**
+ * Carry out a plan: remove leftovers, pull missing images, then create / recreate / start the
+ * models (GPU-sharing ones in order) and wait for each to be ready. Never throws for one
+ * model's failure: every model gets an outcome. On abort, containers made by this run that are
+ * not ready yet are removed, so nothing half-made is left behind.
+ */
+export async function applyModelPlan(docker: DockerClient, changes: readonly ModelChange[], options: ApplyOptions): Promise<ModelOutcome[]> {
+  const emit = options.onEvent ?? (() => {});
+  const signal = options.signal;
+  const outcomes = new Map<string, ModelOutcome>();
+  const readyTimeoutMs = options.readyTimeoutMs ?? 3_600_000;
+  const inFlight = new Set<string>();
+
+  const work = changes.filter((c) => c.action !== 'remove' && c.action !== 'keep') as Array<Extract<ModelChange, { spec: ModelSpec }>>;
+
+  // Leftovers and models no longer configured go first: they may hold the GPUs we need.
+  await Promise.all(
+    changes
+      .filter((c): c is Extract<ModelChange, { action: 'remove' }> => c.action === 'remove')
+      .map(async (c) => {
+        emit({ type: 'removing', key: c.key, reason: c.reason });
+        try {
+          await removeContainer(docker, c.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
+          emit({ type: 'removed', key: c.key });
+          if (!outcomes.has(c.key)) outcomes.set(c.key, { key: c.key, action: 'remove', outcome: 'done' });
+        } catch (error) {
+          outcomes.set(c.key, { key: c.key, action: 'remove', outcome: 'failed', failure: toFailure(error) });
+        }
+      }),
+  );
+  for (const c of changes) {
+    if (c.action === 'keep') {
+      emit({ type: 'kept', key: c.key });
+      outcomes.set(c.key, { key: c.key, action: 'keep', outcome: 'done', containerId: c.container.id });
+    }
+  }
+  if (work.length === 0) return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+
+  if (await ensureNetwork(docker, options.network, options.extraLabels)) emit({ type: 'network-created', network: options.network });
+
+  // One pull per image, before any model starts.
+  const argvStyles = new Map<string, ReturnType<typeof argvStyleForEntrypoint>>();
+  const imageErrors = new Map<string, ModelFailure>();
+  for (const image of new Set(work.filter((c) => c.action !== 'start').map((c) => c.spec.image))) {
+    const spec = work.find((c) => c.spec.image === image)!.spec;
+    try {
+      const { info, pulled } = await ensureImage(docker, image, {
+        policy: spec.pullPolicy,
+        platform: spec.platform,
+        signal,
+        onProgress: (progress) => emit({ type: 'pulling', image, progress }),
+      });
+      if (pulled) emit({ type: 'pulled', image });
+      argvStyles.set(image, argvStyleForEntrypoint(info.Config?.Entrypoint));
+    } catch (error) {
+      if (error instanceof OperationAbortedError) throw error;
+      imageErrors.set(image, { ...toFailure(error), reason: 'image' });
+    }
+  }
+
+  const deps = startOrder(work.map((c) => c.spec));
+  const done = new Map<string, Promise<void>>();
+  const limiter = new Limiter(options.concurrency ?? 8);
+
+  const runOne = async (change: (typeof work)[number]): Promise<void> => {
+    const { key, spec } = change;
+    const started = Date.now();
+    let containerId: string | undefined = change.action === 'start' ? change.container.id : undefined;
+    try {
+      if (signal?.aborted) throw new OperationAbortedError();
+      const imageError = imageErrors.get(spec.image);
+      if (imageError && change.action !== 'start') {
+        outcomes.set(key, { key, action: change.action, outcome: 'failed', failure: imageError });
+        emit({ type: 'failed', key, error: imageError });
+        return;
+      }
+      if (change.action === 'recreate') {
+        emit({ type: 'removing', key, reason: change.reason });
+        await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
+      }
+      if (change.action !== 'start') {
+        emit({ type: 'creating', key });
+        const create = modelContainerOptions(spec, {
+          network: options.network,
+          argvStyle: argvStyles.get(spec.image) ?? 'api-server',
+          extraLabels: options.extraLabels,
+        });
+        try {
+          containerId = (await docker.createContainer(create)).id;
+        } catch (error) {
+          throw classifyContainerError(`cannot create ${spec.containerName}`, key, error);
+        }
+      }
+      inFlight.add(containerId!);
+      emit({ type: 'starting', key });
+      try {
+        await docker.getContainer(containerId!).start();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 304) throw classifyContainerError(`cannot start ${spec.containerName}`, key, error);
+      }
+      emit({ type: 'waiting', key });
+      const result = await waitUntilReady(docker, containerId!, {
+        network: options.network,
+        probe: options.probe,
+        timeoutMs: readyTimeoutMs,
+        apiKey: spec.apiKey,
+        servedModelName: spec.servedModelName,
+        signal,
+      });
+      if (result.ready) {
+        // Running and serving: from now on Docker brings it back after a crash or reboot.
+        await docker
+          .getContainer(containerId!)
+          .update({ RestartPolicy: { Name: 'unless-stopped' } })
+          .catch((error: unknown) => {
+            throw new DockerApiError(`cannot set the restart policy of ${spec.containerName}`, error);
+          });
+        inFlight.delete(containerId!);
+        const elapsedMs = Date.now() - started;
+        outcomes.set(key, { key, action: change.action, outcome: 'done', elapsedMs, containerId });
+        emit({ type: 'ready', key, elapsedMs: result.elapsedMs });
+        return;
+      }
+      inFlight.delete(containerId!);
+      const diagnosis = diagnoseStartupFailure(result.logs, { exitCode: result.exitCode, spec });
+      const failure: ModelFailure = {
+        message: diagnosis?.summary ?? notReadyMessage(result.reason, result.exitCode, readyTimeoutMs),
+        reason: result.reason,
+        exitCode: result.exitCode,
+        diagnosis,
+        logs: result.logs,
+        hint: `see "serve logs ${key}"`,
+      };
+      // A hung or unhealthy server still holds its GPU memory: stop it, keep it for its logs.
+      if (result.reason === 'timeout' || result.reason === 'unhealthy' || result.reason === 'restarting') {
+        await docker.getContainer(containerId!).stop({ t: 5 }).catch(() => {});
+      }
+      outcomes.set(key, { key, action: change.action, outcome: 'failed', elapsedMs: Date.now() - started, containerId, failure });
+      emit({ type: 'failed', key, error: failure });
+    } catch (error) {
+      const failure = toFailure(error);
+      outcomes.set(key, { key, action: change.action, outcome: failure.reason === 'aborted' ? 'aborted' : 'failed', containerId, failure });
+      if (failure.reason !== 'aborted') emit({ type: 'failed', key, error: failure });
+    }
+  };
+
+  for (const change of work) {
+    const before = (deps.get(change.key) ?? []).map((k) => done.get(k)!);
+    done.set(
+      change.key,
+      Promise.all(before).then(() => limiter.run(() => runOne(change))),
+    );
+  }
+  await Promise.all(done.values());
+
+  if (signal?.aborted && inFlight.size > 0) {
+    // Ctrl-C: nothing half-made stays behind.
+    await Promise.all([...inFlight].map((id) => removeContainer(docker, id, { timeoutSeconds: 2 }).catch(() => {})));
+  }
+  return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+}
+
+function uniqueByKey() {
+  const seen = new Set<string>();
+  return (o: ModelOutcome | undefined): o is ModelOutcome => {
+    if (!o || seen.has(o.key)) return false;
+    seen.add(o.key);
+    return true;
+  };
+}

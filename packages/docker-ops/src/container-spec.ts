@@ -1,0 +1,86 @@
+import type { ModelSpec } from '@inferstack/config';
+import type { ContainerCreateOptions } from 'dockerode';
+import { modelLabels } from './labels.js';
+
+/** vLLM's HTTP port inside every model container. */
+export const VLLM_PORT = 8000;
+
+/**
+ * How the image's entrypoint takes the model. `serve`: `vllm serve` (v0.12+), a positional
+ * model. `api-server`: `python3 -m vllm.entrypoints.openai.api_server`, which rejects a
+ * positional model and needs `--model`.
+ */
+export type ArgvStyle = 'serve' | 'api-server';
+
+/** Decide the argv style from an image's Entrypoint (`--model` works on both when unsure). */
+export function argvStyleForEntrypoint(entrypoint: string[] | string | null | undefined): ArgvStyle {
+  const parts = Array.isArray(entrypoint) ? entrypoint : entrypoint ? entrypoint.split(/\s+/) : [];
+  return parts.at(-1) === 'serve' ? 'serve' : 'api-server';
+}
+
+/** The container's Cmd: what follows the entrypoint. Secrets never appear here. */
+export function vllmCommand(spec: ModelSpec, style: ArgvStyle): string[] {
+  const model = style === 'serve' ? [spec.model] : ['--model', spec.model];
+  return [...model, '--port', String(VLLM_PORT), '--host', '0.0.0.0', ...spec.vllmArgs];
+}
+
+/** Health probe run by Docker inside the container; vLLM's image has curl. */
+export const HEALTHCHECK_COMMAND = ['CMD', 'curl', '-fsS', `http://localhost:${VLLM_PORT}/health`];
+
+const SECOND_NS = 1_000_000_000;
+
+/** Options for {@link modelContainerOptions}. */
+export interface ModelContainerOptions {
+  network: string;
+  argvStyle: ArgvStyle;
+  /** Labels added to ours (e.g. a test session label). */
+  extraLabels?: Record<string, string>;
+  /**
+   * How long failing health checks are not counted while the model loads (weights download,
+   * CUDA graph capture). @default 3600
+   */
+  healthStartPeriodSeconds?: number;
+}
+
+/**
+ * The Engine API create body for a model container: what the reference tool's `docker run`
+ * did (GPUs, IPC host, cpuset, shm, network, HF cache, HF_TOKEN), plus labels and a health check.
+ */
+export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerCreateOptions {
+  const env = { ...spec.env, ...spec.secretEnv };
+  const binds = spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  const deviceRequests =
+    spec.gpus.kind === 'all'
+      ? [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }]
+      : spec.gpus.kind === 'devices'
+        ? [{ Driver: 'nvidia', DeviceIDs: spec.gpus.indices.map(String), Capabilities: [['gpu']] }]
+        : undefined;
+  return {
+    name: spec.containerName,
+    Image: spec.image,
+    ...(spec.platform ? { platform: spec.platform } : {}),
+    Cmd: vllmCommand(spec, options.argvStyle),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Labels: modelLabels(spec, options.extraLabels),
+    ExposedPorts: { [`${VLLM_PORT}/tcp`]: {} },
+    Healthcheck: {
+      Test: HEALTHCHECK_COMMAND,
+      Interval: 5 * SECOND_NS,
+      Timeout: 3 * SECOND_NS,
+      Retries: 3,
+      StartPeriod: (options.healthStartPeriodSeconds ?? 3600) * SECOND_NS,
+    },
+    HostConfig: {
+      IpcMode: 'host',
+      NetworkMode: options.network,
+      Binds: binds,
+      ...(deviceRequests ? { DeviceRequests: deviceRequests } : {}),
+      ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
+      ...(spec.shmSizeBytes ? { ShmSize: spec.shmSizeBytes } : {}),
+      // No restart while it starts: a crash must be seen, not hidden by a restart loop. Once
+      // ready, the policy becomes unless-stopped (see apply).
+      RestartPolicy: { Name: 'no' },
+    },
+    NetworkingConfig: { EndpointsConfig: { [options.network]: {} } },
+  };
+}

@@ -1,0 +1,160 @@
+import type { ContainerInfo } from 'dockerode';
+import type { DockerClient } from './client.js';
+import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
+import { LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, decodeFieldDigests } from './labels.js';
+
+/** Docker's container states. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** Health as Docker's health check reports it (`none` when the container has no check). */
+export type ContainerHealth = 'starting' | 'healthy' | 'unhealthy' | 'none';
+
+/** A model container found by its labels. */
+export interface ModelContainer {
+  id: string;
+  name: string;
+  /** The model key from `inference.model`. */
+  key: string;
+  image: string;
+  state: ContainerState;
+  health: ContainerHealth;
+  /** Docker's human status, e.g. `Up 5 minutes (healthy)`. */
+  status: string;
+  /** Unix seconds. */
+  created: number;
+  /** Undefined for containers made by the reference tool (adopted). */
+  specHash?: string;
+  specFields?: Record<string, string>;
+  servedModelName?: string;
+  gpus?: string;
+  labels: Record<string, string>;
+  /** Addresses on each network, by network name. */
+  addresses: Record<string, string>;
+}
+
+function healthFromStatus(status: string): ContainerHealth {
+  if (status.includes('(healthy)')) return 'healthy';
+  if (status.includes('(unhealthy)')) return 'unhealthy';
+  if (status.includes('(health: starting)')) return 'starting';
+  return 'none';
+}
+
+/** Turn Docker's list entry into our view of a model container. */
+export function toModelContainer(info: ContainerInfo): ModelContainer {
+  const labels = info.Labels ?? {};
+  const addresses: Record<string, string> = {};
+  for (const [net, cfg] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
+    if (cfg.IPAddress) addresses[net] = cfg.IPAddress;
+  }
+  return {
+    id: info.Id,
+    name: (info.Names[0] ?? '').replace(/^\//, ''),
+    key: labels[LABEL_MODEL] ?? '',
+    image: info.Image,
+    state: info.State as ContainerState,
+    health: healthFromStatus(info.Status),
+    status: info.Status,
+    created: info.Created,
+    specHash: labels[LABEL_SPEC_HASH],
+    specFields: decodeFieldDigests(labels[LABEL_SPEC_FIELDS]),
+    servedModelName: labels[LABEL_SERVED_NAME],
+    gpus: labels[LABEL_GPUS],
+    labels,
+    addresses,
+  };
+}
+
+/**
+ * Every model container on the daemon, ours and the reference tool's (both carry
+ * `inference.managed=true`), running or not. One API call.
+ */
+export async function listModelContainers(docker: DockerClient, options: { labels?: string[] } = {}): Promise<ModelContainer[]> {
+  let infos: ContainerInfo[];
+  try {
+    infos = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_MANAGED}=true`, ...(options.labels ?? [])] },
+    });
+  } catch (error) {
+    throw new DockerApiError('cannot list containers', error);
+  }
+  return infos.map(toModelContainer).filter((c) => c.key !== '');
+}
+
+/** Create a network (bridge) when none of that name exists. Returns whether it was created. */
+export async function ensureNetwork(docker: DockerClient, name: string, labels: Record<string, string> = {}): Promise<boolean> {
+  try {
+    const existing = await docker.listNetworks({ filters: { name: [name] } });
+    if (existing.some((n) => n.Name === name)) return false;
+    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
+    return true;
+  } catch (error) {
+    // A concurrent run may have created it between our look and our create.
+    if ((error as { statusCode?: number }).statusCode === 409) return false;
+    throw new DockerApiError(`cannot create network ${name}`, error);
+  }
+}
+
+const NVIDIA_MISSING = /could not select device driver .* with capabilities: \[\[gpu\]\]/;
+
+/** Map an error from create/start to a clear one (the NVIDIA runtime case above all). */
+export function classifyContainerError(action: string, model: string, error: unknown): Error {
+  if (NVIDIA_MISSING.test(describeDockerError(error))) return new NvidiaRuntimeMissingError(model, error);
+  return new DockerApiError(action, error);
+}
+
+/** Stop a container (SIGTERM, then SIGKILL after `timeoutSeconds`); a stopped one is fine. */
+export async function stopContainer(docker: DockerClient, id: string, timeoutSeconds = 30): Promise<void> {
+  try {
+    await docker.getContainer(id).stop({ t: timeoutSeconds });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 304 || status === 404) return;
+    throw new DockerApiError(`cannot stop container ${id.slice(0, 12)}`, error);
+  }
+}
+
+/** Remove a container, stopping it first when running; a missing one is fine. */
+export async function removeContainer(docker: DockerClient, id: string, options: { timeoutSeconds?: number } = {}): Promise<void> {
+  await stopContainer(docker, id, options.timeoutSeconds);
+  try {
+    await docker.getContainer(id).remove({ force: true, v: false });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 404) return;
+    // 409: removal already in progress.
+    if (status === 409 && /already in progress/.test(describeDockerError(error))) return;
+    throw new DockerApiError(`cannot remove container ${id.slice(0, 12)}`, error);
+  }
+}
+
+/** The last `tail` lines a container wrote (stdout and stderr, demultiplexed). */
+export async function containerLogs(docker: DockerClient, id: string, tail = 300): Promise<string> {
+  try {
+    const buffer = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    return demuxLogs(buffer);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return '';
+    throw new DockerApiError(`cannot read logs of ${id.slice(0, 12)}`, error);
+  }
+}
+
+/**
+ * Docker multiplexes stdout/stderr of containers without a TTY in frames of an 8-byte header
+ * (stream, 0, 0, 0, size as uint32 BE) and a payload. Returns the payloads joined.
+ */
+export function demuxLogs(buffer: Buffer): string {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const stream = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    if (stream === undefined || stream > 2 || buffer[offset + 1] !== 0) {
+      // Not multiplexed (a TTY container): the buffer is the text itself.
+      return buffer.toString('utf8');
+    }
+    chunks.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,100 @@
+/**
+ * Errors thrown by docker-ops. Every one carries what the CLI needs to print one clear line and
+ * a hint; none carries a secret.
+ */
+
+/** Base class of every error docker-ops throws. */
+export class DockerOpsError extends Error {
+  /** What the user can do about it, when we know. */
+  readonly hint?: string;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** No Docker daemon answered at the configured address. */
+export class DaemonUnreachableError extends DockerOpsError {
+  readonly address: string;
+
+  constructor(address: string, cause?: unknown) {
+    super(`cannot reach the Docker daemon at ${address}`, {
+      cause,
+      hint: 'start Docker (e.g. "sudo systemctl start docker") or set DOCKER_HOST to a daemon that runs',
+    });
+    this.address = address;
+  }
+}
+
+/** The daemon cannot give containers NVIDIA GPUs (no NVIDIA Container Toolkit). */
+export class NvidiaRuntimeMissingError extends DockerOpsError {
+  readonly model: string;
+
+  constructor(model: string, cause?: unknown) {
+    super(`the Docker daemon cannot give GPUs to ${model}: the NVIDIA container runtime is not installed or not configured`, {
+      cause,
+      hint: 'install the NVIDIA Container Toolkit and restart Docker, or set "gpus: none" for a CPU-only image',
+    });
+    this.model = model;
+  }
+}
+
+/** An image could not be pulled (or is missing with pull policy `never`). */
+export class ImagePullError extends DockerOpsError {
+  readonly image: string;
+
+  constructor(image: string, detail: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(`cannot pull image ${image}: ${detail}`, {
+      cause: options.cause,
+      hint: options.hint ?? 'check the image name and tag, your network, and "docker login" for private registries',
+    });
+    this.image = image;
+  }
+}
+
+/** Another `serve` run holds the lock on this daemon. */
+export class LockHeldError extends DockerOpsError {
+  readonly holder: LockHolder;
+
+  constructor(holder: LockHolder) {
+    super(`another serve run holds the lock: pid ${holder.pid} on ${holder.hostname} since ${holder.since} (${holder.command})`, {
+      hint: 'wait for it to finish; if that process is gone, run "serve unlock"',
+    });
+    this.holder = holder;
+  }
+}
+
+/** Who holds the deployment lock. */
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  since: string;
+  command: string;
+}
+
+/** The operation was cancelled (Ctrl-C or an AbortSignal). */
+export class OperationAbortedError extends DockerOpsError {
+  constructor(message = 'cancelled') {
+    super(message);
+  }
+}
+
+/** A Docker API call failed for a reason we did not classify. */
+export class DockerApiError extends DockerOpsError {
+  readonly statusCode?: number;
+
+  constructor(action: string, cause: unknown) {
+    const status = (cause as { statusCode?: number } | undefined)?.statusCode;
+    super(`${action}: ${describeDockerError(cause)}`, { cause });
+    this.statusCode = status;
+  }
+}
+
+/** The daemon's own message from a dockerode error, without the request dump. */
+export function describeDockerError(error: unknown): string {
+  const e = error as { json?: { message?: string }; reason?: string; message?: string; statusCode?: number };
+  const message = e?.json?.message ?? (typeof e?.json === 'string' ? (e.json as string) : undefined) ?? e?.message ?? String(error);
+  return message.replace(/^\(HTTP code \d+\)\s*[\w ]+-\s*/, '').trim();
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import type { ModelSpec } from '@inferstack/config';
+
+/** Labels the reference tool put on model containers; kept so its containers are adopted. */
+export const LABEL_MANAGED = 'inference.managed';
+export const LABEL_MODEL = 'inference.model';
+/** Labels only inferstack writes. */
+export const LABEL_SPEC_HASH = 'inferstack.spec-hash';
+export const LABEL_SPEC_FIELDS = 'inferstack.spec-fields';
+export const LABEL_SERVED_NAME = 'inferstack.served-model-name';
+export const LABEL_GPUS = 'inferstack.gpus';
+export const LABEL_KIND = 'inferstack.kind';
+
+/** Fields of a spec whose change is reported by name in a plan. */
+export const SPEC_FIELDS = ['image', 'model', 'args', 'gpus', 'cpuset', 'shm', 'env', 'volumes'] as const;
+export type SpecField = (typeof SPEC_FIELDS)[number];
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
+}
+
+/** `0,1` / `all` / `none`: the label and display form of a GPU selection. */
+export function gpusToString(gpus: ModelSpec['gpus']): string {
+  if (gpus.kind === 'devices') return gpus.indices.join(',');
+  return gpus.kind;
+}
+
+/**
+ * Short per-field digests, so a later plan can say which fields changed. Secrets are left out:
+ * they reach the container only through the spec hash, which is keyed. A hash change with no
+ * field change therefore means a secret changed.
+ */
+export function specFieldDigests(spec: ModelSpec): Record<SpecField, string> {
+  return {
+    image: digest([spec.image, spec.platform ?? null]),
+    model: digest(spec.model),
+    args: digest(spec.vllmArgs),
+    gpus: digest(gpusToString(spec.gpus)),
+    cpuset: digest(spec.cpusetCpus ?? null),
+    shm: digest(spec.shmSizeBytes ?? null),
+    env: digest(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))),
+    volumes: digest(spec.volumes),
+  };
+}
+
+export function encodeFieldDigests(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function decodeFieldDigests(label: string | undefined): Record<string, string> | undefined {
+  if (!label) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of label.split(',')) {
+    const [k, v] = part.split('=');
+    if (k && v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** Every label a model container gets. No secrets and no raw config in here. */
+export function modelLabels(spec: ModelSpec, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...extra,
+    [LABEL_MANAGED]: 'true',
+    [LABEL_MODEL]: spec.key,
+    [LABEL_KIND]: 'model',
+    [LABEL_SPEC_HASH]: spec.specHash,
+    [LABEL_SPEC_FIELDS]: encodeFieldDigests(specFieldDigests(spec)),
+    [LABEL_SERVED_NAME]: spec.servedModelName,
+    [LABEL_GPUS]: gpusToString(spec.gpus),
+  };
+}

@@ -1,0 +1,149 @@
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import type { DockerClient } from './client.js';
+import { DockerApiError, LockHeldError, OperationAbortedError, type LockHolder } from './errors.js';
+
+/** Name of the container that is the lock: creating a named container is atomic in Docker. */
+export const LOCK_CONTAINER = 'inferstack-lock';
+/** A tiny image imported from a one-file tarball, so the lock needs no registry. */
+export const LOCK_IMAGE = 'inferstack/lock:1';
+
+/** A held lock. */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/** Options for {@link acquireLock}. */
+export interface AcquireLockOptions {
+  /** What holds it, shown to a second run (e.g. `serve up`). */
+  command: string;
+  /** How long to wait for another holder. 0 = fail at once. @default 600_000 */
+  waitMs?: number;
+  /** @default 500 */
+  pollMs?: number;
+  /** Called once when we start waiting for someone else's lock. */
+  onWait?: (holder: LockHolder) => void;
+  extraLabels?: Record<string, string>;
+  signal?: AbortSignal;
+  /** @default process.pid */
+  pid?: number;
+}
+
+function oneFileTar(): Buffer {
+  const header = Buffer.alloc(512, 0);
+  const write = (text: string, offset: number, length: number) => header.write(text, offset, length, 'ascii');
+  write('LOCK', 0, 100);
+  write('0000644\0', 100, 8);
+  write('0000000\0', 108, 8);
+  write('0000000\0', 116, 8);
+  write('00000000000\0', 124, 12);
+  write('00000000000\0', 136, 12);
+  write('        ', 148, 8);
+  write('0', 156, 1);
+  write('ustar\x0000', 257, 8);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  return Buffer.concat([header, Buffer.alloc(1024, 0)]);
+}
+
+async function ensureLockImage(docker: DockerClient): Promise<void> {
+  try {
+    await docker.getImage(LOCK_IMAGE).inspect();
+    return;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError('cannot inspect the lock image', error);
+  }
+  const [repo, tag] = LOCK_IMAGE.split(':') as [string, string];
+  const stream = await docker.importImage(Readable.from([oneFileTar()]) as unknown as NodeJS.ReadableStream, { repo, tag });
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
+function holderFromLabels(labels: Record<string, string> | undefined): LockHolder {
+  return {
+    pid: Number(labels?.['inferstack.lock.pid'] ?? 0),
+    hostname: labels?.['inferstack.lock.host'] ?? '?',
+    since: labels?.['inferstack.lock.since'] ?? '?',
+    command: labels?.['inferstack.lock.command'] ?? '?',
+  };
+}
+
+function processIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Take the per-daemon lock so that two `serve` runs do not act at once. A lock left by a
+ * process on this machine that no longer exists (killed with SIGKILL) is taken over.
+ * @throws LockHeldError when another run holds it past `waitMs`.
+ */
+export async function acquireLock(docker: DockerClient, options: AcquireLockOptions): Promise<Lock> {
+  await ensureLockImage(docker);
+  const waitMs = options.waitMs ?? 600_000;
+  const pollMs = options.pollMs ?? 500;
+  const pid = options.pid ?? process.pid;
+  const deadline = Date.now() + waitMs;
+  let announced = false;
+  for (;;) {
+    if (options.signal?.aborted) throw new OperationAbortedError();
+    try {
+      const container = await docker.createContainer({
+        name: LOCK_CONTAINER,
+        Image: LOCK_IMAGE,
+        Cmd: ['lock'],
+        Labels: {
+          ...options.extraLabels,
+          'inferstack.lock': 'true',
+          'inferstack.lock.pid': String(pid),
+          'inferstack.lock.host': hostname(),
+          'inferstack.lock.since': new Date().toISOString(),
+          'inferstack.lock.command': options.command,
+        },
+      });
+      return {
+        release: async () => {
+          await container.remove({ force: true }).catch(() => {});
+        },
+      };
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 409) throw new DockerApiError('cannot take the deployment lock', error);
+    }
+    const holder = await readLockHolder(docker);
+    if (!holder) continue;
+    if (holder.hostname === hostname() && holder.pid > 0 && processIsGone(holder.pid)) {
+      await breakLock(docker);
+      continue;
+    }
+    if (Date.now() >= deadline) throw new LockHeldError(holder);
+    if (!announced) {
+      announced = true;
+      options.onWait?.(holder);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** Who holds the lock now, if anyone. */
+export async function readLockHolder(docker: DockerClient): Promise<LockHolder | undefined> {
+  try {
+    const info = await docker.getContainer(LOCK_CONTAINER).inspect();
+    return holderFromLabels(info.Config.Labels);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new DockerApiError('cannot read the deployment lock', error);
+  }
+}
+
+/** Remove the lock whoever holds it (`serve unlock`). */
+export async function breakLock(docker: DockerClient): Promise<void> {
+  try {
+    await docker.getContainer(LOCK_CONTAINER).remove({ force: true });
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError('cannot remove the deployment lock', error);
+  }
+}

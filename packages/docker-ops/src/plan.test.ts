@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { fakeContainer, fakeSpec } from './_fixtures.js';
+import { gpusOverlap, planHasChanges, planModels } from './plan.js';
+import { startOrder } from './apply.js';
+
+const summary = (changes: ReturnType<typeof planModels>) => changes.map((c) => `${c.action}:${c.key}`);
+
+describe('planModels', () => {
+  it('creates what is missing and keeps what runs unchanged', () => {
+    const a = fakeSpec('a');
+    const b = fakeSpec('b');
+    const changes = planModels([a, b], [fakeContainer(a)]);
+    expect(summary(changes)).toEqual(['keep:a', 'create:b']);
+    expect(planHasChanges(changes)).toBe(true);
+    expect(planHasChanges(planModels([a], [fakeContainer(a)]))).toBe(false);
+  });
+
+  it('recreates only the model whose spec changed, naming the fields', () => {
+    const a = fakeSpec('a');
+    const b = fakeSpec('b');
+    const b2 = fakeSpec('b', { vllmArgs: ['--max-model-len', '8192'] });
+    const changes = planModels([a, b2], [fakeContainer(a), fakeContainer(b)]);
+    expect(summary(changes)).toEqual(['keep:a', 'recreate:b']);
+    const recreate = changes[1];
+    expect(recreate?.action === 'recreate' && recreate.changed).toEqual(['args']);
+  });
+
+  it('reports several changed fields', () => {
+    const a = fakeSpec('a');
+    const a2 = fakeSpec('a', { image: 'vllm/vllm-openai:v0.13.0', gpus: { kind: 'devices', indices: [1] } });
+    const [change] = planModels([a2], [fakeContainer(a)]);
+    expect(change?.action === 'recreate' && change.changed).toEqual(['image', 'gpus']);
+  });
+
+  it('says "secrets" when only the keyed hash differs', () => {
+    const a = fakeSpec('a');
+    const a2 = { ...a, specHash: 'different' };
+    const [change] = planModels([a2], [fakeContainer(a)]);
+    expect(change?.action === 'recreate' && change.changed).toEqual(['secrets']);
+  });
+
+  it('starts a stopped unchanged container instead of recreating it', () => {
+    const a = fakeSpec('a');
+    expect(summary(planModels([a], [fakeContainer(a, { state: 'exited', status: 'Exited (0) 1 minute ago' })]))).toEqual(['start:a']);
+    expect(summary(planModels([a], [fakeContainer(a, { state: 'created', status: 'Created' })]))).toEqual(['start:a']);
+  });
+
+  it('recreates crash-looping and unhealthy containers', () => {
+    const a = fakeSpec('a');
+    const [r1] = planModels([a], [fakeContainer(a, { state: 'restarting', status: 'Restarting (1) 2 seconds ago' })]);
+    expect(r1?.action === 'recreate' && r1.reason).toBe('crashed');
+    const [r2] = planModels([a], [fakeContainer(a, { status: 'Up 3 minutes (unhealthy)' })]);
+    expect(r2?.action === 'recreate' && r2.reason).toBe('unhealthy');
+  });
+
+  it('removes models no longer configured only when serving all', () => {
+    const a = fakeSpec('a');
+    const gone = fakeSpec('gone');
+    const actual = [fakeContainer(a), fakeContainer(gone)];
+    expect(summary(planModels([a], actual))).toEqual(['keep:a']);
+    expect(summary(planModels([a], actual, { removeOrphans: true }))).toEqual(['keep:a', 'remove:gone']);
+  });
+
+  it('removes duplicate containers of one model, keeping the one with our name', () => {
+    const a = fakeSpec('a');
+    const dup = fakeContainer(a, { name: 'inference-a-old', id: 'dup' });
+    const changes = planModels([a], [dup, fakeContainer(a)]);
+    expect(summary(changes)).toEqual(['remove:a', 'keep:a']);
+    expect(changes[0]?.action === 'remove' && changes[0].container.id).toBe('dup');
+  });
+
+  it('adopts a container made by the reference tool (no spec hash) and keeps it', () => {
+    const a = fakeSpec('a');
+    const old = fakeContainer(a, { labels: { 'inference.managed': 'true', 'inference.model': 'a' } });
+    const [change] = planModels([a], [old]);
+    expect(change).toMatchObject({ action: 'keep', adopted: true });
+    expect(summary(planModels([a], [old], { forceRecreate: true }))).toEqual(['recreate:a']);
+  });
+
+  it('recreates everything on --force-recreate', () => {
+    const a = fakeSpec('a');
+    const b = fakeSpec('b');
+    expect(summary(planModels([a, b], [fakeContainer(a), fakeContainer(b)], { forceRecreate: true }))).toEqual(['recreate:a', 'recreate:b']);
+  });
+});
+
+describe('GPU ordering', () => {
+  it('knows which selections overlap', () => {
+    expect(gpusOverlap({ kind: 'devices', indices: [0, 1] }, { kind: 'devices', indices: [1] })).toBe(true);
+    expect(gpusOverlap({ kind: 'devices', indices: [0] }, { kind: 'devices', indices: [1] })).toBe(false);
+    expect(gpusOverlap({ kind: 'all' }, { kind: 'devices', indices: [3] })).toBe(true);
+    expect(gpusOverlap({ kind: 'none' }, { kind: 'all' })).toBe(false);
+  });
+
+  it('makes models on a shared GPU wait for earlier ones, and lets disjoint ones run together', () => {
+    const order = startOrder([
+      { key: 'a', gpus: { kind: 'devices', indices: [0] } },
+      { key: 'b', gpus: { kind: 'devices', indices: [1] } },
+      { key: 'c', gpus: { kind: 'devices', indices: [0, 1] } },
+      { key: 'd', gpus: { kind: 'none' } },
+      { key: 'e', gpus: { kind: 'all' } },
+    ]);
+    expect(Object.fromEntries(order)).toEqual({ a: [], b: [], c: ['a', 'b'], d: [], e: ['a', 'b', 'c'] });
+  });
+});

@@ -1,0 +1,147 @@
+import type { DockerClient } from './client.js';
+import { containerLogs } from './containers.js';
+import { VLLM_PORT } from './container-spec.js';
+import { DockerApiError, OperationAbortedError } from './errors.js';
+
+/** How readiness is observed. */
+export type ProbeMode =
+  /** HTTP to the container's address from here: fastest; needs a daemon on this machine. */
+  | 'http'
+  /** Docker's health check read back through the API: works with a remote daemon. */
+  | 'healthcheck';
+
+/** Why a model did not become ready. */
+export type NotReadyReason = 'exited' | 'restarting' | 'unhealthy' | 'removed' | 'timeout';
+
+export type ReadinessResult =
+  | { ready: true; elapsedMs: number }
+  | { ready: false; reason: NotReadyReason; elapsedMs: number; exitCode?: number; oomKilled?: boolean; logs: string };
+
+/** Options for {@link waitUntilReady}. */
+export interface WaitOptions {
+  /** @default 'http' */
+  probe?: ProbeMode;
+  /** Network whose address the HTTP probe uses. */
+  network: string;
+  /** Give up after this long; vLLM can need tens of minutes on a first download. @default 3_600_000 */
+  timeoutMs?: number;
+  /** Between HTTP probes. @default 100 */
+  intervalMs?: number;
+  /** Between looks at the container's state. @default 500 */
+  inspectIntervalMs?: number;
+  /** Bearer token for `/v1/models` when vLLM runs with an API key. */
+  apiKey?: string;
+  /** Served name that `/v1/models` must list. */
+  servedModelName?: string;
+  signal?: AbortSignal;
+  /** Log lines kept for diagnosis. @default 300 */
+  logTail?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new OperationAbortedError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new OperationAbortedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+interface Observed {
+  status: string;
+  restartCount: number;
+  health?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  address?: string;
+}
+
+async function observe(docker: DockerClient, id: string, network: string): Promise<Observed | undefined> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    return {
+      status: info.State.Status,
+      restartCount: info.RestartCount ?? 0,
+      health: info.State.Health?.Status,
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      address: info.NetworkSettings?.Networks?.[network]?.IPAddress || undefined,
+    };
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new DockerApiError(`cannot inspect container ${id.slice(0, 12)}`, error);
+  }
+}
+
+async function httpReady(address: string, options: WaitOptions, fetchImpl: typeof fetch): Promise<boolean> {
+  const base = `http://${address}:${VLLM_PORT}`;
+  try {
+    const health = await fetchImpl(`${base}/health`, { signal: AbortSignal.timeout(2000) });
+    await health.arrayBuffer();
+    if (health.status !== 200) return false;
+    if (!options.servedModelName) return true;
+    const models = await fetchImpl(`${base}/v1/models`, {
+      signal: AbortSignal.timeout(2000),
+      headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    });
+    if (models.status !== 200) return false;
+    const body = (await models.json()) as { data?: Array<{ id?: string }> };
+    return body.data?.some((m) => m.id === options.servedModelName) ?? false;
+  } catch {
+    // Connection refused or reset: vLLM does not listen until the model is loaded.
+    return false;
+  }
+}
+
+/**
+ * Wait until a model container serves: `/health` answers 200 and `/v1/models` lists the served
+ * name. Connection errors mean "still loading"; a container that exits, restarts, turns
+ * unhealthy or disappears is a failure, returned with its last log lines.
+ */
+export async function waitUntilReady(docker: DockerClient, id: string, options: WaitOptions): Promise<ReadinessResult> {
+  const now = options.now ?? Date.now;
+  const fetchImpl = options.fetch ?? fetch;
+  const probe = options.probe ?? 'http';
+  const interval = options.intervalMs ?? 100;
+  const inspectEvery = Math.max(interval, options.inspectIntervalMs ?? 500);
+  const timeoutMs = options.timeoutMs ?? 3_600_000;
+  const start = now();
+  let lastInspect = -Infinity;
+  let observed: Observed | undefined;
+  let initialRestarts: number | undefined;
+
+  const fail = async (reason: NotReadyReason): Promise<ReadinessResult> => ({
+    ready: false,
+    reason,
+    elapsedMs: now() - start,
+    exitCode: reason === 'exited' ? observed?.exitCode : undefined,
+    oomKilled: observed?.oomKilled || undefined,
+    logs: reason === 'removed' ? '' : await containerLogs(docker, id, options.logTail ?? 300),
+  });
+
+  for (;;) {
+    if (options.signal?.aborted) throw new OperationAbortedError();
+    if (now() - lastInspect >= inspectEvery || !observed?.address) {
+      lastInspect = now();
+      observed = await observe(docker, id, options.network);
+      if (!observed) return fail('removed');
+      initialRestarts ??= observed.restartCount;
+      if (observed.status === 'exited' || observed.status === 'dead') return fail('exited');
+      if (observed.status === 'restarting' || observed.restartCount > initialRestarts) return fail('restarting');
+      if (observed.health === 'unhealthy') return fail('unhealthy');
+      if (probe === 'healthcheck' && observed.health === 'healthy') return { ready: true, elapsedMs: now() - start };
+    }
+    if (probe === 'http' && observed.address && observed.status === 'running' && (await httpReady(observed.address, options, fetchImpl))) {
+      return { ready: true, elapsedMs: now() - start };
+    }
+    if (now() - start >= timeoutMs) return fail('timeout');
+    await sleep(probe === 'http' ? interval : inspectEvery, options.signal);
+  }
+}

@@ -1,0 +1,71 @@
+import type { ModelSpec } from '@inferstack/config';
+import type { ContainerHealth, ContainerState, ModelContainer } from './containers.js';
+import { changedFields } from './plan.js';
+
+/** How a model's container compares with the config. */
+export type SyncState = 'in-sync' | 'changed' | 'adopted' | 'orphan' | 'missing';
+
+/** One row of `serve status`. */
+export interface ModelStatus {
+  key: string;
+  containerName: string;
+  state: ContainerState | 'absent';
+  health: ContainerHealth;
+  sync: SyncState;
+  /** Fields that differ from the config when `sync` is `changed`. */
+  changed: string[];
+  gpus: string;
+  image: string;
+  /** Docker's status text (`Up 2 hours (healthy)`), with the uptime. */
+  status: string;
+  /** Where the gateway and Prometheus reach it, on the Docker network. */
+  endpoint: string;
+  servedModelName?: string;
+  container?: ModelContainer;
+}
+
+/**
+ * One row per model in the config and per model container not in it (orphans). Pure: the
+ * caller lists containers once.
+ */
+export function modelStatuses(specs: readonly ModelSpec[], containers: readonly ModelContainer[]): ModelStatus[] {
+  const rows: ModelStatus[] = [];
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const container = containers.find((c) => c.key === spec.key && c.name === spec.containerName) ?? containers.find((c) => c.key === spec.key);
+    for (const c of containers) if (c.key === spec.key) seen.add(c.id);
+    const changed = container && container.specHash !== undefined ? changedFields(spec, container) : [];
+    rows.push({
+      key: spec.key,
+      containerName: spec.containerName,
+      state: container?.state ?? 'absent',
+      health: container?.health ?? 'none',
+      sync: !container ? 'missing' : container.specHash === undefined ? 'adopted' : changed.length > 0 ? 'changed' : 'in-sync',
+      changed,
+      gpus: container?.gpus ?? (spec.gpus.kind === 'devices' ? spec.gpus.indices.join(',') : spec.gpus.kind),
+      image: container?.image ?? spec.image,
+      status: container?.status ?? 'not created',
+      endpoint: `http://${spec.containerName}:8000/v1`,
+      servedModelName: spec.servedModelName,
+      container,
+    });
+  }
+  for (const c of containers) {
+    if (seen.has(c.id)) continue;
+    rows.push({
+      key: c.key,
+      containerName: c.name,
+      state: c.state,
+      health: c.health,
+      sync: 'orphan',
+      changed: [],
+      gpus: c.gpus ?? '?',
+      image: c.image,
+      status: c.status,
+      endpoint: `http://${c.name}:8000/v1`,
+      servedModelName: c.servedModelName,
+      container: c,
+    });
+  }
+  return rows;
+}
