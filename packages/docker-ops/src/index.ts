@@ -47,3 +47,30 @@ export { modelStatuses } from './status.js';
 export type { ModelStatus, SyncState } from './status.js';
 export { LOCK_CONTAINER, LOCK_IMAGE, acquireLock, breakLock, readLockHolder } from './lock.js';
 export type { AcquireLockOptions, Lock } from './lock.js';
+export { DIAGNOSE_TAIL_LINES, DIAGNOSIS_CAUSES, diagnoseStartupFailure } from './diagnose.js';
+export type { Diagnosis, DiagnosisCause, DiagnosisContext, DiagnosisSpec } from './diagnose.js';
+export {
+  DEFAULT_GPU_MEMORY_UTILIZATION,
+  NVIDIA_SMI_QUERY_ARGS,
+  NVIDIA_SMI_QUERY_FIELDS,
+  checkGpuPlacement,
+  detectGpusLocally,
+  formatGiB,
+  formatGpuProblems,
+  maxFittingUtilization,
+  parseNvidiaSmi,
+  parseNvidiaSmiCsv,
+  parseNvidiaSmiXml,
+} from './gpu.js';
+export type {
+  DetectGpusOptions,
+  ExecFn,
+  GpuInfo,
+  GpuParseError,
+  GpuParseResult,
+  GpuPlacementInput,
+  GpuProblem,
+  GpuShare,
+  PlacementModel,
+  ReplacedModel,
+} from './gpu.js';
