@@ -1,1 +1,45 @@
-export {};
+export { loadConfig } from './load-config.js';
+export type { LoadConfigOptions } from './load-config.js';
+export { parseConfig, projectDirFor } from './parse-config.js';
+export type { ParseConfigOptions } from './parse-config.js';
+export { readEnvFile, parseEnvFile } from './env-file.js';
+export type { EnvFile, ParseEnvFileOptions } from './env-file.js';
+export { mergeSettings, isSecretName, SETTING_NAMES } from './settings.js';
+export type { MergedSettings } from './settings.js';
+export {
+  containerNameForKey,
+  keyFromContainerName,
+  isValidModelKey,
+  modelKeyProblem,
+  MODEL_CONTAINER_PREFIX,
+} from './container-name.js';
+export { hashModelSpec, specHashInput } from './hash-model-spec.js';
+export type { HashedModelFields } from './hash-model-spec.js';
+export { modelsJsonSchema, ModelsFileSchema } from './schema.js';
+export { ConfigError, ConfigValidationError, ConfigFileError, formatIssue } from './errors.js';
+export type { ConfigIssue } from './errors.js';
+export {
+  DEFAULT_MODELS_FILE,
+  DEFAULT_VLLM_IMAGE,
+  DEFAULT_LITELLM_IMAGE,
+  DEFAULT_PROMETHEUS_IMAGE,
+  DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_NETWORK,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_PROMETHEUS_PORT,
+  DEFAULT_GRAFANA_PORT,
+  HF_CACHE_CONTAINER_PATH,
+  VLLM_CONTAINER_PORT,
+  GATEWAY_CONTAINER_NAME,
+  FALLBACK_HASH_KEY,
+} from './defaults.js';
+export type {
+  SourceLocation,
+  GpuSelection,
+  PullPolicy,
+  VolumeMount,
+  ModelSpec,
+  GatewaySettings,
+  MonitoringSettings,
+  StackConfig,
+} from './types.js';

@@ -1,0 +1,143 @@
+import type * as v from 'valibot';
+import { didYouMean } from './_did-you-mean.js';
+import { locate, type LNode, type Pos } from './_yaml-tree.js';
+import type { ConfigIssue } from './errors.js';
+
+/** Collects issues for one file. */
+export class IssueCollector {
+  readonly issues: ConfigIssue[] = [];
+
+  constructor(readonly file: string) {}
+
+  add(pos: Pos | undefined, path: (string | number)[], code: string, message: string, hint: string): void {
+    this.issues.push({
+      file: this.file,
+      line: pos?.line ?? 0,
+      column: pos?.column ?? 0,
+      path,
+      code,
+      message,
+      hint,
+    });
+  }
+}
+
+/** What to do, by the name of the field an issue is about. */
+const HINTS: Record<string, string> = {
+  model: 'write the Hugging Face repo id, e.g. model: Qwen/Qwen3-VL-4B-Instruct',
+  gpus: 'use a list of GPU indices like gpus: [0, 1], or all, or none (no GPU)',
+  'cpuset-cpus': 'write a CPU list like "0-3" or "0,2,4", or a list [0, 1, 2]',
+  'shm-size': 'write a size with a unit b, k, m or g, e.g. shm-size: 8g',
+  'tensor-parallel-size': 'write a whole number such as 1 or 2, equal to the number of GPUs',
+  'gpu-memory-utilization': 'write a fraction such as 0.9 (90% of the GPU memory)',
+  additional_flags: 'write a list such as additional_flags: [--trust-remote-code]',
+  'served-model-name': 'write the name clients should use, e.g. served-model-name: qwen',
+  'api-key': 'write the key as a string, or "${NAME}" to take it from .env',
+  image: 'write an image reference like vllm/vllm-openai:v0.11.0 (or just the tag v0.11.0)',
+  env: 'write a map of NAME: value pairs',
+  volumes: 'write a list such as volumes: ["/data/models:/models:ro"]',
+  pull: 'write pull: missing, always or never',
+  mode: 'write managed, external or none',
+  sync: 'write sync: config (no database) or sync: api (LiteLLM with a database)',
+  url: 'write a full URL such as http://127.0.0.1:4000',
+  port: 'write a port number between 1 and 65535',
+  bind: 'write an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)',
+  'config-file': 'write a path relative to the project directory, e.g. litellm/config.yaml',
+  'targets-dir': 'write a path relative to the project directory, e.g. prometheus/targets',
+  enabled: 'write true or false',
+  'scrape-configs': 'write a list of Prometheus scrape configs, each with a job_name',
+  job_name: 'give every scrape config a job_name',
+  network: 'write a Docker network name such as inference_default',
+  prometheus: 'write a map with url, port, image or targets-dir',
+  grafana: 'write a map with enabled, port or image',
+  defaults: 'write a map with image, env, volumes or pull',
+  gateway: 'write a map with mode, sync, url, port, image, config-file or bind',
+  monitoring: 'write a map with mode, prometheus, grafana or scrape-configs',
+};
+
+const FLAG_HINT = 'give the flag a value; write true for a valueless flag, or remove the key';
+
+/** The hint for an issue about `field`. */
+export function hintFor(field: string | number | undefined, isFlag = false): string {
+  if (isFlag) return FLAG_HINT;
+  return (typeof field === 'string' ? HINTS[field] : undefined) ?? 'see the models.yaml reference in the @inferstack/config README';
+}
+
+/** Short description of a value for messages. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return String(value);
+}
+
+type AnySchema = v.GenericSchema & { entries?: Record<string, AnySchema>; wrapped?: AnySchema };
+
+/** Keys an object schema allows at `path` (for "did you mean"). */
+function knownKeysAt(schema: AnySchema, path: readonly (string | number)[]): string[] {
+  const unwrap = (s: AnySchema): AnySchema => (s.wrapped ? unwrap(s.wrapped) : s);
+  let current = unwrap(schema);
+  for (const step of path) {
+    const next = typeof step === 'string' ? current.entries?.[step] : undefined;
+    if (!next) return [];
+    current = unwrap(next);
+  }
+  return current.entries ? Object.keys(current.entries) : [];
+}
+
+/**
+ * Turns valibot issues for the value `node` (found at `basePath` in the document) into
+ * config issues positioned on the YAML nodes. `label` names the thing in messages.
+ */
+export function reportSchemaIssues(
+  out: IssueCollector,
+  schema: AnySchema,
+  issues: readonly v.BaseIssue<unknown>[],
+  node: LNode,
+  basePath: (string | number)[],
+  label: string,
+  options: { flagKeys?: ReadonlySet<string>; positionOf?: (rel: (string | number)[], which: 'key' | 'value') => Pos } = {},
+): void {
+  const positionOf = options.positionOf ?? ((rel, which) => locate(node, rel, which));
+  for (const issue of issues) {
+    const rel = (issue.path ?? []).map((p) => p.key as string | number);
+    const last = issue.path?.at(-1);
+    const field = [...rel].reverse().find((k) => typeof k === 'string');
+    const where = rel.length === 0 ? label : `${label}${label ? ': ' : ''}${rel.join('.')}`;
+
+    if (issue.type === 'strict_object' && last?.origin === 'key') {
+      const key = String(last.key);
+      const known = knownKeysAt(schema, rel.slice(0, -1));
+      const suggestion = didYouMean(key, known);
+      out.add(
+        positionOf(rel, 'key'),
+        [...basePath, ...rel],
+        'unknown-key',
+        `unknown key "${key}"${rel.length > 1 ? ` in ${[label, ...rel.slice(0, -1)].filter(Boolean).join('.')}` : label ? ` in ${label}` : ''}`,
+        suggestion || `allowed keys: ${known.join(', ')}`,
+      );
+      continue;
+    }
+    if (last?.origin === 'key') {
+      out.add(positionOf(rel, 'key'), [...basePath, ...rel], 'invalid-key', `${label ? `${label}: ` : ''}key "${String(last.key)}" ${issue.message}`, hintFor(rel.at(-2)));
+      continue;
+    }
+    // A union that failed as a whole may still know where inside the value it went wrong.
+    let posPath = rel;
+    if (issue.type === 'union' && issue.issues) {
+      for (const sub of issue.issues) {
+        const subPath = (sub.path ?? []).map((p) => p.key as string | number);
+        if (subPath.length > posPath.length) posPath = subPath;
+      }
+    }
+    const isFlag = typeof field === 'string' && (options.flagKeys?.has(field) ?? false) && rel.length === 1;
+    out.add(
+      positionOf(posPath, 'value'),
+      [...basePath, ...rel],
+      isFlag ? 'invalid-flag-value' : issue.kind === 'schema' ? 'invalid-type' : 'invalid-value',
+      `${where} ${issue.message} (got ${describeValue(issue.input)})`,
+      hintFor(field, isFlag),
+    );
+  }
+}

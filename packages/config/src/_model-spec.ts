@@ -1,0 +1,413 @@
+import { isAbsolute, posix, resolve } from 'node:path';
+import * as v from 'valibot';
+import { parseByteSize } from './_byte-size.js';
+import { normaliseCpuset } from './_cpuset.js';
+import { closest } from './_did-you-mean.js';
+import { resolveVllmImage } from './_image-ref.js';
+import { hintFor, type IssueCollector, reportSchemaIssues } from './_issues.js';
+import { type LEntry, type LNode, locate, type Pos, toPlain } from './_yaml-tree.js';
+import { containerNameForKey } from './container-name.js';
+import { DEFAULT_VLLM_IMAGE, HF_CACHE_CONTAINER_PATH } from './defaults.js';
+import { ModelOptionsSchema } from './schema.js';
+import { isSecretName } from './settings.js';
+import type { GpuSelection, ModelSpec, PullPolicy, VolumeMount } from './types.js';
+
+/** Values of the `defaults:` section, already validated. */
+export interface ModelDefaults {
+  image?: string;
+  env: { name: string; value: string; pos: Pos; path: (string | number)[] }[];
+  volumes: { mount: VolumeMount; pos: Pos; path: (string | number)[] }[];
+  pull?: PullPolicy;
+}
+
+/** What normalising a model needs besides its own node. */
+export interface ModelContext {
+  out: IssueCollector;
+  settings: Record<string, string>;
+  projectDir: string;
+  homeDir: string;
+  defaults: ModelDefaults;
+}
+
+/** A model as parsed, before hashing; plus what the cross-model checks need. */
+export interface ParsedModel {
+  spec: Omit<ModelSpec, 'specHash'>;
+  keyPos: Pos;
+  /** Position of `gpu-memory-utilization` (or of the key when unset). */
+  utilizationPos: Pos;
+  path: (string | number)[];
+}
+
+/** Keys that are inferstack's own or Docker's, not vLLM flags. */
+const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'api-key', 'additional_flags']);
+/** Keys a typo of which is more likely than a real vLLM flag. */
+const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
+/** Flags inferstack sets itself. */
+const RESERVED_FLAGS: Record<string, string> = {
+  port: 'inferstack runs vLLM with --port 8000 (the gateway and Prometheus reach it there)',
+  host: 'inferstack runs vLLM with --host 0.0.0.0 so the gateway can reach it',
+};
+const FLAG_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const KNOWN_SCHEMA_KEYS = new Set(Object.keys(ModelOptionsSchema.entries));
+
+/** The option name a key stands for: underscores become hyphens, except in additional_flags. */
+function canonicalKey(key: string): string {
+  if (key === 'additional_flags' || key === 'additional-flags') return 'additional_flags';
+  return key.replaceAll('_', '-');
+}
+
+/**
+ * Validates and normalises one model. Reports every problem to `ctx.out`; returns `undefined`
+ * when the model is too broken to describe.
+ */
+export function parseModel(
+  key: string,
+  keyValid: boolean,
+  keyPos: Pos,
+  node: LNode,
+  path: (string | number)[],
+  ctx: ModelContext,
+): ParsedModel | undefined {
+  const { out } = ctx;
+  const label = `model "${key}"`;
+  if (node.kind === 'scalar' && node.value === null) {
+    out.add(keyPos, path, 'missing-model', `${label} has no options`, `indent its options under it, starting with model: <Hugging Face repo id>`);
+    return undefined;
+  }
+  if (node.kind !== 'map') {
+    out.add(
+      node.pos,
+      path,
+      'invalid-type',
+      `${label} must be a map of options, got ${node.kind === 'seq' ? 'a list' : JSON.stringify(node.value)}`,
+      node.kind === 'scalar' && typeof node.value === 'string'
+        ? `write it as "${key}:" followed by "model: ${node.value}" indented below`
+        : 'write model: <Hugging Face repo id> and other options indented below the key',
+    );
+    return undefined;
+  }
+
+  // Canonical keys (max_model_len → max-model-len), keeping file order and positions.
+  const entries = new Map<string, LEntry>();
+  for (const entry of node.entries) {
+    const canonical = canonicalKey(entry.key);
+    const earlier = entries.get(canonical);
+    if (earlier) {
+      out.add(
+        entry.keyPos,
+        [...path, entry.key],
+        'duplicate-option',
+        `${label}: "${entry.key}" repeats "${earlier.key}" (line ${earlier.keyPos.line})`,
+        'keep one of them (underscores and hyphens in option names are the same)',
+      );
+      continue;
+    }
+    entries.set(canonical, entry);
+  }
+  const plain: Record<string, unknown> = {};
+  for (const [canonical, entry] of entries) {
+    Object.defineProperty(plain, canonical, { value: toPlain(entry.value), enumerable: true, writable: true, configurable: true });
+  }
+  const positionOf = (rel: (string | number)[], which: 'key' | 'value'): Pos => {
+    const entry = typeof rel[0] === 'string' ? entries.get(rel[0]) : undefined;
+    if (!entry) return node.pos;
+    if (rel.length === 1) return which === 'key' ? entry.keyPos : entry.value.pos;
+    return locate(entry.value, rel.slice(1), which);
+  };
+  const flagKeys = new Set([...entries.keys()].filter((k) => !KNOWN_SCHEMA_KEYS.has(k)));
+  const result = v.safeParse(ModelOptionsSchema, plain);
+  const invalid = new Set<string>();
+  if (!result.success) {
+    for (const issue of result.issues) {
+      const first = issue.path?.[0]?.key;
+      if (typeof first === 'string') invalid.add(first);
+    }
+    // A missing model gets its own, plainer message below.
+    const missingModel = !entries.has('model');
+    reportSchemaIssues(
+      out,
+      ModelOptionsSchema as never,
+      result.issues.filter((i) => !(missingModel && i.path?.length === 1 && i.path[0]?.key === 'model')),
+      node,
+      path,
+      label,
+      { flagKeys, positionOf },
+    );
+  }
+  if (!entries.has('model')) {
+    const typo = closest('model', node.entries.map((e) => e.key), 2);
+    out.add(
+      keyPos,
+      [...path, 'model'],
+      'missing-model',
+      `${label} has no "model:"${typo ? ` ("${typo}" looks like a typo of it)` : ''}`,
+      'add model: <Hugging Face repo id>, e.g. model: Qwen/Qwen3-VL-4B-Instruct',
+    );
+  }
+  const ok = (name: string) => entries.has(name) && !invalid.has(name);
+  const value = (name: string): unknown => plain[name];
+  const pos = (name: string): Pos => entries.get(name)?.value.pos ?? keyPos;
+
+  // Keys that are not options: typos of ours, reserved flags, names argv cannot carry.
+  for (const [canonical, entry] of entries) {
+    if (KNOWN_SCHEMA_KEYS.has(canonical)) continue;
+    if (RESERVED_FLAGS[canonical]) {
+      out.add(entry.keyPos, [...path, entry.key], 'reserved-flag', `${label}: "${entry.key}" cannot be set`, `remove it: ${RESERVED_FLAGS[canonical]}`);
+      continue;
+    }
+    if (!FLAG_NAME.test(canonical)) {
+      out.add(
+        entry.keyPos,
+        [...path, entry.key],
+        'invalid-flag-name',
+        `${label}: "${entry.key}" is not a vLLM flag name`,
+        canonical.startsWith('-')
+          ? `write it without the leading dashes: ${canonical.replace(/^-+/, '')}:`
+          : 'flag names use letters, digits and hyphens, e.g. max-model-len',
+      );
+      continue;
+    }
+    const typo = closest(canonical, TYPO_TARGETS, canonical.length <= 5 ? 1 : 2);
+    if (typo !== undefined) {
+      out.add(
+        entry.keyPos,
+        [...path, entry.key],
+        'unknown-option',
+        `${label}: "${entry.key}" looks like a typo of "${typo}" (it would be passed to vLLM as --${canonical})`,
+        `rename it to ${typo}; if it really is a vLLM flag, put it in additional_flags: [--${canonical}, <value>]`,
+      );
+    }
+  }
+
+  // GPUs.
+  let gpus: GpuSelection = { kind: 'all' };
+  if (ok('gpus')) {
+    const g = value('gpus');
+    if (g === 'none' || g === false || (Array.isArray(g) && g.length === 0)) gpus = { kind: 'none' };
+    else if (g === 'all') gpus = { kind: 'all' };
+    else {
+      const list = (Array.isArray(g) ? g : [g]) as number[];
+      const seen = new Set<number>();
+      list.forEach((index, i) => {
+        if (seen.has(index)) {
+          out.add(positionOf(['gpus', i], 'value'), [...path, 'gpus', i], 'duplicate-gpu', `${label}: GPU ${index} is listed twice in gpus`, 'list each GPU once, e.g. gpus: [0, 1]');
+        }
+        seen.add(index);
+      });
+      gpus = { kind: 'devices', indices: [...seen] };
+    }
+  }
+
+  const tensorParallelSize = ok('tensor-parallel-size') ? (value('tensor-parallel-size') as number) : undefined;
+  const pipeline = value('pipeline-parallel-size');
+  const pipelineSize = typeof pipeline === 'number' && Number.isInteger(pipeline) && pipeline > 0 ? pipeline : undefined;
+  if (tensorParallelSize !== undefined || pipelineSize !== undefined) {
+    const world = (tensorParallelSize ?? 1) * (pipelineSize ?? 1);
+    const what = pipelineSize !== undefined ? `tensor-parallel-size × pipeline-parallel-size is ${world}` : `tensor-parallel-size is ${world}`;
+    const at = tensorParallelSize !== undefined ? pos('tensor-parallel-size') : pos('pipeline-parallel-size');
+    if (gpus.kind === 'devices' && gpus.indices.length !== world && ok('gpus')) {
+      const n = gpus.indices.length;
+      out.add(
+        at,
+        [...path, tensorParallelSize !== undefined ? 'tensor-parallel-size' : 'pipeline-parallel-size'],
+        'tensor-parallel-mismatch',
+        `${label}: ${what} but gpus lists ${n} GPU${n === 1 ? '' : 's'} ([${gpus.indices.join(', ')}])`,
+        `list ${world} GPUs (e.g. gpus: [${Array.from({ length: world }, (_, i) => i).join(', ')}]) or set tensor-parallel-size: ${n}`,
+      );
+    } else if (gpus.kind === 'none' && world > 1) {
+      out.add(at, [...path, 'tensor-parallel-size'], 'tensor-parallel-without-gpu', `${label}: ${what} but gpus is none`, 'give the model GPUs, or set tensor-parallel-size: 1');
+    }
+  }
+
+  // CPU set and shared memory.
+  let cpusetCpus: string | undefined;
+  if (ok('cpuset-cpus')) {
+    const r = normaliseCpuset(value('cpuset-cpus') as string | number | number[]);
+    if ('problem' in r) out.add(pos('cpuset-cpus'), [...path, 'cpuset-cpus'], 'invalid-value', `${label}: cpuset-cpus ${r.problem}`, hintFor('cpuset-cpus'));
+    else cpusetCpus = r.value;
+  }
+  let shmSizeBytes: number | undefined;
+  if (ok('shm-size')) {
+    const s = value('shm-size');
+    const bytes = typeof s === 'number' ? s : parseByteSize(s as string);
+    if (bytes === undefined || bytes <= 0) {
+      out.add(pos('shm-size'), [...path, 'shm-size'], 'invalid-value', `${label}: shm-size ${JSON.stringify(s)} is not a size above zero`, hintFor('shm-size'));
+    } else {
+      shmSizeBytes = bytes;
+    }
+  }
+  const gpuMemoryUtilization = ok('gpu-memory-utilization') ? (value('gpu-memory-utilization') as number) : undefined;
+
+  // Environment: defaults first, then the model's own; secrets apart.
+  const env: Record<string, string> = { HF_HOME: HF_CACHE_CONTAINER_PATH, VLLM_NO_USAGE_STATS: '1' };
+  const secretEnv: Record<string, string> = {};
+  const hfToken = ctx.settings.HF_TOKEN;
+  if (hfToken) secretEnv.HF_TOKEN = hfToken;
+  const modelEnv: ModelDefaults['env'] = [];
+  if (ok('env')) {
+    const entry = entries.get('env');
+    for (const [name, raw] of Object.entries(value('env') as Record<string, unknown>)) {
+      modelEnv.push({ name, value: String(raw), pos: entry ? locate(entry.value, [name], 'key') : keyPos, path: [...path, entry?.key ?? 'env', name] });
+    }
+  }
+  for (const item of [...ctx.defaults.env, ...modelEnv]) {
+    if (item.name === 'VLLM_PORT') {
+      out.add(item.pos, item.path, 'vllm-port', `${label}: VLLM_PORT must not be set`, 'remove it: VLLM_PORT is vLLM\'s internal port base, not the HTTP port (that is always 8000)');
+      continue;
+    }
+    if (item.name === 'VLLM_API_KEY') {
+      out.add(item.pos, item.path, 'api-key-in-env', `${label}: set the API key with api-key:, not env: VLLM_API_KEY`, 'write api-key: "${VLLM_API_KEY}" to take it from .env');
+      continue;
+    }
+    delete env[item.name];
+    delete secretEnv[item.name];
+    if (isSecretName(item.name)) secretEnv[item.name] = item.value;
+    else env[item.name] = item.value;
+  }
+
+  // API key: to the environment, never to argv.
+  let apiKey: string | undefined;
+  if (ok('api-key')) {
+    const raw = String(value('api-key'));
+    const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw);
+    if (ref) {
+      const name = ref[1] as string;
+      const found = ctx.settings[name];
+      if (found) apiKey = found;
+      else out.add(pos('api-key'), [...path, 'api-key'], 'missing-setting', `${label}: api-key refers to ${name}, which is not set`, `set ${name}=... in .env or in the environment`);
+    } else {
+      apiKey = raw;
+    }
+    if (apiKey !== undefined) secretEnv.VLLM_API_KEY = apiKey;
+  }
+
+  // Volumes: the HF cache first; defaults, then the model's (same target: the later one wins).
+  const volumes: VolumeMount[] = [hfCacheMount(ctx)];
+  const modelVolumes: ModelDefaults['volumes'] = [];
+  if (ok('volumes')) {
+    const entry = entries.get('volumes');
+    (value('volumes') as string[]).forEach((text, i) => {
+      const vpos = entry ? locate(entry.value, [i]) : keyPos;
+      const mount = parseVolume(text, ctx, vpos, [...path, entry?.key ?? 'volumes', i]);
+      if (mount) modelVolumes.push({ mount, pos: vpos, path: [...path, 'volumes', i] });
+    });
+  }
+  for (const list of [ctx.defaults.volumes, modelVolumes]) {
+    const seenHere = new Map<string, Pos>();
+    for (const { mount, pos: vpos, path: vpath } of list) {
+      const dup = seenHere.get(mount.target);
+      if (dup) {
+        out.add(vpos, vpath, 'duplicate-volume', `${label}: two volumes are mounted at ${mount.target} (also line ${dup.line})`, 'mount one volume per target path');
+        continue;
+      }
+      seenHere.set(mount.target, vpos);
+      const at = volumes.findIndex((m) => m.target === mount.target);
+      if (at >= 0) volumes[at] = mount;
+      else volumes.push(mount);
+    }
+  }
+
+  // vLLM flags, in file order.
+  const vllmArgs: string[] = [];
+  let servedModelName: string | undefined;
+  for (const [canonical] of entries) {
+    if (invalid.has(canonical)) continue;
+    const raw = plain[canonical];
+    if (canonical === 'additional_flags') {
+      for (const flag of raw as (string | number)[]) vllmArgs.push(String(flag));
+      continue;
+    }
+    if (NON_FLAG_KEYS.has(canonical) || RESERVED_FLAGS[canonical] || !FLAG_NAME.test(canonical)) continue;
+    if (canonical === 'served-model-name') {
+      const names = Array.isArray(raw) ? (raw as string[]) : [String(raw)];
+      servedModelName = names[0];
+      vllmArgs.push('--served-model-name', ...names);
+      continue;
+    }
+    if (raw === true) vllmArgs.push(`--${canonical}`);
+    else if (raw === false) continue;
+    else if (typeof raw === 'string') vllmArgs.push(`--${canonical}`, raw);
+    else if (typeof raw === 'number') vllmArgs.push(`--${canonical}`, String(raw));
+    else if (raw !== null && typeof raw === 'object') vllmArgs.push(`--${canonical}`, JSON.stringify(raw));
+  }
+
+  if (!keyValid || !ok('model')) return undefined;
+  const model = value('model') as string;
+  const image = resolveVllmImage(
+    (ok('image') ? (value('image') as string) : undefined) ?? ctx.defaults.image ?? (ctx.settings.VLLM_IMAGE || undefined) ?? DEFAULT_VLLM_IMAGE,
+  );
+  const platform = ctx.settings.VLLM_PLATFORM || undefined;
+  const pullPolicy = (ok('pull') ? (value('pull') as PullPolicy) : undefined) ?? ctx.defaults.pull ?? 'missing';
+
+  const spec: Omit<ModelSpec, 'specHash'> = {
+    key,
+    containerName: containerNameForKey(key),
+    model,
+    servedModelName: servedModelName ?? model,
+    image,
+    ...(platform ? { platform } : {}),
+    pullPolicy,
+    gpus,
+    ...(cpusetCpus !== undefined ? { cpusetCpus } : {}),
+    ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
+    ...(tensorParallelSize !== undefined ? { tensorParallelSize } : {}),
+    ...(gpuMemoryUtilization !== undefined ? { gpuMemoryUtilization } : {}),
+    vllmArgs,
+    env,
+    secretEnv,
+    volumes,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    source: { file: out.file, line: keyPos.line, column: keyPos.column },
+  };
+  return {
+    spec,
+    keyPos,
+    utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
+    path,
+  };
+}
+
+/** The Hugging Face cache mount from `HUGGINGFACE_CACHE`. */
+export function hfCacheMount(ctx: Pick<ModelContext, 'settings' | 'projectDir' | 'homeDir'>): VolumeMount {
+  const configured = ctx.settings.HUGGINGFACE_CACHE || '~/.cache/huggingface';
+  return { source: hostPath(configured, ctx), target: HF_CACHE_CONTAINER_PATH, readOnly: false };
+}
+
+function hostPath(p: string, ctx: Pick<ModelContext, 'projectDir' | 'homeDir'>): string {
+  if (p === '~') return ctx.homeDir;
+  if (p.startsWith('~/')) return resolve(ctx.homeDir, p.slice(2));
+  return isAbsolute(p) ? resolve(p) : resolve(ctx.projectDir, p);
+}
+
+const NAMED_VOLUME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Parses `source:/target[:ro|rw]`; paths are made absolute, plain names are named volumes. */
+export function parseVolume(
+  text: string,
+  ctx: Pick<ModelContext, 'out' | 'projectDir' | 'homeDir'>,
+  pos: Pos,
+  path: (string | number)[],
+): VolumeMount | undefined {
+  const parts = text.split(':');
+  const [source = '', target = '', mode] = parts;
+  if (parts.length > 3 || !target.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+    ctx.out.add(pos, path, 'invalid-volume', `volume ${JSON.stringify(text)} is not "source:/target[:ro]"`, hintFor('volumes'));
+    return undefined;
+  }
+  const isPath = source.startsWith('/') || source.startsWith('.') || source.startsWith('~');
+  if (!isPath && !NAMED_VOLUME.test(source)) {
+    ctx.out.add(
+      pos,
+      path,
+      'invalid-volume',
+      `volume source ${JSON.stringify(source)} is neither a path nor a volume name`,
+      'start host paths with /, ./ or ~/; volume names use letters, digits, _ . -',
+    );
+    return undefined;
+  }
+  return {
+    source: isPath ? hostPath(source, ctx) : source,
+    target: posix.normalize(target),
+    readOnly: mode === 'ro',
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Defaults used when `models.yaml` and `.env` are silent. Images are pinned to tags so that a
+ * deployment does not change under the user's feet; override them in the file or `.env`.
+ */
+
+/** Where `loadConfig` looks for the models file, relative to the working directory. */
+export const DEFAULT_MODELS_FILE = 'model_config/models.yaml';
+
+/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.11.0`. */
+export const VLLM_IMAGE_REPOSITORY = 'vllm/vllm-openai';
+
+/** vLLM image when neither the file nor `VLLM_IMAGE` names one. */
+export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.11.0`;
+
+/**
+ * LiteLLM gateway image. 1.84.0 fixes CVE-2026-49468 (Host header auth bypass) and is past the
+ * SQL injection range of CVE-2026-42208 (1.81.16–1.83.6); 1.82.7 and 1.82.8 were compromised.
+ */
+export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.84.0';
+
+/** Prometheus image (3.5 is a long-term-support release). */
+export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
+
+/** Grafana image. */
+export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:12.2.1';
+
+/** Docker network shared by every container (the reference tool's compose project network). */
+export const DEFAULT_NETWORK = 'inference_default';
+
+/** Host port of the managed LiteLLM gateway (`GATEWAY_PORT`). */
+export const DEFAULT_GATEWAY_PORT = 8000;
+
+/** Host address the managed gateway is published on. */
+export const DEFAULT_GATEWAY_BIND = '127.0.0.1';
+
+/** Name of the managed LiteLLM container. */
+export const GATEWAY_CONTAINER_NAME = 'litellm';
+
+/** LiteLLM config file of a managed gateway, relative to the project directory. */
+export const DEFAULT_LITELLM_CONFIG_FILE = 'litellm/config.yaml';
+
+/** Host port of the managed Prometheus (`PROMETHEUS_PORT`). */
+export const DEFAULT_PROMETHEUS_PORT = 9090;
+
+/** Host port of the managed Grafana (`GRAFANA_PORT`). */
+export const DEFAULT_GRAFANA_PORT = 3000;
+
+/** Directory for Prometheus file_sd target files, relative to the project directory. */
+export const DEFAULT_TARGETS_DIR = 'prometheus/targets';
+
+/** Host directory of the Hugging Face cache (`HUGGINGFACE_CACHE`). */
+export const DEFAULT_HUGGINGFACE_CACHE = '~/.cache/huggingface';
+
+/** Where the Hugging Face cache is mounted in model containers (the vLLM image runs as root). */
+export const HF_CACHE_CONTAINER_PATH = '/root/.cache/huggingface';
+
+/** The port vLLM listens on inside every model container (`--port 8000`). */
+export const VLLM_CONTAINER_PORT = 8000;
+
+/** vLLM's `--gpu-memory-utilization` when not given, used for the per-GPU sum check. */
+export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
+
+/**
+ * Key for the keyed digest of secrets in spec hashes when neither the `hashKey` option nor
+ * `INFERSTACK_HASH_KEY` gives one. Public, so it only hides secrets from casual reading: pass a
+ * per-machine key to make the digests unguessable.
+ */
+export const FALLBACK_HASH_KEY = 'inferstack/spec-hash/v1';

@@ -1,0 +1,537 @@
+import { homedir } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
+import * as v from 'valibot';
+import { didYouMean } from './_did-you-mean.js';
+import { resolveVllmImage } from './_image-ref.js';
+import { IssueCollector, reportSchemaIssues } from './_issues.js';
+import { type ModelDefaults, type ParsedModel, parseModel, parseVolume } from './_model-spec.js';
+import { decodeSource } from './_source-text.js';
+import { getEntry, type LEntry, type LMap, type LNode, locate, parseYamlTree, type Pos, toPlain } from './_yaml-tree.js';
+import { modelKeyProblem } from './container-name.js';
+import {
+  DEFAULT_GATEWAY_BIND,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_GPU_MEMORY_UTILIZATION,
+  DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_GRAFANA_PORT,
+  DEFAULT_LITELLM_CONFIG_FILE,
+  DEFAULT_LITELLM_IMAGE,
+  DEFAULT_NETWORK,
+  DEFAULT_PROMETHEUS_IMAGE,
+  DEFAULT_PROMETHEUS_PORT,
+  DEFAULT_TARGETS_DIR,
+  FALLBACK_HASH_KEY,
+  GATEWAY_CONTAINER_NAME,
+} from './defaults.js';
+import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { hashModelSpec } from './hash-model-spec.js';
+import { DefaultsSchema, GatewaySchema, IMAGE_PATTERN, MonitoringSchema, NetworkSchema, TOP_LEVEL_KEYS } from './schema.js';
+import { ENVIRONMENT_SOURCE } from './settings.js';
+import type { GatewaySettings, ModelSpec, MonitoringSettings, SourceLocation, StackConfig } from './types.js';
+
+/** Options of {@link parseConfig}. */
+export interface ParseConfigOptions {
+  /**
+   * Path of the models file as it should appear in messages; relative paths are resolved
+   * against {@link ParseConfigOptions.cwd} for {@link StackConfig.file}.
+   * @default 'models.yaml'
+   */
+  file?: string;
+  /** @default process.cwd() */
+  cwd?: string;
+  /**
+   * Where relative paths (volumes, config-file, targets-dir, HUGGINGFACE_CACHE) are resolved.
+   * @default the parent of `model_config/` when the file is `<dir>/model_config/<name>`, else the file's directory
+   */
+  projectDir?: string;
+  /**
+   * Settings (`.env` merged with the environment), e.g. from {@link mergeSettings}.
+   * @default {}
+   */
+  settings?: Record<string, string>;
+  /** Where each setting came from, for messages about bad values. */
+  settingLocations?: Record<string, SourceLocation>;
+  /** Model keys to keep (the CLI's `serve up a b`); all models are validated regardless. */
+  select?: readonly string[];
+  /**
+   * Key for the secret digests in spec hashes.
+   * @default settings.INFERSTACK_HASH_KEY, else {@link FALLBACK_HASH_KEY}
+   */
+  hashKey?: string;
+  /** Home directory for `~` in paths. @default os.homedir() */
+  homeDir?: string;
+}
+
+/**
+ * The project directory for a models file: the parent of `model_config/` when the file is
+ * `<dir>/model_config/<name>` (the reference layout), else the file's own directory.
+ */
+export function projectDirFor(file: string): string {
+  const dir = dirname(resolve(file));
+  return basename(dir) === 'model_config' ? dirname(dir) : dir;
+}
+
+/**
+ * Validates and normalises the text of a models file. Pure: reads no files and no
+ * environment (pass `settings`).
+ *
+ * @throws {@link ConfigValidationError} with every problem found.
+ */
+export function parseConfig(source: string | Uint8Array, options: ParseConfigOptions = {}): StackConfig {
+  const { config, issues } = buildConfig(source, options);
+  if (issues.length > 0 || !config) throw new ConfigValidationError(issues);
+  return config;
+}
+
+/**
+ * {@link parseConfig} without the throw, so that {@link loadConfig} can add `.env` issues.
+ * @internal
+ */
+export function buildConfig(
+  source: string | Uint8Array,
+  options: ParseConfigOptions,
+): { config?: StackConfig; issues: ConfigIssue[] } {
+  const file = options.file ?? 'models.yaml';
+  const cwd = options.cwd ?? process.cwd();
+  const absFile = resolve(cwd, file);
+  const projectDir = options.projectDir ? resolve(cwd, options.projectDir) : projectDirFor(absFile);
+  const settings = { ...(options.settings ?? {}) };
+  const homeDir = options.homeDir ?? homedir();
+  const out = new IssueCollector(file);
+  const settingIssues = checkSettings(settings, options.settingLocations ?? {});
+
+  const decoded = decodeSource(source, file);
+  if (decoded.issue) return { issues: [decoded.issue, ...settingIssues] };
+  const tree = parseYamlTree(decoded.text, file);
+  if (tree.issues.length > 0 || tree.root === null) {
+    if (tree.issues.length === 0) {
+      out.add({ line: 1, column: 1 }, [], 'empty-file', 'the file has no models', 'add a models: section; see the @inferstack/config README');
+    }
+    return { issues: [...tree.issues, ...out.issues, ...settingIssues] };
+  }
+  out.issues.push(...tree.issues);
+  const root = tree.root;
+
+  if (root.kind !== 'map') {
+    if (root.kind === 'scalar' && root.value === null) {
+      out.add({ line: 1, column: 1 }, [], 'empty-file', 'the file has no models', 'add a models: section; see the @inferstack/config README');
+    } else {
+      out.add(root.pos, [], 'invalid-type', 'the file must be a map with a models: section', 'start the file with "models:" followed by the models, indented');
+    }
+    return { issues: [...out.issues, ...settingIssues] };
+  }
+
+  reportDuplicateKeys(root, [], out);
+  for (const entry of root.entries) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(entry.key)) {
+      out.add(entry.keyPos, [entry.key], 'unknown-key', `unknown top-level key "${entry.key}"`, didYouMean(entry.key, TOP_LEVEL_KEYS) || `allowed: ${TOP_LEVEL_KEYS.join(', ')}`);
+    }
+  }
+
+  const ctxBase = { out, settings, projectDir, homeDir };
+  const defaults = parseDefaults(getEntry(root, 'defaults'), ctxBase);
+  const gateway = parseGateway(getEntry(root, 'gateway'), ctxBase);
+  const monitoring = parseMonitoring(getEntry(root, 'monitoring'), ctxBase);
+  const network = parseSection(getEntry(root, 'network'), NetworkSchema, out) as string | undefined;
+  checkPorts(gateway, monitoring, getEntry(root, 'gateway'), getEntry(root, 'monitoring'), out);
+
+  const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
+  checkGpuMemory(parsed, out);
+
+  const select = options.select ? [...new Set(options.select)] : undefined;
+  for (const name of select ?? []) {
+    if (!keys.includes(name)) {
+      out.add(
+        undefined,
+        ['models', name],
+        'unknown-model',
+        `no model "${name}" in this file`,
+        didYouMean(name, keys) || (keys.length > 0 ? `models in this file: ${keys.join(', ')}` : 'add it to the file first'),
+      );
+    }
+  }
+
+  const issues = dedupe([...out.issues, ...settingIssues]);
+  if (issues.length > 0) return { issues };
+
+  const hashKey = options.hashKey ?? (settings.INFERSTACK_HASH_KEY || FALLBACK_HASH_KEY);
+  const models: ModelSpec[] = parsed
+    .filter((m) => !select || select.includes(m.spec.key))
+    .map((m) => ({ ...m.spec, specHash: hashModelSpec(m.spec, hashKey) }));
+  return {
+    issues: [],
+    config: {
+      file: absFile,
+      projectDir,
+      models,
+      network: network ?? DEFAULT_NETWORK,
+      gateway,
+      monitoring,
+      settings,
+    },
+  };
+}
+
+interface SectionContext {
+  out: IssueCollector;
+  settings: Record<string, string>;
+  projectDir: string;
+  homeDir: string;
+}
+
+/** Validates a section against its schema; returns the plain value, or `undefined` when absent or invalid. */
+function parseSection(entry: LEntry | undefined, schema: v.GenericSchema, out: IssueCollector): unknown {
+  if (!entry) return undefined;
+  const plain = toPlain(entry.value);
+  const result = v.safeParse(schema, plain);
+  if (result.success) return plain;
+  reportSchemaIssues(out, schema as never, result.issues, entry.value, [entry.key], entry.key);
+  return undefined;
+}
+
+/** Like {@link parseSection}, but keeps the valid fields of an invalid section. */
+function parseFields(entry: LEntry | undefined, schema: v.GenericSchema, out: IssueCollector): Record<string, unknown> {
+  if (!entry) return {};
+  const plain = toPlain(entry.value);
+  if (plain === null) return {};
+  const result = v.safeParse(schema, plain);
+  if (result.success) return plain as Record<string, unknown>;
+  reportSchemaIssues(out, schema as never, result.issues, entry.value, [entry.key], entry.key);
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return {};
+  const bad = new Set(result.issues.map((i) => String(i.path?.[0]?.key)));
+  const kept: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(plain)) {
+    if (bad.has(k)) continue;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      // Nested sections (monitoring.prometheus): drop their bad fields only.
+      const nestedBad = new Set(
+        result.issues.filter((i) => i.path?.[0]?.key === k).map((i) => String(i.path?.[1]?.key)),
+      );
+      kept[k] = Object.fromEntries(Object.entries(value).filter(([nk]) => !nestedBad.has(nk)));
+    } else {
+      kept[k] = value;
+    }
+  }
+  return kept;
+}
+
+function parseDefaults(entry: LEntry | undefined, ctx: SectionContext): ModelDefaults {
+  const raw = parseFields(entry, DefaultsSchema, ctx.out);
+  const defaults: ModelDefaults = { env: [], volumes: [] };
+  if (typeof raw.image === 'string') defaults.image = raw.image;
+  if (typeof raw.pull === 'string') defaults.pull = raw.pull as ModelDefaults['pull'];
+  if (entry && raw.env && typeof raw.env === 'object') {
+    for (const [name, value] of Object.entries(raw.env as Record<string, unknown>)) {
+      defaults.env.push({ name, value: String(value), pos: locate(entry.value, ['env', name], 'key'), path: ['defaults', 'env', name] });
+    }
+  }
+  if (entry && Array.isArray(raw.volumes)) {
+    (raw.volumes as string[]).forEach((text, i) => {
+      const pos = locate(entry.value, ['volumes', i]);
+      const mount = parseVolume(text, ctx, pos, ['defaults', 'volumes', i]);
+      if (mount) defaults.volumes.push({ mount, pos, path: ['defaults', 'volumes', i] });
+    });
+  }
+  return defaults;
+}
+
+/** `http://host:port` for a service published on `bind`. */
+function localUrl(bind: string, port: number): string {
+  if (bind === '0.0.0.0') return `http://127.0.0.1:${port}`;
+  if (bind === '::') return `http://[::1]:${port}`;
+  return bind.includes(':') ? `http://[${bind}]:${port}` : `http://${bind}:${port}`;
+}
+
+function settingPort(settings: Record<string, string>, name: string): number | undefined {
+  const raw = settings[name];
+  if (!raw) return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+function parseGateway(entry: LEntry | undefined, ctx: SectionContext): GatewaySettings {
+  const raw = parseFields(entry, GatewaySchema, ctx.out);
+  const mode = (raw.mode as GatewaySettings['mode'] | undefined) ?? 'managed';
+  const port = (raw.port as number | undefined) ?? settingPort(ctx.settings, 'GATEWAY_PORT') ?? DEFAULT_GATEWAY_PORT;
+  const bindAddress = (raw.bind as string | undefined) ?? DEFAULT_GATEWAY_BIND;
+  let url = (raw.url as string | undefined)?.replace(/\/+$/, '');
+  if (mode === 'external' && url === undefined && !(entry && hasInvalid(ctx.out, ['gateway', 'url']))) {
+    ctx.out.add(entry ? locate(entry.value, ['mode']) : undefined, ['gateway', 'url'], 'missing-url', 'gateway mode external needs a url', 'add url: http://<host>:<port> of the LiteLLM proxy under gateway:');
+  }
+  if (url === undefined) url = mode === 'none' ? '' : localUrl(bindAddress, port);
+  const settings = ctx.settings;
+  return {
+    mode,
+    sync: (raw.sync as GatewaySettings['sync'] | undefined) ?? 'config',
+    url,
+    port,
+    bindAddress,
+    image: (raw.image as string | undefined) ?? DEFAULT_LITELLM_IMAGE,
+    containerName: GATEWAY_CONTAINER_NAME,
+    configFile: resolve(ctx.projectDir, (raw['config-file'] as string | undefined) ?? DEFAULT_LITELLM_CONFIG_FILE),
+    ...(settings.LITELLM_MASTER_KEY ? { masterKey: settings.LITELLM_MASTER_KEY } : {}),
+    ...(settings.LITELLM_SALT_KEY ? { saltKey: settings.LITELLM_SALT_KEY } : {}),
+  };
+}
+
+function parseMonitoring(entry: LEntry | undefined, ctx: SectionContext): MonitoringSettings {
+  const raw = parseFields(entry, MonitoringSchema, ctx.out);
+  const mode = (raw.mode as MonitoringSettings['mode'] | undefined) ?? 'managed';
+  const prom = (raw.prometheus ?? {}) as Record<string, unknown>;
+  const graf = (raw.grafana ?? {}) as Record<string, unknown>;
+  const prometheusPort = (prom.port as number | undefined) ?? settingPort(ctx.settings, 'PROMETHEUS_PORT') ?? DEFAULT_PROMETHEUS_PORT;
+  let prometheusUrl = (prom.url as string | undefined)?.replace(/\/+$/, '');
+  if (mode === 'external' && prometheusUrl === undefined && !hasInvalid(ctx.out, ['monitoring', 'prometheus', 'url'])) {
+    ctx.out.add(
+      entry ? locate(entry.value, ['mode']) : undefined,
+      ['monitoring', 'prometheus', 'url'],
+      'missing-url',
+      'monitoring mode external needs prometheus.url',
+      'add prometheus: {url: http://<host>:9090} under monitoring:',
+    );
+  }
+  if (prometheusUrl === undefined) prometheusUrl = mode === 'none' ? '' : localUrl('127.0.0.1', prometheusPort);
+  const adminPassword = ctx.settings.GRAFANA_ADMIN_PASSWORD || ctx.settings.GF_SECURITY_ADMIN_PASSWORD || undefined;
+  return {
+    mode,
+    prometheusUrl,
+    prometheusPort,
+    prometheusImage: (prom.image as string | undefined) ?? DEFAULT_PROMETHEUS_IMAGE,
+    targetsDir: resolve(ctx.projectDir, (prom['targets-dir'] as string | undefined) ?? DEFAULT_TARGETS_DIR),
+    grafana: {
+      enabled: (graf.enabled as boolean | undefined) ?? mode === 'managed',
+      port: (graf.port as number | undefined) ?? settingPort(ctx.settings, 'GRAFANA_PORT') ?? DEFAULT_GRAFANA_PORT,
+      image: (graf.image as string | undefined) ?? DEFAULT_GRAFANA_IMAGE,
+      ...(adminPassword ? { adminPassword } : {}),
+    },
+    extraScrapeConfigs: Array.isArray(raw['scrape-configs']) ? (raw['scrape-configs'] as unknown[]) : [],
+  };
+}
+
+function hasInvalid(out: IssueCollector, path: (string | number)[]): boolean {
+  return out.issues.some((i) => path.every((p, k) => i.path[k] === p));
+}
+
+/** Managed services must not be published on the same host port. */
+function checkPorts(
+  gateway: GatewaySettings,
+  monitoring: MonitoringSettings,
+  gatewayEntry: LEntry | undefined,
+  monitoringEntry: LEntry | undefined,
+  out: IssueCollector,
+): void {
+  const used: { what: string; port: number; pos?: Pos; path: string[] }[] = [];
+  if (gateway.mode === 'managed') used.push({ what: 'gateway', port: gateway.port, ...(gatewayEntry ? { pos: locate(gatewayEntry.value, ['port']) } : {}), path: ['gateway', 'port'] });
+  if (monitoring.mode === 'managed') {
+    used.push({ what: 'prometheus', port: monitoring.prometheusPort, ...(monitoringEntry ? { pos: locate(monitoringEntry.value, ['prometheus', 'port']) } : {}), path: ['monitoring', 'prometheus', 'port'] });
+  }
+  if (monitoring.grafana.enabled) {
+    used.push({ what: 'grafana', port: monitoring.grafana.port, ...(monitoringEntry ? { pos: locate(monitoringEntry.value, ['grafana', 'port']) } : {}), path: ['monitoring', 'grafana', 'port'] });
+  }
+  for (let i = 1; i < used.length; i++) {
+    const a = used[i];
+    const b = used.slice(0, i).find((u) => u.port === a?.port);
+    if (a && b) {
+      out.add(a.pos, a.path, 'port-conflict', `${a.what} and ${b.what} are both published on port ${a.port}`, `give ${a.what} another port`);
+    }
+  }
+}
+
+/** Duplicate keys anywhere in the document; the models map gets its own wording. */
+function reportDuplicateKeys(node: LNode, path: (string | number)[], out: IssueCollector): void {
+  if (node.kind === 'seq') {
+    node.items.forEach((item, i) => reportDuplicateKeys(item, [...path, i], out));
+    return;
+  }
+  if (node.kind !== 'map') return;
+  const isModels = path.length === 1 && path[0] === 'models';
+  for (const { entry, first } of (node as LMap).duplicates) {
+    out.add(
+      entry.keyPos,
+      [...path, entry.key],
+      isModels ? 'duplicate-model' : 'duplicate-key',
+      isModels
+        ? `model "${entry.key}" is defined twice: at line ${first.keyPos.line}, column ${first.keyPos.column} and here`
+        : `key "${entry.key}" is given twice: at line ${first.keyPos.line}, column ${first.keyPos.column} and here`,
+      isModels ? 'rename one of them: each model key becomes a container name' : 'keep one of them (YAML would silently use the last)',
+    );
+  }
+  for (const entry of node.entries) reportDuplicateKeys(entry.value, [...path, entry.key], out);
+}
+
+function parseModels(
+  entry: LEntry | undefined,
+  root: LNode,
+  ctx: SectionContext & { defaults: ModelDefaults },
+): { parsed: ParsedModel[]; keys: string[] } {
+  const { out } = ctx;
+  const none = { parsed: [], keys: [] };
+  if (!entry) {
+    out.add(root.pos, ['models'], 'no-models', 'the file has no models: section', 'add models: with at least one model; see the @inferstack/config README');
+    return none;
+  }
+  const node = entry.value;
+  const found: { key: string; keyPos: Pos; value: LNode; path: (string | number)[] }[] = [];
+  if (node.kind === 'seq') {
+    node.items.forEach((item, i) => {
+      if (item.kind !== 'map') {
+        out.add(
+          item.pos,
+          ['models', i],
+          'invalid-type',
+          `models item ${i + 1} must be "- <key>:" with the model's options below, got ${item.kind === 'seq' ? 'a list' : JSON.stringify(item.value)}`,
+          item.kind === 'scalar' && typeof item.value === 'string'
+            ? `write "- ${item.value}:" and indent model: <repo id> under it`
+            : 'write "- <key>:" and indent its options under it',
+        );
+        return;
+      }
+      if (item.entries.length === 0) {
+        out.add(item.pos, ['models', i], 'invalid-type', `models item ${i + 1} is empty`, 'write "- <key>:" and indent its options under it');
+        return;
+      }
+      const [head, ...rest] = item.entries;
+      if (!head) return;
+      if (rest.length > 0) {
+        const misindented = head.value.kind === 'scalar' && head.value.value === null;
+        out.add(
+          rest[0]?.keyPos ?? item.pos,
+          ['models', i],
+          'model-item-keys',
+          misindented
+            ? `the options of model "${head.key}" are not indented under it`
+            : `models item ${i + 1} has ${item.entries.length} keys (${item.entries.map((e) => e.key).join(', ')}); each item is one model`,
+          misindented
+            ? `indent ${rest.map((e) => e.key).join(', ')} further than "${head.key}" (e.g. 4 spaces after "- ")`
+            : 'start every model with its own "- <key>:" line',
+        );
+        if (misindented) return;
+      }
+      found.push({ key: head.key, keyPos: head.keyPos, value: head.value, path: ['models', i, head.key] });
+    });
+  } else if (node.kind === 'map') {
+    for (const e of node.entries) found.push({ key: e.key, keyPos: e.keyPos, value: e.value, path: ['models', e.key] });
+  } else if (node.value === null) {
+    out.add(entry.keyPos, ['models'], 'no-models', 'models: is empty', 'add at least one model: "- <key>:" with model: <repo id> under it');
+    return none;
+  } else {
+    out.add(
+      node.pos,
+      ['models'],
+      'invalid-type',
+      `models must be a list of "- <key>: {options}" items or a map of "<key>: {options}", got ${JSON.stringify(node.value)}`,
+      'write the models under models:, indented, as in the README',
+    );
+    return none;
+  }
+  if (found.length === 0) {
+    if (!out.issues.some((i) => i.path[0] === 'models')) {
+      out.add(entry.keyPos, ['models'], 'no-models', 'models: is empty', 'add at least one model: "- <key>:" with model: <repo id> under it');
+    }
+    return none;
+  }
+
+  const seen = new Map<string, Pos>();
+  const parsed: ParsedModel[] = [];
+  for (const m of found) {
+    const problem = modelKeyProblem(m.key);
+    if (problem !== undefined) {
+      out.add(
+        m.keyPos,
+        m.path,
+        'invalid-model-key',
+        `model key ${JSON.stringify(m.key)} ${problem}`,
+        'use letters, digits, -, _, . and / (e.g. qwen-4b or Qwen/Qwen3-4B); the key becomes the container name inference-<key>',
+      );
+    }
+    const first = seen.get(m.key);
+    if (first && node.kind === 'seq') {
+      out.add(
+        m.keyPos,
+        m.path,
+        'duplicate-model',
+        `model "${m.key}" is defined twice: at line ${first.line}, column ${first.column} and here`,
+        'rename one of them: each model key becomes a container name',
+      );
+    }
+    if (!first) seen.set(m.key, m.keyPos);
+    const model = parseModel(m.key, problem === undefined, m.keyPos, m.value, m.path, ctx);
+    if (model && !first) parsed.push(model);
+  }
+  return { parsed, keys: [...seen.keys()] };
+}
+
+/** Models sharing a GPU must not ask for more than all of its memory. */
+function checkGpuMemory(models: ParsedModel[], out: IssueCollector): void {
+  const withGpus = models.filter((m) => m.spec.gpus.kind !== 'none');
+  const everyGpu = withGpus.filter((m) => m.spec.gpus.kind === 'all');
+  const listed = new Set<number>();
+  for (const m of withGpus) if (m.spec.gpus.kind === 'devices') m.spec.gpus.indices.forEach((i) => listed.add(i));
+  const groups: { gpu: string; members: ParsedModel[] }[] = [...listed]
+    .sort((a, b) => a - b)
+    .map((gpu) => ({
+      gpu: `GPU ${gpu}`,
+      members: withGpus.filter((m) => m.spec.gpus.kind === 'all' || (m.spec.gpus.kind === 'devices' && m.spec.gpus.indices.includes(gpu))),
+    }));
+  // Models on every GPU share even the GPUs nobody lists.
+  if (everyGpu.length > 1) groups.push({ gpu: 'every GPU (gpus: all)', members: everyGpu });
+  const reported = new Set<ParsedModel>();
+  for (const { gpu, members } of groups) {
+    if (members.length < 2) continue;
+    let sum = 0;
+    const parts: string[] = [];
+    for (const m of members) {
+      const u = m.spec.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
+      sum += u;
+      parts.push(`${m.spec.key} ${u}${m.spec.gpuMemoryUtilization === undefined ? ' (default)' : ''}`);
+      if (sum > 1 + 1e-9) {
+        if (!reported.has(m)) {
+          reported.add(m);
+          const share = Math.floor((1 / members.length) * 100) / 100;
+          out.add(
+            m.utilizationPos,
+            [...m.path, 'gpu-memory-utilization'],
+            'gpu-oversubscribed',
+            `${gpu} is shared by ${members.map((x) => `"${x.spec.key}"`).join(', ')} whose gpu-memory-utilization adds up to more than 1 (${parts.join(' + ')} …)`,
+            `lower gpu-memory-utilization so the models on ${gpu} sum to at most 1 (e.g. ${share} each; ~0.95 leaves room for CUDA), or give them different GPUs`,
+          );
+        }
+        break;
+      }
+    }
+  }
+}
+
+/** Settings with values that cannot work. */
+function checkSettings(settings: Record<string, string>, locations: Record<string, SourceLocation>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (name: string, message: string, hint: string) => {
+    const at = locations[name] ?? { file: ENVIRONMENT_SOURCE, line: 0, column: 0 };
+    issues.push({ file: at.file, line: at.line, column: at.column, path: [name], code: 'invalid-setting', message, hint });
+  };
+  for (const name of ['GATEWAY_PORT', 'PROMETHEUS_PORT', 'GRAFANA_PORT']) {
+    const raw = settings[name];
+    if (raw && settingPort(settings, name) === undefined) add(name, `${name}=${raw} is not a port number`, 'use a number between 1 and 65535');
+  }
+  const workers = settings.LITELLM_NUM_WORKERS;
+  if (workers && !/^[1-9][0-9]*$/.test(workers)) add('LITELLM_NUM_WORKERS', `LITELLM_NUM_WORKERS=${workers} is not a positive whole number`, 'use a number such as 1 or 4');
+  const image = settings.VLLM_IMAGE;
+  if (image && !new RegExp(IMAGE_PATTERN).test(resolveVllmImage(image))) {
+    add('VLLM_IMAGE', `VLLM_IMAGE=${image} is not an image reference`, 'use a full reference like vllm/vllm-openai:v0.11.0, or just a tag like v0.11.0');
+  }
+  const platform = settings.VLLM_PLATFORM;
+  if (platform && !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(platform)) {
+    add('VLLM_PLATFORM', `VLLM_PLATFORM=${platform} is not a platform`, 'use os/arch, e.g. linux/amd64 or linux/arm64');
+  }
+  return issues;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.file}:${i.line}:${i.column}:${i.code}:${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

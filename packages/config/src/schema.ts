@@ -1,0 +1,365 @@
+import * as v from 'valibot';
+import { toJsonSchema } from '@valibot/to-json-schema';
+import { BYTE_SIZE_PATTERN } from './_byte-size.js';
+import {
+  DEFAULT_GATEWAY_BIND,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_GRAFANA_PORT,
+  DEFAULT_LITELLM_CONFIG_FILE,
+  DEFAULT_LITELLM_IMAGE,
+  DEFAULT_NETWORK,
+  DEFAULT_PROMETHEUS_IMAGE,
+  DEFAULT_PROMETHEUS_PORT,
+  DEFAULT_TARGETS_DIR,
+  DEFAULT_VLLM_IMAGE,
+} from './defaults.js';
+
+/*
+ * The shape of models.yaml as valibot schemas. They check types and formats field by field;
+ * rules that span fields or models (duplicates, GPU sums, tensor parallel) live in
+ * parse-config.ts. The JSON Schema shipped as models.schema.json is generated from these.
+ */
+
+/** Docker image reference: `[registry/]name[:tag][@digest]`, or a bare tag of vllm/vllm-openai. */
+export const IMAGE_PATTERN =
+  '^(?:(?:[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$';
+
+/** Model keys (see `modelKeyProblem`, which gives the reason a key is refused). */
+export const MODEL_KEY_PATTERN = '^(?![./-])(?!.*(?:--|\\.\\.|//|-/|/-))(?!.*/$)[A-Za-z0-9._/-]{1,128}$';
+
+/** `source:target[:ro|rw]` with an absolute target. */
+export const VOLUME_PATTERN = '^[^:]+:/[^:]*(?::(?:ro|rw))?$';
+
+/** {@link CPUSET_PATTERN} with spaces allowed around commas. */
+const CPUSET_PATTERN_LOOSE = '^\\s*[0-9]+(?:-[0-9]+)?(?:\\s*,\\s*[0-9]+(?:-[0-9]+)?)*\\s*$';
+
+/** Environment variable names. */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Docker network names. */
+export const NETWORK_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
+
+const Port = (title: string, description: string) =>
+  v.pipe(
+    v.number('must be a port number'),
+    v.integer('must be a whole port number'),
+    v.minValue(1, 'must be a port between 1 and 65535'),
+    v.maxValue(65535, 'must be a port between 1 and 65535'),
+    v.title(title), v.description(description),
+  );
+
+const Image = (title: string, description: string) =>
+  v.pipe(
+    v.string('must be an image reference (a string)'),
+    v.regex(new RegExp(IMAGE_PATTERN), 'is not a valid image reference'),
+    v.title(title), v.description(description),
+  );
+
+const GpuIndex = v.pipe(
+  v.number('must be a GPU index'),
+  v.integer('must be a whole GPU index'),
+  v.minValue(0, 'must be a GPU index (0 or more)'),
+);
+
+const Pull = v.pipe(
+  v.picklist(['missing', 'always', 'never'], 'must be missing, always or never'),
+  v.title('Pull policy'), v.description('When to pull the image: `missing` (default: only when not present), `always`, or `never`.'),
+);
+
+const EnvMap = v.pipe(
+  v.record(
+    v.pipe(v.string(), v.regex(new RegExp(ENV_NAME_PATTERN), 'is not a valid environment variable name')),
+    v.union([v.string(), v.number(), v.boolean()], 'must be a string, number or boolean'),
+    'must be a map of NAME: value',
+  ),
+  v.title('Environment'), v.description('Extra environment variables for the container. Names ending in _KEY, _TOKEN, _SECRET or containing PASSWORD are treated as secrets. VLLM_PORT may not be set.'),
+);
+
+const Volumes = v.pipe(
+  v.array(
+    v.pipe(v.string('must be a "source:/target[:ro]" string'), v.regex(new RegExp(VOLUME_PATTERN), 'must look like "source:/target" or "source:/target:ro"')),
+    'must be a list of "source:/target[:ro]" strings',
+  ),
+  v.title('Volumes'), v.description('Extra mounts, "source:/target[:ro|rw]". A source that is a path (absolute, ./relative to the project directory, or ~/) is a bind mount; a plain name is a named volume.'),
+);
+
+/** Options of one model; any key not listed here is passed to vLLM as a flag. */
+export const ModelOptionsSchema = v.pipe(
+  v.objectWithRest(
+    {
+      model: v.pipe(
+        v.string('must be a Hugging Face repo id or a path (a string)'),
+        v.minLength(1, 'must not be empty'),
+        v.title('Model'), v.description('Required. Hugging Face repo id (e.g. Qwen/Qwen3-VL-4B-Instruct) or a path inside the container, given to vLLM as the model.'),
+      ),
+      gpus: v.optional(
+        v.pipe(
+          v.union(
+            [v.picklist(['all', 'none']), v.literal(false), v.array(GpuIndex), GpuIndex],
+            'must be a list of GPU indices like [0, 1], `all`, or `none`',
+          ),
+          v.title('GPUs'), v.description('GPU indices for the container, e.g. [0, 1]. Absent or `all`: every GPU. `none`, [] or false: no GPU (CPU builds, the test stand-in).'),
+        ),
+      ),
+      'cpuset-cpus': v.optional(
+        v.pipe(
+          v.union(
+            [v.pipe(v.string(), v.regex(new RegExp(CPUSET_PATTERN_LOOSE))), v.array(v.pipe(v.number(), v.integer(), v.minValue(0))), v.pipe(v.number(), v.integer(), v.minValue(0))],
+            'must be a CPU list like "0-3" or "0,2", or a list of CPU indices',
+          ),
+          v.title('CPU set'), v.description('CPUs the container may use (docker --cpuset-cpus): "0-3", "0,2,4" or a list [0, 1, 2].'),
+        ),
+      ),
+      'shm-size': v.optional(
+        v.pipe(
+          v.union(
+            [v.pipe(v.string(), v.regex(new RegExp(BYTE_SIZE_PATTERN))), v.pipe(v.number(), v.integer(), v.minValue(1))],
+            'must be a size like 8g, 512m or a number of bytes',
+          ),
+          v.title('Shared memory size'), v.description("Size of /dev/shm (docker --shm-size): a number of bytes or a size with unit b, k, m or g, e.g. 8g. Docker's default is 64m; tensor parallel may need more."),
+        ),
+      ),
+      'tensor-parallel-size': v.optional(
+        v.pipe(
+          v.number('must be a whole number'),
+          v.integer('must be a whole number'),
+          v.minValue(1, 'must be 1 or more'),
+          v.title('Tensor parallel size'), v.description('vLLM --tensor-parallel-size. Must equal the number of listed GPUs.'),
+        ),
+      ),
+      'gpu-memory-utilization': v.optional(
+        v.pipe(
+          v.number('must be a number between 0 and 1'),
+          v.gtValue(0, 'must be more than 0'),
+          v.maxValue(1, 'must be at most 1 (it is a fraction of the GPU memory)'),
+          v.title('GPU memory utilization'), v.description('vLLM --gpu-memory-utilization, the fraction of each GPU this model may use (vLLM default 0.9). Models sharing a GPU must sum to at most 1.'),
+        ),
+      ),
+      additional_flags: v.optional(
+        v.pipe(
+          v.array(
+            v.union([v.pipe(v.string(), v.minLength(1, 'must not be empty')), v.number()], 'must be a string like --trust-remote-code'),
+            'must be a list of flags like [--trust-remote-code]',
+          ),
+          v.title('Additional flags'), v.description('Extra vLLM arguments given as they are, typically valueless flags: [--trust-remote-code, --enable-auto-tool-choice].'),
+        ),
+      ),
+      'served-model-name': v.optional(
+        v.pipe(
+          v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1))], 'must be a name or a list of names'),
+          v.title('Served model name'), v.description('vLLM --served-model-name: the name clients (and LiteLLM) use. Default: the model.'),
+        ),
+      ),
+      'api-key': v.optional(
+        v.pipe(
+          v.union([v.pipe(v.string(), v.minLength(1)), v.number()], 'must be a string'),
+          v.title('API key'), v.description('Key vLLM requires on /v1 routes. Passed as the VLLM_API_KEY environment variable, never on the command line. "${NAME}" takes it from .env or the environment.'),
+        ),
+      ),
+      image: v.optional(Image('Image', `vLLM image for this model. Default: defaults.image, then VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}. A bare tag such as v0.11.0 means vllm/vllm-openai:<tag>.`)),
+      env: v.optional(EnvMap),
+      volumes: v.optional(Volumes),
+      pull: v.optional(Pull),
+    },
+    v.pipe(
+      v.union(
+        [v.string(), v.number(), v.boolean(), v.array(v.unknown()), v.record(v.string(), v.unknown())],
+        'must have a value (a string, number, true/false, or a map/list given as JSON)',
+      ),
+      v.description('Any other key is a vLLM flag: key: value becomes --key value (underscores become hyphens); true gives a valueless flag, false leaves it out; maps and lists are passed as JSON.'),
+    ),
+    'must be a map of options with at least `model:`',
+  ),
+  v.title('Model options'), v.description('One model: a vLLM container named inference-<key>.'),
+);
+
+const ModelKey = v.pipe(
+  v.string(),
+  v.regex(new RegExp(MODEL_KEY_PATTERN), 'is not a valid model key'),
+  v.description('Model key: letters, digits, -, _, ., /; no --, .., //; not starting with . / -. Becomes the container name inference-<key> (/ spelled --).'),
+);
+
+/** The `models:` section: the reference tool's list of single-key maps, or a plain map. */
+export const ModelsSchema = v.pipe(
+  v.union(
+    [
+      v.pipe(
+        v.array(
+          v.pipe(
+            v.record(ModelKey, ModelOptionsSchema),
+            v.minEntries(1),
+            v.maxEntries(1),
+          ),
+        ),
+        v.description('List form (the reference tool\'s): - key: {options}'),
+      ),
+      v.pipe(v.record(ModelKey, ModelOptionsSchema), v.description('Map form: key: {options}')),
+    ],
+    'must be a list of `- key: {options}` items or a map of `key: {options}`',
+  ),
+  v.title('Models'), v.description('The models to serve, in order. Keys are unique.'),
+);
+
+/** The `defaults:` section, applied to every model. */
+export const DefaultsSchema = v.pipe(
+  v.strictObject(
+    {
+      image: v.optional(Image('Image', `vLLM image for every model (a model's image: wins). Default: VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}.`)),
+      env: v.optional(EnvMap),
+      volumes: v.optional(Volumes),
+      pull: v.optional(Pull),
+    },
+    'must be a map with image, env, volumes or pull',
+  ),
+  v.title('Defaults'), v.description('Settings for every model; a model\'s own image and pull win, its env and volumes are added (same name or target: the model wins).'),
+);
+
+/** The `gateway:` section. */
+export const GatewaySchema = v.pipe(
+  v.strictObject(
+    {
+      mode: v.optional(
+        v.pipe(
+          v.picklist(['managed', 'external', 'none'], 'must be managed, external or none'),
+          v.title('Gateway mode'), v.description('`managed` (default): inferstack runs the LiteLLM container. `external`: an existing LiteLLM at url. `none`: no gateway.'),
+        ),
+      ),
+      sync: v.optional(
+        v.pipe(
+          v.picklist(['config', 'api'], 'must be config or api'),
+          v.title('Sync method'), v.description('`config` (default): write LiteLLM\'s config file and restart it (no database needed). `api`: use the admin API (needs LiteLLM with a database).'),
+        ),
+      ),
+      url: v.optional(
+        v.pipe(
+          v.string('must be a URL'),
+          v.regex(/^https?:\/\/[^\s/]+(?:\/[^\s]*)?$/, 'must be an http:// or https:// URL'),
+          v.title('URL'), v.description('Base URL of the gateway as seen from this machine. Required with mode: external; default for managed: http://127.0.0.1:<port>.'),
+        ),
+      ),
+      port: v.optional(Port('Port', `Host port of a managed gateway. Default: GATEWAY_PORT from .env, then ${DEFAULT_GATEWAY_PORT}.`)),
+      image: v.optional(Image('Image', `LiteLLM image of a managed gateway. Default: ${DEFAULT_LITELLM_IMAGE}. Never use 1.82.7 or 1.82.8.`)),
+      'config-file': v.optional(
+        v.pipe(
+          v.string('must be a path'),
+          v.minLength(1, 'must not be empty'),
+          v.title('Config file'), v.description(`LiteLLM config file of a managed gateway, relative to the project directory. Default: ${DEFAULT_LITELLM_CONFIG_FILE}.`),
+        ),
+      ),
+      bind: v.optional(
+        v.pipe(
+          v.union([v.pipe(v.string(), v.ipv4()), v.pipe(v.string(), v.ipv6())], 'must be an IP address like 127.0.0.1 or 0.0.0.0'),
+          v.title('Bind address'), v.description(`Host address a managed gateway is published on. Default: ${DEFAULT_GATEWAY_BIND} (this machine only).`),
+        ),
+      ),
+    },
+    'must be a map with mode, sync, url, port, image, config-file or bind',
+  ),
+  v.title('Gateway'), v.description('The LiteLLM gateway (container `litellm`).'),
+);
+
+/** The `monitoring:` section. */
+export const MonitoringSchema = v.pipe(
+  v.strictObject(
+    {
+      mode: v.optional(
+        v.pipe(
+          v.picklist(['managed', 'external', 'none'], 'must be managed, external or none'),
+          v.title('Monitoring mode'), v.description('`managed` (default): inferstack runs Prometheus (and Grafana). `external`: an existing Prometheus at prometheus.url reading targets-dir. `none`: no monitoring.'),
+        ),
+      ),
+      prometheus: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              url: v.optional(
+                v.pipe(
+                  v.string('must be a URL'),
+                  v.regex(/^https?:\/\/[^\s/]+(?:\/[^\s]*)?$/, 'must be an http:// or https:// URL'),
+                  v.title('URL'), v.description('Prometheus base URL as seen from this machine. Required with mode: external.'),
+                ),
+              ),
+              port: v.optional(Port('Port', `Host port of a managed Prometheus. Default: PROMETHEUS_PORT from .env, then ${DEFAULT_PROMETHEUS_PORT}.`)),
+              image: v.optional(Image('Image', `Prometheus image. Default: ${DEFAULT_PROMETHEUS_IMAGE}.`)),
+              'targets-dir': v.optional(
+                v.pipe(
+                  v.string('must be a path'),
+                  v.minLength(1, 'must not be empty'),
+                  v.title('Targets directory'), v.description(`Host directory for file_sd target files, relative to the project directory. Default: ${DEFAULT_TARGETS_DIR}.`),
+                ),
+              ),
+            },
+            'must be a map with url, port, image or targets-dir',
+          ),
+          v.title('Prometheus'), v.description('Prometheus settings.'),
+        ),
+      ),
+      grafana: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run Grafana. Default: true with mode: managed.'))),
+              port: v.optional(Port('Port', `Host port of Grafana. Default: GRAFANA_PORT from .env, then ${DEFAULT_GRAFANA_PORT}.`)),
+              image: v.optional(Image('Image', `Grafana image. Default: ${DEFAULT_GRAFANA_IMAGE}.`)),
+            },
+            'must be a map with enabled, port or image',
+          ),
+          v.title('Grafana'), v.description('Grafana settings; the admin password comes from GRAFANA_ADMIN_PASSWORD in .env.'),
+        ),
+      ),
+      'scrape-configs': v.optional(
+        v.pipe(
+          v.array(
+            v.looseObject(
+              { job_name: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')) },
+              'must be a Prometheus scrape config (a map with job_name)',
+            ),
+            'must be a list of Prometheus scrape configs',
+          ),
+          v.title('Extra scrape configs'), v.description('Prometheus scrape_configs entries added as they are to the generated Prometheus config.'),
+        ),
+      ),
+    },
+    'must be a map with mode, prometheus, grafana or scrape-configs',
+  ),
+  v.title('Monitoring'), v.description('Prometheus and Grafana.'),
+);
+
+/** The `network:` setting. */
+export const NetworkSchema = v.pipe(
+  v.string('must be a Docker network name'),
+  v.regex(new RegExp(NETWORK_PATTERN), 'must be a Docker network name (letters, digits, _ . -)'),
+  v.title('Network'), v.description(`Docker network for every container. Default: ${DEFAULT_NETWORK}.`),
+);
+
+/** The whole models.yaml file. */
+export const ModelsFileSchema = v.pipe(
+  v.strictObject(
+    {
+      models: ModelsSchema,
+      defaults: v.optional(DefaultsSchema),
+      gateway: v.optional(GatewaySchema),
+      monitoring: v.optional(MonitoringSchema),
+      network: v.optional(NetworkSchema),
+    },
+    'must be a map with models and optional defaults, gateway, monitoring, network',
+  ),
+  v.title('inferstack models.yaml'), v.description('Models served by vLLM behind a LiteLLM gateway, with Prometheus monitoring. See the @inferstack/config README.'),
+);
+
+/** Keys allowed at the top of models.yaml. */
+export const TOP_LEVEL_KEYS = ['models', 'defaults', 'gateway', 'monitoring', 'network'] as const;
+
+/**
+ * The JSON Schema (draft-07) of models.yaml, for editors (yaml-language-server) and other
+ * tools. The package ships it as `@inferstack/config/schema.json`.
+ */
+export function modelsJsonSchema(): Record<string, unknown> {
+  // Model options appear in both forms of `models:`; a definition keeps the file small.
+  const schema = toJsonSchema(ModelsFileSchema, {
+    errorMode: 'throw',
+    definitions: { modelOptions: ModelOptionsSchema },
+  }) as Record<string, unknown>;
+  return schema;
+}
