@@ -74,3 +74,13 @@ export type {
   PlacementModel,
   ReplacedModel,
 } from './gpu.js';
+export {
+  LABEL_SERVICE,
+  ensureService,
+  listServices,
+  restartContainer,
+  serviceContainerOptions,
+  serviceSpecHash,
+  signalContainer,
+} from './services.js';
+export type { ServiceResult, ServiceSpec } from './services.js';

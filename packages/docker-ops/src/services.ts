@@ -1,0 +1,167 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { ContainerCreateOptions } from 'dockerode';
+import type { DockerClient } from './client.js';
+import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
+import { DockerApiError } from './errors.js';
+import { ensureImage } from './images.js';
+import { LABEL_KIND, LABEL_SPEC_HASH } from './labels.js';
+import type { PullPolicy } from '@inferstack/config';
+
+/** Label on infrastructure containers (gateway, Prometheus, Grafana, exporters). */
+export const LABEL_SERVICE = 'inferstack.service';
+
+/** An infrastructure container: the gateway, Prometheus, Grafana, an exporter. */
+export interface ServiceSpec {
+  /** Container name, e.g. `litellm`. */
+  name: string;
+  /** What it is, e.g. `gateway`, `prometheus`. */
+  kind: string;
+  image: string;
+  pullPolicy?: PullPolicy;
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: Record<string, string>;
+  /** Never in labels; enters the spec hash only as a keyed digest. */
+  secretEnv?: Record<string, string>;
+  /** `host:container[:ro]` or `volume:container`. */
+  binds?: string[];
+  /** Published ports. */
+  ports?: Array<{ container: number; host: number; hostIp?: string }>;
+  network: string;
+  /** Network aliases (DNS names) besides the container name. */
+  aliases?: string[];
+  user?: string;
+  healthcheck?: { test: string[]; intervalSeconds?: number; startPeriodSeconds?: number };
+}
+
+/** What {@link ensureService} did. */
+export interface ServiceResult {
+  id: string;
+  action: 'created' | 'recreated' | 'started' | 'kept';
+  /** Fields... not tracked per field for services: whether the spec hash differed. */
+  changed: boolean;
+}
+
+const SECOND_NS = 1_000_000_000;
+
+/** Stable digest of a service spec; secrets only keyed. */
+export function serviceSpecHash(spec: ServiceSpec, hashKey: string): string {
+  const secrets = Object.entries(spec.secretEnv ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => [k, createHmac('sha256', hashKey).update(`${k}\0${v}`).digest('hex').slice(0, 16)]);
+  const visible = { ...spec, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)) };
+  return createHash('sha256').update(JSON.stringify(visible)).digest('hex').slice(0, 16);
+}
+
+/** The Engine API create body for a service. */
+export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLabels: Record<string, string> = {}): ContainerCreateOptions {
+  const env = { ...spec.env, ...spec.secretEnv };
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of spec.ports ?? []) {
+    exposed[`${p.container}/tcp`] = {};
+    bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: String(p.host) }];
+  }
+  return {
+    name: spec.name,
+    Image: spec.image,
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+    ...(spec.user ? { User: spec.user } : {}),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...extraLabels, [LABEL_SERVICE]: spec.kind, [LABEL_KIND]: 'service', [LABEL_SPEC_HASH]: hash },
+    ExposedPorts: exposed,
+    ...(spec.healthcheck
+      ? {
+          Healthcheck: {
+            Test: spec.healthcheck.test,
+            Interval: (spec.healthcheck.intervalSeconds ?? 5) * SECOND_NS,
+            Timeout: 3 * SECOND_NS,
+            Retries: 3,
+            StartPeriod: (spec.healthcheck.startPeriodSeconds ?? 60) * SECOND_NS,
+          },
+        }
+      : {}),
+    HostConfig: {
+      NetworkMode: spec.network,
+      Binds: spec.binds ?? [],
+      PortBindings: bindings,
+      RestartPolicy: { Name: 'unless-stopped' },
+    },
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } },
+  };
+}
+
+/** The service containers on the daemon, by kind. */
+export async function listServices(docker: DockerClient): Promise<Array<{ id: string; name: string; kind: string; state: string; status: string; specHash?: string; image: string }>> {
+  try {
+    const list = await docker.listContainers({ all: true, filters: { label: [LABEL_SERVICE] } });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      kind: c.Labels[LABEL_SERVICE] ?? '',
+      state: c.State,
+      status: c.Status,
+      specHash: c.Labels[LABEL_SPEC_HASH],
+      image: c.Image,
+    }));
+  } catch (error) {
+    throw new DockerApiError('cannot list service containers', error);
+  }
+}
+
+/**
+ * Make a service container match `spec`: create it when missing, recreate it when its spec
+ * changed, start it when stopped, keep it otherwise. Same treatment as models, no readiness
+ * wait (the caller knows how to probe each service).
+ */
+export async function ensureService(
+  docker: DockerClient,
+  spec: ServiceSpec,
+  options: { hashKey: string; extraLabels?: Record<string, string>; forceRecreate?: boolean },
+): Promise<ServiceResult> {
+  const hash = serviceSpecHash(spec, options.hashKey);
+  await ensureNetwork(docker, spec.network, options.extraLabels);
+  let existing: Awaited<ReturnType<ReturnType<DockerClient['getContainer']>['inspect']>> | undefined;
+  try {
+    existing = await docker.getContainer(spec.name).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError(`cannot inspect ${spec.name}`, error);
+  }
+  const same = existing?.Config.Labels?.[LABEL_SPEC_HASH] === hash && !options.forceRecreate;
+  if (existing && same) {
+    if (existing.State.Running) return { id: existing.Id, action: 'kept', changed: false };
+    await docker.getContainer(existing.Id).start().catch((error: unknown) => {
+      throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
+    });
+    return { id: existing.Id, action: 'started', changed: false };
+  }
+  if (existing) await removeContainer(docker, existing.Id, { timeoutSeconds: 10 });
+  await ensureImage(docker, spec.image, { policy: spec.pullPolicy });
+  let id: string;
+  try {
+    id = (await docker.createContainer(serviceContainerOptions(spec, hash, options.extraLabels))).id;
+    await docker.getContainer(id).start();
+  } catch (error) {
+    throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
+  }
+  return { id, action: existing ? 'recreated' : 'created', changed: true };
+}
+
+/** Restart a container (the gateway in config-file mode, after its model list changed). */
+export async function restartContainer(docker: DockerClient, id: string, timeoutSeconds = 10): Promise<void> {
+  try {
+    await docker.getContainer(id).restart({ t: timeoutSeconds });
+  } catch (error) {
+    throw new DockerApiError(`cannot restart ${id.slice(0, 12)}`, error);
+  }
+}
+
+/** Send a signal to a container's main process (SIGHUP makes Prometheus reload). */
+export async function signalContainer(docker: DockerClient, id: string, signal: string): Promise<void> {
+  try {
+    await docker.getContainer(id).kill({ signal });
+  } catch (error) {
+    throw new DockerApiError(`cannot send ${signal} to ${id.slice(0, 12)}`, error);
+  }
+}
