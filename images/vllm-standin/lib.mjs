@@ -422,9 +422,13 @@ export function pyStr(s) {
 /** Python's repr of a float (0.9, 1.0, 1e-05). */
 export function pyFloat(n) {
   if (n === Number.POSITIVE_INFINITY) return 'inf';
-  if (Number.isInteger(n) && Math.abs(n) < 1e16) return `${n}.0`;
-  const s = String(n);
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+  if (n === Number.NEGATIVE_INFINITY) return '-inf';
+  if (Number.isNaN(n)) return 'nan';
+  const a = Math.abs(n);
+  // repr switches to exponent notation below 1e-4 and from 1e16, with a two-digit exponent.
+  if (a !== 0 && (a < 1e-4 || a >= 1e16)) return n.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  if (Number.isInteger(n)) return `${n}.0`;
+  return String(n);
 }
 
 /** Python's repr of a JSON-ish value (dicts, lists, str, int, float with {float:true}, bools). */
