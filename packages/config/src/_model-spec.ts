@@ -117,10 +117,13 @@ export function parseModel(
   const flagKeys = new Set([...entries.keys()].filter((k) => !KNOWN_SCHEMA_KEYS.has(k)));
   const result = v.safeParse(ModelOptionsSchema, plain);
   const invalid = new Set<string>();
+  const invalidItems = new Set<string>();
   if (!result.success) {
     for (const issue of result.issues) {
       const first = issue.path?.[0]?.key;
       if (typeof first === 'string') invalid.add(first);
+      const second = issue.path?.[1]?.key;
+      if (second !== undefined) invalidItems.add(`${String(first)}/${String(second)}`);
     }
     // A missing model gets its own, plainer message below.
     const missingModel = !entries.has('model');
@@ -244,9 +247,11 @@ export function parseModel(
   const hfToken = ctx.settings.HF_TOKEN;
   if (hfToken) secretEnv.HF_TOKEN = hfToken;
   const modelEnv: ModelDefaults['env'] = [];
-  if (ok('env')) {
+  const envValue = value('env');
+  if (envValue !== null && typeof envValue === 'object' && !Array.isArray(envValue)) {
     const entry = entries.get('env');
-    for (const [name, raw] of Object.entries(value('env') as Record<string, unknown>)) {
+    for (const [name, raw] of Object.entries(envValue as Record<string, unknown>)) {
+      if (invalidItems.has(`env/${name}`)) continue;
       modelEnv.push({ name, value: String(raw), pos: entry ? locate(entry.value, [name], 'key') : keyPos, path: [...path, entry?.key ?? 'env', name] });
     }
   }
@@ -284,9 +289,11 @@ export function parseModel(
   // Volumes: the HF cache first; defaults, then the model's (same target: the later one wins).
   const volumes: VolumeMount[] = [hfCacheMount(ctx)];
   const modelVolumes: ModelDefaults['volumes'] = [];
-  if (ok('volumes')) {
+  const volumesValue = value('volumes');
+  if (Array.isArray(volumesValue)) {
     const entry = entries.get('volumes');
-    (value('volumes') as string[]).forEach((text, i) => {
+    volumesValue.forEach((text: unknown, i) => {
+      if (typeof text !== 'string' || invalidItems.has(`volumes/${i}`)) return;
       const vpos = entry ? locate(entry.value, [i]) : keyPos;
       const mount = parseVolume(text, ctx, vpos, [...path, entry?.key ?? 'volumes', i]);
       if (mount) modelVolumes.push({ mount, pos: vpos, path: [...path, 'volumes', i] });

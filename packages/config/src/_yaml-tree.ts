@@ -119,17 +119,26 @@ export function parseYamlTree(text: string, file: string): { root: LNode | null;
     }
     if (isMap(node)) {
       const map: LMap = { kind: 'map', pos: posOf(node, at), entries: [], duplicates: [] };
-      const merged: LEntry[] = [];
       const seen = new Map<string, LEntry>();
+      const explicit = new Set<string>();
+      for (const pair of node.items) {
+        if (isPair(pair) && isScalar(pair.key) && !isMergeKey(pair.key)) explicit.add(String(pair.key.value ?? ''));
+      }
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key;
-        if (isScalar(keyNode) && keyNode.value === '<<' && keyNode.type === Scalar.PLAIN) {
-          // YAML 1.1 merge key, which PyYAML (the reference tool) honours.
+        if (isScalar(keyNode) && isMergeKey(keyNode)) {
+          // YAML 1.1 merge key, which PyYAML (the reference tool) honours: the merged entries
+          // take the place of `<<`; explicit keys win, and earlier sources win over later ones.
           const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
           for (const source of sources) {
             const value = convert(source, depth + 1, resolving);
-            if (value.kind === 'map') merged.push(...value.entries);
+            if (value.kind !== 'map') continue;
+            for (const entry of value.entries) {
+              if (explicit.has(entry.key) || seen.has(entry.key)) continue;
+              seen.set(entry.key, entry);
+              map.entries.push(entry);
+            }
           }
           continue;
         }
@@ -158,13 +167,6 @@ export function parseYamlTree(text: string, file: string): { root: LNode | null;
           map.entries.push(entry);
         }
       }
-      for (const entry of merged) {
-        // Explicit keys win over merged ones; the first merged source wins over later ones.
-        if (!seen.has(entry.key)) {
-          seen.set(entry.key, entry);
-          map.entries.push(entry);
-        }
-      }
       return map;
     }
     return { kind: 'scalar', pos: posOf(node, at), value: null };
@@ -173,6 +175,10 @@ export function parseYamlTree(text: string, file: string): { root: LNode | null;
   const root = doc.contents == null ? null : convert(doc.contents, 0, new Set());
   if (state.exceeded) return { root: null, issues: [aliasBomb(file, firstAliasPos(doc, at))] };
   return { root, issues };
+}
+
+function isMergeKey(node: Scalar): boolean {
+  return node.value === '<<' && node.type === Scalar.PLAIN;
 }
 
 function posOf(node: unknown, at: (offset: number) => Pos): Pos {

@@ -123,8 +123,9 @@ export function buildConfig(
 
   reportDuplicateKeys(root, [], out);
   for (const entry of root.entries) {
-    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(entry.key)) {
-      out.add(entry.keyPos, [entry.key], 'unknown-key', `unknown top-level key "${entry.key}"`, didYouMean(entry.key, TOP_LEVEL_KEYS) || `allowed: ${TOP_LEVEL_KEYS.join(', ')}`);
+    // `x-` keys are free, as in compose files: a place for YAML anchors shared by models.
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(entry.key) && !entry.key.startsWith('x-')) {
+      out.add(entry.keyPos, [entry.key], 'unknown-key', `unknown top-level key "${entry.key}"`, didYouMean(entry.key, TOP_LEVEL_KEYS) || `allowed: ${TOP_LEVEL_KEYS.join(', ')}, and x-<anything> for YAML anchors`);
     }
   }
 

@@ -34,6 +34,11 @@ export const VOLUME_PATTERN = '^[^:]+:/[^:]*(?::(?:ro|rw))?$';
 /** {@link CPUSET_PATTERN} with spaces allowed around commas. */
 const CPUSET_PATTERN_LOOSE = '^\\s*[0-9]+(?:-[0-9]+)?(?:\\s*,\\s*[0-9]+(?:-[0-9]+)?)*\\s*$';
 
+const CPUSET_MESSAGE = 'must be a CPU list like "0-3" or "0,2", or a list of CPU indices';
+const CPU_MESSAGE = 'must be a CPU index (0 or more)';
+const SIZE_MESSAGE = 'must be a size like 8g, 512m or a number of bytes';
+const IP_MESSAGE = 'must be an IP address like 127.0.0.1 or 0.0.0.0';
+
 /** Environment variable names. */
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
@@ -105,7 +110,11 @@ export const ModelOptionsSchema = v.pipe(
       'cpuset-cpus': v.optional(
         v.pipe(
           v.union(
-            [v.pipe(v.string(), v.regex(new RegExp(CPUSET_PATTERN_LOOSE))), v.array(v.pipe(v.number(), v.integer(), v.minValue(0))), v.pipe(v.number(), v.integer(), v.minValue(0))],
+            [
+              v.pipe(v.string(), v.regex(new RegExp(CPUSET_PATTERN_LOOSE), CPUSET_MESSAGE)),
+              v.array(v.pipe(v.number(CPU_MESSAGE), v.integer(CPU_MESSAGE), v.minValue(0, CPU_MESSAGE)), CPUSET_MESSAGE),
+              v.pipe(v.number(), v.integer(CPU_MESSAGE), v.minValue(0, CPU_MESSAGE)),
+            ],
             'must be a CPU list like "0-3" or "0,2", or a list of CPU indices',
           ),
           v.title('CPU set'), v.description('CPUs the container may use (docker --cpuset-cpus): "0-3", "0,2,4" or a list [0, 1, 2].'),
@@ -114,7 +123,10 @@ export const ModelOptionsSchema = v.pipe(
       'shm-size': v.optional(
         v.pipe(
           v.union(
-            [v.pipe(v.string(), v.regex(new RegExp(BYTE_SIZE_PATTERN))), v.pipe(v.number(), v.integer(), v.minValue(1))],
+            [
+              v.pipe(v.string(), v.regex(new RegExp(BYTE_SIZE_PATTERN), SIZE_MESSAGE)),
+              v.pipe(v.number(), v.integer(SIZE_MESSAGE), v.minValue(1, SIZE_MESSAGE)),
+            ],
             'must be a size like 8g, 512m or a number of bytes',
           ),
           v.title('Shared memory size'), v.description("Size of /dev/shm (docker --shm-size): a number of bytes or a size with unit b, k, m or g, e.g. 8g. Docker's default is 64m; tensor parallel may need more."),
@@ -147,13 +159,19 @@ export const ModelOptionsSchema = v.pipe(
       ),
       'served-model-name': v.optional(
         v.pipe(
-          v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1))], 'must be a name or a list of names'),
+          v.union(
+            [
+              v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+              v.pipe(v.array(v.pipe(v.string('must be a name'), v.minLength(1, 'must not be empty')), 'must be a list of names'), v.minLength(1, 'must not be an empty list')),
+            ],
+            'must be a name or a list of names',
+          ),
           v.title('Served model name'), v.description('vLLM --served-model-name: the name clients (and LiteLLM) use. Default: the model.'),
         ),
       ),
       'api-key': v.optional(
         v.pipe(
-          v.union([v.pipe(v.string(), v.minLength(1)), v.number()], 'must be a string'),
+          v.union([v.pipe(v.string(), v.minLength(1, 'must not be empty')), v.number()], 'must be a string'),
           v.title('API key'), v.description('Key vLLM requires on /v1 routes. Passed as the VLLM_API_KEY environment variable, never on the command line. "${NAME}" takes it from .env or the environment.'),
         ),
       ),
@@ -249,7 +267,10 @@ export const GatewaySchema = v.pipe(
       ),
       bind: v.optional(
         v.pipe(
-          v.union([v.pipe(v.string(), v.ipv4()), v.pipe(v.string(), v.ipv6())], 'must be an IP address like 127.0.0.1 or 0.0.0.0'),
+          v.union(
+            [v.pipe(v.string(), v.ipv4(IP_MESSAGE)), v.pipe(v.string(), v.ipv6(IP_MESSAGE))],
+            IP_MESSAGE,
+          ),
           v.title('Bind address'), v.description(`Host address a managed gateway is published on. Default: ${DEFAULT_GATEWAY_BIND} (this machine only).`),
         ),
       ),
@@ -361,5 +382,6 @@ export function modelsJsonSchema(): Record<string, unknown> {
     errorMode: 'throw',
     definitions: { modelOptions: ModelOptionsSchema },
   }) as Record<string, unknown>;
-  return schema;
+  // Top-level `x-` keys hold YAML anchors (as in compose files); valibot cannot say so.
+  return { ...schema, patternProperties: { '^x-': { description: 'Free: a place for YAML anchors (&name) that models merge with <<: *name.' } } };
 }
