@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { defineCommand, parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import type { CommandEnv } from './context.js';
 import { CliError, ExitCode } from './errors.js';
-import { Output, type Streams } from './output.js';
+import { Output, stripAnsi, type Streams } from './output.js';
 import { logs, logsCommand } from './commands/logs.js';
 import { plan, planCommand } from './commands/plan.js';
 import { status, statusCommand } from './commands/status.js';
@@ -99,6 +99,13 @@ function checkFlags(command: string, def: ArgsDef, argv: string[]): void {
   }
 }
 
+/** citty's help, without colour when we print none, and with `--` before long aliases. */
+async function usage(output: Output, cmd: CommandDef<ArgsDef>, parent?: CommandDef<ArgsDef>): Promise<string> {
+  const raw = await renderUsage(cmd, parent);
+  const text = output.options.color ? raw : stripAnsi(raw);
+  return text.replace(/(^|[\s,]|\x1b\[\d+m)-([a-z][a-z0-9]+(?:-[a-z0-9]+)+)/gm, '$1--$2');
+}
+
 /** Options for {@link runCli}. */
 export interface RunCliOptions {
   env?: NodeJS.ProcessEnv;
@@ -127,7 +134,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return ExitCode.ok;
     }
     if (first === '--help' || first === '-h' || first === 'help') {
-      output.print(await renderUsage(mainCommand as CommandDef<ArgsDef>));
+      output.print(await usage(output, mainCommand as CommandDef<ArgsDef>));
       return ExitCode.ok;
     }
     // `serve`, `serve MODEL...` and `serve --flags` are `serve up`, as in the old tool.
@@ -139,7 +146,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     const command = COMMANDS[name]!;
     const def = (command.def.args ?? {}) as ArgsDef;
     if (rest.includes('--help') || rest.includes('-h')) {
-      output.print(await renderUsage(command.def, mainCommand as CommandDef<ArgsDef>));
+      output.print(await usage(output, command.def, mainCommand as CommandDef<ArgsDef>));
       return ExitCode.ok;
     }
     checkFlags(name, def, rest);

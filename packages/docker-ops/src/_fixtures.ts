@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ModelSpec } from '@inferstack/config';
 import type { ModelContainer } from './containers.js';
 import { modelLabels } from './labels.js';
@@ -21,7 +22,10 @@ export function fakeSpec(key: string, over: Partial<ModelSpec> = {}): ModelSpec 
     source: { file: 'models.yaml', line: 1, column: 1 },
     ...over,
   };
-  if (!over.specHash) spec.specHash = JSON.stringify([spec.image, spec.model, spec.vllmArgs, spec.gpus, spec.env, spec.secretEnv]).length.toString(16) + spec.vllmArgs.join('').length;
+  if (!over.specHash) {
+    const { specHash: _, source: __, ...rest } = spec;
+    spec.specHash = createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+  }
   return spec;
 }
 
