@@ -123,20 +123,24 @@ export function reportSchemaIssues(
       out.add(positionOf(rel, 'key'), [...basePath, ...rel], 'invalid-key', `${label ? `${label}: ` : ''}key "${String(last.key)}" ${issue.message}`, hintFor(rel.at(-2)));
       continue;
     }
-    // A union that failed as a whole may still know where inside the value it went wrong.
-    let posPath = rel;
+    // A union that failed as a whole may still know where inside the value it went wrong
+    // (`gpus: [0, "one"]`): the sub-issue with the deepest path (relative to the union) says.
+    let inner: { path: (string | number)[]; message: string; input: unknown } | undefined;
     if (issue.type === 'union' && issue.issues) {
       for (const sub of issue.issues) {
         const subPath = (sub.path ?? []).map((p) => p.key as string | number);
-        if (subPath.length > posPath.length) posPath = subPath;
+        if (subPath.length > (inner?.path.length ?? 0)) inner = { path: subPath, message: sub.message, input: sub.input };
       }
     }
     const isFlag = typeof field === 'string' && (options.flagKeys?.has(field) ?? false) && rel.length === 1;
+    const fullRel = inner ? [...rel, ...inner.path] : rel;
     out.add(
-      positionOf(posPath, 'value'),
-      [...basePath, ...rel],
+      positionOf(fullRel, 'value'),
+      [...basePath, ...fullRel],
       isFlag ? 'invalid-flag-value' : issue.kind === 'schema' ? 'invalid-type' : 'invalid-value',
-      `${where} ${issue.message} (got ${describeValue(issue.input)})`,
+      inner
+        ? `${where}[${inner.path.join('][')}] ${inner.message} (got ${describeValue(inner.input)})`
+        : `${where} ${issue.message} (got ${describeValue(issue.input)})`,
       hintFor(field, isFlag),
     );
   }

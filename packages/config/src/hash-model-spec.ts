@@ -13,7 +13,8 @@ const HASH_FORMAT = 1;
 
 /**
  * The canonical JSON that {@link hashModelSpec} digests: sorted keys, no whitespace, absent
- * fields left out, secrets replaced by HMAC-SHA256(`hashKey`, `NAME=value`). Exposed so tests
+ * fields left out, vLLM flags and volumes in a canonical order, secrets replaced by
+ * HMAC-SHA256(`hashKey`, `NAME=value`). Exposed so tests
  * and `--debug` output can show what a hash covers without showing a secret.
  */
 export function specHashInput(spec: HashedModelFields, hashKey: string = FALLBACK_HASH_KEY): string {
@@ -28,9 +29,9 @@ export function specHashInput(spec: HashedModelFields, hashKey: string = FALLBAC
     gpus: spec.gpus,
     cpusetCpus: spec.cpusetCpus,
     shmSizeBytes: spec.shmSizeBytes,
-    vllmArgs: spec.vllmArgs,
+    vllmArgs: canonicalArgs(spec.vllmArgs),
     env: spec.env,
-    volumes: spec.volumes,
+    volumes: [...spec.volumes].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
     secretEnv: secrets,
     apiKey: spec.apiKey === undefined ? undefined : digest('apiKey', spec.apiKey),
   };
@@ -48,6 +49,28 @@ export function specHashInput(spec: HashedModelFields, hashKey: string = FALLBAC
  */
 export function hashModelSpec(spec: HashedModelFields, hashKey: string = FALLBACK_HASH_KEY): string {
   return createHash('sha256').update(specHashInput(spec, hashKey)).digest('hex').slice(0, 16);
+}
+
+/**
+ * vLLM flags grouped with their values and sorted by flag name (stably, so a repeated flag
+ * keeps its order): vLLM's argument parser does not care about order, and neither should the
+ * hash, so reordering keys in the YAML does not recreate a container.
+ */
+function canonicalArgs(args: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  for (const arg of args) {
+    const last = groups.at(-1);
+    if (/^--?[A-Za-z]/.test(arg) || !last) groups.push([arg]);
+    else last.push(arg);
+  }
+  return groups
+    .map((group, index) => ({ group, index }))
+    .sort((a, b) => {
+      const fa = a.group[0] ?? '';
+      const fb = b.group[0] ?? '';
+      return fa < fb ? -1 : fa > fb ? 1 : a.index - b.index;
+    })
+    .map(({ group }) => group);
 }
 
 /** JSON with object keys sorted at every level and `undefined` members dropped. */
