@@ -1,0 +1,250 @@
+import { describe, expect, it } from 'vitest';
+import {
+  deploymentId,
+  formatGatewayPlan,
+  isManagedEntry,
+  managedEntryFor,
+  planGatewaySync,
+  specDigest,
+} from './plan.js';
+import type { DesiredDeployment, GatewayEntry, ManagedModelEntry } from './types.js';
+
+const qwen: DesiredDeployment = {
+  modelKey: 'qwen-4b',
+  containerName: 'inference-qwen-4b',
+  servedModelName: 'Qwen/Qwen3-4B',
+};
+const qwenB: DesiredDeployment = {
+  modelKey: 'qwen-4b-b',
+  containerName: 'inference-qwen-4b-b',
+  servedModelName: 'Qwen/Qwen3-4B',
+};
+const llama: DesiredDeployment = {
+  modelKey: 'llama',
+  containerName: 'inference-llama',
+  servedModelName: 'meta-llama/Llama-3.2-1B',
+  apiKey: 'vllm-key-1',
+};
+
+/** What LiteLLM's /model/info shows for an entry we wrote: api_key gone, defaults added. */
+function asReported(entry: ManagedModelEntry, extra: Partial<GatewayEntry['model_info']> = {}): GatewayEntry {
+  const { api_key: _removed, ...params } = entry.litellm_params;
+  return {
+    model_name: entry.model_name,
+    litellm_params: { ...params, use_in_pass_through: false, merge_reasoning_content_in_choices: false },
+    model_info: { ...entry.model_info, db_model: true, key: entry.litellm_params.model, mode: null, ...extra },
+  };
+}
+
+const handAdded: GatewayEntry = {
+  model_name: 'gpt-4o',
+  litellm_params: { model: 'openai/gpt-4o' },
+  model_info: { id: 'b2c5a1f0', db_model: true },
+};
+
+/** An entry of the reference tool (marked through litellm_params.organization). */
+function legacy(id: string, deployment: DesiredDeployment): GatewayEntry {
+  return {
+    model_name: deployment.servedModelName,
+    litellm_params: {
+      model: `hosted_vllm/${deployment.servedModelName}`,
+      api_base: `http://${deployment.containerName}:8000/v1`,
+      organization: 'inference-vllm',
+    },
+    model_info: { id, db_model: true },
+  };
+}
+
+describe('managedEntryFor', () => {
+  it('builds the hosted_vllm entry with our marks in model_info, not in litellm_params', () => {
+    const entry = managedEntryFor(llama);
+    expect(entry).toEqual({
+      model_name: 'meta-llama/Llama-3.2-1B',
+      litellm_params: {
+        model: 'hosted_vllm/meta-llama/Llama-3.2-1B',
+        api_base: 'http://inference-llama:8000/v1',
+        api_key: 'vllm-key-1',
+      },
+      model_info: {
+        id: 'inferstack-inference-llama',
+        managed_by: 'inferstack',
+        inferstack_model_key: 'llama',
+        inferstack_spec: expect.stringMatching(/^[0-9a-f]{16}$/),
+      },
+    });
+    expect(entry.litellm_params).not.toHaveProperty('organization');
+    expect(managedEntryFor(qwen).litellm_params).not.toHaveProperty('api_key');
+  });
+
+  it('is deterministic', () => {
+    expect(managedEntryFor(llama)).toEqual(managedEntryFor({ ...llama }));
+  });
+});
+
+describe('deploymentId', () => {
+  it('is the container name with a prefix, URL-safe', () => {
+    expect(deploymentId('inference-org--name')).toBe('inferstack-inference-org--name');
+    expect(encodeURIComponent(deploymentId('inference-a.b_c'))).toBe(deploymentId('inference-a.b_c'));
+  });
+
+  it('replaces characters Docker names cannot have and keeps such ids distinct', () => {
+    const a = deploymentId('inference-org/name');
+    const b = deploymentId('inference-org:name');
+    expect(a).toMatch(/^inferstack-inference-org-name-[0-9a-f]{8}$/);
+    expect(a).not.toContain('/');
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('specDigest', () => {
+  const base = { model_name: 'm', litellm_params: { model: 'hosted_vllm/m', api_base: 'http://c:8000/v1' } };
+  it('changes with api_base and api_key, and never contains the key', () => {
+    const withKey = specDigest({ ...base, litellm_params: { ...base.litellm_params, api_key: 'secret' } });
+    expect(specDigest(base)).not.toBe(withKey);
+    expect(specDigest({ ...base, litellm_params: { ...base.litellm_params, api_base: 'http://d:8000/v1' } })).not.toBe(
+      specDigest(base),
+    );
+    expect(withKey).not.toContain('secret');
+  });
+});
+
+describe('planGatewaySync', () => {
+  it('adds every running deployment to an empty gateway', () => {
+    const changes = planGatewaySync([qwen, llama], []);
+    expect(changes.map((c) => [c.kind, c.kind === 'add' ? c.entry.model_info.id : ''])).toEqual([
+      ['add', 'inferstack-inference-llama'],
+      ['add', 'inferstack-inference-qwen-4b'],
+    ]);
+  });
+
+  it('has nothing to do when the gateway already matches (LiteLLM defaults and removed keys ignored)', () => {
+    const actual = [managedEntryFor(qwen), managedEntryFor(llama)].map((e) => asReported(e));
+    expect(planGatewaySync([qwen, llama], [...actual, handAdded])).toEqual([]);
+  });
+
+  it('never touches entries added by hand, even when nothing is desired', () => {
+    const handWithOurName: GatewayEntry = {
+      model_name: qwen.servedModelName,
+      litellm_params: { model: 'hosted_vllm/x', api_base: 'http://inference-qwen-4b:8000/v1' },
+      model_info: { id: 'by-hand-1' },
+    };
+    expect(planGatewaySync([], [handAdded, handWithOurName])).toEqual([]);
+    expect(isManagedEntry(handWithOurName)).toBe(false);
+  });
+
+  it('removes our entries whose container is not running', () => {
+    const actual = [asReported(managedEntryFor(qwen)), asReported(managedEntryFor(llama)), handAdded];
+    const changes = planGatewaySync([qwen], actual);
+    expect(changes).toEqual([
+      expect.objectContaining({
+        kind: 'remove',
+        id: 'inferstack-inference-llama',
+        modelName: 'meta-llama/Llama-3.2-1B',
+        reason: 'not-running',
+      }),
+    ]);
+  });
+
+  it('makes one deployment per container for a model served several times (load-balanced group)', () => {
+    const changes = planGatewaySync([qwen, qwenB], []);
+    expect(changes).toHaveLength(2);
+    const entries = changes.map((c) => (c.kind === 'add' ? c.entry : undefined));
+    expect(entries.map((e) => e?.model_name)).toEqual(['Qwen/Qwen3-4B', 'Qwen/Qwen3-4B']);
+    expect(new Set(entries.map((e) => e?.model_info.id)).size).toBe(2);
+    expect(entries.map((e) => e?.litellm_params.api_base)).toEqual([
+      'http://inference-qwen-4b:8000/v1',
+      'http://inference-qwen-4b-b:8000/v1',
+    ]);
+  });
+
+  it('shrinks a load-balanced group by removing only the stopped deployment', () => {
+    const actual = [asReported(managedEntryFor(qwen)), asReported(managedEntryFor(qwenB))];
+    expect(planGatewaySync([qwenB], actual)).toEqual([
+      expect.objectContaining({ kind: 'remove', id: 'inferstack-inference-qwen-4b' }),
+    ]);
+  });
+
+  it('replaces an entry whose api_base changed', () => {
+    const stale = asReported(managedEntryFor(qwen));
+    stale.litellm_params.api_base = 'http://inference-qwen-4b:9000/v1';
+    const [change, ...rest] = planGatewaySync([qwen], [stale]);
+    expect(rest).toEqual([]);
+    expect(change).toMatchObject({ kind: 'replace', reason: 'changed', fromId: 'inferstack-inference-qwen-4b' });
+    expect(change?.kind === 'replace' && change.fields).toContain('api_base');
+  });
+
+  it('replaces an entry whose api_key changed, seen only through the stored digest', () => {
+    const before = asReported(managedEntryFor(llama)); // api_key is not in /model/info
+    const changes = planGatewaySync([{ ...llama, apiKey: 'vllm-key-2' }], [before]);
+    expect(changes).toEqual([
+      expect.objectContaining({ kind: 'replace', reason: 'changed', fields: ['spec'], fromId: 'inferstack-inference-llama' }),
+    ]);
+    // ... and a removed key is a change too
+    expect(planGatewaySync([{ ...llama, apiKey: undefined }], [before])).toHaveLength(1);
+  });
+
+  it('replaces an entry whose served model name changed', () => {
+    const before = asReported(managedEntryFor(qwen));
+    const changes = planGatewaySync([{ ...qwen, servedModelName: 'qwen3' }], [before]);
+    expect(changes).toEqual([expect.objectContaining({ kind: 'replace', fields: ['model_name', 'model', 'spec'] })]);
+  });
+
+  it('removes duplicates of one of our ids and keeps one', () => {
+    const one = asReported(managedEntryFor(qwen));
+    const changes = planGatewaySync([qwen], [one, { ...one }]);
+    expect(changes).toEqual([expect.objectContaining({ kind: 'remove', reason: 'duplicate', id: one.model_info.id })]);
+  });
+
+  it('counts a deployment listed twice once', () => {
+    expect(planGatewaySync([qwen, { ...qwen }], [])).toHaveLength(1);
+  });
+
+  it('migrates reference-tool entries: replaced by ours when running, removed otherwise', () => {
+    const actual = [legacy('model-0', qwen), legacy('model-1', llama), handAdded];
+    const changes = planGatewaySync([qwen], actual);
+    expect(changes).toEqual([
+      expect.objectContaining({
+        kind: 'replace',
+        reason: 'migrate',
+        fromId: 'model-0',
+        entry: managedEntryFor(qwen),
+      }),
+      expect.objectContaining({ kind: 'remove', reason: 'legacy', id: 'model-1' }),
+    ]);
+  });
+
+  it('migrates a legacy entry next to one of ours for the same container by removing it', () => {
+    const actual = [asReported(managedEntryFor(qwen)), legacy('model-0', qwen)];
+    expect(planGatewaySync([qwen], actual)).toEqual([
+      expect.objectContaining({ kind: 'remove', reason: 'legacy', id: 'model-0' }),
+    ]);
+  });
+
+  it('orders changes: adds, replaces, removes, each by id', () => {
+    const stale = asReported(managedEntryFor(qwenB));
+    stale.litellm_params.api_base = 'http://elsewhere:8000/v1';
+    const gone = asReported(managedEntryFor({ ...qwen, containerName: 'inference-old' }));
+    const changes = planGatewaySync([llama, qwenB, qwen], [gone, stale]);
+    expect(changes.map((c) => c.kind)).toEqual(['add', 'add', 'replace', 'remove']);
+  });
+});
+
+describe('formatGatewayPlan', () => {
+  it('prints one aligned line per change and no keys', () => {
+    const stale = asReported(managedEntryFor(llama));
+    stale.litellm_params.api_base = 'http://old:8000/v1';
+    const lines = formatGatewayPlan(
+      planGatewaySync([qwen, { ...llama, apiKey: 'vllm-key-2' }], [stale, legacy('model-7', qwenB)]),
+    );
+    expect(lines).toEqual([
+      '+ add      Qwen/Qwen3-4B            inferstack-inference-qwen-4b  -> http://inference-qwen-4b:8000/v1',
+      '~ replace  meta-llama/Llama-3.2-1B  inferstack-inference-llama    changed: api_base, spec',
+      '- remove   Qwen/Qwen3-4B            model-7                       reference-tool entry, container not running',
+    ]);
+    expect(lines.join('\n')).not.toContain('vllm-key');
+  });
+
+  it('prints nothing for an empty plan', () => {
+    expect(formatGatewayPlan([])).toEqual([]);
+  });
+});

@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import {
+  type DesiredDeployment,
+  type GatewayChange,
+  type GatewayEntry,
+  LEGACY_ORGANIZATION,
+  MANAGED_BY,
+  type ManagedModelEntry,
+} from './types.js';
+
+/** Prefix of every deployment id inferstack creates. */
+export const ID_PREFIX = 'inferstack-';
+
+/** Port vLLM listens on inside its container. */
+const VLLM_PORT = 8000;
+
+/**
+ * The deterministic, URL-safe `model_info.id` of a container's deployment:
+ * `inferstack-<container name>`. Docker container names are already limited to `[A-Za-z0-9_.-]`
+ * and unique on a host, so the id is unique and readable. A name outside that set (not a Docker
+ * name) has the other characters replaced and a short hash of the original appended, so two
+ * such names can never share an id.
+ */
+export function deploymentId(containerName: string): string {
+  const slug = containerName.replace(/[^A-Za-z0-9_.-]/g, '-');
+  if (slug === containerName && slug !== '') return `${ID_PREFIX}${slug}`;
+  return `${ID_PREFIX}${slug}-${sha256(containerName).slice(0, 8)}`;
+}
+
+/**
+ * Digest (16 hex) of every field inferstack owns in an entry. LiteLLM removes `api_key` from
+ * `/model/info`, so a changed key is only visible through this digest, which travels unmasked in
+ * `model_info.inferstack_spec`. The key enters the hash together with the other fields, and the
+ * digest is truncated, so it does not give the key away.
+ */
+export function specDigest(entry: {
+  model_name: string;
+  litellm_params: { model: string; api_base: string; api_key?: string };
+}): string {
+  const owned = [
+    entry.model_name,
+    entry.litellm_params.model,
+    entry.litellm_params.api_base,
+    entry.litellm_params.api_key ?? '',
+  ];
+  return sha256(`inferstack-spec-v1\0${JSON.stringify(owned)}`).slice(0, 16);
+}
+
+/** The entry inferstack writes for one running deployment. */
+export function managedEntryFor(deployment: DesiredDeployment): ManagedModelEntry {
+  const litellm_params: ManagedModelEntry['litellm_params'] = {
+    model: `hosted_vllm/${deployment.servedModelName}`,
+    api_base: `http://${deployment.containerName}:${VLLM_PORT}/v1`,
+    ...(deployment.apiKey ? { api_key: deployment.apiKey } : {}),
+  };
+  const model_name = deployment.servedModelName;
+  return {
+    model_name,
+    litellm_params,
+    model_info: {
+      id: deploymentId(deployment.containerName),
+      managed_by: MANAGED_BY,
+      inferstack_model_key: deployment.modelKey,
+      inferstack_spec: specDigest({ model_name, litellm_params }),
+    },
+  };
+}
+
+/** Entries inferstack wrote (marked in `model_info.managed_by`). */
+export function isOwnEntry(entry: Pick<GatewayEntry, 'model_info'>): boolean {
+  return entry.model_info?.managed_by === MANAGED_BY;
+}
+
+/** Entries the reference tool wrote (`litellm_params.organization: inference-vllm`). */
+export function isLegacyEntry(entry: Pick<GatewayEntry, 'litellm_params' | 'model_info'>): boolean {
+  return !isOwnEntry(entry) && entry.litellm_params?.organization === LEGACY_ORGANIZATION;
+}
+
+/** Whether a sync may change or delete this entry. Everything else was added by hand. */
+export function isManagedEntry(entry: Pick<GatewayEntry, 'litellm_params' | 'model_info'>): boolean {
+  return isOwnEntry(entry) || isLegacyEntry(entry);
+}
+
+/**
+ * Which owned fields of an existing entry differ from the wanted one (empty = keep it).
+ * `api_key` is compared through the digest only, because LiteLLM does not return it.
+ */
+export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry): string[] {
+  const fields: string[] = [];
+  if (actual.model_name !== wanted.model_name) fields.push('model_name');
+  if (actual.litellm_params.model !== wanted.litellm_params.model) fields.push('model');
+  if (actual.litellm_params.api_base !== wanted.litellm_params.api_base) fields.push('api_base');
+  if (actual.model_info.inferstack_model_key !== wanted.model_info.inferstack_model_key) {
+    fields.push('model_key');
+  }
+  if (actual.model_info.inferstack_spec !== wanted.model_info.inferstack_spec) fields.push('spec');
+  return fields;
+}
+
+/**
+ * Works out what to change so that the gateway's managed entries equal the desired deployments.
+ * Pure: no I/O, same input → same output, in a stable order (adds, replaces, removes; by id).
+ *
+ * - Entries without our mark (added by hand) are never touched.
+ * - Our entries are matched by their deterministic id; one that differs in an owned field is
+ *   replaced, one whose container is not desired is removed, extra copies of an id are removed.
+ * - Reference-tool entries (`organization: inference-vllm`) are migrated: replaced by ours when
+ *   they point at a desired container, removed otherwise.
+ * - Several containers serving the same model name become several deployments of that
+ *   `model_name`, which LiteLLM load-balances.
+ * - A desired deployment listed twice (same container) counts once.
+ */
+export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEntry[]): GatewayChange[] {
+  const wanted = new Map<string, ManagedModelEntry>();
+  for (const deployment of desired) {
+    const entry = managedEntryFor(deployment);
+    if (!wanted.has(entry.model_info.id)) wanted.set(entry.model_info.id, entry);
+  }
+
+  const adds: GatewayChange[] = [];
+  const replaces: GatewayChange[] = [];
+  const removes: GatewayChange[] = [];
+  const covered = new Set<string>();
+
+  for (const entry of actual.filter(isOwnEntry)) {
+    const id = entry.model_info.id;
+    if (typeof id !== 'string' || id === '') continue; // cannot address it; LiteLLM always sets one
+    const target = wanted.get(id);
+    if (target === undefined) {
+      removes.push({ kind: 'remove', id, modelName: entry.model_name, reason: 'not-running', entry });
+    } else if (covered.has(id)) {
+      removes.push({ kind: 'remove', id, modelName: entry.model_name, reason: 'duplicate', entry });
+    } else {
+      covered.add(id);
+      const fields = differingFields(entry, target);
+      if (fields.length > 0) {
+        replaces.push({ kind: 'replace', from: entry, fromId: id, entry: target, reason: 'changed', fields });
+      }
+    }
+  }
+
+  for (const entry of actual.filter(isLegacyEntry)) {
+    const id = entry.model_info.id;
+    if (typeof id !== 'string' || id === '') continue;
+    const target = [...wanted.values()].find(
+      (candidate) =>
+        !covered.has(candidate.model_info.id) && candidate.litellm_params.api_base === entry.litellm_params.api_base,
+    );
+    if (target !== undefined) {
+      covered.add(target.model_info.id);
+      replaces.push({ kind: 'replace', from: entry, fromId: id, entry: target, reason: 'migrate', fields: [] });
+    } else {
+      removes.push({ kind: 'remove', id, modelName: entry.model_name, reason: 'legacy', entry });
+    }
+  }
+
+  for (const [id, entry] of wanted) {
+    if (!covered.has(id)) adds.push({ kind: 'add', entry });
+  }
+
+  const byId = (a: GatewayChange, b: GatewayChange): number => compare(changeId(a), changeId(b));
+  return [...adds.sort(byId), ...replaces.sort(byId), ...removes.sort(byId)];
+}
+
+/** The id a change is about (the new id for add/replace, the removed id for remove). */
+export function changeId(change: GatewayChange): string {
+  return change.kind === 'remove' ? change.id : change.entry.model_info.id;
+}
+
+/**
+ * One human-readable line per change, for `--dry-run` and logs. Never shows API keys.
+ *
+ * @example
+ * formatGatewayPlan(changes)
+ * // ['+ add      qwen3-4b  inferstack-inference-qwen-4b  -> http://inference-qwen-4b:8000/v1']
+ */
+export function formatGatewayPlan(changes: GatewayChange[]): string[] {
+  const rows = changes.map((change): [string, string, string, string] => {
+    switch (change.kind) {
+      case 'add':
+        return ['+ add', change.entry.model_name, change.entry.model_info.id, `-> ${change.entry.litellm_params.api_base}`];
+      case 'replace':
+        return [
+          '~ replace',
+          change.entry.model_name,
+          change.entry.model_info.id,
+          change.reason === 'migrate'
+            ? `migrate reference-tool entry ${change.fromId}`
+            : `changed: ${change.fields.join(', ')}`,
+        ];
+      case 'remove':
+        return [
+          '- remove',
+          change.modelName,
+          change.id,
+          change.reason === 'not-running'
+            ? 'container not running'
+            : change.reason === 'duplicate'
+              ? 'duplicate entry'
+              : 'reference-tool entry, container not running',
+        ];
+    }
+  });
+  const width = (column: 0 | 1 | 2): number => Math.max(0, ...rows.map((row) => row[column].length));
+  const [w0, w1, w2] = [width(0), width(1), width(2)];
+  return rows.map((row) => `${row[0].padEnd(w0)}  ${row[1].padEnd(w1)}  ${row[2].padEnd(w2)}  ${row[3]}`.trimEnd());
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

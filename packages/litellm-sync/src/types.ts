@@ -1,0 +1,96 @@
+/**
+ * Shapes exchanged with LiteLLM and between the plan and its appliers.
+ */
+
+/**
+ * One deployment as LiteLLM reports it (`GET /model/info`) or as it appears in a config file's
+ * `model_list`. LiteLLM adds defaults to `litellm_params` and removes or masks credentials, so
+ * only fields we set ourselves are ever compared.
+ */
+export interface GatewayEntry {
+  /** The public model (group) name clients ask for. */
+  model_name: string;
+  litellm_params: {
+    model?: string;
+    api_base?: string;
+    api_key?: string;
+    /** The reference tool marked its entries with `organization: inference-vllm`. */
+    organization?: string;
+    [key: string]: unknown;
+  };
+  model_info: {
+    /** Deployment id (ours are deterministic; LiteLLM generates one for others). */
+    id?: string;
+    /** `true` for models stored in LiteLLM's database, `false` for config-file models. */
+    db_model?: boolean;
+    managed_by?: string;
+    inferstack_model_key?: string;
+    inferstack_spec?: string;
+    [key: string]: unknown;
+  };
+}
+
+/** A model that is really up and should be reachable through the gateway. */
+export interface DesiredDeployment {
+  /** The key of the model in models.yaml (kept in `model_info` for humans and status views). */
+  modelKey: string;
+  /** Docker container name; the gateway reaches the model at `http://<containerName>:8000/v1`. */
+  containerName: string;
+  /** The name vLLM serves the model as; becomes LiteLLM's `model_name`. */
+  servedModelName: string;
+  /**
+   * The API key vLLM requires, if any. In config-file mode it is written into the config file;
+   * an `os.environ/NAME` reference (resolved by LiteLLM) keeps the secret out of the file.
+   */
+  apiKey?: string;
+}
+
+/** The value of `model_info.managed_by` on every entry inferstack owns. */
+export const MANAGED_BY = 'inferstack';
+
+/** `litellm_params.organization` of entries written by the reference tool (migrated, then gone). */
+export const LEGACY_ORGANIZATION = 'inference-vllm';
+
+/** An entry exactly as inferstack writes it (API body of `/model/new`, or a config `model_list` item). */
+export interface ManagedModelEntry {
+  model_name: string;
+  litellm_params: {
+    /** `hosted_vllm/<served model name>`. */
+    model: string;
+    /** `http://<container>:8000/v1`. */
+    api_base: string;
+    api_key?: string;
+  };
+  model_info: {
+    id: string;
+    managed_by: typeof MANAGED_BY;
+    inferstack_model_key: string;
+    /** Digest of the fields we own (model name, model, api_base, api_key): a change means replace. */
+    inferstack_spec: string;
+  };
+}
+
+/** Why an entry is removed. */
+export type RemoveReason =
+  /** Ours, but its container is not among the desired (running) deployments. */
+  | 'not-running'
+  /** A second entry with an id we already keep. */
+  | 'duplicate'
+  /** Written by the reference tool and matching no running deployment. */
+  | 'legacy';
+
+/** One step of a gateway sync; a list of them is the plan (a dry run prints it). */
+export type GatewayChange =
+  | { kind: 'add'; entry: ManagedModelEntry }
+  | { kind: 'remove'; id: string; modelName: string; reason: RemoveReason; entry: GatewayEntry }
+  | {
+      kind: 'replace';
+      /** What goes away (its `model_info.id`; differs from `entry.model_info.id` on migration). */
+      from: GatewayEntry;
+      fromId: string;
+      entry: ManagedModelEntry;
+      /** `changed`: our entry differs in a field we own; `migrate`: a reference-tool entry. */
+      reason: 'changed' | 'migrate';
+      /** Names of the owned fields that differ (for `changed`). */
+      fields: string[];
+    };
