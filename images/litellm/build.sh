@@ -18,6 +18,8 @@
 # Environment: INFERSTACK_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/inferstack),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), PIP (default: pip3, else pip).
 set -euo pipefail
+# The classic builder: a docker CLI >= 23 without buildx would otherwise warn or refuse.
+export DOCKER_BUILDKIT=0
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lock="$here/requirements.lock"
