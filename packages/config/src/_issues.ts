@@ -63,6 +63,11 @@ export function hintFor(field: string | number | undefined, isFlag = false): str
   return (typeof field === 'string' ? HINTS[field] : undefined) ?? 'see the models.yaml reference in the @inferstack/config README';
 }
 
+/** `a.b[0].c` from `['a', 'b', 0, 'c']`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
 /** Short description of a value for messages. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
@@ -104,7 +109,7 @@ export function reportSchemaIssues(
     const rel = (issue.path ?? []).map((p) => p.key as string | number);
     const last = issue.path?.at(-1);
     const field = [...rel].reverse().find((k) => typeof k === 'string');
-    const where = rel.length === 0 ? label : `${label}${label ? ': ' : ''}${rel.join('.')}`;
+    const where = rel.length === 0 ? label : `${label}${label ? ': ' : ''}${formatPath(rel)}`;
 
     if (issue.type === 'strict_object' && last?.origin === 'key') {
       const key = String(last.key);
@@ -139,7 +144,7 @@ export function reportSchemaIssues(
       [...basePath, ...fullRel],
       isFlag ? 'invalid-flag-value' : issue.kind === 'schema' ? 'invalid-type' : 'invalid-value',
       inner
-        ? `${where}[${inner.path.join('][')}] ${inner.message} (got ${describeValue(inner.input)})`
+        ? `${rel.length === 0 ? label : where}${formatPath(inner.path)} ${inner.message} (got ${describeValue(inner.input)})`
         : `${where} ${issue.message} (got ${describeValue(issue.input)})`,
       hintFor(field, isFlag),
     );

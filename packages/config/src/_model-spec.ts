@@ -171,7 +171,8 @@ export function parseModel(
       continue;
     }
     const typo = closest(canonical, TYPO_TARGETS, canonical.length <= 5 ? 1 : 2);
-    if (typo !== undefined) {
+    // A misspelt `model` is already part of the "no model:" message.
+    if (typo !== undefined && !(typo === 'model' && !entries.has('model'))) {
       out.add(
         entry.keyPos,
         [...path, entry.key],

@@ -54,8 +54,11 @@ export interface LScalar {
 
 /** Most nodes a document may expand to; real files have a few hundred. */
 const NODE_BUDGET = 100_000;
-/** Passed to yaml's own alias check (see yaml's `maxAliasCount`). */
-const MAX_ALIAS_COUNT = 100;
+/**
+ * yaml's own alias check (`maxAliasCount`): expansions × nested aliases. High enough for a few
+ * hundred models sharing an anchor, far below what an exponential "billion laughs" reaches.
+ */
+const MAX_ALIAS_COUNT = 10_000;
 const MAX_DEPTH = 64;
 
 /** Parses YAML text into an {@link LNode} tree, or returns the issues that prevent it. */
@@ -228,7 +231,7 @@ function yamlHint(code: string): string {
       return 'keep one document per file: remove the --- line';
     case 'BAD_INDENT':
     case 'MISSING_CHAR':
-      return 'check the indentation and the closing brackets/quotes on this line';
+      return 'check the indentation here, and that every [, { and quote opened above is closed';
     case 'DUPLICATE_KEY':
       return 'remove one of the two';
     case 'MULTILINE_IMPLICIT_KEY':

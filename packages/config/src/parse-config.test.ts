@@ -41,6 +41,12 @@ describe('models', () => {
     expect(c.models.map((m) => m.key)).toEqual(['zeta', '10', 'alpha']);
   });
 
+  test('many models may share one anchor', () => {
+    let text = 'x-common: &c\n  gpus: none\n  max-model-len: 1\nmodels:\n';
+    for (let i = 0; i < 500; i++) text += `  m${i}:\n    <<: *c\n    model: x\n`;
+    expect(parse(text).models).toHaveLength(500);
+  });
+
   test('records where each model was defined', () => {
     const c = parse('models:\n  - first:\n      model: x\n      gpus: [0]\n  - second:\n      model: y\n      gpus: [1]\n');
     expect(c.models[1]?.source).toEqual({ file: 'models.yaml', line: 5, column: 5 });
@@ -484,6 +490,12 @@ describe('errors', () => {
     expect(issuesOf(`models: {}\n#${'x'.repeat(5 * 1024 * 1024)}`)).toMatchObject([{ code: 'file-too-large' }]);
     const bytes = new Uint8Array([...Buffer.from('models:\n  a: {model: '), 0xff, ...Buffer.from('}\n')]);
     expect(issuesOf(bytes)).toMatchObject([{ code: 'not-utf8', line: 2, column: 14 }]);
+  });
+
+  test('stops wide alias expansion that yaml\'s own check lets through', () => {
+    const wide = `x-a: &a [${Array.from({ length: 30000 }, () => '0').join(',')}]\n`;
+    const text = `${wide}x-b: [*a, *a, *a, *a, *a]\nmodels:\n  m: {model: x}\n`;
+    expect(issuesOf(text)).toMatchObject([{ code: 'yaml-alias-bomb', line: 2, column: 7 }]);
   });
 
   test('accepts a UTF-8 byte order mark', () => {

@@ -144,7 +144,7 @@ export const ModelOptionsSchema = v.pipe(
         v.pipe(
           v.number('must be a number between 0 and 1'),
           v.gtValue(0, 'must be more than 0'),
-          v.maxValue(1, 'must be at most 1 (it is a fraction of the GPU memory)'),
+          v.maxValue(1, 'must be at most 1: it is a fraction of the GPU memory'),
           v.title('GPU memory utilization'), v.description('vLLM --gpu-memory-utilization, the fraction of each GPU this model may use (vLLM default 0.9). Models sharing a GPU must sum to at most 1.'),
         ),
       ),
