@@ -1,0 +1,20 @@
+// globalSetup of the `docker` vitest project: a daemon must answer (fail loudly, never skip), the
+// local test images are built (images/build.sh skips what is current), and one session id labels
+// everything the tests create; teardown removes all of it.
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { assertDaemon, newSessionId, removeSessionResources, runInherited, TEST_LABEL_KEY } from './docker-cli.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const version = await assertDaemon();
+  await runInherited('bash', ['images/build.sh'], repoRoot);
+  const session = process.env.INFERSTACK_TEST_SESSION || newSessionId();
+  process.env.INFERSTACK_TEST_SESSION = session;
+  project.provide('inferstackTestSession', session);
+  console.log(`docker tests: daemon ${version}, resources labelled ${TEST_LABEL_KEY}=${session}`);
+  return async () => {
+    await removeSessionResources(session);
+  };
+}
