@@ -18,7 +18,7 @@ type Handler = (request: Request, call: number) => Response | Promise<Response>;
 function fakeFetch(handler: Handler) {
   const requests: Request[] = [];
   const bodies: string[] = [];
-  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
     requests.push(request);
     bodies.push(await request.clone().text());

@@ -1,0 +1,175 @@
+import { defaultSleep } from './_retry.js';
+import type { LitellmClient } from './client.js';
+import { LitellmAuthError, LitellmHttpError, LitellmNoDatabaseError, LitellmUnreachableError } from './errors.js';
+import type { GatewayChange, GatewayEntry } from './types.js';
+
+/** Options of {@link applyGatewaySyncApi}. */
+export interface ApplyApiOptions {
+  client: LitellmClient;
+  /** Changes sent at the same time (a replace is always delete-then-add, in order). @default 4 */
+  concurrency?: number;
+  /**
+   * How long to read `/model/info` back until it shows the wanted state. Other workers and
+   * replicas pick DB changes up by polling (every 30 s in recent versions), so with several
+   * workers this needs to be longer than that.
+   * @default { timeoutMs: 35000, intervalMs: 250 }
+   */
+  verify?: { timeoutMs?: number; intervalMs?: number };
+  signal?: AbortSignal;
+  /** @default node:timers/promises setTimeout */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** A change that could not be applied, with the reason. */
+export interface FailedGatewayChange {
+  change: GatewayChange;
+  error: Error;
+}
+
+/** What {@link applyGatewaySyncApi} did. */
+export interface GatewaySyncReport {
+  /** Every change applied and `/model/info` shows the wanted state. */
+  ok: boolean;
+  /** Ids added / replaced / removed (the new id for replacements). */
+  added: string[];
+  replaced: string[];
+  removed: string[];
+  failed: FailedGatewayChange[];
+  /** `/model/info` showed the wanted state before the verify timeout. */
+  verified: boolean;
+  /** Ids whose wanted state `/model/info` did not show (when not verified). */
+  pending: string[];
+  durationMs: number;
+}
+
+/**
+ * Applies a plan through LiteLLM's admin API (a proxy with a database), then reads `/model/info`
+ * back until it shows the result. Changes that fail are reported, not thrown, so one bad entry
+ * does not hide the rest; errors that make every further call fail are thrown.
+ *
+ * @throws {LitellmNoDatabaseError} the proxy has no database: use config-file mode
+ * @throws {LitellmAuthError} wrong or missing master key
+ * @throws {LitellmUnreachableError} the proxy cannot be reached (after retries)
+ */
+export async function applyGatewaySyncApi(
+  changes: GatewayChange[],
+  options: ApplyApiOptions,
+): Promise<GatewaySyncReport> {
+  const { client, signal } = options;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const started = now();
+  const report: GatewaySyncReport = {
+    ok: false,
+    added: [],
+    replaced: [],
+    removed: [],
+    failed: [],
+    verified: false,
+    pending: [],
+    durationMs: 0,
+  };
+  let fatal: unknown;
+
+  const remove = async (id: string): Promise<void> => {
+    try {
+      await client.deleteModel(id, signal ? { signal } : {});
+    } catch (error) {
+      // Already gone (another run, or a worker that saw it first): the wanted state holds.
+      if (error instanceof LitellmHttpError && error.status === 400 && /not found/i.test(error.litellmMessage)) return;
+      throw error;
+    }
+  };
+
+  const applyOne = async (change: GatewayChange): Promise<void> => {
+    switch (change.kind) {
+      case 'add':
+        await client.addModel(change.entry, signal ? { signal } : {});
+        report.added.push(change.entry.model_info.id);
+        return;
+      case 'replace':
+        await remove(change.fromId);
+        await client.addModel(change.entry, signal ? { signal } : {});
+        report.replaced.push(change.entry.model_info.id);
+        return;
+      case 'remove':
+        await remove(change.id);
+        report.removed.push(change.id);
+        return;
+    }
+  };
+
+  const queue = [...changes];
+  const worker = async (): Promise<void> => {
+    for (let change = queue.shift(); change !== undefined && fatal === undefined; change = queue.shift()) {
+      signal?.throwIfAborted();
+      try {
+        await applyOne(change);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        if (
+          error instanceof LitellmNoDatabaseError ||
+          error instanceof LitellmAuthError ||
+          error instanceof LitellmUnreachableError
+        ) {
+          fatal ??= error;
+          return;
+        }
+        report.failed.push({ change, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }
+  };
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, changes.length)) }, worker));
+  if (fatal !== undefined) throw fatal;
+
+  // Read back. Failed changes are left out: their state is not expected to hold.
+  const failedIds = new Set(report.failed.map((failure) => failure.change));
+  const expectations = changes.filter((change) => !failedIds.has(change));
+  const timeoutMs = options.verify?.timeoutMs ?? 35_000;
+  const intervalMs = options.verify?.intervalMs ?? 250;
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const entries = await client.modelInfo(signal ? { signal } : {});
+    const pending = unmet(expectations, entries);
+    if (pending.length === 0) {
+      report.verified = true;
+      report.pending = [];
+      break;
+    }
+    report.pending = pending;
+    if (now() + intervalMs > deadline) break;
+    await sleep(intervalMs, signal);
+  }
+
+  report.ok = report.verified && report.failed.length === 0;
+  report.durationMs = now() - started;
+  return report;
+}
+
+/** Ids whose wanted state the entries do not show yet. */
+function unmet(changes: GatewayChange[], entries: GatewayEntry[]): string[] {
+  const specs = new Map<string, string[]>();
+  for (const entry of entries) {
+    const id = entry.model_info.id;
+    if (typeof id !== 'string') continue;
+    const list = specs.get(id) ?? [];
+    list.push(String(entry.model_info.inferstack_spec ?? ''));
+    specs.set(id, list);
+  }
+  const pending: string[] = [];
+  for (const change of changes) {
+    if (change.kind === 'remove') {
+      if (specs.has(change.id)) pending.push(change.id);
+      continue;
+    }
+    const id = change.entry.model_info.id;
+    const present = specs.get(id);
+    // Exactly one entry with our id, carrying the new digest.
+    if (present?.length !== 1 || present[0] !== change.entry.model_info.inferstack_spec) pending.push(id);
+    if (change.kind === 'replace' && change.fromId !== id && specs.has(change.fromId)) pending.push(change.fromId);
+  }
+  return [...new Set(pending)].sort();
+}
