@@ -24,6 +24,7 @@ STANDIN_IMAGE=inferstack-test/vllm-standin
 
 IMAGE_ORDER=()
 CLEANUP=()
+SUPERSEDED=()
 trap 'rm -rf "${CLEANUP[@]}"' EXIT
 declare -A IMAGE_DEPS=()
 
@@ -56,6 +57,25 @@ image_current() {
 }
 
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
+
+# supersede TAG...: remember the images these tags point to now; after all builds, those no
+# longer tagged are removed (failures ignored: a container may still use one).
+supersede() {
+  local tag id
+  for tag in "$@"; do
+    id=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null) && SUPERSEDED+=("$id")
+  done
+  return 0
+}
+
+remove_superseded() {
+  local i id
+  for ((i = ${#SUPERSEDED[@]} - 1; i >= 0; i--)); do
+    id=${SUPERSEDED[$i]}
+    [ -z "$(docker image inspect -f '{{join .RepoTags ","}}' "$id" 2>/dev/null)" ] || continue
+    docker rmi "$id" >/dev/null 2>&1 || true
+  done
+}
 
 # docker_build TAG ARGS...: `docker build -t TAG ARGS...`, quiet unless it fails.
 docker_build() {
@@ -92,6 +112,7 @@ build_node() {
     return 0
   fi
   start=$(date +%s.%N)
+  supersede "$NODE_IMAGE"
   root=$(mktemp -d "${TMPDIR:-/tmp}/inferstack-node-root.XXXXXX")
   CLEANUP+=("$root")
   # Debian 12's merged-/usr layout: /bin, /lib, /lib64 are links into /usr.
@@ -135,6 +156,7 @@ build_vllm_standin() {
     return 0
   fi
   start=$(date +%s.%N)
+  supersede "$STANDIN_IMAGE:latest" "$STANDIN_IMAGE:legacy"
   for target in latest legacy; do
     docker_build "$STANDIN_IMAGE:$target" --target "$target" --build-arg "BASE=$NODE_IMAGE" \
       --label "$HASH_LABEL=$hash" "$dir"
@@ -195,6 +217,7 @@ main() {
     declare -F "$fn" >/dev/null || die "image '$name' has no function $fn"
     "$fn"
   done
+  remove_superseded
   log "done in $(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s"
 }
 
