@@ -15,7 +15,7 @@ export {
 } from './container-name.js';
 export { hashModelSpec, specHashInput } from './hash-model-spec.js';
 export type { HashedModelFields } from './hash-model-spec.js';
-export { modelsJsonSchema, ModelsFileSchema } from './schema.js';
+export { modelsJsonSchema } from './schema.js';
 export { ConfigError, ConfigValidationError, ConfigFileError, formatIssue } from './errors.js';
 export type { ConfigIssue } from './errors.js';
 export {
