@@ -7,6 +7,7 @@ import { logs, logsCommand } from './commands/logs.js';
 import { plan, planCommand } from './commands/plan.js';
 import { status, statusCommand } from './commands/status.js';
 import { downCommand, stopCommand, stopOrDown } from './commands/stop.js';
+import { sync, syncCommand } from './commands/sync.js';
 import { unlock, unlockCommand } from './commands/unlock.js';
 import { up, upCommand } from './commands/up.js';
 
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, { def: CommandDef<ArgsDef>; run: Runner }> = {
       return logs(ctx, { model: a._[0]!, follow: Boolean(a.follow), tail: seconds(a, 'tail') });
     },
   },
+  sync: { def: syncCommand as CommandDef<ArgsDef>, run: (ctx, a) => sync(ctx, { file: file(a), dryRun: Boolean(a['dry-run']), json: Boolean(a.json) }) },
   unlock: { def: unlockCommand as CommandDef<ArgsDef>, run: (ctx) => unlock(ctx) },
 };
 

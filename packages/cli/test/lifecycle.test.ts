@@ -4,6 +4,10 @@ import { STANDIN, containersOf, createProject, docker, type Project } from './_h
 function models(p: Project, entries: Record<string, Record<string, unknown>>, defaultsEnv: Record<string, string> = { STANDIN_LOAD_DELAY: '1' }): string {
   const lines = [
     `network: ${p.network}`,
+    'gateway:',
+    '  mode: none',
+    'monitoring:',
+    '  mode: none',
     'defaults:',
     `  image: ${STANDIN}`,
     '  pull: never',

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { listModelContainers, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
 import { asCliError, commonArgs, docker, loadStack, lock, type CommandEnv } from '../context.js';
+import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
 import { CliError, ExitCode } from '../errors.js';
 
 export const stopArgs = {
@@ -14,17 +15,16 @@ export const stopArgs = {
  * The containers `stop`/`down` act on: the named models (an unknown name that has no container
  * is an error, not a silent skip), or every model container.
  */
-async function targets(ctx: CommandEnv, file: string, models: string[], all: ModelContainer[]): Promise<ModelContainer[]> {
+function targets(file: string, config: { models: Array<{ key: string }> }, models: string[], all: ModelContainer[]): ModelContainer[] {
   if (models.length === 0) return all;
   const unknown = models.filter((m) => !all.some((c) => c.key === m));
   if (unknown.length > 0) {
     // Names in the config that merely are not running are fine; others are a typo.
-    const config = await loadStack(ctx, file).catch(() => undefined);
-    const notInConfig = unknown.filter((m) => !config?.models.some((s) => s.key === m));
+    const notInConfig = unknown.filter((m) => !config.models.some((s) => s.key === m));
     if (notInConfig.length > 0) {
       throw new CliError(`no model named ${notInConfig.map((m) => `"${m}"`).join(', ')} in ${file} and no container of that name`, {
         exitCode: ExitCode.badInput,
-        hint: `models: ${[...new Set([...(config?.models.map((s) => s.key) ?? []), ...all.map((c) => c.key)])].join(', ') || 'none'}`,
+        hint: `models: ${[...new Set([...config.models.map((s) => s.key), ...all.map((c) => c.key)])].join(', ') || 'none'}`,
       });
     }
   }
@@ -33,10 +33,15 @@ async function targets(ctx: CommandEnv, file: string, models: string[], all: Mod
 
 /** `serve stop` / `serve down`. */
 export async function stopOrDown(ctx: CommandEnv, mode: 'stop' | 'down', args: { models: string[]; file: string; timeoutSeconds?: number; json: boolean }): Promise<number> {
+  const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
   const held = await lock(ctx, client, `serve ${mode} ${args.models.join(' ')}`.trim());
   try {
-    const containers = await targets(ctx, args.file, args.models, await listModelContainers(client));
+    const all = await listModelContainers(client);
+    const containers = targets(args.file, config, args.models, all);
+    // Deregister first, so the gateway stops routing before the server goes away.
+    const integrations = containers.length > 0 ? await syncIntegrations(ctx, client, config, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
+    const integrationsOk = !integrations || (args.json ? integrations.gateway.ok && integrations.monitoring.ok : reportIntegrations(ctx, integrations));
     const results = await Promise.all(
       containers.map(async (c) => {
         try {
@@ -51,9 +56,9 @@ export async function stopOrDown(ctx: CommandEnv, mode: 'stop' | 'down', args: {
         }
       }),
     );
-    if (args.json) ctx.output.json({ [mode === 'stop' ? 'stopped' : 'removed']: results });
+    if (args.json) ctx.output.json({ [mode === 'stop' ? 'stopped' : 'removed']: results, ...(integrations ? integrationsJson(integrations) : {}) });
     else if (results.length === 0) ctx.output.info('no model containers to ' + mode);
-    return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+    return results.every((r) => r.ok) && integrationsOk ? ExitCode.ok : ExitCode.failed;
   } finally {
     await held.release();
   }

@@ -10,7 +10,10 @@ import {
   type ModelChange,
   type ModelOutcome,
 } from '@inferstack/docker-ops';
-import { asCliError, commonArgs, docker, extraLabels, loadStack, lock, type CommandEnv } from '../context.js';
+import { asCliError, commonArgs, docker, extraLabels, hashKey, loadStack, lock, type CommandEnv } from '../context.js';
+import { ensureGateway } from '../stack/gateway.js';
+import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
+import { ensureMonitoring } from '../stack/monitoring.js';
 import { CliError, ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
 import { printPlan, planJson } from '../plan-view.js';
@@ -44,11 +47,34 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     await gpuPreflight(ctx, changes, actual.length);
 
     const started = Date.now();
+    // Infrastructure first, each only if needed: the gateway, then the monitoring stack.
+    let infraOk = true;
+    const labels = extraLabels(ctx.env);
+    if (config.gateway.mode === 'managed') {
+      try {
+        const r = await ensureGateway(client, config, { hashKey: hashKey(ctx.env), extraLabels: labels });
+        progress.line(`${out.green('✔')} gateway      ${config.gateway.containerName} ${r.action}, ${config.gateway.url}`);
+      } catch (error) {
+        infraOk = false;
+        const e = asCliError(error) as Error & { hint?: string };
+        out.error(`gateway: ${e.message}`, e.hint);
+      }
+    }
+    if (config.monitoring.mode === 'managed') {
+      try {
+        for (const line of await ensureMonitoring(ctx, client, config)) progress.line(`${out.green('✔')} ${line}`);
+      } catch (error) {
+        infraOk = false;
+        const e = asCliError(error) as Error & { hint?: string };
+        out.error(`monitoring: ${e.message}`, e.hint);
+      }
+    }
+
     let outcomes: ModelOutcome[];
     try {
       outcomes = await applyModelPlan(client, changes, {
         network: config.network,
-        extraLabels: extraLabels(ctx.env),
+        extraLabels: labels,
         probe: isLocalDaemon({ env: ctx.env }) ? 'http' : 'healthcheck',
         readyTimeoutMs: args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : undefined,
         signal: ctx.signal,
@@ -62,8 +88,18 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     const failed = outcomes.filter((o) => o.outcome === 'failed');
     const aborted = outcomes.filter((o) => o.outcome === 'aborted');
     const changed = outcomes.filter((o) => o.action !== 'keep' && o.outcome === 'done');
+    // Register only what is ready; a model that failed is not routed to.
+    const integrations = ctx.signal.aborted
+      ? undefined
+      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)) });
+    const integrationsOk = integrations ? (args.json ? integrationsJson(integrations) && isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
     if (args.json) {
-      out.json({ ok: failed.length === 0 && aborted.length === 0, elapsedMs: Date.now() - started, models: outcomes.map(outcomeJson) });
+      out.json({
+        ok: failed.length === 0 && aborted.length === 0 && integrationsOk && infraOk,
+        elapsedMs: Date.now() - started,
+        models: outcomes.map(outcomeJson),
+        ...(integrations ? integrationsJson(integrations) : {}),
+      });
     } else if (ctx.signal.aborted) {
       out.info(`interrupted: ${changed.length} change(s) done (${changed.map((o) => o.key).join(', ') || 'none'}); not done: ${aborted.map((o) => o.key).join(', ') || 'none'}. Run "serve up" again to finish.`);
     } else if (changed.length === 0 && failed.length === 0) {
@@ -80,11 +116,15 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
       }
     }
     if (ctx.signal.aborted) return ExitCode.interrupted;
-    return failed.length > 0 ? ExitCode.failed : ExitCode.ok;
+    return failed.length > 0 || !integrationsOk || !infraOk ? ExitCode.failed : ExitCode.ok;
   } finally {
     progress.stop();
     await held?.release();
   }
+}
+
+function isOk(r: { gateway: { ok: boolean }; monitoring: { ok: boolean } }): boolean {
+  return r.gateway.ok && r.monitoring.ok;
 }
 
 function outcomeJson(o: ModelOutcome) {

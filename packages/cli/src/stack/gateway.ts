@@ -1,0 +1,163 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { StackConfig } from '@inferstack/config';
+import { ensureService, restartContainer, type DockerClient, type ModelContainer, type ServiceSpec } from '@inferstack/docker-ops';
+import {
+  LitellmSyncError,
+  applyGatewaySyncApi,
+  createLitellmClient,
+  formatGatewayPlan,
+  planGatewaySync,
+  writeLitellmConfig,
+  type DesiredDeployment,
+  type GatewayEntry,
+  type LitellmClient,
+} from '@inferstack/litellm-sync';
+
+/** The port LiteLLM listens on inside its container. */
+export const GATEWAY_CONTAINER_PORT = 4000;
+const CONFIG_DIR_IN_CONTAINER = '/etc/litellm';
+
+/** Name of the gateway's environment variable that holds a model's vLLM API key. */
+function apiKeyEnvName(key: string): string {
+  return `INFERSTACK_VLLM_KEY_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/**
+ * What the gateway should route to: one deployment per serving container. An API key goes into
+ * the gateway's environment and the config file only names it (`os.environ/...`).
+ */
+export function desiredDeployments(config: StackConfig, serving: readonly ModelContainer[], mode: 'config' | 'api'): DesiredDeployment[] {
+  return serving.map((c) => {
+    const spec = config.models.find((m) => m.key === c.key);
+    const apiKey = spec?.apiKey ? (mode === 'config' ? `os.environ/${apiKeyEnvName(c.key)}` : spec.apiKey) : undefined;
+    return {
+      modelKey: c.key,
+      containerName: c.name,
+      servedModelName: c.servedModelName ?? spec?.servedModelName ?? c.key,
+      ...(apiKey ? { apiKey } : {}),
+    };
+  });
+}
+
+/** A first config file for a managed gateway: master key from the environment, metrics on. */
+const STARTER_CONFIG = `# LiteLLM gateway configuration.
+# inferstack rewrites only the model_list entries whose model_info.managed_by is "inferstack";
+# everything else in this file is yours and is kept as is.
+model_list: []
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+litellm_settings:
+  callbacks: ["prometheus"]
+`;
+
+/** Make sure the gateway's config file exists (0600: it may name keys). */
+export function ensureGatewayConfigFile(config: StackConfig): void {
+  const file = config.gateway.configFile;
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, config.gateway.masterKey ? STARTER_CONFIG : STARTER_CONFIG.replace(/general_settings:\n.*\n/, ''), { mode: 0o600, flag: 'wx' });
+}
+
+/** The managed LiteLLM container. */
+export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
+  const g = config.gateway;
+  const secretEnv: Record<string, string> = {};
+  if (g.masterKey) secretEnv.LITELLM_MASTER_KEY = g.masterKey;
+  if (g.saltKey) secretEnv.LITELLM_SALT_KEY = g.saltKey;
+  for (const m of config.models) if (m.apiKey) secretEnv[apiKeyEnvName(m.key)] = m.apiKey;
+  const env: Record<string, string> = { LITELLM_LOCAL_MODEL_COST_MAP: 'True' };
+  if (g.sync === 'api') {
+    env.STORE_MODEL_IN_DB = 'True';
+    if (config.settings.DATABASE_URL) secretEnv.DATABASE_URL = config.settings.DATABASE_URL;
+  }
+  const workers = config.settings.LITELLM_NUM_WORKERS ?? '1';
+  return {
+    name: g.containerName,
+    kind: 'gateway',
+    image: g.image,
+    cmd: ['--config', `${CONFIG_DIR_IN_CONTAINER}/${basename(g.configFile)}`, '--port', String(GATEWAY_CONTAINER_PORT), '--host', '0.0.0.0', '--num_workers', workers],
+    env,
+    secretEnv,
+    // The directory, not the file: the file is replaced by rename, which a file mount would miss.
+    binds: [`${dirname(g.configFile)}:${CONFIG_DIR_IN_CONTAINER}:ro`],
+    ports: [{ container: GATEWAY_CONTAINER_PORT, host: g.port, hostIp: g.bindAddress }],
+    network: config.network,
+  };
+}
+
+export function gatewayClient(config: StackConfig, options: { timeoutMs?: number; retry?: false } = {}): LitellmClient {
+  return createLitellmClient({
+    baseUrl: config.gateway.url,
+    masterKey: config.gateway.masterKey,
+    timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_GATEWAY_TIMEOUT_MS ?? 10_000),
+    ...(options.retry === false ? { retry: false } : {}),
+  });
+}
+
+/** Start the managed gateway when missing (or changed). */
+export async function ensureGateway(docker: DockerClient, config: StackConfig, options: { hashKey: string; extraLabels: Record<string, string> }) {
+  ensureGatewayConfigFile(config);
+  return ensureService(docker, gatewayServiceSpec(config), options);
+}
+
+/** What a gateway sync did. */
+export interface GatewaySyncResult {
+  mode: 'config' | 'api';
+  /** Served names routed after the sync. */
+  routed: string[];
+  added: number;
+  removed: number;
+  /** Config-file mode: the gateway was restarted to load a changed list. */
+  restarted: boolean;
+  /** Dry run: the plan lines. */
+  plan?: string[];
+}
+
+/**
+ * Make the gateway route to exactly `serving`, never touching entries we do not own.
+ * Config-file mode rewrites the managed part of the file and restarts a managed gateway only
+ * when that changed; API mode adds and deletes through the admin API and reads the result back.
+ */
+export async function syncGateway(
+  docker: DockerClient,
+  config: StackConfig,
+  serving: readonly ModelContainer[],
+  options: { dryRun?: boolean; signal?: AbortSignal; readyTimeoutMs?: number } = {},
+): Promise<GatewaySyncResult> {
+  const mode = config.gateway.sync;
+  const desired = desiredDeployments(config, serving, mode);
+  const client = gatewayClient(config);
+  if (mode === 'config') {
+    if (options.dryRun) {
+      return { mode, routed: desired.map((d) => d.servedModelName), added: 0, removed: 0, restarted: false, plan: [`write ${desired.length} managed model(s) into ${config.gateway.configFile}`] };
+    }
+    if (config.gateway.mode === 'managed') ensureGatewayConfigFile(config);
+    const written = await writeLitellmConfig(config.gateway.configFile, desired);
+    let restarted = false;
+    if (written.changed && config.gateway.mode === 'managed') {
+      await restartContainer(docker, config.gateway.containerName, 5);
+      restarted = true;
+    }
+    await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    return { mode, routed: desired.map((d) => d.servedModelName), added: written.changed ? desired.length : 0, removed: 0, restarted };
+  }
+  const actual = await client.modelInfo({ signal: options.signal });
+  const changes = planGatewaySync(desired, actual);
+  if (options.dryRun) return { mode, routed: desired.map((d) => d.servedModelName), added: 0, removed: 0, restarted: false, plan: formatGatewayPlan(changes) };
+  const report = await applyGatewaySyncApi(changes, { client, signal: options.signal });
+  if (!report.ok) {
+    const first = report.failed[0]?.error;
+    throw new LitellmSyncError(first ? `gateway sync incomplete: ${first.message}` : `gateway did not show the new model list in time (${report.pending.join(', ')})`);
+  }
+  return { mode, routed: desired.map((d) => d.servedModelName), added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false };
+}
+
+/** Entries the gateway has now (for `serve status`), or the error text. */
+export async function gatewayEntries(config: StackConfig): Promise<GatewayEntry[] | Error> {
+  try {
+    return await gatewayClient(config, { retry: false, timeoutMs: 3000 }).modelInfo();
+  } catch (error) {
+    return error as Error;
+  }
+}

@@ -1,0 +1,29 @@
+import type { ModelContainer } from '@inferstack/docker-ops';
+
+/**
+ * The model containers that really serve now: running, and either healthy by Docker's check,
+ * made ready by this run, or answering `/health` when we can reach them. The gateway and
+ * Prometheus are pointed at exactly these.
+ */
+export async function servingModels(
+  containers: readonly ModelContainer[],
+  options: { network: string; readyKeys?: ReadonlySet<string>; local: boolean; fetch?: typeof fetch },
+): Promise<ModelContainer[]> {
+  const fetchImpl = options.fetch ?? fetch;
+  const checks = await Promise.all(
+    containers.map(async (c) => {
+      if (c.state !== 'running' || c.health === 'unhealthy') return false;
+      if (c.health === 'healthy' || options.readyKeys?.has(c.key)) return true;
+      const address = c.addresses[options.network];
+      if (!options.local || !address) return false;
+      try {
+        const r = await fetchImpl(`http://${address}:8000/health`, { signal: AbortSignal.timeout(1500) });
+        await r.arrayBuffer();
+        return r.status === 200;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return containers.filter((_, i) => checks[i]);
+}
