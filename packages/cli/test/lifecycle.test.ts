@@ -169,7 +169,7 @@ describe('failures are diagnosed', () => {
     expect(by.flag?.error?.cause).toBe('bad-flag');
     expect(by.flag?.error?.advice?.join(' ')).toMatch(/no-such-vllm-flag/);
     // A failed model is kept (stopped) for its logs, and "serve logs" shows them.
-    const logs = await p.serve(['logs', `${p.prefix}-kv`, '--tail', '50']);
+    const logs = await p.serve(['logs', `${p.prefix}-kv`, '--tail', '300']);
     expect(logs.stdout).toMatch(/larger than the available KV cache memory/);
   });
 });
