@@ -319,6 +319,12 @@ describe('GPU checks', () => {
 });
 
 describe('sections', () => {
+  test('container names of managed services can be changed (several stacks on one daemon)', () => {
+    const c = parse('gateway: {container-name: gw-a}\nmonitoring: {prometheus: {container-name: prom-a}, grafana: {container-name: graf-a}}\nmodels:\n  a: {model: x}\n', { projectDir: '/p' });
+    expect([c.gateway.containerName, c.monitoring.prometheusContainerName, c.monitoring.grafana.containerName]).toEqual(['gw-a', 'prom-a', 'graf-a']);
+    expect(() => parse('gateway: {container-name: "bad name"}\nmodels:\n  a: {model: x}\n')).toThrow(/valid container name/);
+  });
+
   test('defaults when the file has only models', () => {
     const c = parse('models:\n  a: {model: x}\n', { projectDir: '/p' });
     expect(c.network).toBe('inference_default');
@@ -337,8 +343,9 @@ describe('sections', () => {
       prometheusUrl: 'http://127.0.0.1:9090',
       prometheusPort: 9090,
       prometheusImage: 'prom/prometheus:v3.5.0',
+      prometheusContainerName: 'prometheus',
       targetsDir: '/p/prometheus/targets',
-      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:12.2.1' },
+      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:12.2.1', containerName: 'grafana' },
       extraScrapeConfigs: [],
     });
   });

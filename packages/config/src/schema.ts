@@ -265,6 +265,13 @@ export const GatewaySchema = v.pipe(
           v.title('Config file'), v.description(`LiteLLM config file of a managed gateway, relative to the project directory. Default: ${DEFAULT_LITELLM_CONFIG_FILE}.`),
         ),
       ),
+      'container-name': v.optional(
+        v.pipe(
+          v.string('must be a container name'),
+          v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+          v.title('Container name'), v.description('Name of the managed container. Default: litellm.'),
+        ),
+      ),
       bind: v.optional(
         v.pipe(
           v.union(
@@ -275,7 +282,7 @@ export const GatewaySchema = v.pipe(
         ),
       ),
     },
-    'must be a map with mode, sync, url, port, image, config-file or bind',
+    'must be a map with mode, sync, url, port, image, config-file, container-name or bind',
   ),
   v.title('Gateway'), v.description('The LiteLLM gateway (container `litellm`).'),
 );
@@ -303,6 +310,13 @@ export const MonitoringSchema = v.pipe(
               ),
               port: v.optional(Port('Port', `Host port of a managed Prometheus. Default: PROMETHEUS_PORT from .env, then ${DEFAULT_PROMETHEUS_PORT}.`)),
               image: v.optional(Image('Image', `Prometheus image. Default: ${DEFAULT_PROMETHEUS_IMAGE}.`)),
+              'container-name': v.optional(
+                v.pipe(
+                  v.string('must be a container name'),
+                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+                  v.title('Container name'), v.description('Name of the managed container. Default: prometheus.'),
+                ),
+              ),
               'targets-dir': v.optional(
                 v.pipe(
                   v.string('must be a path'),
@@ -311,7 +325,7 @@ export const MonitoringSchema = v.pipe(
                 ),
               ),
             },
-            'must be a map with url, port, image or targets-dir',
+            'must be a map with url, port, image, container-name or targets-dir',
           ),
           v.title('Prometheus'), v.description('Prometheus settings.'),
         ),
@@ -323,8 +337,15 @@ export const MonitoringSchema = v.pipe(
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run Grafana. Default: true with mode: managed.'))),
               port: v.optional(Port('Port', `Host port of Grafana. Default: GRAFANA_PORT from .env, then ${DEFAULT_GRAFANA_PORT}.`)),
               image: v.optional(Image('Image', `Grafana image. Default: ${DEFAULT_GRAFANA_IMAGE}.`)),
+              'container-name': v.optional(
+                v.pipe(
+                  v.string('must be a container name'),
+                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+                  v.title('Container name'), v.description('Name of the managed container. Default: grafana.'),
+                ),
+              ),
             },
-            'must be a map with enabled, port or image',
+            'must be a map with enabled, port, image or container-name',
           ),
           v.title('Grafana'), v.description('Grafana settings; the admin password comes from GRAFANA_ADMIN_PASSWORD in .env.'),
         ),

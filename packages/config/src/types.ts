@@ -98,9 +98,11 @@ export interface MonitoringSettings {
   prometheusUrl: string;
   prometheusPort: number;
   prometheusImage: string;
+  /** Name of the managed Prometheus container. @default 'prometheus' */
+  prometheusContainerName: string;
   /** Where file_sd target files are written on the host. */
   targetsDir: string;
-  grafana: { enabled: boolean; port: number; image: string; adminPassword?: string };
+  grafana: { enabled: boolean; port: number; image: string; containerName: string; adminPassword?: string };
   /** Extra scrape jobs kept verbatim in the generated Prometheus config. */
   extraScrapeConfigs: unknown[];
 }
