@@ -1,1 +1,36 @@
-export {};
+export { renderTargets, serializeTargets, gpusLabel, targetAddress, TARGET_LABELS, DEFAULT_VLLM_PORT, DEFAULT_HOST_LABEL } from './targets.js';
+export type { RunningModelTarget, FileSdGroup } from './targets.js';
+export { writeTargetsFile, TARGETS_FILE_MODE } from './targets-file.js';
+export type { WriteTargetsResult } from './targets-file.js';
+export { createPrometheusClient, reportTargets } from './client.js';
+export type {
+  PrometheusClient,
+  PrometheusClientOptions,
+  CallOptions,
+  ActiveTarget,
+  DroppedTarget,
+  TargetsResult,
+  TargetHealth,
+  TargetStatus,
+  TargetsReport,
+  QueryResult,
+  QueryOptions,
+  Sample,
+  WaitUntil,
+  WaitForTargetsOptions,
+  WaitUntilReadyOptions,
+} from './client.js';
+export { syncPrometheusTargets } from './sync.js';
+export type { SyncPrometheusTargetsOptions, SyncPrometheusTargetsResult, SyncedTarget, ConfirmOptions, ReloadMethod } from './sync.js';
+export { renderPrometheusConfig, DEFAULT_JOB_NAMES } from './prometheus-config.js';
+export type { PrometheusConfigOptions, JobNames } from './prometheus-config.js';
+export {
+  PrometheusSyncError,
+  PrometheusUnreachableError,
+  ReloadUnavailableError,
+  ReloadFailedError,
+  PrometheusApiError,
+  PrometheusQueryError,
+  TargetsFileError,
+  PrometheusConfigError,
+} from './errors.js';

@@ -1,0 +1,170 @@
+import { toYaml } from './_yaml.js';
+import { PrometheusConfigError } from './errors.js';
+
+/** The job names of the generated configuration; the shipped dashboards query these. */
+export const DEFAULT_JOB_NAMES = {
+  /** Prometheus scraping itself. */
+  prometheus: 'prometheus',
+  /** The LiteLLM gateway. */
+  gateway: 'litellm',
+  /** The vLLM model containers (file_sd). */
+  models: 'vllm',
+  /** node-exporter. */
+  nodeExporter: 'node',
+  /** NVIDIA DCGM exporter. */
+  dcgm: 'dcgm',
+} as const;
+
+/** Job names, overridable. */
+export type JobNames = { -readonly [K in keyof typeof DEFAULT_JOB_NAMES]: string };
+
+/** Options of {@link renderPrometheusConfig}. Targets are `host:port` as Prometheus reaches them. */
+export interface PrometheusConfigOptions {
+  /** The LiteLLM gateway, e.g. `{ target: 'litellm:4000' }`. Omit when there is none. */
+  gateway?: {
+    target: string;
+    /**
+     * LiteLLM mounts its metrics app at `/metrics`, which redirects to `/metrics/`.
+     * @default '/metrics/'
+     */
+    metricsPath?: string;
+  };
+  /** Path of the model targets file **inside the Prometheus container**, e.g. `/etc/prometheus/targets/vllm.json`. */
+  modelTargetsFile: string;
+  /** node-exporter, e.g. `node-exporter:9100`. */
+  nodeExporter?: string;
+  /** NVIDIA DCGM exporter, e.g. `dcgm-exporter:9400`. */
+  dcgm?: string;
+  /**
+   * The user's own scrape jobs (from models.yaml), kept as they are. Each needs a `job_name`
+   * unique among all jobs.
+   * @default []
+   */
+  extraScrapeConfigs?: readonly unknown[];
+  /** @default '15s' */
+  scrapeInterval?: string;
+  /** @default the scrape interval */
+  evaluationInterval?: string;
+  /** Must not exceed the scrape interval. @default Prometheus' own (10s, or the interval when shorter) */
+  scrapeTimeout?: string;
+  /**
+   * How often Prometheus re-reads the targets file even without a change event (a safety net
+   * for file systems without inotify, e.g. some Docker Desktop mounts).
+   * @default '30s'
+   */
+  targetsRefreshInterval?: string;
+  /** Scrape Prometheus itself (`localhost:9090`). @default true */
+  selfScrape?: boolean;
+  /** @default DEFAULT_JOB_NAMES */
+  jobNames?: Partial<JobNames>;
+}
+
+const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+const TARGET = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9_.-]*):\d{1,5}$/;
+
+function durationMs(s: string): number {
+  const units: Record<string, number> = { y: 31_536_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  for (const m of s.matchAll(/(\d+)(ms|[ywdhms])/g)) total += Number(m[1]) * (units[m[2] ?? ''] ?? 0);
+  return total;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The text of a `prometheus.yml` for the stack: Prometheus itself, the LiteLLM gateway, the
+ * model containers through file_sd (the file {@link writeTargetsFile} writes), node-exporter
+ * and the DCGM exporter when given, then the user's extra jobs unchanged. Pure.
+ *
+ * Works with Prometheus 2.x and 3.x. Reloading the result (`POST /-/reload`) needs Prometheus
+ * started with `--web.enable-lifecycle`.
+ *
+ * @throws {PrometheusConfigError} every invalid target, duration and clashing job name at once
+ */
+export function renderPrometheusConfig(options: PrometheusConfigOptions): string {
+  const problems: string[] = [];
+  const jobs: JobNames = { ...DEFAULT_JOB_NAMES, ...options.jobNames };
+  const scrapeInterval = options.scrapeInterval ?? '15s';
+  const evaluationInterval = options.evaluationInterval ?? scrapeInterval;
+  const refresh = options.targetsRefreshInterval ?? '30s';
+
+  const checkDuration = (name: string, value: string | undefined): void => {
+    if (value !== undefined && (!DURATION.test(value) || durationMs(value) === 0)) {
+      problems.push(`${name} "${value}" is not a Prometheus duration (e.g. 15s, 1m, 500ms)`);
+    }
+  };
+  checkDuration('scrapeInterval', scrapeInterval);
+  checkDuration('evaluationInterval', evaluationInterval);
+  checkDuration('scrapeTimeout', options.scrapeTimeout);
+  checkDuration('targetsRefreshInterval', refresh);
+  if (options.scrapeTimeout && DURATION.test(options.scrapeTimeout) && durationMs(options.scrapeTimeout) > durationMs(scrapeInterval)) {
+    problems.push(`scrapeTimeout ${options.scrapeTimeout} is longer than scrapeInterval ${scrapeInterval}`);
+  }
+  const checkTarget = (name: string, value: string | undefined): void => {
+    if (value !== undefined && !TARGET.test(value)) problems.push(`${name} "${value}" is not a host:port target`);
+  };
+  checkTarget('gateway.target', options.gateway?.target);
+  checkTarget('nodeExporter', options.nodeExporter);
+  checkTarget('dcgm', options.dcgm);
+  if (!options.modelTargetsFile.startsWith('/')) {
+    problems.push(`modelTargetsFile "${options.modelTargetsFile}" must be an absolute path inside the Prometheus container`);
+  }
+  const metricsPath = options.gateway?.metricsPath ?? '/metrics/';
+  if (!metricsPath.startsWith('/')) problems.push(`gateway.metricsPath "${metricsPath}" must start with /`);
+
+  const scrapeConfigs: Record<string, unknown>[] = [];
+  if (options.selfScrape ?? true) {
+    scrapeConfigs.push({ job_name: jobs.prometheus, static_configs: [{ targets: ['localhost:9090'] }] });
+  }
+  if (options.gateway) {
+    scrapeConfigs.push({ job_name: jobs.gateway, metrics_path: metricsPath, static_configs: [{ targets: [options.gateway.target] }] });
+  }
+  scrapeConfigs.push({
+    job_name: jobs.models,
+    metrics_path: '/metrics',
+    file_sd_configs: [{ files: [options.modelTargetsFile], refresh_interval: refresh }],
+  });
+  if (options.nodeExporter) {
+    scrapeConfigs.push({ job_name: jobs.nodeExporter, static_configs: [{ targets: [options.nodeExporter] }] });
+  }
+  if (options.dcgm) {
+    scrapeConfigs.push({ job_name: jobs.dcgm, static_configs: [{ targets: [options.dcgm] }] });
+  }
+
+  const names = new Map<string, string>(scrapeConfigs.map((c) => [String(c.job_name), 'inferstack']));
+  (options.extraScrapeConfigs ?? []).forEach((extra, i) => {
+    const where = `extraScrapeConfigs[${i}]`;
+    if (!isPlainObject(extra)) {
+      problems.push(`${where} must be a mapping (a Prometheus scrape_config)`);
+      return;
+    }
+    const name = extra.job_name;
+    if (typeof name !== 'string' || name === '') {
+      problems.push(`${where} has no job_name`);
+      return;
+    }
+    const owner = names.get(name);
+    if (owner) {
+      problems.push(`${where}: job_name "${name}" is already used by ${owner === 'inferstack' ? 'a job inferstack generates' : owner}`);
+      return;
+    }
+    names.set(name, where);
+    scrapeConfigs.push(extra);
+  });
+  if (problems.length) throw new PrometheusConfigError(problems);
+
+  const global: Record<string, string> = { scrape_interval: scrapeInterval, evaluation_interval: evaluationInterval };
+  if (options.scrapeTimeout) global.scrape_timeout = options.scrapeTimeout;
+  const header = [
+    '# Generated by inferstack (@inferstack/prometheus-sync); changes here are overwritten.',
+    `# Model targets come from ${options.modelTargetsFile} (file_sd), rewritten for the running containers.`,
+    '',
+  ].join('\n');
+  try {
+    return header + toYaml({ global, scrape_configs: scrapeConfigs });
+  } catch (error) {
+    throw new PrometheusConfigError([`extraScrapeConfigs cannot be written as YAML: ${(error as Error).message}`]);
+  }
+}

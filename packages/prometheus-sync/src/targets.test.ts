@@ -1,0 +1,117 @@
+import type { ModelSpec } from '@inferstack/config';
+import { describe, expect, expectTypeOf, test } from 'vitest';
+import { PrometheusConfigError } from './errors.js';
+import { type RunningModelTarget, TARGET_LABELS, gpusLabel, renderTargets, serializeTargets } from './targets.js';
+
+const qwen: RunningModelTarget = { key: 'qwen-4b', containerName: 'inference-qwen-4b', servedModelName: 'Qwen/Qwen3-4B', gpus: { kind: 'devices', indices: [1, 0] } };
+const llama: RunningModelTarget = {
+  key: 'meta/llama',
+  containerName: 'inference-meta--llama',
+  servedModelName: 'meta-llama/Llama-3.1-8B',
+  gpus: { kind: 'all' },
+  host: 'gpu-box-2',
+};
+const cpu: RunningModelTarget = { key: 'tiny', containerName: 'inference-tiny', servedModelName: 'tiny', gpus: { kind: 'none' }, port: 8001 };
+
+describe('renderTargets', () => {
+  test('one group per running container with the documented label set', () => {
+    expect(renderTargets([qwen])).toEqual([
+      {
+        targets: ['inference-qwen-4b:8000'],
+        labels: { container: 'inference-qwen-4b', gpus: '0,1', host: 'local', model: 'qwen-4b', served_model_name: 'Qwen/Qwen3-4B' },
+      },
+    ]);
+  });
+
+  test('gpus label: all, none, sorted unique indices', () => {
+    expect(gpusLabel({ kind: 'all' })).toBe('all');
+    expect(gpusLabel({ kind: 'none' })).toBe('none');
+    expect(gpusLabel({ kind: 'devices', indices: [3, 1, 3] })).toBe('1,3');
+    expect(gpusLabel({ kind: 'devices', indices: [] })).toBe('none');
+  });
+
+  test('host and port are honoured', () => {
+    const [a, b] = renderTargets([llama, cpu]);
+    expect(a?.targets).toEqual(['inference-meta--llama:8000']);
+    expect(a?.labels.host).toBe('gpu-box-2');
+    expect(b?.targets).toEqual(['inference-tiny:8001']);
+  });
+
+  test('order does not depend on input order', () => {
+    const one = renderTargets([qwen, llama, cpu]);
+    const two = renderTargets([cpu, qwen, llama]);
+    expect(two).toEqual(one);
+    expect(one.map((g) => g.targets[0])).toEqual(['inference-meta--llama:8000', 'inference-qwen-4b:8000', 'inference-tiny:8001']);
+    expect(serializeTargets(two)).toBe(serializeTargets(one));
+  });
+
+  test('labels carry nothing but the label set, even from a full ModelSpec with secrets', () => {
+    const spec = {
+      ...qwen,
+      model: 'Qwen/Qwen3-4B',
+      image: 'vllm/vllm-openai:v0.11.0',
+      pullPolicy: 'missing',
+      vllmArgs: ['--api-key', 'sk-secret-arg'],
+      env: { HF_HOME: '/root/.cache/huggingface' },
+      secretEnv: { HF_TOKEN: 'hf_secret_token', VLLM_API_KEY: 'sk-secret-key' },
+      volumes: [],
+      apiKey: 'sk-secret-key',
+      specHash: '0123456789abcdef',
+      source: { file: 'models.yaml', line: 1, column: 1 },
+    } satisfies ModelSpec;
+    const groups = renderTargets([spec]);
+    expect(Object.keys(groups[0]?.labels ?? {})).toEqual([...TARGET_LABELS]);
+    const text = serializeTargets(groups);
+    for (const secret of ['hf_secret_token', 'sk-secret-key', 'sk-secret-arg', 'huggingface', 'vllm-openai', '0123456789abcdef']) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  test('a ModelSpec is a RunningModelTarget', () => {
+    expectTypeOf<ModelSpec>().toMatchTypeOf<RunningModelTarget>();
+  });
+
+  test('no models, no groups', () => {
+    expect(renderTargets([])).toEqual([]);
+  });
+
+  test('all invalid inputs are reported at once', () => {
+    const bad = [
+      { ...qwen, containerName: 'http://x' },
+      { ...cpu, port: 70_000 },
+      { ...llama },
+      { ...llama, key: 'copy' },
+    ];
+    const error = (() => {
+      try {
+        renderTargets(bad);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(PrometheusConfigError);
+    expect((error as PrometheusConfigError).problems).toEqual([
+      'model "qwen-4b": container name "http://x" is not a host name Prometheus can scrape',
+      'model "tiny": port 70000 is not a TCP port',
+      'models "meta/llama" and "copy" both claim the target inference-meta--llama:8000',
+    ]);
+  });
+});
+
+describe('serializeTargets', () => {
+  test('stable text: sorted groups, sorted labels, two-space JSON, final newline', () => {
+    const text = serializeTargets([
+      { targets: ['b:1', 'a:1'], labels: { z: '1', a: '2' } },
+      { targets: ['a:0'], labels: {} },
+    ]);
+    expect(text).toBe(
+      '[\n  {\n    "targets": [\n      "a:0"\n    ],\n    "labels": {}\n  },\n' +
+        '  {\n    "targets": [\n      "a:1",\n      "b:1"\n    ],\n    "labels": {\n      "a": "2",\n      "z": "1"\n    }\n  }\n]\n',
+    );
+    expect(JSON.parse(text)).toHaveLength(2);
+  });
+
+  test('no groups are written as one empty group (Prometheus 2.x keeps old targets otherwise)', () => {
+    expect(JSON.parse(serializeTargets([]))).toEqual([{ targets: [], labels: {} }]);
+  });
+});
