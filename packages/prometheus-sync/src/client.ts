@@ -192,8 +192,11 @@ interface RequestSpec {
   timeoutMs?: number;
 }
 
+/** Rejects with the signal's own reason when aborted (timers/promises would give a generic AbortError). */
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  delay(ms, undefined, signal ? { signal } : undefined);
+  delay(ms, undefined, signal ? { signal } : undefined).catch((error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
+  });
 
 /** Node's error code of a failed fetch (undici puts it on `cause`, sometimes inside an AggregateError). */
 function networkErrorCode(error: unknown): string | undefined {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { TargetsFileError } from './errors.js';
-import { renderTargets, serializeTargets } from './targets.js';
+import { type RunningModelTarget, renderTargets, serializeTargets } from './targets.js';
 import { TARGETS_FILE_MODE, writeTargetsFile } from './targets-file.js';
 
 let dir: string;
@@ -14,10 +14,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const models = [
+const models: RunningModelTarget[] = [
   { key: 'a', containerName: 'inference-a', servedModelName: 'A', gpus: { kind: 'devices', indices: [0] } },
   { key: 'b', containerName: 'inference-b', servedModelName: 'B', gpus: { kind: 'devices', indices: [1] } },
-] as const;
+];
 
 describe('writeTargetsFile', () => {
   test('creates the directory and writes the serialised groups, mode 0644', async () => {
