@@ -100,11 +100,35 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
         model_info: { id },
       });
     }
+    const before = fake.requests.length;
     const { changes, report } = await sync(client, [d('a')]);
     expect(changes.map((c) => c.kind)).toEqual(['replace', 'remove']);
     expect(report.ok).toBe(true);
     expect(fake.models.map((m) => m.id)).toEqual(['inferstack-inference-a']);
     expect(fake.models[0]?.litellm_params).not.toHaveProperty('organization');
+    // ours is added before the old entry goes: the model never disappears
+    const writes = fake.requests
+      .slice(before)
+      .filter((r) => r.method === 'POST' && !r.body.includes('model-1'))
+      .map((r) => `${r.path} ${r.body}`);
+    expect(writes[0]).toMatch(/^\/model\/new .*inferstack-inference-a/);
+    expect(writes[1]).toBe('/model/delete {"id":"model-0"}');
+  });
+
+  it("reports a reference-tool entry from the proxy's config file as not deletable through the API", async () => {
+    const { fake, client } = await setup({
+      configModels: [
+        {
+          model_name: 'old',
+          litellm_params: { model: 'hosted_vllm/old', api_base: 'http://inference-old:8000/v1', organization: 'inference-vllm' },
+          model_info: { id: 'cfg-old' },
+        },
+      ],
+    });
+    const { report } = await sync(client, [], { timeoutMs: 100, intervalMs: 20 });
+    expect(report).toMatchObject({ ok: false, removed: [] });
+    expect(report.failed[0]?.error.message).toMatch(/cfg-old comes from the gateway's config file/);
+    expect(fake.requests.some((r) => r.path === '/model/delete')).toBe(false);
   });
 
   it('waits for /model/info to show the change (other workers poll the DB)', async () => {

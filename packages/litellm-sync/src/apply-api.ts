@@ -1,6 +1,12 @@
 import { defaultSleep } from './_retry.js';
 import type { LitellmClient } from './client.js';
-import { LitellmAuthError, LitellmHttpError, LitellmNoDatabaseError, LitellmUnreachableError } from './errors.js';
+import {
+  LitellmAuthError,
+  LitellmHttpError,
+  LitellmNoDatabaseError,
+  LitellmSyncError,
+  LitellmUnreachableError,
+} from './errors.js';
 import type { GatewayChange, GatewayEntry } from './types.js';
 
 /** Options of {@link applyGatewaySyncApi}. */
@@ -73,7 +79,13 @@ export async function applyGatewaySyncApi(
   };
   let fatal: unknown;
 
-  const remove = async (id: string): Promise<void> => {
+  const remove = async (id: string, entry: GatewayEntry): Promise<void> => {
+    if (entry.model_info.db_model === false) {
+      // LiteLLM would answer "not found in db", which would read like "already gone".
+      throw new LitellmSyncError(`deployment ${id} comes from the gateway's config file; the admin API cannot delete it`, {
+        hint: "remove it from LiteLLM's config.yaml, or use config-file sync",
+      });
+    }
     try {
       await client.deleteModel(id, signal ? { signal } : {});
     } catch (error) {
@@ -90,12 +102,19 @@ export async function applyGatewaySyncApi(
         report.added.push(change.entry.model_info.id);
         return;
       case 'replace':
-        await remove(change.fromId);
-        await client.addModel(change.entry, signal ? { signal } : {});
+        if (change.fromId === change.entry.model_info.id) {
+          // Same id (a changed entry): it must go before it can be added again.
+          await remove(change.fromId, change.from);
+          await client.addModel(change.entry, signal ? { signal } : {});
+        } else {
+          // A migration: add ours first, so the model never disappears from the gateway.
+          await client.addModel(change.entry, signal ? { signal } : {});
+          await remove(change.fromId, change.from);
+        }
         report.replaced.push(change.entry.model_info.id);
         return;
       case 'remove':
-        await remove(change.id);
+        await remove(change.id, change.entry);
         report.removed.push(change.id);
         return;
     }

@@ -339,6 +339,15 @@ describe('readiness', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('waitUntilReady does not let one hanging probe outlast the wait', async () => {
+    const hang: Handler = (request) =>
+      new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+    const { litellm } = client(hang, { timeoutMs: 30_000, sleep: undefined, now: undefined });
+    const started = Date.now();
+    await expect(litellm.waitUntilReady({ timeoutMs: 150, intervalMs: 20 })).rejects.toBeInstanceOf(LitellmTimeoutError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('waitUntilReady stops when aborted', async () => {
     const controller = new AbortController();
     const { litellm } = client(

@@ -221,6 +221,24 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
     }
   }
 
+  async function readinessOnce(signal: AbortSignal | undefined, probeTimeoutMs?: number): Promise<LitellmReadiness> {
+    const body = await request({
+      method: 'GET',
+      path: '/health/readiness',
+      signal,
+      noRetry: true,
+      ...(probeTimeoutMs === undefined ? {} : { timeoutMs: probeTimeoutMs }),
+    });
+    if (!isRecord(body) || typeof body['status'] !== 'string') {
+      throw new LitellmResponseError({ path: '/health/readiness', problem: 'no "status" field' });
+    }
+    return {
+      status: body['status'],
+      ...(typeof body['db'] === 'string' ? { db: body['db'] } : {}),
+      raw: body,
+    };
+  }
+
   const client: LitellmClient = {
     baseUrl,
 
@@ -244,21 +262,8 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
       return { message };
     },
 
-    async readiness(callOptions = {}) {
-      const body = await request({
-        method: 'GET',
-        path: '/health/readiness',
-        signal: callOptions.signal,
-        noRetry: true,
-      });
-      if (!isRecord(body) || typeof body['status'] !== 'string') {
-        throw new LitellmResponseError({ path: '/health/readiness', problem: 'no "status" field' });
-      }
-      return {
-        status: body['status'],
-        ...(typeof body['db'] === 'string' ? { db: body['db'] } : {}),
-        raw: body,
-      };
+    readiness(callOptions = {}) {
+      return readinessOnce(callOptions.signal);
     },
 
     async models(callOptions = {}) {
@@ -281,9 +286,8 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
       for (;;) {
         const remaining = deadline - now();
         try {
-          const ready = await client.readiness({
-            ...(waitOptions.signal ? { signal: waitOptions.signal } : {}),
-          });
+          // One probe never outlasts the wait: its timeout is what is left of it.
+          const ready = await readinessOnce(waitOptions.signal, Math.max(1, Math.min(timeoutMs, remaining)));
           if (ready.status === 'healthy') return ready;
           lastError = new LitellmSyncError(`LiteLLM readiness: status "${ready.status}"`);
         } catch (error) {

@@ -165,6 +165,12 @@ describe('writeLitellmConfig', () => {
     expect(modelList(await readFile(file, 'utf8'))).toHaveLength(1);
   });
 
+  it('creates missing directories', async () => {
+    const file = path.join(dir, 'litellm', 'nested', 'config.yaml');
+    expect((await writeLitellmConfig(file, [qwen])).changed).toBe(true);
+    expect(modelList(await readFile(file, 'utf8'))).toHaveLength(1);
+  });
+
   it('rewrites only when the managed list changed, keeping the mode', async () => {
     const file = path.join(dir, 'config.yaml');
     await writeFile(file, userConfig);

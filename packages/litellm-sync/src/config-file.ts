@@ -73,7 +73,7 @@ export interface WriteLitellmConfigResult {
 /**
  * Renders the config file at `file` (see {@link renderLitellmConfig}) and, when something changed,
  * replaces it atomically: write a temporary file next to it, fsync, rename. The file keeps its
- * mode; a new file gets 0600 because it may hold API keys. The gateway must then be restarted
+ * mode; a new file gets 0600 because it may hold API keys (missing directories are created). The gateway must then be restarted
  * (LiteLLM has no reload) and waited for with `client.waitUntilReady()`.
  *
  * Note: a single file bind-mounted into a running container keeps showing the old inode after the
@@ -97,6 +97,7 @@ export async function writeLitellmConfig(file: string, desired: DesiredDeploymen
   const rendered = renderLitellmConfig(existing, desired, target);
   if (exists && !rendered.changed) return { changed: false, path: target, entries: rendered.entries };
 
+  if (!exists) await fsp.mkdir(path.dirname(target), { recursive: true });
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fsp.open(temp, 'wx', 0o600);
   try {
