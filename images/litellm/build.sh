@@ -16,6 +16,7 @@
 #         images/litellm/build.sh --relock VER  regenerate requirements.lock for litellm VER
 #
 # Environment: INFERSTACK_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/inferstack),
+# INFERSTACK_TEST_IMAGE_PREFIX (default inferstack-test),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), PIP (default: pip3, else pip).
 set -euo pipefail
 # The classic builder: a docker CLI >= 23 without buildx would otherwise warn or refuse.
@@ -24,7 +25,9 @@ export DOCKER_BUILDKIT=0
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lock="$here/requirements.lock"
 cache=${INFERSTACK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/inferstack}
-base_image=inferstack-test/debian-python:bookworm
+# INFERSTACK_TEST_IMAGE_PREFIX: another tag namespace, e.g. to time a cold build beside the real one.
+prefix=${INFERSTACK_TEST_IMAGE_PREFIX:-inferstack-test}
+base_image=$prefix/debian-python:bookworm
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 pip_cmd=${PIP:-$(command -v pip3 || command -v pip)}
 # The wheels must fit the Python of the base image (Debian 12: CPython 3.11, glibc 2.36).
@@ -131,7 +134,7 @@ build() {
   local version image source_hash current start
   version=$(sed -n 's/^litellm==\([^ ]*\) .*/\1/p' "$lock")
   [ -n "$version" ] || { log "no litellm pin in $lock"; exit 1; }
-  image=inferstack-test/litellm:$version
+  image=$prefix/litellm:$version
   start=$(date +%s)
 
   ensure_base
