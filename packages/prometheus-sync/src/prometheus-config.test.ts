@@ -26,7 +26,7 @@ const extra = {
 };
 
 const full = {
-  gateway: { target: 'litellm:4000' },
+  gateway: { target: 'litellm:4000', bearerTokenFile: '/etc/prometheus/secrets/litellm-key' },
   modelTargetsFile: '/etc/prometheus/targets/vllm.json',
   nodeExporter: 'node-exporter:9100',
   dcgm: 'dcgm-exporter:9400',
@@ -48,6 +48,9 @@ scrape_configs:
           - localhost:9090
   - job_name: litellm
     metrics_path: /metrics/
+    authorization:
+      type: Bearer
+      credentials_file: /etc/prometheus/secrets/litellm-key
     static_configs:
       - targets:
           - litellm:4000
@@ -104,7 +107,7 @@ scrape_configs:
     let error: unknown;
     try {
       renderPrometheusConfig({
-        gateway: { target: 'http://litellm:4000' },
+        gateway: { target: 'http://litellm:4000', bearerTokenFile: 'key.txt' },
         modelTargetsFile: 'relative.json',
         nodeExporter: 'node-exporter',
         scrapeInterval: '15 seconds',
@@ -120,6 +123,7 @@ scrape_configs:
       'gateway.target "http://litellm:4000" is not a host:port target',
       'nodeExporter "node-exporter" is not a host:port target',
       'modelTargetsFile "relative.json" must be an absolute path inside the Prometheus container',
+      'gateway.bearerTokenFile "key.txt" must be an absolute path inside the Prometheus container',
       'extraScrapeConfigs[0]: job_name "vllm" is already used by a job inferstack generates',
       'extraScrapeConfigs[1] has no job_name',
       'extraScrapeConfigs[2] must be a mapping (a Prometheus scrape_config)',
@@ -138,8 +142,9 @@ scrape_configs:
     try {
       const targets = join(dir, 'vllm.json');
       await writeFile(targets, '[{"targets":[],"labels":{}}]\n');
+      await writeFile(join(dir, 'key'), 'sk-test\n');
       const file = join(dir, 'prometheus.yml');
-      await writeFile(file, renderPrometheusConfig({ ...full, modelTargetsFile: targets }));
+      await writeFile(file, renderPrometheusConfig({ ...full, modelTargetsFile: targets, gateway: { target: 'litellm:4000', bearerTokenFile: join(dir, 'key') } }));
       const { stdout } = await run('promtool', ['check', 'config', file]);
       expect(stdout).toContain('SUCCESS');
     } finally {

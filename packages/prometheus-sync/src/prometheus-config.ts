@@ -28,6 +28,14 @@ export interface PrometheusConfigOptions {
      * @default '/metrics/'
      */
     metricsPath?: string;
+    /**
+     * File **inside the Prometheus container** holding a LiteLLM key, sent as `Authorization:
+     * Bearer`. LiteLLM ≥ 1.8x protects `/metrics` by default when it has a master key
+     * (`litellm_settings.require_auth_for_metrics_endpoint`, default true); without this the
+     * scrape gets 401. The key stays out of prometheus.yml; the file must be readable by the
+     * user Prometheus runs as (`nobody` in prom/prometheus).
+     */
+    bearerTokenFile?: string;
   };
   /** Path of the model targets file **inside the Prometheus container**, e.g. `/etc/prometheus/targets/vllm.json`. */
   modelTargetsFile: string;
@@ -113,13 +121,23 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
   }
   const metricsPath = options.gateway?.metricsPath ?? '/metrics/';
   if (!metricsPath.startsWith('/')) problems.push(`gateway.metricsPath "${metricsPath}" must start with /`);
+  const tokenFile = options.gateway?.bearerTokenFile;
+  if (tokenFile !== undefined && !tokenFile.startsWith('/')) {
+    problems.push(`gateway.bearerTokenFile "${tokenFile}" must be an absolute path inside the Prometheus container`);
+  }
 
   const scrapeConfigs: Record<string, unknown>[] = [];
   if (options.selfScrape ?? true) {
     scrapeConfigs.push({ job_name: jobs.prometheus, static_configs: [{ targets: ['localhost:9090'] }] });
   }
   if (options.gateway) {
-    scrapeConfigs.push({ job_name: jobs.gateway, metrics_path: metricsPath, static_configs: [{ targets: [options.gateway.target] }] });
+    const tokenFile = options.gateway.bearerTokenFile;
+    scrapeConfigs.push({
+      job_name: jobs.gateway,
+      metrics_path: metricsPath,
+      ...(tokenFile ? { authorization: { type: 'Bearer', credentials_file: tokenFile } } : {}),
+      static_configs: [{ targets: [options.gateway.target] }],
+    });
   }
   scrapeConfigs.push({
     job_name: jobs.models,
