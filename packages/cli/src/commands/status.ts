@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { listModelContainers, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
 import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
+import { gatewayEntries } from '../stack/gateway.js';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
 
@@ -39,8 +40,13 @@ function syncText(out: Output, s: ModelStatus): string {
 export async function status(ctx: CommandEnv, args: { file: string; json: boolean }): Promise<number> {
   const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
-  const rows = modelStatuses(config.models, await listModelContainers(client));
+  const [containers, entries] = await Promise.all([listModelContainers(client), config.gateway.mode === 'none' ? undefined : gatewayEntries(config)]);
+  const rows = modelStatuses(config.models, containers);
   const out = ctx.output;
+  // Whether the gateway routes to each model: an entry whose api_base names its container.
+  const routed = (r: ModelStatus): boolean | null =>
+    entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === `http://${r.containerName}:8000/v1`);
+  const gatewayError = entries instanceof Error ? entries.message : undefined;
   if (args.json) {
     out.json({
       models: rows.map((r) => ({
@@ -55,7 +61,9 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
         image: r.image,
         endpoint: r.endpoint,
         servedModelName: r.servedModelName,
+        routed: routed(r),
       })),
+      ...(gatewayError ? { gatewayError } : {}),
     });
     return ExitCode.ok;
   }
@@ -63,11 +71,17 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
     out.print('no models in the config and no model containers');
     return ExitCode.ok;
   }
+  const gatewayText = (r: ModelStatus) => {
+    if (entries === undefined) return '-';
+    const v = routed(r);
+    return v === null ? '?' : v ? out.green('routed') : r.state === 'running' ? out.yellow('not routed') : '-';
+  };
   const lines = table(
-    ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'IMAGE', 'ENDPOINT'],
-    rows.map((r) => [r.key, stateText(out, r), r.health === 'none' ? '-' : r.health, r.gpus, r.state === 'running' ? uptime(r.status) : '-', syncText(out, r), r.image, r.endpoint]),
+    ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'IMAGE', 'ENDPOINT'],
+    rows.map((r) => [r.key, stateText(out, r), r.health === 'none' ? '-' : r.health, r.gpus, r.state === 'running' ? uptime(r.status) : '-', syncText(out, r), gatewayText(r), r.image, r.endpoint]),
   );
   for (const l of lines) out.print(l);
+  if (gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${config.gateway.url}: ${gatewayError}`);
   return ExitCode.ok;
 }
 

@@ -49,10 +49,12 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     const started = Date.now();
     // Infrastructure first, each only if needed: the gateway, then the monitoring stack.
     let infraOk = true;
+    let gatewayJustStarted = false;
     const labels = extraLabels(ctx.env);
     if (config.gateway.mode === 'managed') {
       try {
         const r = await ensureGateway(client, config, { hashKey: hashKey(ctx.env), extraLabels: labels });
+        gatewayJustStarted = r.action !== 'kept';
         progress.line(`${out.green('✔')} gateway      ${config.gateway.containerName} ${r.action}, ${config.gateway.url}`);
       } catch (error) {
         infraOk = false;
@@ -91,7 +93,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     // Register only what is ready; a model that failed is not routed to.
     const integrations = ctx.signal.aborted
       ? undefined
-      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)) });
+      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted });
     const integrationsOk = integrations ? (args.json ? integrationsJson(integrations) && isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
     if (args.json) {
       out.json({

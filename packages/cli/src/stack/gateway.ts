@@ -123,7 +123,14 @@ export async function syncGateway(
   docker: DockerClient,
   config: StackConfig,
   serving: readonly ModelContainer[],
-  options: { dryRun?: boolean; signal?: AbortSignal; readyTimeoutMs?: number } = {},
+  options: {
+    dryRun?: boolean;
+    signal?: AbortSignal;
+    /** The gateway was (re)started just now: give it time to come up. */
+    justStarted?: boolean;
+    /** How long a (re)started gateway gets to answer. @default 120_000 */
+    readyTimeoutMs?: number;
+  } = {},
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
   const desired = desiredDeployments(config, serving, mode);
@@ -139,7 +146,9 @@ export async function syncGateway(
       await restartContainer(docker, config.gateway.containerName, 5);
       restarted = true;
     }
-    await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    // A gateway we just (re)started may take a while; one that should be up gets a short budget.
+    const long = restarted || options.justStarted;
+    await client.waitUntilReady({ timeoutMs: long ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
     return { mode, routed: desired.map((d) => d.servedModelName), added: written.changed ? desired.length : 0, removed: 0, restarted };
   }
   const actual = await client.modelInfo({ signal: options.signal });

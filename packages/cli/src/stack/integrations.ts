@@ -25,7 +25,7 @@ export async function syncIntegrations(
   ctx: CommandEnv,
   docker: DockerClient,
   config: StackConfig,
-  options: { readyKeys?: ReadonlySet<string>; excluding?: ReadonlySet<string>; dryRun?: boolean; containers?: ModelContainer[] } = {},
+  options: { readyKeys?: ReadonlySet<string>; excluding?: ReadonlySet<string>; dryRun?: boolean; containers?: ModelContainer[]; gatewayJustStarted?: boolean } = {},
 ): Promise<IntegrationsResult> {
   const containers = options.containers ?? (await listModelContainers(docker));
   const candidates = containers.filter((c) => !options.excluding?.has(c.key));
@@ -34,7 +34,7 @@ export async function syncIntegrations(
   const gateway: Outcome<GatewaySyncResult> =
     config.gateway.mode === 'none'
       ? { ok: true, skipped: true }
-      : await syncGateway(docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal }).then(
+      : await syncGateway(docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
           (result) => ({ ok: true as const, result }),
           (error: Error) => ({ ok: false as const, error }),
         );
