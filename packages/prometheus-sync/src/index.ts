@@ -34,3 +34,22 @@ export {
   TargetsFileError,
   PrometheusConfigError,
 } from './errors.js';
+export {
+  listDashboardQueries,
+  dashboardQueries,
+  loadDashboards,
+  substituteVariables,
+  DASHBOARDS_DIR,
+  PROVISIONING_DIR,
+  DEFAULT_BUILTIN_VARIABLES,
+} from './dashboards.js';
+export type {
+  DashboardQuery,
+  DashboardQueryOptions,
+  DashboardFile,
+  GrafanaDashboard,
+  GrafanaPanel,
+  GrafanaTarget,
+  GrafanaVariable,
+  GrafanaDatasourceRef,
+} from './dashboards.js';
