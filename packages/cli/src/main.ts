@@ -24,7 +24,10 @@ const COMMANDS: Record<string, { def: CommandDef<ArgsDef>; run: Runner }> = {
   },
   plan: { def: planCommand as CommandDef<ArgsDef>, run: (ctx, a) => plan(ctx, { models: a._, file: file(a), exitCode: Boolean(a['exit-code']), forceRecreate: Boolean(a['force-recreate']), json: Boolean(a.json) }) },
   stop: { def: stopCommand as CommandDef<ArgsDef>, run: (ctx, a) => stopOrDown(ctx, 'stop', { models: a._, file: file(a), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json) }) },
-  down: { def: downCommand as CommandDef<ArgsDef>, run: (ctx, a) => stopOrDown(ctx, 'down', { models: a._, file: file(a), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json) }) },
+  down: {
+    def: downCommand as CommandDef<ArgsDef>,
+    run: (ctx, a) => stopOrDown(ctx, 'down', { models: a._, file: file(a), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json), all: Boolean(a.all), volumes: Boolean(a.volumes) }),
+  },
   status: { def: statusCommand as CommandDef<ArgsDef>, run: (ctx, a) => status(ctx, { file: file(a), json: Boolean(a.json) }) },
   logs: {
     def: logsCommand as CommandDef<ArgsDef>,

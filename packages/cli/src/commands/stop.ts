@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { listModelContainers, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import { listModelContainers, listServices, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import type { StackConfig } from '@inferstack/config';
 import { asCliError, commonArgs, docker, loadStack, lock, type CommandEnv } from '../context.js';
 import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -32,7 +33,13 @@ function targets(file: string, config: { models: Array<{ key: string }> }, model
 }
 
 /** `serve stop` / `serve down`. */
-export async function stopOrDown(ctx: CommandEnv, mode: 'stop' | 'down', args: { models: string[]; file: string; timeoutSeconds?: number; json: boolean }): Promise<number> {
+export async function stopOrDown(
+  ctx: CommandEnv,
+  mode: 'stop' | 'down',
+  args: { models: string[]; file: string; timeoutSeconds?: number; json: boolean; all?: boolean; volumes?: boolean },
+): Promise<number> {
+  if (args.volumes && !args.all) throw new CliError('--volumes goes with --all', { exitCode: ExitCode.badInput, hint: 'serve down --all --volumes' });
+  if (args.all && args.models.length > 0) throw new CliError('--all removes the whole stack: name no models with it', { exitCode: ExitCode.badInput });
   const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
   const held = await lock(ctx, client, `serve ${mode} ${args.models.join(' ')}`.trim());
@@ -40,7 +47,8 @@ export async function stopOrDown(ctx: CommandEnv, mode: 'stop' | 'down', args: {
     const all = await listModelContainers(client);
     const containers = targets(args.file, config, args.models, all);
     // Deregister first, so the gateway stops routing before the server goes away.
-    const integrations = containers.length > 0 ? await syncIntegrations(ctx, client, config, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
+    // With --all the gateway and Prometheus go too: nothing to deregister from.
+    const integrations = containers.length > 0 && !args.all ? await syncIntegrations(ctx, client, config, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
     const integrationsOk = !integrations || (args.json ? integrations.gateway.ok && integrations.monitoring.ok : reportIntegrations(ctx, integrations));
     const results = await Promise.all(
       containers.map(async (c) => {
@@ -56,13 +64,56 @@ export async function stopOrDown(ctx: CommandEnv, mode: 'stop' | 'down', args: {
         }
       }),
     );
-    if (args.json) ctx.output.json({ [mode === 'stop' ? 'stopped' : 'removed']: results, ...(integrations ? integrationsJson(integrations) : {}) });
-    else if (results.length === 0) ctx.output.info('no model containers to ' + mode);
-    return results.every((r) => r.ok) && integrationsOk ? ExitCode.ok : ExitCode.failed;
+    const services = args.all ? await downServices(ctx, config, { volumes: Boolean(args.volumes), json: args.json, timeoutSeconds: args.timeoutSeconds }) : [];
+    if (args.json) ctx.output.json({ [mode === 'stop' ? 'stopped' : 'removed']: results, ...(args.all ? { services } : {}), ...(integrations ? integrationsJson(integrations) : {}) });
+    else if (results.length === 0 && services.length === 0) ctx.output.info('no model containers to ' + mode);
+    return results.every((r) => r.ok) && services.every((s) => s.ok) && integrationsOk ? ExitCode.ok : ExitCode.failed;
   } finally {
     await held.release();
   }
 }
 
 export const stopCommand = defineCommand({ meta: { name: 'stop', description: 'Stop model containers and keep them' }, args: stopArgs });
-export const downCommand = defineCommand({ meta: { name: 'down', description: 'Stop and remove model containers' }, args: stopArgs });
+export const downArgs = {
+  ...stopArgs,
+  all: { type: 'boolean', description: 'Also remove the gateway, Prometheus, Grafana and exporters this config runs' },
+  volumes: { type: 'boolean', description: 'With --all: also remove their data volumes (database, Prometheus data)' },
+} as const;
+
+export const downCommand = defineCommand({ meta: { name: 'down', description: 'Stop and remove model containers (and with --all the whole stack)' }, args: downArgs });
+
+/** Names of the infrastructure containers a config runs. */
+export function serviceNames(config: StackConfig): string[] {
+  const names: string[] = [];
+  if (config.gateway.mode === 'managed') names.push(config.gateway.containerName);
+  if (config.monitoring.mode === 'managed') {
+    names.push(config.monitoring.prometheusContainerName, `${config.monitoring.prometheusContainerName}-node-exporter`);
+    if (config.monitoring.grafana.enabled) names.push(config.monitoring.grafana.containerName);
+  }
+  return names;
+}
+
+/** `down --all`: after the models, the infrastructure containers of this config. */
+export async function downServices(ctx: CommandEnv, config: StackConfig, options: { volumes: boolean; json: boolean; timeoutSeconds?: number }) {
+  const client = await docker(ctx);
+  const names = new Set(serviceNames(config));
+  const services = (await listServices(client)).filter((s) => names.has(s.name));
+  const results = await Promise.all(
+    services.map(async (s) => {
+      try {
+        const info = options.volumes ? await client.getContainer(s.id).inspect() : undefined;
+        await removeContainer(client, s.id, { timeoutSeconds: options.timeoutSeconds ?? 10 });
+        for (const m of info?.Mounts ?? []) {
+          if (m.Type === 'volume' && m.Name) await client.getVolume(m.Name).remove().catch(() => {});
+        }
+        if (!options.json) ctx.output.info(`${ctx.output.green('✔')} ${s.name}  removed${options.volumes ? ' (with its volumes)' : ''}`);
+        return { service: s.name, ok: true };
+      } catch (error) {
+        const e = asCliError(error) as Error;
+        ctx.output.error(`${s.name}: ${e.message}`);
+        return { service: s.name, ok: false, error: e.message };
+      }
+    }),
+  );
+  return results;
+}
