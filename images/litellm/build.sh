@@ -162,11 +162,21 @@ build() {
   cp -l "$wheels"/*.whl "$ctx/wheels/" 2>/dev/null || cp "$wheels"/*.whl "$ctx/wheels/"
 
   log "docker build $image (offline, --network none)"
-  docker build --network none --quiet --force-rm \
+  local previous out
+  previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+  if ! out=$(docker build --network none --force-rm \
     --build-arg "BASE=$base_image" \
     --label "inferstack.source-hash=$source_hash" \
     --label "inferstack.litellm-version=$version" \
-    -t "$image" "$ctx" >/dev/null
+    -t "$image" "$ctx" 2>&1); then
+    printf '%s\n' "$out" >&2
+    log "docker build of $image failed"
+    exit 1
+  fi
+  # The image this tag named before is now untagged: drop it unless a container still uses it.
+  if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+  fi
   log "built $image in $(($(date +%s) - start)) s"
   echo "$image"
 }
