@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { ModelSpec } from '@inferstack/config';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ImagePullError,
+  LockHeldError,
+  acquireLock,
+  applyModelPlan,
+  breakLock,
+  ensureImage,
+  listModelContainers,
+  planModels,
+  readLockHolder,
+} from '../src/index.js';
+
+const docker = new Docker();
+const session = process.env.INFERSTACK_TEST_SESSION ?? `local-${process.pid}`;
+const labels = { 'inferstack.test': session };
+const tag = randomBytes(3).toString('hex');
+const network = `inferstack-test-ops-${tag}`;
+
+function spec(key: string, over: Partial<ModelSpec> = {}): ModelSpec {
+  const k = `ops${tag}-${key}`;
+  return {
+    key: k,
+    containerName: `inference-${k}`,
+    model: `test/${key}`,
+    servedModelName: `test/${key}`,
+    image: 'inferstack-test/vllm-standin:latest',
+    pullPolicy: 'never',
+    gpus: { kind: 'none' },
+    vllmArgs: [],
+    env: { STANDIN_LOAD_DELAY: '0' },
+    secretEnv: {},
+    volumes: [],
+    specHash: randomBytes(8).toString('hex'),
+    source: { file: 'models.yaml', line: 1, column: 1 },
+    ...over,
+  };
+}
+
+async function cleanup() {
+  const list = await docker.listContainers({ all: true, filters: { label: [`inferstack.test=${session}`] } });
+  await Promise.all(list.filter((c) => c.Names.some((n) => n.includes(`ops${tag}`))).map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+}
+
+describe('docker-ops against the real daemon', () => {
+  beforeAll(async () => {
+    await docker.createNetwork({ Name: network, Labels: labels });
+  });
+  afterAll(async () => {
+    await cleanup();
+    await docker.getNetwork(network).remove().catch(() => {});
+  });
+
+  it('says plainly that the daemon has no NVIDIA runtime for a GPU model', async () => {
+    const s = spec('gpu', { gpus: { kind: 'devices', indices: [0] } });
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels });
+    expect(outcome?.outcome).toBe('failed');
+    expect(outcome?.failure?.message).toMatch(/NVIDIA container runtime/);
+    expect(outcome?.failure?.hint).toMatch(/NVIDIA Container Toolkit/);
+  });
+
+  it('refuses a missing image under pull policy "never" with a clear error', async () => {
+    await expect(ensureImage(docker, 'inferstack-test/does-not-exist:1', { policy: 'never' })).rejects.toBeInstanceOf(ImagePullError);
+    const s = spec('noimage', { image: 'inferstack-test/does-not-exist:1' });
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels });
+    expect(outcome).toMatchObject({ outcome: 'failed', failure: { reason: 'image' } });
+  });
+
+  it('gives up on a server that never answers /health, with its last log lines, and stops it', async () => {
+    const s = spec('hang', { env: { STANDIN_FAIL: 'hang', STANDIN_LOAD_DELAY: '0' } });
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels, readyTimeoutMs: 2500 });
+    expect(outcome).toMatchObject({ outcome: 'failed', failure: { reason: 'timeout' } });
+    expect(outcome?.failure?.logs).toMatch(/vLLM|Loading|INFO/);
+    const [c] = (await listModelContainers(docker)).filter((x) => x.key === s.key);
+    expect(c?.state).toBe('exited');
+  });
+
+  it('gives a model that became ready the restart policy unless-stopped', async () => {
+    const s = spec('ok');
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels });
+    expect(outcome?.outcome).toBe('done');
+    const info = await docker.getContainer(outcome!.containerId!).inspect();
+    expect(info.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
+  });
+
+  it('starts the legacy entrypoint with --model (argv style from the image)', async () => {
+    const s = spec('legacy', { image: 'inferstack-test/vllm-standin:legacy' });
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels });
+    expect(outcome?.outcome).toBe('done');
+    const info = await docker.getContainer(outcome!.containerId!).inspect();
+    expect(info.Config.Cmd?.slice(0, 2)).toEqual(['--model', 'test/legacy']);
+  });
+
+  it("reads readiness from Docker's health check (the remote-daemon way)", async () => {
+    const s = spec('hc', { env: { STANDIN_LOAD_DELAY: '1' } });
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels, probe: 'healthcheck' });
+    expect(outcome?.outcome).toBe('done');
+    expect((await docker.getContainer(outcome!.containerId!).inspect()).State.Health?.Status).toBe('healthy');
+  });
+
+  it('on abort removes what it made that is not ready yet', async () => {
+    const s = spec('abort', { env: { STANDIN_LOAD_DELAY: '30' } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels, signal: controller.signal });
+    expect(outcome?.outcome).toBe('aborted');
+    expect((await listModelContainers(docker)).filter((x) => x.key === s.key)).toEqual([]);
+  });
+});
+
+describe('the deployment lock', () => {
+  it('lets one holder act at a time, says who holds it, and takes over a dead holder', async () => {
+    await breakLock(docker);
+    const first = await acquireLock(docker, { command: 'serve up (test)', extraLabels: labels });
+    try {
+      const holder = await readLockHolder(docker);
+      expect(holder).toMatchObject({ pid: process.pid, command: 'serve up (test)' });
+      const second = acquireLock(docker, { command: 'second', waitMs: 300, pollMs: 50, extraLabels: labels });
+      await expect(second).rejects.toBeInstanceOf(LockHeldError);
+    } finally {
+      await first.release();
+    }
+    // A lock left by a process that no longer exists (SIGKILL) is taken over.
+    const dead = await acquireLock(docker, { command: 'killed run', pid: 2 ** 22 + 17, extraLabels: labels });
+    void dead;
+    const taken = await acquireLock(docker, { command: 'next run', waitMs: 0, extraLabels: labels });
+    expect((await readLockHolder(docker))?.command).toBe('next run');
+    await taken.release();
+    expect(await readLockHolder(docker)).toBeUndefined();
+  });
+});
