@@ -38,18 +38,18 @@ libs_of() {
   ldd "$@" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print $1 }' | sort -u
 }
 
-# new_root NAME: an empty root filesystem with users, nsswitch and /tmp.
+# new_root NAME: sets ROOT to a new, empty root filesystem with users, nsswitch and /tmp (not in
+# a subshell, so that the EXIT trap removes it).
 new_root() {
-  local root
-  root=$(mktemp -d "${TMPDIR:-/tmp}/inferstack-$1-root.XXXXXX")
-  CLEANUP+=("$root")
+  ROOT=$(mktemp -d "${TMPDIR:-/tmp}/inferstack-$1-root.XXXXXX")
+  CLEANUP+=("$ROOT")
+  local root=$ROOT
   mkdir -p "$root"/{bin,etc,tmp}
   chmod 1777 "$root/tmp"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
   # Go reads this to choose its resolver: files first (Docker's /etc/hosts), then DNS.
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
-  echo "$root"
 }
 
 # copy_libs ROOT LIB...: copy each library to the same path inside ROOT (dereferenced).
@@ -121,7 +121,7 @@ build_prometheus() {
   fi
   start=$(date +%s.%N)
   supersede "$tag"; supersede inferstack-test/prometheus:latest
-  root=$(new_root prometheus)
+  new_root prometheus; root=$ROOT
   cp "$prom" "$root/bin/prometheus"
   cp "$promtool" "$root/bin/promtool"
   # shellcheck disable=SC2086
@@ -179,7 +179,7 @@ build_node_exporter() {
   fi
   start=$(date +%s.%N)
   supersede "$tag"; supersede inferstack-test/node-exporter:latest
-  root=$(new_root node-exporter)
+  new_root node-exporter; root=$ROOT
   cp "$bin" "$root/bin/node_exporter"
   # shellcheck disable=SC2086
   copy_libs "$root" $libs
