@@ -80,17 +80,19 @@ export async function applyGatewaySyncApi(
   let fatal: unknown;
 
   const remove = async (id: string, entry: GatewayEntry): Promise<void> => {
-    if (entry.model_info.db_model === false) {
-      // LiteLLM would answer "not found in db", which would read like "already gone".
-      throw new LitellmSyncError(`deployment ${id} comes from the gateway's config file; the admin API cannot delete it`, {
-        hint: "remove it from LiteLLM's config.yaml, or use config-file sync",
-      });
-    }
     try {
       await client.deleteModel(id, signal ? { signal } : {});
     } catch (error) {
-      // Already gone (another run, or a worker that saw it first): the wanted state holds.
-      if (error instanceof LitellmHttpError && error.status === 400 && /not found/i.test(error.litellmMessage)) return;
+      if (error instanceof LitellmHttpError && error.status === 400 && /not found/i.test(error.litellmMessage)) {
+        // A model from the proxy's config file is "not found in db" too, but it is still there.
+        if (entry.model_info.db_model === false) {
+          throw new LitellmSyncError(
+            `deployment ${id} comes from the gateway's config file; the admin API cannot delete it`,
+            { cause: error, hint: "remove it from LiteLLM's config.yaml, or use config-file sync" },
+          );
+        }
+        return; // already gone (another run, or a worker that saw it first)
+      }
       throw error;
     }
   };
