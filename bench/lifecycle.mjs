@@ -61,20 +61,21 @@ async function floor(n) {
 }
 
 function config(n) {
-  const lines = [`network: ${network}`, 'defaults:', `  image: ${IMAGE}`, '  pull: never', '  env:', '    STANDIN_LOAD_DELAY: "0"', 'models:'];
+  const lines = [`network: ${network}`, 'gateway: {mode: none}', 'monitoring: {mode: none}', 'defaults:', `  image: ${IMAGE}`, '  pull: never', '  env:', '    STANDIN_LOAD_DELAY: "0"', 'models:'];
   for (let i = 0; i < n; i++) lines.push(`  - bench-${process.pid}-${i}:`, `      model: bench/m${i}`, '      gpus: none');
   writeFileSync(join(dir, 'model_config', 'models.yaml'), lines.join('\n') + '\n');
 }
 
 /** Time from the stand-in's "Application startup complete" (Docker's log timestamp) to `up` returning. */
 async function readinessLag() {
-  const lines = [`network: ${network}`, 'defaults:', `  image: ${IMAGE}`, '  pull: never', 'models:', `  - bench-lag-${process.pid}:`, '      model: bench/lag', '      gpus: none', '      env:', '        STANDIN_LOAD_DELAY: "3"'];
+  const lines = [`network: ${network}`, 'gateway: {mode: none}', 'monitoring: {mode: none}', 'defaults:', `  image: ${IMAGE}`, '  pull: never', 'models:', `  - bench-lag-${process.pid}:`, '      model: bench/lag', '      gpus: none', '      env:', '        STANDIN_LOAD_DELAY: "3"'];
   writeFileSync(join(dir, 'model_config', 'models.yaml'), lines.join('\n') + '\n');
   const samples = [];
   for (let i = 0; i < 3; i++) {
     await serve(['up']);
     const done = Date.now();
-    const logs = await docker('logs', '--timestamps', `inference-bench-lag-${process.pid}`);
+    const { stdout, stderr } = await run('docker', ['logs', '--timestamps', `inference-bench-lag-${process.pid}`]);
+    const logs = stdout + stderr;
     const line = logs.split('\n').find((l) => l.includes('Application startup complete'));
     const listening = Date.parse(line.split(' ')[0]);
     samples.push(done - listening);

@@ -50,6 +50,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     // Infrastructure first, each only if needed: the gateway, then the monitoring stack.
     let infraOk = true;
     let gatewayJustStarted = false;
+    let gatewayFailed = false;
     const labels = extraLabels(ctx.env);
     if (config.gateway.mode === 'managed') {
       try {
@@ -58,6 +59,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
         progress.line(`${out.green('✔')} gateway      ${config.gateway.containerName} ${r.action}, ${config.gateway.url}`);
       } catch (error) {
         infraOk = false;
+        gatewayFailed = true;
         const e = asCliError(error) as Error & { hint?: string };
         out.error(`gateway: ${e.message}`, e.hint);
       }
@@ -93,7 +95,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     // Register only what is ready; a model that failed is not routed to.
     const integrations = ctx.signal.aborted
       ? undefined
-      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted });
+      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted, skipGateway: gatewayFailed });
     const integrationsOk = integrations ? (args.json ? integrationsJson(integrations) && isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
     if (args.json) {
       out.json({

@@ -25,14 +25,14 @@ export async function syncIntegrations(
   ctx: CommandEnv,
   docker: DockerClient,
   config: StackConfig,
-  options: { readyKeys?: ReadonlySet<string>; excluding?: ReadonlySet<string>; dryRun?: boolean; containers?: ModelContainer[]; gatewayJustStarted?: boolean } = {},
+  options: { readyKeys?: ReadonlySet<string>; excluding?: ReadonlySet<string>; dryRun?: boolean; containers?: ModelContainer[]; gatewayJustStarted?: boolean; skipGateway?: boolean } = {},
 ): Promise<IntegrationsResult> {
   const containers = options.containers ?? (await listModelContainers(docker));
   const candidates = containers.filter((c) => !options.excluding?.has(c.key));
   const serving = await servingModels(candidates, { network: config.network, readyKeys: options.readyKeys, local: isLocalDaemon({ env: ctx.env }) });
 
   const gateway: Outcome<GatewaySyncResult> =
-    config.gateway.mode === 'none'
+    config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
       : await syncGateway(docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
           (result) => ({ ok: true as const, result }),
