@@ -1,10 +1,51 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'tsup';
+import type { Plugin } from 'esbuild';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The bin is one bundled file: `serve status` and a no-op `serve up` must start in well under
+ * 0.25 s, and resolving hundreds of files of dockerode's dependency tree took most of that.
+ * Bundled CommonJS modules are evaluated only when first required, so we also make sure the
+ * heavy parts we rarely or never need are not required at start:
+ * - dockerode's BuildKit session (gRPC + protobuf): inferstack never builds images;
+ * - docker-modem's SSH transport: loaded only for `DOCKER_HOST=ssh://...`; ssh2 (with native
+ *   parts) stays an ordinary dependency, required then.
+ */
+const lean: Plugin = {
+  name: 'inferstack-lean',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/session$/ }, (args) => (/[\\/]dockerode[\\/]/.test(args.importer) ? { path: 'dockerode-session', namespace: 'lean' } : undefined));
+    build.onResolve({ filter: /^\.\/ssh$/ }, (args) =>
+      /[\\/]docker-modem[\\/]/.test(args.importer) ? { path: require.resolve('./ssh', { paths: [args.resolveDir] }), namespace: 'lean-ssh' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lean' }, () => ({
+      contents: 'module.exports = function () { throw new Error("image builds with BuildKit sessions are not supported by inferstack"); };',
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'lean-ssh' }, (args) => ({
+      contents: `var real; module.exports = function (opt) { real = real || require(${JSON.stringify(args.path)}); return real(opt); };`,
+      loader: 'js',
+      resolveDir: '/',
+    }));
+  },
+};
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm'],
   target: 'node20',
+  platform: 'node',
   dts: { entry: 'src/index.ts' },
   clean: true,
   sourcemap: true,
+  // Everything in one bundle (see above) but ssh2.
+  noExternal: [/^(?!ssh2$).*/],
+  external: ['ssh2'],
+  esbuildPlugins: [lean],
+  esbuildOptions(options) {
+    options.conditions = ['node', 'import', 'default'];
+  },
+  banner: { js: "import { createRequire as __inferstackCreateRequire } from 'node:module'; const require = __inferstackCreateRequire(import.meta.url);" },
 });

@@ -26,6 +26,9 @@ export function createDockerClient(options: Pick<ConnectOptions, 'host' | 'env'>
   if (address.startsWith('unix://')) return new Docker({ socketPath: address.slice('unix://'.length) });
   if (address.startsWith('npipe://')) return new Docker({ socketPath: address.slice('npipe://'.length) });
   const url = new URL(address.replace(/^tcp:/, 'http:'));
+  if (url.protocol === 'ssh:') {
+    return new Docker({ protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? { username: decodeURIComponent(url.username) } : {}) });
+  }
   return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' });
 }
 

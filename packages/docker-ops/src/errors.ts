@@ -20,7 +20,8 @@ export class DaemonUnreachableError extends DockerOpsError {
   readonly address: string;
 
   constructor(address: string, cause?: unknown) {
-    super(`cannot reach the Docker daemon at ${address}`, {
+    const detail = (cause as { code?: string; message?: string } | undefined)?.code ?? (cause as Error | undefined)?.message;
+    super(`cannot reach the Docker daemon at ${address}${detail ? ` (${detail})` : ''}`, {
       cause,
       hint: 'start Docker (e.g. "sudo systemctl start docker") or set DOCKER_HOST to a daemon that runs',
     });
