@@ -13,10 +13,12 @@ export const VLLM_IMAGE_REPOSITORY = 'vllm/vllm-openai';
 export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.11.0`;
 
 /**
- * LiteLLM gateway image. 1.84.0 fixes CVE-2026-49468 (Host header auth bypass) and is past the
- * SQL injection range of CVE-2026-42208 (1.81.16–1.83.6); 1.82.7 and 1.82.8 were compromised.
+ * LiteLLM gateway image: 1.108.7, the release our tests run against (the real proxy, built
+ * from the same PyPI release). It is past CVE-2026-49468 (fixed in 1.84.0) and the SQL injection
+ * range of CVE-2026-42208 (1.81.16–1.83.6), and is none of the compromised releases (1.82.7,
+ * 1.82.8, 1.107.0). Since ≈1.100 the proxy refuses to start without a master key.
  */
-export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.84.0';
+export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.7';
 
 /** Prometheus image (3.5 is a long-term-support release). */
 export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';

@@ -334,7 +334,7 @@ describe('sections', () => {
       url: 'http://127.0.0.1:8000',
       port: 8000,
       bindAddress: '127.0.0.1',
-      image: 'ghcr.io/berriai/litellm:v1.84.0',
+      image: 'ghcr.io/berriai/litellm:v1.108.7',
       containerName: 'litellm',
       configFile: '/p/litellm/config.yaml',
     });
