@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import { defineConfig } from 'tsup';
-import type { Plugin } from 'esbuild';
+import { defineConfig, type Options } from 'tsup';
+
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const require = createRequire(import.meta.url);
 

@@ -11,7 +11,7 @@ import {
   type ModelOutcome,
 } from '@inferstack/docker-ops';
 import { asCliError, commonArgs, docker, extraLabels, hashKey, loadStack, lock, type CommandEnv } from '../context.js';
-import { ensureGateway } from '../stack/gateway.js';
+import { ensureGateway, requireGatewayKey } from '../stack/gateway.js';
 import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
 import { ensureMonitoring } from '../stack/monitoring.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -32,6 +32,7 @@ export const upArgs = {
 export async function up(ctx: CommandEnv, args: { models: string[]; file: string; forceRecreate: boolean; dryRun: boolean; timeoutSeconds?: number; json: boolean }): Promise<number> {
   const out = ctx.output;
   const config = await loadStack(ctx, args.file, args.models);
+  requireGatewayKey(config);
   const client = await docker(ctx);
   const held = args.dryRun ? undefined : await lock(ctx, client, `serve up ${args.models.join(' ')}`.trim());
   const progress = new Progress(out, { live: out.isTTY && !args.json });

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { ensureService, restartContainer, type DockerClient, type ModelContainer, type ServiceSpec } from '@inferstack/docker-ops';
 import {
@@ -13,6 +14,7 @@ import {
   type GatewayEntry,
   type LitellmClient,
 } from '@inferstack/litellm-sync';
+import { CliError, ExitCode } from '../errors.js';
 
 /** The port LiteLLM listens on inside its container. */
 export const GATEWAY_CONTAINER_PORT = 4000;
@@ -57,6 +59,18 @@ export function ensureGatewayConfigFile(config: StackConfig): void {
   if (existsSync(file)) return;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, config.gateway.masterKey ? STARTER_CONFIG : STARTER_CONFIG.replace(/general_settings:\n.*\n/, ''), { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * A managed LiteLLM refuses to start without a master key (and anyone on the host could use it
+ * otherwise): bad input, before anything starts.
+ */
+export function requireGatewayKey(config: StackConfig): void {
+  if (config.gateway.mode !== 'managed' || config.gateway.masterKey) return;
+  throw new CliError(`the managed gateway needs LITELLM_MASTER_KEY; ${join(config.projectDir, '.env')} has none`, {
+    exitCode: ExitCode.badInput,
+    hint: `add a line LITELLM_MASTER_KEY=sk-${randomBytes(24).toString('hex')} to .env (keep it private), or set "gateway: {mode: none}"`,
+  });
 }
 
 /** The managed LiteLLM container. */
