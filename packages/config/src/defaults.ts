@@ -23,6 +23,12 @@ export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.7';
 /** Prometheus image (3.5 is a long-term-support release). */
 export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
 
+/** node-exporter image (host CPU, memory, disk for the system dashboard). */
+export const DEFAULT_NODE_EXPORTER_IMAGE = 'prom/node-exporter:v1.9.1';
+
+/** NVIDIA DCGM exporter image (GPU metrics), run where the host has NVIDIA GPUs. */
+export const DEFAULT_DCGM_EXPORTER_IMAGE = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04';
+
 /** Grafana image. */
 export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:12.2.1';
 

@@ -346,6 +346,8 @@ describe('sections', () => {
       prometheusContainerName: 'prometheus',
       targetsDir: '/p/prometheus/targets',
       grafana: { enabled: true, port: 3000, image: 'grafana/grafana:12.2.1', containerName: 'grafana' },
+      nodeExporter: { enabled: true, image: 'prom/node-exporter:v1.9.1', containerName: 'node-exporter' },
+      dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04', containerName: 'dcgm-exporter' },
       extraScrapeConfigs: [],
     });
   });

@@ -13,6 +13,8 @@ import {
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GPU_MEMORY_UTILIZATION,
   DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_NODE_EXPORTER_IMAGE,
+  DEFAULT_DCGM_EXPORTER_IMAGE,
   DEFAULT_GRAFANA_PORT,
   DEFAULT_LITELLM_CONFIG_FILE,
   DEFAULT_LITELLM_IMAGE,
@@ -280,6 +282,8 @@ function parseMonitoring(entry: LEntry | undefined, ctx: SectionContext): Monito
   const mode = (raw.mode as MonitoringSettings['mode'] | undefined) ?? 'managed';
   const prom = (raw.prometheus ?? {}) as Record<string, unknown>;
   const graf = (raw.grafana ?? {}) as Record<string, unknown>;
+  const node = (raw['node-exporter'] ?? {}) as Record<string, unknown>;
+  const dcgm = (raw['dcgm-exporter'] ?? {}) as Record<string, unknown>;
   const prometheusPort = (prom.port as number | undefined) ?? settingPort(ctx.settings, 'PROMETHEUS_PORT') ?? DEFAULT_PROMETHEUS_PORT;
   let prometheusUrl = (prom.url as string | undefined)?.replace(/\/+$/, '');
   if (mode === 'external' && prometheusUrl === undefined && !hasInvalid(ctx.out, ['monitoring', 'prometheus', 'url'])) {
@@ -306,6 +310,16 @@ function parseMonitoring(entry: LEntry | undefined, ctx: SectionContext): Monito
       image: (graf.image as string | undefined) ?? DEFAULT_GRAFANA_IMAGE,
       containerName: (graf['container-name'] as string | undefined) ?? 'grafana',
       ...(adminPassword ? { adminPassword } : {}),
+    },
+    nodeExporter: {
+      enabled: (node.enabled as boolean | undefined) ?? mode === 'managed',
+      image: (node.image as string | undefined) ?? DEFAULT_NODE_EXPORTER_IMAGE,
+      containerName: (node['container-name'] as string | undefined) ?? 'node-exporter',
+    },
+    dcgmExporter: {
+      ...(typeof dcgm.enabled === 'boolean' ? { enabled: dcgm.enabled } : {}),
+      image: (dcgm.image as string | undefined) ?? DEFAULT_DCGM_EXPORTER_IMAGE,
+      containerName: (dcgm['container-name'] as string | undefined) ?? 'dcgm-exporter',
     },
     extraScrapeConfigs: Array.isArray(raw['scrape-configs']) ? (raw['scrape-configs'] as unknown[]) : [],
   };

@@ -5,6 +5,8 @@ import {
   DEFAULT_GATEWAY_BIND,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_NODE_EXPORTER_IMAGE,
+  DEFAULT_DCGM_EXPORTER_IMAGE,
   DEFAULT_GRAFANA_PORT,
   DEFAULT_LITELLM_CONFIG_FILE,
   DEFAULT_LITELLM_IMAGE,
@@ -348,6 +350,44 @@ export const MonitoringSchema = v.pipe(
             'must be a map with enabled, port, image or container-name',
           ),
           v.title('Grafana'), v.description('Grafana settings; the admin password comes from GRAFANA_ADMIN_PASSWORD in .env.'),
+        ),
+      ),
+      'node-exporter': v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run node-exporter (host CPU, memory, disk). Default: true with mode: managed.'))),
+              image: v.optional(Image('Image', `node-exporter image. Default: ${DEFAULT_NODE_EXPORTER_IMAGE}.`)),
+              'container-name': v.optional(
+                v.pipe(
+                  v.string('must be a container name'),
+                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+                  v.title('Container name'), v.description('Name of the managed container.'),
+                ),
+              ),
+            },
+            'must be a map with enabled, image or container-name',
+          ),
+          v.title('node-exporter'), v.description('node-exporter settings.'),
+        ),
+      ),
+      'dcgm-exporter': v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run the NVIDIA DCGM exporter (GPU metrics). Default: with mode: managed, where the Docker host has NVIDIA GPUs.'))),
+              image: v.optional(Image('Image', `DCGM exporter image. Default: ${DEFAULT_DCGM_EXPORTER_IMAGE}.`)),
+              'container-name': v.optional(
+                v.pipe(
+                  v.string('must be a container name'),
+                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+                  v.title('Container name'), v.description('Name of the managed container.'),
+                ),
+              ),
+            },
+            'must be a map with enabled, image or container-name',
+          ),
+          v.title('DCGM exporter'), v.description('DCGM exporter settings.'),
         ),
       ),
       'scrape-configs': v.optional(

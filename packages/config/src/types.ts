@@ -103,6 +103,13 @@ export interface MonitoringSettings {
   /** Where file_sd target files are written on the host. */
   targetsDir: string;
   grafana: { enabled: boolean; port: number; image: string; containerName: string; adminPassword?: string };
+  /** node-exporter, for the system dashboard. */
+  nodeExporter: { enabled: boolean; image: string; containerName: string };
+  /**
+   * NVIDIA's DCGM exporter for GPU metrics. `enabled` unset: run it where the Docker host has
+   * NVIDIA GPUs.
+   */
+  dcgmExporter: { enabled?: boolean; image: string; containerName: string };
   /** Extra scrape jobs kept verbatim in the generated Prometheus config. */
   extraScrapeConfigs: unknown[];
 }
