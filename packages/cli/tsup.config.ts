@@ -48,5 +48,7 @@ export default defineConfig({
   esbuildOptions(options) {
     options.conditions = ['node', 'import', 'default'];
   },
+  // Grafana's dashboards and provisioning files travel with the bin (serve mounts them).
+  onSuccess: 'mkdir -p dist/grafana && cp -r ../prometheus-sync/dashboards ../prometheus-sync/provisioning dist/grafana/',
   banner: { js: "import { createRequire as __inferstackCreateRequire } from 'node:module'; const require = __inferstackCreateRequire(import.meta.url);" },
 });

@@ -32,6 +32,8 @@ export interface ServiceSpec {
   aliases?: string[];
   user?: string;
   healthcheck?: { test: string[]; intervalSeconds?: number; startPeriodSeconds?: number };
+  /** Give it every NVIDIA GPU (the DCGM exporter). */
+  gpus?: boolean;
 }
 
 /** What {@link ensureService} did. */
@@ -87,6 +89,7 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
       Binds: spec.binds ?? [],
       PortBindings: bindings,
       RestartPolicy: { Name: 'unless-stopped' },
+      ...(spec.gpus ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } },
   };

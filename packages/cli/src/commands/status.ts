@@ -2,6 +2,9 @@ import { defineCommand } from 'citty';
 import { listModelContainers, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
 import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
 import { gatewayEntries } from '../stack/gateway.js';
+import { modelLoads, type ModelLoad } from '../stack/metrics.js';
+import { scrapeHealth } from '../stack/monitoring.js';
+import { isLocalDaemon } from '@inferstack/docker-ops';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
 
@@ -40,7 +43,14 @@ function syncText(out: Output, s: ModelStatus): string {
 export async function status(ctx: CommandEnv, args: { file: string; json: boolean }): Promise<number> {
   const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
-  const [containers, entries] = await Promise.all([listModelContainers(client), config.gateway.mode === 'none' ? undefined : gatewayEntries(config)]);
+  const [containers, entries, scrapes] = await Promise.all([
+    listModelContainers(client),
+    config.gateway.mode === 'none' ? undefined : gatewayEntries(config),
+    config.monitoring.mode === 'none' ? undefined : scrapeHealth(config),
+  ]);
+  const loads = isLocalDaemon({ env: ctx.env }) ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();
+  const scrape = (r: ModelStatus) => (scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null);
+  const scrapeError = scrapes instanceof Error ? scrapes.message : undefined;
   const rows = modelStatuses(config.models, containers);
   const out = ctx.output;
   // Whether the gateway routes to each model: an entry whose api_base names its container.
@@ -62,8 +72,11 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
         endpoint: r.endpoint,
         servedModelName: r.servedModelName,
         routed: routed(r),
+        scrape: scrape(r),
+        load: loads.get(r.key) ?? null,
       })),
       ...(gatewayError ? { gatewayError } : {}),
+      ...(scrapeError ? { prometheusError: scrapeError } : {}),
     });
     return ExitCode.ok;
   }
@@ -76,11 +89,33 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
     const v = routed(r);
     return v === null ? '?' : v ? out.green('routed') : r.state === 'running' ? out.yellow('not routed') : '-';
   };
+  const scrapeText = (r: ModelStatus) => {
+    if (scrapes === undefined) return '-';
+    const s = scrape(r);
+    return s === null ? (r.state === 'running' ? out.yellow('no target') : '-') : s.health === 'up' ? out.green('up') : out.yellow(s.health);
+  };
+  const loadText = (r: ModelStatus) => {
+    const l = loads.get(r.key);
+    return l ? `${l.running}/${l.waiting}${l.kvCacheUsage !== undefined ? ` kv ${(l.kvCacheUsage * 100).toFixed(0)}%` : ''}` : '-';
+  };
   const lines = table(
-    ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'IMAGE', 'ENDPOINT'],
-    rows.map((r) => [r.key, stateText(out, r), r.health === 'none' ? '-' : r.health, r.gpus, r.state === 'running' ? uptime(r.status) : '-', syncText(out, r), gatewayText(r), r.image, r.endpoint]),
+    ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', 'IMAGE', 'ENDPOINT'],
+    rows.map((r) => [
+      r.key,
+      stateText(out, r),
+      r.health === 'none' ? '-' : r.health,
+      r.gpus,
+      r.state === 'running' ? uptime(r.status) : '-',
+      syncText(out, r),
+      gatewayText(r),
+      scrapeText(r),
+      loadText(r),
+      r.image,
+      r.endpoint,
+    ]),
   );
   for (const l of lines) out.print(l);
+  if (scrapeError) out.info(`${out.yellow('!')} Prometheus not reachable at ${config.monitoring.prometheusUrl}: ${scrapeError}`);
   if (gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${config.gateway.url}: ${gatewayError}`);
   return ExitCode.ok;
 }

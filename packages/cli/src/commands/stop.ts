@@ -87,8 +87,9 @@ export function serviceNames(config: StackConfig): string[] {
   const names: string[] = [];
   if (config.gateway.mode === 'managed') names.push(config.gateway.containerName);
   if (config.monitoring.mode === 'managed') {
-    names.push(config.monitoring.prometheusContainerName, `${config.monitoring.prometheusContainerName}-node-exporter`);
-    if (config.monitoring.grafana.enabled) names.push(config.monitoring.grafana.containerName);
+    const m = config.monitoring;
+    names.push(m.prometheusContainerName, m.nodeExporter.containerName, m.dcgmExporter.containerName);
+    if (m.grafana.enabled) names.push(m.grafana.containerName);
   }
   return names;
 }
