@@ -44,4 +44,6 @@ curl -sS --max-time 30 "$url/v1/chat/completions" -H "Authorization: Bearer $key
   -d '{"model": "demo/chat-small", "messages": [{"role": "user", "content": "Hello!"}]}'
 echo
 echo
-echo "Stop with: (cd examples/demo && node ../../packages/cli/dist/cli.js down)"
+echo "Prometheus: http://127.0.0.1:9091 (try the query vllm:num_requests_running)"
+echo "Stop the models: (cd examples/demo && node ../../packages/cli/dist/cli.js down)"
+echo "Remove everything: (cd examples/demo && node ../../packages/cli/dist/cli.js down --all)"

@@ -66,8 +66,14 @@ export function reportIntegrations(ctx: CommandEnv, r: IntegrationsResult): bool
     // Configured off.
   } else if (r.monitoring.ok) {
     const m = r.monitoring.result;
-    const down = m.targets.filter((t) => t.health !== 'up');
-    o.info(`${o.green('✔')} prometheus   ${m.targets.length} target(s), ${down.length === 0 ? 'all up' : `${down.length} not up: ${down.map((t) => `${t.model} (${t.health}${t.lastError ? `: ${t.lastError}` : ''})`).join(', ')}`}`);
+    const pending = m.targets.filter((t) => t.health === 'unknown');
+    const down = m.targets.filter((t) => t.health !== 'up' && t.health !== 'unknown');
+    const parts = [
+      down.length === 0 && pending.length === 0 ? 'all up' : '',
+      pending.length > 0 ? `${pending.length} waiting for the first scrape` : '',
+      down.length > 0 ? `${down.length} down: ${down.map((t) => `${t.model}${t.lastError ? ` (${t.lastError})` : ''}`).join(', ')}` : '',
+    ].filter(Boolean);
+    o.info(`${down.length > 0 ? o.yellow('!') : o.green('✔')} prometheus   ${m.targets.length} target(s), ${parts.join(', ')}`);
     for (const w of m.warnings) o.info(`  ${o.yellow('!')} ${w}`);
   } else {
     ok = false;
