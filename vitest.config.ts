@@ -8,6 +8,8 @@ const resolve = { conditions: ['source'] };
 
 export default defineConfig({
   test: {
+    // In CI, also a machine-readable report, from which .ci/run prints "N passed, N failed".
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.cache/vitest-report.json' }]] : ['default'],
     projects: [
       {
         resolve,
