@@ -3,6 +3,9 @@ import { defineCommand, parseArgs, renderUsage, type ArgsDef, type CommandDef } 
 import type { CommandEnv } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { Output, stripAnsi, type Streams } from './output.js';
+import { doctor, doctorCommand } from './commands/doctor.js';
+import { exportCommand, exportStack } from './commands/export.js';
+import { init, initCommand } from './commands/init.js';
 import { logs, logsCommand } from './commands/logs.js';
 import { plan, planCommand } from './commands/plan.js';
 import { status, statusCommand } from './commands/status.js';
@@ -38,6 +41,9 @@ const COMMANDS: Record<string, { def: CommandDef<ArgsDef>; run: Runner }> = {
   },
   sync: { def: syncCommand as CommandDef<ArgsDef>, run: (ctx, a) => sync(ctx, { file: file(a), dryRun: Boolean(a['dry-run']), json: Boolean(a.json) }) },
   unlock: { def: unlockCommand as CommandDef<ArgsDef>, run: (ctx) => unlock(ctx) },
+  init: { def: initCommand as CommandDef<ArgsDef>, run: (ctx, a) => init(ctx, { dir: a._[0], force: Boolean(a.force), json: Boolean(a.json) }) },
+  doctor: { def: doctorCommand as CommandDef<ArgsDef>, run: (ctx, a) => doctor(ctx, { file: file(a), json: Boolean(a.json) }) },
+  export: { def: exportCommand as CommandDef<ArgsDef>, run: (ctx, a) => exportStack(ctx, { format: a._[0], file: file(a), output: typeof a.output === 'string' ? a.output : undefined }) },
 };
 
 /** Other names of commands: the old tool's `serve serve`, docker's `ps`. */

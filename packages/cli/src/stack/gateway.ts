@@ -21,7 +21,7 @@ export const GATEWAY_CONTAINER_PORT = 4000;
 const CONFIG_DIR_IN_CONTAINER = '/etc/litellm';
 
 /** Name of the gateway's environment variable that holds a model's vLLM API key. */
-function apiKeyEnvName(key: string): string {
+export function apiKeyEnvName(key: string): string {
   return `INFERSTACK_VLLM_KEY_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
@@ -43,7 +43,7 @@ export function desiredDeployments(config: StackConfig, serving: readonly ModelC
 }
 
 /** A first config file for a managed gateway: master key from the environment, metrics on. */
-const STARTER_CONFIG = `# LiteLLM gateway configuration.
+export const STARTER_CONFIG = `# LiteLLM gateway configuration.
 # inferstack rewrites only the model_list entries whose model_info.managed_by is "inferstack";
 # everything else in this file is yours and is kept as is.
 model_list: []

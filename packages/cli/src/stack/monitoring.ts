@@ -46,7 +46,7 @@ function grafanaAssets(): string {
   return fileURLToPath(new URL('./grafana/', import.meta.url));
 }
 
-async function wantDcgm(ctx: CommandEnv, config: StackConfig): Promise<boolean> {
+export async function wantDcgm(ctx: CommandEnv, config: StackConfig): Promise<boolean> {
   const d = config.monitoring.dcgmExporter.enabled;
   if (d !== undefined) return d;
   if (!isLocalDaemon({ env: ctx.env })) return false;
@@ -55,7 +55,7 @@ async function wantDcgm(ctx: CommandEnv, config: StackConfig): Promise<boolean> 
 }
 
 /** Render prometheus.yml (and the gateway's scrape key) for the managed Prometheus. */
-function renderConfig(config: StackConfig, dcgm: boolean): { changed: boolean } {
+export function renderConfig(config: StackConfig, dcgm: boolean): { changed: boolean } {
   const m = config.monitoring;
   let changed = false;
   const gatewayManaged = config.gateway.mode === 'managed';
@@ -77,7 +77,7 @@ function renderConfig(config: StackConfig, dcgm: boolean): { changed: boolean } 
   return { changed };
 }
 
-function prometheusSpec(config: StackConfig): ServiceSpec {
+export function prometheusSpec(config: StackConfig): ServiceSpec {
   const m = config.monitoring;
   return {
     name: m.prometheusContainerName,
@@ -94,7 +94,7 @@ function prometheusSpec(config: StackConfig): ServiceSpec {
   };
 }
 
-function nodeExporterSpec(config: StackConfig): ServiceSpec {
+export function nodeExporterSpec(config: StackConfig): ServiceSpec {
   const n = config.monitoring.nodeExporter;
   return {
     name: n.containerName,
@@ -106,12 +106,12 @@ function nodeExporterSpec(config: StackConfig): ServiceSpec {
   };
 }
 
-function dcgmSpec(config: StackConfig): ServiceSpec {
+export function dcgmSpec(config: StackConfig): ServiceSpec {
   const d = config.monitoring.dcgmExporter;
   return { name: d.containerName, kind: 'dcgm-exporter', image: d.image, network: config.network, gpus: true };
 }
 
-function grafanaSpec(config: StackConfig): ServiceSpec {
+export function grafanaSpec(config: StackConfig): ServiceSpec {
   const g = config.monitoring.grafana;
   const dir = stateDir(config, 'grafana');
   const assets = grafanaAssets();
