@@ -4,7 +4,9 @@ import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
 import { gatewayEntries } from '../stack/gateway.js';
 import { modelLoads, type ModelLoad } from '../stack/metrics.js';
 import { scrapeHealth } from '../stack/monitoring.js';
-import { isLocalDaemon } from '@inferstack/docker-ops';
+import { isLocalDaemon, listServices } from '@inferstack/docker-ops';
+import type { StackConfig } from '@inferstack/config';
+import { serviceNames } from './stop.js';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
 
@@ -43,8 +45,9 @@ function syncText(out: Output, s: ModelStatus): string {
 export async function status(ctx: CommandEnv, args: { file: string; json: boolean }): Promise<number> {
   const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
-  const [containers, entries, scrapes] = await Promise.all([
+  const [containers, services, entries, scrapes] = await Promise.all([
     listModelContainers(client),
+    listServices(client),
     config.gateway.mode === 'none' ? undefined : gatewayEntries(config),
     config.monitoring.mode === 'none' ? undefined : scrapeHealth(config),
   ]);
@@ -53,6 +56,7 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
   const scrapeError = scrapes instanceof Error ? scrapes.message : undefined;
   const rows = modelStatuses(config.models, containers);
   const out = ctx.output;
+  const infra = infrastructure(config, services);
   // Whether the gateway routes to each model: an entry whose api_base names its container.
   const routed = (r: ModelStatus): boolean | null =>
     entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === `http://${r.containerName}:8000/v1`);
@@ -75,10 +79,15 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
         scrape: scrape(r),
         load: loads.get(r.key) ?? null,
       })),
+      services: infra,
       ...(gatewayError ? { gatewayError } : {}),
       ...(scrapeError ? { prometheusError: scrapeError } : {}),
     });
     return ExitCode.ok;
+  }
+  if (infra.length > 0) {
+    for (const l of table(['SERVICE', 'CONTAINER', 'STATE', 'URL'], infra.map((i) => [i.service, i.container, i.state === 'running' ? out.green(i.state) : out.yellow(i.state), i.url ?? '-']))) out.print(l);
+    out.print('');
   }
   if (rows.length === 0) {
     out.print('no models in the config and no model containers');
@@ -118,6 +127,24 @@ export async function status(ctx: CommandEnv, args: { file: string; json: boolea
   if (scrapeError) out.info(`${out.yellow('!')} Prometheus not reachable at ${config.monitoring.prometheusUrl}: ${scrapeError}`);
   if (gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${config.gateway.url}: ${gatewayError}`);
   return ExitCode.ok;
+}
+
+/** The infrastructure this config runs (gateway, Prometheus, exporters, Grafana), with URLs. */
+function infrastructure(config: StackConfig, services: Awaited<ReturnType<typeof listServices>>) {
+  const urls: Record<string, string | undefined> = {
+    [config.gateway.containerName]: config.gateway.mode === 'managed' ? config.gateway.url : undefined,
+    [config.monitoring.prometheusContainerName]: config.monitoring.mode === 'managed' ? config.monitoring.prometheusUrl : undefined,
+    [config.monitoring.grafana.containerName]: config.monitoring.grafana.enabled ? `http://127.0.0.1:${config.monitoring.grafana.port}` : undefined,
+  };
+  return serviceNames(config).flatMap((name) => {
+    const found = services.find((s) => s.name === name);
+    if (!found) {
+      // Run only where the host has GPUs: its absence elsewhere is normal.
+      if (name === config.monitoring.dcgmExporter.containerName && config.monitoring.dcgmExporter.enabled === undefined) return [];
+      return [{ service: name, container: name, state: 'absent', url: urls[name] ?? null }];
+    }
+    return [{ service: found.kind, container: name, state: found.state, url: urls[name] ?? null }];
+  });
 }
 
 export const statusCommand = defineCommand({ meta: { name: 'status', alias: ['ps'], description: 'Show each model: state, health, GPUs, uptime, and whether it matches the config' }, args: statusArgs });

@@ -88,7 +88,10 @@ export function serviceNames(config: StackConfig): string[] {
   if (config.gateway.mode === 'managed') names.push(config.gateway.containerName);
   if (config.monitoring.mode === 'managed') {
     const m = config.monitoring;
-    names.push(m.prometheusContainerName, m.nodeExporter.containerName, m.dcgmExporter.containerName);
+    names.push(m.prometheusContainerName);
+    if (m.nodeExporter.enabled) names.push(m.nodeExporter.containerName);
+    // The DCGM exporter runs only where GPUs were found: listed so that --all removes it.
+    if (m.dcgmExporter.enabled !== false) names.push(m.dcgmExporter.containerName);
     if (m.grafana.enabled) names.push(m.grafana.containerName);
   }
   return names;

@@ -1,0 +1,68 @@
+import { parseConfig, parseEnvFile } from '@inferstack/config';
+import { describe, expect, it } from 'vitest';
+import { keyWeakness } from '../commands/doctor.js';
+import { generateKeys, renderEnvFile, renderModelsYaml } from './scaffold.js';
+
+const parse = (text: string, settings: Record<string, string> = {}) =>
+  parseConfig(text, { file: '/p/model_config/models.yaml', projectDir: '/p', homeDir: '/home/u', settings });
+
+describe('serve init templates', () => {
+  it('generates strong, distinct keys of the documented shape', () => {
+    const a = generateKeys();
+    const b = generateKeys();
+    expect(a.masterKey).toMatch(/^sk-[0-9a-f]{48}$/);
+    expect(a.saltKey).toMatch(/^sk-[0-9a-f]{48}$/);
+    expect(a.grafanaPassword).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set([a.masterKey, a.saltKey, a.grafanaPassword, b.masterKey, b.saltKey, b.grafanaPassword]).size).toBe(6);
+    // serve doctor must not call its own generated keys weak.
+    for (const k of Object.values(a)) expect(keyWeakness(k)).toBeUndefined();
+  });
+
+  it('writes a models.yaml the config loader accepts: one model on GPU 0, the rest commented', () => {
+    const config = parse(renderModelsYaml());
+    expect(config.models.map((m) => [m.key, m.model, m.gpus])).toEqual([['qwen2.5-1.5b-instruct', 'Qwen/Qwen2.5-1.5B-Instruct', { kind: 'devices', indices: [0] }]]);
+    expect(config.models[0]?.vllmArgs).toEqual(['--gpu-memory-utilization', '0.9', '--max-model-len', '8192']);
+    expect(config.gateway.mode).toBe('managed');
+    expect(config.monitoring.mode).toBe('managed');
+    expect(renderModelsYaml()).not.toMatch(/#~/);
+  });
+
+  it('shows only valid options, and the commented sections are exactly the defaults', () => {
+    const on = renderModelsYaml({ uncommented: true });
+    expect(on).toMatch(/^gateway:$/m);
+    expect(on).toMatch(/^monitoring:$/m);
+    const settings = { QWEN_API_KEY: 'k'.repeat(40) };
+    const full = parse(on, settings);
+    const plain = parse(renderModelsYaml(), settings);
+    expect(full.gateway).toEqual(plain.gateway);
+    expect(full.monitoring).toEqual(plain.monitoring);
+    expect(full.network).toBe(plain.network);
+    const m = full.models[0]!;
+    expect(m.cpusetCpus).toBe('0-7');
+    expect(m.shmSizeBytes).toBe(8 * 1024 ** 3);
+    expect(m.servedModelName).toBe('qwen-small');
+    expect(m.secretEnv.VLLM_API_KEY).toBe(settings.QWEN_API_KEY);
+    expect(m.vllmArgs).toContain('--enable-prefix-caching');
+    expect(m.vllmArgs).toContain('--trust-remote-code');
+  });
+
+  it('renders a .env that parses cleanly, with the keys, an empty HF_TOKEN and the defaults', () => {
+    const keys = generateKeys();
+    const text = renderEnvFile(keys);
+    const env = parseEnvFile(text, '.env');
+    expect(env.issues).toEqual([]);
+    expect(env.values).toEqual({
+      HF_TOKEN: '',
+      HUGGINGFACE_CACHE: '~/.cache/huggingface',
+      GATEWAY_PORT: '8000',
+      LITELLM_MASTER_KEY: keys.masterKey,
+      LITELLM_SALT_KEY: keys.saltKey,
+      GRAFANA_ADMIN_PASSWORD: keys.grafanaPassword,
+    });
+    expect(text).toMatch(/# .*\nHF_TOKEN=\n/);
+    const config = parse(renderModelsYaml(), env.values);
+    expect(config.gateway.masterKey).toBe(keys.masterKey);
+    expect(config.monitoring.grafana.adminPassword).toBe(keys.grafanaPassword);
+    expect(config.models[0]?.volumes[0]?.source).toBe('/home/u/.cache/huggingface');
+  });
+});
