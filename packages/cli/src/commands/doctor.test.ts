@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '@inferstack/config';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../main.js';
+import { apiVersionAtLeast, doctorExitCode, isAllInterfaces, isLoopback, keyChecks, keyWeakness, looksGated, portCheck, type Check } from './doctor.js';
+
+const STRONG = `sk-${'a1'.repeat(24)}`;
+
+function config(yaml: string, settings: Record<string, string>) {
+  return parseConfig(`models:\n  - m: {model: Qwen/Qwen3-4B, gpus: none}\n${yaml}`, { file: '/p/model_config/models.yaml', settings });
+}
+
+const byId = (checks: Check[], id: string) => checks.find((c) => c.id === id);
+
+describe('weak keys', () => {
+  it.each([
+    ['sk-1234', 'is a well-known default'],
+    ['admin', 'is a well-known default'],
+    ['ChangeMe', 'is a well-known default'],
+    ['password', 'is a well-known default'],
+    ['sk-1234567890', 'is a well-known default'],
+    ['sk-0123456789abcdef0123456789ab', 'is only 31 characters (32 or more wanted)'],
+  ])('%s %s', (key, why) => {
+    expect(keyWeakness(key)).toBe(why);
+  });
+
+  it('accepts long random keys', () => {
+    expect(keyWeakness(STRONG)).toBeUndefined();
+    expect(keyWeakness('x'.repeat(32))).toBeUndefined();
+  });
+});
+
+describe('addresses and versions', () => {
+  it('tells all interfaces and loopback apart', () => {
+    expect(['0.0.0.0', '::'].map(isAllInterfaces)).toEqual([true, true]);
+    expect(['127.0.0.1', '::1', '192.168.1.5'].map(isAllInterfaces)).toEqual([false, false, false]);
+    expect(['127.0.0.1', '127.0.0.2', '::1', '0.0.0.0', '10.0.0.1'].map(isLoopback)).toEqual([true, true, true, false, false]);
+  });
+
+  it('compares API versions as numbers', () => {
+    expect(apiVersionAtLeast('1.41', '1.41')).toBe(true);
+    expect(apiVersionAtLeast('1.50', '1.41')).toBe(true);
+    expect(apiVersionAtLeast('1.40', '1.41')).toBe(false);
+    expect(apiVersionAtLeast('1.9', '1.41')).toBe(false);
+    expect(apiVersionAtLeast('2.0', '1.41')).toBe(true);
+  });
+
+  it('hints at gated repos', () => {
+    expect(['meta-llama/Llama-3.1-8B-Instruct', 'google/gemma-3-4b-it', 'mistralai/Mistral-7B-Instruct-v0.3'].every(looksGated)).toBe(true);
+    expect(['Qwen/Qwen3-4B', 'google/flan-t5-base', '/models/local'].some(looksGated)).toBe(false);
+  });
+});
+
+describe('keyChecks', () => {
+  it('makes a default master key on all interfaces an error, and says why without quoting it', () => {
+    const checks = keyChecks(config('gateway: {bind: 0.0.0.0}\n', { LITELLM_MASTER_KEY: 'sk-1234', GRAFANA_ADMIN_PASSWORD: STRONG }));
+    expect(byId(checks, 'gateway-bind')).toMatchObject({ status: 'warn', message: expect.stringContaining('all interfaces (0.0.0.0:8000)') });
+    expect(byId(checks, 'master-key')).toMatchObject({ status: 'fail', message: expect.stringContaining('well-known default') });
+    expect(doctorExitCode(checks)).toBe(1);
+    expect(JSON.stringify(checks)).not.toContain('sk-1234');
+  });
+
+  it('flags a short key on :: too, and any non-loopback address', () => {
+    const v6 = keyChecks(config('gateway: {bind: "::"}\n', { LITELLM_MASTER_KEY: 'sk-short-but-not-default' }));
+    expect(byId(v6, 'master-key')?.status).toBe('fail');
+    const lan = keyChecks(config('gateway: {bind: 192.168.1.5}\n', { LITELLM_MASTER_KEY: 'sk-1234' }));
+    expect(byId(lan, 'gateway-bind')).toMatchObject({ status: 'warn', message: expect.stringContaining('192.168.1.5:8000') });
+    expect(byId(lan, 'master-key')?.status).toBe('fail');
+  });
+
+  it('only warns about a weak key while the gateway listens on loopback, and passes a strong exposed one with a warning', () => {
+    const local = keyChecks(config('', { LITELLM_MASTER_KEY: 'sk-1234' }));
+    expect(byId(local, 'gateway-bind')?.status).toBe('ok');
+    expect(byId(local, 'master-key')?.status).toBe('warn');
+    const open = keyChecks(config('gateway: {bind: 0.0.0.0}\n', { LITELLM_MASTER_KEY: STRONG, GRAFANA_ADMIN_PASSWORD: STRONG }));
+    expect(byId(open, 'master-key')?.status).toBe('ok');
+    expect(doctorExitCode(open)).toBe(0);
+  });
+
+  it('fails a managed gateway without a master key, and leaves the key alone without one', () => {
+    expect(byId(keyChecks(config('', {})), 'master-key')?.status).toBe('fail');
+    expect(byId(keyChecks(config('gateway: {mode: none}\n', {})), 'master-key')).toBeUndefined();
+  });
+
+  it('warns about Grafana without a password, and HF_TOKEN only for gated-looking models', () => {
+    const checks = keyChecks(config('', { LITELLM_MASTER_KEY: STRONG }));
+    expect(byId(checks, 'grafana-password')).toMatchObject({ status: 'warn', message: expect.stringContaining('admin/admin') });
+    expect(byId(checks, 'hf-token')?.status).toBe('ok');
+    const gated = keyChecks(parseConfig('models:\n  - l: {model: meta-llama/Llama-3.1-8B-Instruct, gpus: none}\n', { file: '/p/m.yaml', settings: { LITELLM_MASTER_KEY: STRONG } }));
+    expect(byId(gated, 'hf-token')).toMatchObject({ status: 'warn', message: expect.stringContaining('meta-llama/Llama-3.1-8B-Instruct') });
+  });
+});
+
+describe('portCheck', () => {
+  const want = { service: 'gateway', container: 'litellm', host: '127.0.0.1', port: 8000 };
+  it('is fine when free or held by our own container, broken when anyone else holds it', () => {
+    expect(portCheck(want, [], 'free').status).toBe('ok');
+    expect(portCheck(want, [{ container: 'litellm', port: 8000, service: 'gateway' }], 'free').status).toBe('ok');
+    expect(portCheck(want, [{ container: 'other', port: 8000 }], 'free')).toMatchObject({ status: 'fail', message: expect.stringContaining('container other') });
+    // The reference tool's litellm has the name but not our label.
+    expect(portCheck(want, [{ container: 'litellm', port: 8000 }], 'free').status).toBe('fail');
+    expect(portCheck(want, [], 'in-use')).toMatchObject({ status: 'fail', message: expect.stringContaining('another program') });
+    expect(portCheck(want, [], 'no-address').status).toBe('fail');
+  });
+});
+
+describe('doctorExitCode', () => {
+  const c = (id: string, status: Check['status']): Check => ({ id, title: id, status, message: '' });
+  it('is 0 with warnings, 1 when broken, 2 when the config is invalid', () => {
+    expect(doctorExitCode([c('docker', 'ok'), c('gpus', 'warn')])).toBe(0);
+    expect(doctorExitCode([c('docker', 'fail'), c('gpus', 'warn')])).toBe(1);
+    expect(doctorExitCode([c('config', 'fail'), c('docker', 'fail')])).toBe(2);
+  });
+});
+
+describe('serve doctor', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  async function run(files: Record<string, string>, argv: string[] = ['doctor', '--json']) {
+    const dir = mkdtempSync(join(tmpdir(), 'inferstack-doctor-'));
+    dirs.push(dir);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    let out = '';
+    let err = '';
+    const streams = { out: new Writable({ write: (c, _e, cb) => ((out += c), cb()) }), err: new Writable({ write: (c, _e, cb) => ((err += c), cb()) }) };
+    // No daemon answers there: the daemon check fails, the others still run.
+    const code = await runCli(argv, { streams, cwd: dir, env: { DOCKER_HOST: 'tcp://127.0.0.1:1', INFERSTACK_HASH_KEY: 'k', HOME: dir } });
+    return { code, out, err };
+  }
+
+  it('exits 2 on an invalid config and lists its problems, still checking the daemon', async () => {
+    const r = await run({ 'model_config/models.yaml': 'models:\n  - a: {gpus: [0]}\n' });
+    expect(r.code).toBe(2);
+    const report = JSON.parse(r.out) as { ok: boolean; checks: Check[] };
+    expect(report.ok).toBe(false);
+    expect(byId(report.checks, 'config')).toMatchObject({ status: 'fail', details: [expect.stringContaining('has no "model:"')] });
+    expect(byId(report.checks, 'docker')).toMatchObject({ status: 'fail', message: expect.stringContaining('tcp://127.0.0.1:1 (from DOCKER_HOST)') });
+  });
+
+  it('exits 1 when the daemon is unreachable, and never prints a secret', async () => {
+    const r = await run(
+      {
+        'model_config/models.yaml': 'gateway: {bind: 0.0.0.0}\nmonitoring: {mode: none}\nmodels:\n  - a: {model: m/a, gpus: none}\n',
+        '.env': 'LITELLM_MASTER_KEY=sk-1234\nHF_TOKEN=hf_do_not_print_me_123\n',
+      },
+      ['doctor'],
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✖ docker +no daemon answers/);
+    expect(r.out).toMatch(/✖ master key +LITELLM_MASTER_KEY is a well-known default/);
+    expect(r.out).toMatch(/! gateway bind +published on all interfaces/);
+    expect(r.out + r.err).not.toContain('hf_do_not_print_me_123');
+    expect(r.out + r.err).not.toContain('sk-1234');
+  });
+});
