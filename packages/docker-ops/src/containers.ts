@@ -30,6 +30,8 @@ export interface ModelContainer {
   labels: Record<string, string>;
   /** Addresses on each network, by network name. */
   addresses: Record<string, string>;
+  /** Networks it is attached to (also when stopped). */
+  networks: string[];
 }
 
 function healthFromStatus(status: string): ContainerHealth {
@@ -61,7 +63,17 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     gpus: labels[LABEL_GPUS],
     labels,
     addresses,
+    networks: [...new Set([...Object.keys(info.NetworkSettings?.Networks ?? {}), info.HostConfig?.NetworkMode].filter((n): n is string => Boolean(n) && n !== 'default'))],
   };
+}
+
+/**
+ * The containers of one stack: those of the models it configures (wherever they are) and any
+ * other model container on its network. Model containers of other stacks on other networks of
+ * the same daemon are none of its business: not listed, not removed.
+ */
+export function containersOfStack(all: readonly ModelContainer[], stack: { network: string; keys: readonly string[] }): ModelContainer[] {
+  return all.filter((c) => stack.keys.includes(c.key) || c.networks.includes(stack.network));
 }
 
 /**

@@ -27,6 +27,7 @@ export { HEALTHCHECK_COMMAND, VLLM_PORT, argvStyleForEntrypoint, modelContainerO
 export type { ArgvStyle, ModelContainerOptions } from './container-spec.js';
 export {
   containerLogs,
+  containersOfStack,
   demuxLogs,
   ensureNetwork,
   listModelContainers,

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { listModelContainers, planHasChanges, planModels } from '@inferstack/docker-ops';
+import { containersOfStack, listModelContainers, planHasChanges, planModels } from '@inferstack/docker-ops';
 import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { planJson, printPlan } from '../plan-view.js';
@@ -16,7 +16,7 @@ export const planArgs = {
 export async function plan(ctx: CommandEnv, args: { models: string[]; file: string; exitCode: boolean; forceRecreate: boolean; json: boolean }): Promise<number> {
   const config = await loadStack(ctx, args.file, args.models);
   const client = await docker(ctx);
-  const changes = planModels(config.models, await listModelContainers(client), { removeOrphans: args.models.length === 0, forceRecreate: args.forceRecreate });
+  const changes = planModels(config.models, containersOfStack(await listModelContainers(client), { network: config.network, keys: config.models.map((m) => m.key) }), { removeOrphans: args.models.length === 0, forceRecreate: args.forceRecreate });
   if (args.json) ctx.output.json({ changes: planHasChanges(changes), plan: planJson(changes) });
   else printPlan(ctx.output, changes);
   return args.exitCode && planHasChanges(changes) ? ExitCode.changes : ExitCode.ok;

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { listModelContainers, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import { containersOfStack, listModelContainers, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
 import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
 import { gatewayEntries } from '../stack/gateway.js';
 import { modelLoads, type ModelLoad } from '../stack/metrics.js';
@@ -45,12 +45,13 @@ function syncText(out: Output, s: ModelStatus): string {
 export async function status(ctx: CommandEnv, args: { file: string; json: boolean }): Promise<number> {
   const config = await loadStack(ctx, args.file);
   const client = await docker(ctx);
-  const [containers, services, entries, scrapes] = await Promise.all([
+  const [daemonContainers, services, entries, scrapes] = await Promise.all([
     listModelContainers(client),
     listServices(client),
     config.gateway.mode === 'none' ? undefined : gatewayEntries(config),
     config.monitoring.mode === 'none' ? undefined : scrapeHealth(config),
   ]);
+  const containers = containersOfStack(daemonContainers, { network: config.network, keys: config.models.map((m) => m.key) });
   const loads = isLocalDaemon({ env: ctx.env }) ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();
   const scrape = (r: ModelStatus) => (scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null);
   const scrapeError = scrapes instanceof Error ? scrapes.message : undefined;

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { listModelContainers, listServices, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import { containersOfStack, listModelContainers, listServices, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
 import type { StackConfig } from '@inferstack/config';
 import { asCliError, commonArgs, docker, loadStack, lock, type CommandEnv } from '../context.js';
 import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
@@ -44,7 +44,7 @@ export async function stopOrDown(
   const client = await docker(ctx);
   const held = await lock(ctx, client, `serve ${mode} ${args.models.join(' ')}`.trim());
   try {
-    const all = await listModelContainers(client);
+    const all = containersOfStack(await listModelContainers(client), { network: config.network, keys: config.models.map((m) => m.key) });
     const containers = targets(args.file, config, args.models, all);
     // Deregister first, so the gateway stops routing before the server goes away.
     // With --all the gateway and Prometheus go too: nothing to deregister from.

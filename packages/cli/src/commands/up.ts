@@ -5,6 +5,7 @@ import {
   detectGpusLocally,
   formatGpuProblems,
   isLocalDaemon,
+  containersOfStack,
   listModelContainers,
   planModels,
   type ModelChange,
@@ -37,7 +38,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
   const held = args.dryRun ? undefined : await lock(ctx, client, `serve up ${args.models.join(' ')}`.trim());
   const progress = new Progress(out, { live: out.isTTY && !args.json });
   try {
-    const actual = await listModelContainers(client);
+    const actual = containersOfStack(await listModelContainers(client), { network: config.network, keys: config.models.map((m) => m.key) });
     const changes = planModels(config.models, actual, { removeOrphans: args.models.length === 0, forceRecreate: args.forceRecreate });
     if (args.dryRun) {
       if (args.json) out.json({ plan: planJson(changes) });

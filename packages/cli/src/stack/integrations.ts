@@ -1,5 +1,5 @@
 import type { StackConfig } from '@inferstack/config';
-import { isLocalDaemon, listModelContainers, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import { containersOfStack, isLocalDaemon, listModelContainers, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import type { CommandEnv } from '../context.js';
 import { syncGateway, type GatewaySyncResult } from './gateway.js';
 import { syncMonitoring, type MonitoringSyncResult } from './monitoring.js';
@@ -27,7 +27,8 @@ export async function syncIntegrations(
   config: StackConfig,
   options: { readyKeys?: ReadonlySet<string>; excluding?: ReadonlySet<string>; dryRun?: boolean; containers?: ModelContainer[]; gatewayJustStarted?: boolean; skipGateway?: boolean } = {},
 ): Promise<IntegrationsResult> {
-  const containers = options.containers ?? (await listModelContainers(docker));
+  // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
+  const containers = options.containers ?? containersOfStack(await listModelContainers(docker), { network: config.network, keys: [] });
   const candidates = containers.filter((c) => !options.excluding?.has(c.key));
   const serving = await servingModels(candidates, { network: config.network, readyKeys: options.readyKeys, local: isLocalDaemon({ env: ctx.env }) });
 
