@@ -70,6 +70,22 @@ export function decodeSource(input: string | Uint8Array, file: string, knownSize
     }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // Valid UTF-8, but no environment variable or argv can hold it (the kernel would cut it).
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const lines = text.slice(0, nul).split('\n');
+    return {
+      issue: {
+        file,
+        line: lines.length,
+        column: (lines.at(-1)?.length ?? 0) + 1,
+        path: [],
+        code: 'nul-byte',
+        message: 'file contains a NUL byte',
+        hint: 'remove it: no setting, flag or environment variable can hold one (the file may be binary or UTF-16)',
+      },
+    };
+  }
   return { text };
 }
 
