@@ -99,6 +99,10 @@ function checkFlags(command: string, def: ArgsDef, argv: string[]): void {
           hint: `see "serve ${command} --help"`,
         });
       }
+      // citty reads any value but "false" as true: "--force-recreate=no" would recreate.
+      if (kind === 'boolean' && inline !== undefined && inline !== 'true' && inline !== 'false') {
+        throw new CliError(`option "--${flag}" takes no value, got "${inline}"`, { exitCode: ExitCode.badInput, hint: `write --${flag} alone, or leave it out` });
+      }
       if (kind === 'string' && inline === undefined && flags.length === 1) {
         const next = argv[i + 1];
         if (next === undefined || (next.startsWith('-') && next !== '-')) {
