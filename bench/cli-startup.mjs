@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// Cold start of the `serve` bin as users install it: from the packed tarballs, npm-installed into
+// an empty folder. Every run is a fresh process, timed from spawn to exit. Side by side in the
+// same run (interleaved, so machine noise hits all rows alike): `node -e 0`, the floor no Node
+// CLI can beat; `serve --help`; `serve status` against a config with gateway and monitoring
+// `none` (one Docker API call, so it needs a daemon); and `npx serve --help` (what npx adds).
+// Target: `serve --help` under 0.3 s.
+//
+//   node bench/cli-startup.mjs [--runs N] [--app DIR]
+//
+//   --runs N   timed runs per row, after 2 warm-up runs (default 20)
+//   --app DIR  use an existing install (a folder with node_modules/.bin/serve) instead of
+//              building, packing and installing into a temporary folder (removed at the end)
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packAndInstall } from '../test/packaging/_pack-install.mjs';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, app: { type: 'string' } } });
+const RUNS = Number(values.runs);
+const WARMUP = 2;
+const TARGET_MS = 300;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs takes a whole number ≥ 1, not "${values.runs}"`);
+
+let packed;
+let appDir;
+if (values.app) {
+  appDir = resolve(values.app);
+  if (!existsSync(join(appDir, 'node_modules', '.bin', 'serve'))) throw new Error(`${appDir} has no node_modules/.bin/serve`);
+} else {
+  process.stderr.write('building, packing and installing the packages...\n');
+  packed = await packAndInstall({ log: (line) => process.stderr.write(`  ${line}\n`) });
+  appDir = packed.appDir;
+}
+const bin = join(appDir, 'node_modules', '.bin', 'serve');
+
+// A project for `serve status`: nothing to reach but the daemon.
+const project = await mkdtemp(join(tmpdir(), 'inferstack-startup-'));
+const tag = `${process.pid}`;
+await mkdir(join(project, 'model_config'));
+await writeFile(join(project, '.env'), `HUGGINGFACE_CACHE=${join(project, 'hf-cache')}\n`);
+await writeFile(
+  join(project, 'model_config', 'models.yaml'),
+  [
+    `network: inferstack-bench-startup-${tag}`,
+    'gateway: {mode: none}',
+    'monitoring: {mode: none}',
+    'defaults: {image: inferstack-test/vllm-standin:latest, pull: never}',
+    'models:',
+    `  - bench${tag}-a: {model: test/a, gpus: none}`,
+    `  - bench${tag}-b: {model: test/b, gpus: none}`,
+    '',
+  ].join('\n'),
+);
+
+// The bin's `#!/usr/bin/env node` must find the same Node as the floor.
+const env = {
+  ...process.env,
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+  NO_COLOR: '1',
+  INFERSTACK_HASH_KEY: 'bench',
+};
+
+const rows = [
+  { name: 'node -e 0 (floor)', command: process.execPath, args: ['-e', '0'] },
+  { name: 'serve --help', command: bin, args: ['--help'], target: true },
+  { name: 'serve status (gateway, monitoring: none)', command: bin, args: ['status', '-c', join(project, 'model_config', 'models.yaml')] },
+  { name: 'npx serve --help', command: 'npx', args: ['--yes=false', 'serve', '--help'] },
+];
+
+function once(row) {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(row.command, row.args, { cwd: appDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) reject(new Error(`${row.name} exited ${code}\n${stderr}`));
+      else resolvePromise(ms);
+    });
+  });
+}
+
+try {
+  for (const row of rows) row.times = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    for (const row of rows) {
+      const ms = await once(row);
+      if (i >= WARMUP) row.times.push(ms);
+    }
+  }
+
+  const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  const median = (times) => pct([...times].sort((a, b) => a - b), 50);
+  const floor = median(rows[0].times);
+  const table = [['', 'median', 'p90', 'min', '× floor', 'above floor']];
+  for (const row of rows) {
+    const sorted = [...row.times].sort((a, b) => a - b);
+    const med = pct(sorted, 50);
+    table.push([
+      row.name,
+      `${(med / 1000).toFixed(3)} s`,
+      `${(pct(sorted, 90) / 1000).toFixed(3)} s`,
+      `${(sorted[0] / 1000).toFixed(3)} s`,
+      `${(med / floor).toFixed(2)}`,
+      row === rows[0] ? '-' : `+${((med - floor) / 1000).toFixed(3)} s`,
+    ]);
+  }
+  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  console.log(`\ncold starts, ${RUNS} runs each after ${WARMUP} warm-up, interleaved; node ${process.version}, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(2)}`);
+  table.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  const help = rows.find((r) => r.target);
+  const p90 = pct([...help.times].sort((a, b) => a - b), 90);
+  const med = median(help.times);
+  console.log(`\nserve --help: median ${(med / 1000).toFixed(3)} s, p90 ${(p90 / 1000).toFixed(3)} s; target < ${TARGET_MS / 1000} s: ${p90 < TARGET_MS ? 'met (p90)' : med < TARGET_MS ? 'met by the median, not by p90' : 'NOT met'}`);
+} finally {
+  await rm(project, { recursive: true, force: true });
+  await packed?.cleanup();
+}
