@@ -105,7 +105,8 @@ function checkFlags(command: string, def: ArgsDef, argv: string[]): void {
       }
       if (kind === 'string' && inline === undefined && flags.length === 1) {
         const next = argv[i + 1];
-        if (next === undefined || (next.startsWith('-') && next !== '-')) {
+        // A negative number is a value (the command then says what is wrong with it), not a flag.
+        if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-[\d.]/.test(next))) {
           throw new CliError(`option "${token}" needs a value`, { exitCode: ExitCode.badInput, hint: `see "serve ${command} --help"` });
         }
         i++;
