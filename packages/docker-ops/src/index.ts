@@ -85,3 +85,4 @@ export {
   signalContainer,
 } from './services.js';
 export type { ServiceResult, ServiceSpec } from './services.js';
+export { detectGpusViaDocker } from './gpu-probe.js';

@@ -8,6 +8,7 @@ import {
   acquireLock,
   applyModelPlan,
   breakLock,
+  detectGpusViaDocker,
   ensureImage,
   listModelContainers,
   planModels,
@@ -60,6 +61,12 @@ describe('docker-ops against the real daemon', () => {
     expect(outcome?.outcome).toBe('failed');
     expect(outcome?.failure?.message).toMatch(/NVIDIA container runtime/);
     expect(outcome?.failure?.hint).toMatch(/NVIDIA Container Toolkit/);
+  });
+
+  it('falls back cleanly when a --gpus all probe container cannot get GPUs (no NVIDIA runtime), leaving nothing behind', async () => {
+    expect(await detectGpusViaDocker(docker, 'inferstack-test/vllm-standin:latest', { labels })).toBe('unavailable');
+    const probes = await docker.listContainers({ all: true, filters: { label: ['inferstack.kind=gpu-probe', `inferstack.test=${session}`] } });
+    expect(probes).toEqual([]);
   });
 
   it('refuses a missing image under pull policy "never" with a clear error', async () => {

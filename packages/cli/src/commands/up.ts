@@ -3,6 +3,9 @@ import {
   applyModelPlan,
   checkGpuPlacement,
   detectGpusLocally,
+  detectGpusViaDocker,
+  inspectImage,
+  type DockerClient,
   formatGpuProblems,
   isLocalDaemon,
   containersOfStack,
@@ -46,7 +49,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
       return ExitCode.ok;
     }
 
-    await gpuPreflight(ctx, changes, actual.length);
+    await gpuPreflight(ctx, client, changes);
 
     const started = Date.now();
     // Infrastructure first, each only if needed: the gateway, then the monitoring stack.
@@ -147,21 +150,28 @@ function outcomeJson(o: ModelOutcome) {
 
 /**
  * Before anything starts: every listed GPU exists and the requested memory fits what is free
- * now. Only where nvidia-smi answers on this machine with a local daemon; elsewhere skipped.
+ * now (as vLLM checks at start). Where no GPU answers (no NVIDIA runtime), skipped.
  */
-async function gpuPreflight(ctx: CommandEnv, changes: ModelChange[], _running: number): Promise<void> {
-  const starting = changes.filter((c) => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
-  const needsGpu = starting.some((c) => 'spec' in c && c.spec.gpus.kind !== 'none');
-  if (!needsGpu || !isLocalDaemon({ env: ctx.env })) return;
-  const gpus = await detectGpusLocally();
+async function gpuPreflight(ctx: CommandEnv, client: DockerClient, changes: ModelChange[]): Promise<void> {
+  const starting = changes.filter((c): c is Extract<ModelChange, { spec: unknown }> => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
+  const gpuModels = starting.filter((c) => c.spec.gpus.kind !== 'none');
+  if (gpuModels.length === 0) return;
+  let gpus: Awaited<ReturnType<typeof detectGpusLocally>>;
+  if (isLocalDaemon({ env: ctx.env })) {
+    gpus = await detectGpusLocally();
+  } else {
+    // A remote daemon: ask a short --gpus all container, with an image already there.
+    const image = (await Promise.all(gpuModels.map(async (c) => ((await inspectImage(client, c.spec.image)) ? c.spec.image : undefined)))).find(Boolean);
+    gpus = image ? await detectGpusViaDocker(client, image, { labels: extraLabels(ctx.env) }) : 'unavailable';
+  }
   if (gpus === 'unavailable') {
-    ctx.output.debug('nvidia-smi is not available here: GPU pre-flight skipped');
+    ctx.output.debug('nvidia-smi did not answer (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped');
     return;
   }
   const problems = checkGpuPlacement({
     gpus,
-    models: starting.map((c) => ('spec' in c ? c.spec : undefined)).filter((s) => s !== undefined),
-    replacing: changes.filter((c) => c.action === 'recreate').map((c) => ('spec' in c ? c.spec : undefined)).filter((s) => s !== undefined),
+    models: starting.map((c) => c.spec),
+    replacing: changes.filter((c): c is Extract<ModelChange, { action: 'recreate' }> => c.action === 'recreate').map((c) => c.spec),
   });
   if (problems.length > 0) {
     throw new CliError('GPU pre-flight failed; nothing was started', { exitCode: ExitCode.badInput, details: formatGpuProblems(problems) });
