@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { containersOfStack, listModelContainers, listServices, removeContainer, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
 import type { StackConfig } from '@inferstack/config';
 import { asCliError, commonArgs, docker, loadStack, lock, type CommandEnv } from '../context.js';
+import { databaseName, needsManagedDatabase } from '../stack/gateway.js';
 import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
 import { CliError, ExitCode } from '../errors.js';
 
@@ -86,6 +87,7 @@ export const downCommand = defineCommand({ meta: { name: 'down', description: 'S
 export function serviceNames(config: StackConfig): string[] {
   const names: string[] = [];
   if (config.gateway.mode === 'managed') names.push(config.gateway.containerName);
+  if (needsManagedDatabase(config)) names.push(databaseName(config));
   if (config.monitoring.mode === 'managed') {
     const m = config.monitoring;
     names.push(m.prometheusContainerName);

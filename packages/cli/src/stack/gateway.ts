@@ -83,7 +83,7 @@ export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
   const env: Record<string, string> = { LITELLM_LOCAL_MODEL_COST_MAP: 'True' };
   if (g.sync === 'api') {
     env.STORE_MODEL_IN_DB = 'True';
-    if (config.settings.DATABASE_URL) secretEnv.DATABASE_URL = config.settings.DATABASE_URL;
+    secretEnv.DATABASE_URL = config.settings.DATABASE_URL ?? managedDatabaseUrl(config);
   }
   const workers = config.settings.LITELLM_NUM_WORKERS ?? '1';
   return {
@@ -112,7 +112,65 @@ export function gatewayClient(config: StackConfig, options: { timeoutMs?: number
 /** Start the managed gateway when missing (or changed). */
 export async function ensureGateway(docker: DockerClient, config: StackConfig, options: { hashKey: string; extraLabels: Record<string, string> }) {
   ensureGatewayConfigFile(config);
+  if (needsManagedDatabase(config)) {
+    await ensureService(docker, databaseServiceSpec(config), options);
+    await waitHealthy(docker, databaseName(config), 120_000);
+  }
   return ensureService(docker, gatewayServiceSpec(config), options);
+}
+
+/** Postgres image of the gateway's database in API mode (LiteLLM stores models there). */
+export const DEFAULT_DATABASE_IMAGE = 'postgres:16.6-alpine';
+
+/** API mode with a managed gateway and no DATABASE_URL of the user's: we run its Postgres. */
+export function needsManagedDatabase(config: StackConfig): boolean {
+  return config.gateway.mode === 'managed' && config.gateway.sync === 'api' && !config.settings.DATABASE_URL;
+}
+
+export function databaseName(config: StackConfig): string {
+  return `${config.gateway.containerName}-db`;
+}
+
+function databasePassword(config: StackConfig): string {
+  const password = config.settings.LITELLM_DB_PASSWORD;
+  if (!password) {
+    throw new CliError(`API mode runs a database for the gateway and needs LITELLM_DB_PASSWORD in ${join(config.projectDir, '.env')}`, {
+      exitCode: ExitCode.badInput,
+      hint: `add a line LITELLM_DB_PASSWORD=${randomBytes(18).toString('hex')} to .env, or give DATABASE_URL of your own Postgres`,
+    });
+  }
+  return password;
+}
+
+function managedDatabaseUrl(config: StackConfig): string {
+  return `postgresql://litellm:${encodeURIComponent(databasePassword(config))}@${databaseName(config)}:5432/litellm`;
+}
+
+/** The gateway's Postgres (API mode): data in a named volume, kept by `down --all` unless --volumes. */
+export function databaseServiceSpec(config: StackConfig): ServiceSpec {
+  const name = databaseName(config);
+  return {
+    name,
+    kind: 'gateway-db',
+    image: config.settings.LITELLM_DB_IMAGE ?? DEFAULT_DATABASE_IMAGE,
+    env: { POSTGRES_USER: 'litellm', POSTGRES_DB: 'litellm' },
+    secretEnv: { POSTGRES_PASSWORD: databasePassword(config) },
+    binds: [`${name}-data:/var/lib/postgresql/data`],
+    network: config.network,
+    healthcheck: { test: ['CMD', 'pg_isready', '-U', 'litellm', '-d', 'litellm'], intervalSeconds: 2, startPeriodSeconds: 60 },
+  };
+}
+
+async function waitHealthy(docker: DockerClient, name: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await docker.getContainer(name).inspect();
+    const health = info.State.Health?.Status;
+    if (health === 'healthy') return;
+    if (!info.State.Running) throw new CliError(`${name} stopped while starting (exit code ${info.State.ExitCode})`, { hint: `see "docker logs ${name}"` });
+    if (Date.now() > end) throw new CliError(`${name} is not healthy after ${Math.round(timeoutMs / 1000)} s (${health ?? 'no health check'})`, { hint: `see "docker logs ${name}"` });
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** What a gateway sync did. */
