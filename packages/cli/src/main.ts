@@ -103,6 +103,10 @@ function checkFlags(command: string, def: ArgsDef, argv: string[]): void {
       if (kind === 'boolean' && inline !== undefined && inline !== 'true' && inline !== 'false') {
         throw new CliError(`option "--${flag}" takes no value, got "${inline}"`, { exitCode: ExitCode.badInput, hint: `write --${flag} alone, or leave it out` });
       }
+      // An empty value is none: "-c ''" would otherwise read the working directory as the file.
+      if (kind === 'string' && (inline === '' || (inline === undefined && flags.length === 1 && argv[i + 1] === ''))) {
+        throw new CliError(`option "${token.replace(/=.*$/s, '')}" needs a value, got an empty one`, { exitCode: ExitCode.badInput, hint: `see "serve ${command} --help"` });
+      }
       if (kind === 'string' && inline === undefined && flags.length === 1) {
         const next = argv[i + 1];
         // A negative number is a value (the command then says what is wrong with it), not a flag.
