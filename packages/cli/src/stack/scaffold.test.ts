@@ -58,6 +58,7 @@ describe('serve init templates', () => {
       LITELLM_MASTER_KEY: keys.masterKey,
       LITELLM_SALT_KEY: keys.saltKey,
       GRAFANA_ADMIN_PASSWORD: keys.grafanaPassword,
+      LITELLM_DB_PASSWORD: keys.databasePassword,
     });
     expect(text).toMatch(/# .*\nHF_TOKEN=\n/);
     const config = parse(renderModelsYaml(), env.values);

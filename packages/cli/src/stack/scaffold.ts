@@ -29,6 +29,7 @@ export interface GeneratedKeys {
   masterKey: string;
   saltKey: string;
   grafanaPassword: string;
+  databasePassword: string;
 }
 
 /**
@@ -40,6 +41,7 @@ export function generateKeys(random: (size: number) => Buffer = randomBytes): Ge
     masterKey: `sk-${random(24).toString('hex')}`,
     saltKey: `sk-${random(24).toString('hex')}`,
     grafanaPassword: random(16).toString('hex'),
+    databasePassword: random(24).toString('hex'),
   };
 }
 
@@ -160,5 +162,7 @@ LITELLM_MASTER_KEY=${keys.masterKey}
 LITELLM_SALT_KEY=${keys.saltKey}
 # Password of Grafana's "admin" user.
 GRAFANA_ADMIN_PASSWORD=${keys.grafanaPassword}
+# Password of the gateway's Postgres, which serve runs when the gateway syncs through its API (gateway.sync: api).
+LITELLM_DB_PASSWORD=${keys.databasePassword}
 `;
 }
