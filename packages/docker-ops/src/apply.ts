@@ -126,7 +126,10 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_600_000;
   const inFlight = new Set<string>();
 
-  const work = changes.filter((c) => c.action !== 'remove' && c.action !== 'keep') as Array<Extract<ModelChange, { spec: ModelSpec }>>;
+  // A running container is kept only once it is seen ready: a run killed while it waited leaves
+  // one that may still be loading and has no restart policy yet. Those made by the old tool are
+  // kept as they are.
+  const work = changes.filter((c) => c.action !== 'remove' && !(c.action === 'keep' && c.adopted)) as Array<Extract<ModelChange, { spec: ModelSpec }>>;
 
   // Leftovers and models no longer configured go first: they may hold the GPUs we need.
   await Promise.all(
@@ -144,7 +147,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
       }),
   );
   for (const c of changes) {
-    if (c.action === 'keep') {
+    if (c.action === 'keep' && c.adopted) {
       emit({ type: 'kept', key: c.key });
       outcomes.set(c.key, { key: c.key, action: 'keep', outcome: 'done', containerId: c.container.id });
     }
@@ -156,7 +159,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   // One pull per image, before any model starts.
   const argvStyles = new Map<string, ReturnType<typeof argvStyleForEntrypoint>>();
   const imageErrors = new Map<string, ModelFailure>();
-  for (const image of new Set(work.filter((c) => c.action !== 'start').map((c) => c.spec.image))) {
+  for (const image of new Set(work.filter((c) => c.action !== 'start' && c.action !== 'keep').map((c) => c.spec.image))) {
     const spec = work.find((c) => c.spec.image === image)!.spec;
     try {
       const { info, pulled } = await ensureImage(docker, image, {
@@ -180,11 +183,16 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   const runOne = async (change: (typeof work)[number]): Promise<void> => {
     const { key, spec } = change;
     const started = Date.now();
-    let containerId: string | undefined = change.action === 'start' ? change.container.id : undefined;
+    let containerId: string | undefined = change.action === 'start' || change.action === 'keep' ? change.container.id : undefined;
     try {
       if (signal?.aborted) throw new OperationAbortedError();
+      if (change.action === 'keep' && (await seenReady(docker, change.container.id))) {
+        emit({ type: 'kept', key });
+        outcomes.set(key, { key, action: 'keep', outcome: 'done', containerId });
+        return;
+      }
       const imageError = imageErrors.get(spec.image);
-      if (imageError && change.action !== 'start') {
+      if (imageError && change.action !== 'start' && change.action !== 'keep') {
         outcomes.set(key, { key, action: change.action, outcome: 'failed', failure: imageError });
         emit({ type: 'failed', key, error: imageError });
         return;
@@ -193,7 +201,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         emit({ type: 'removing', key, reason: change.reason });
         await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
       }
-      if (change.action !== 'start') {
+      if (change.action !== 'start' && change.action !== 'keep') {
         emit({ type: 'creating', key });
         const create = modelContainerOptions(spec, {
           network: options.network,
@@ -206,12 +214,14 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           throw classifyContainerError(`cannot create ${spec.containerName}`, key, error);
         }
       }
-      inFlight.add(containerId!);
-      emit({ type: 'starting', key });
-      try {
-        await docker.getContainer(containerId!).start();
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 304) throw classifyContainerError(`cannot start ${spec.containerName}`, key, error);
+      if (change.action !== 'keep') {
+        inFlight.add(containerId!);
+        emit({ type: 'starting', key });
+        try {
+          await docker.getContainer(containerId!).start();
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 304) throw classifyContainerError(`cannot start ${spec.containerName}`, key, error);
+        }
       }
       emit({ type: 'waiting', key });
       const result = await waitUntilReady(docker, containerId!, {
@@ -233,7 +243,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         inFlight.delete(containerId!);
         const elapsedMs = Date.now() - started;
         outcomes.set(key, { key, action: change.action, outcome: 'done', elapsedMs, containerId });
-        emit({ type: 'ready', key, elapsedMs: result.elapsedMs });
+        emit(change.action === 'keep' ? { type: 'kept', key } : { type: 'ready', key, elapsedMs: result.elapsedMs });
         return;
       }
       inFlight.delete(containerId!);
@@ -273,6 +283,19 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     await Promise.all([...inFlight].map((id) => removeContainer(docker, id, { timeoutSeconds: 2 }).catch(() => {})));
   }
   return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+}
+
+/**
+ * Whether a running container was made ready by a run that finished: Docker's health check
+ * passed and it has the restart policy `apply` gives a model once it serves.
+ */
+async function seenReady(docker: DockerClient, id: string): Promise<boolean> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    return info.State.Health?.Status === 'healthy' && info.HostConfig.RestartPolicy?.Name === 'unless-stopped';
+  } catch (error) {
+    throw new DockerApiError(`cannot inspect container ${id.slice(0, 12)}`, error);
+  }
 }
 
 function uniqueByKey() {
