@@ -1,4 +1,5 @@
 import {
+  type Alias,
   type Document,
   isAlias,
   isMap,
@@ -92,6 +93,10 @@ export function parseYamlTree(text: string, file: string): { root: LNode | null;
   try {
     doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
+    if (error instanceof ReferenceError && error.message.startsWith('Unresolved alias')) {
+      const pos = firstAliasPos(doc, at, (alias) => !alias.resolve(doc as Document.Parsed));
+      return { root: null, issues: [{ file, ...pos, path: [], code: 'yaml-syntax', message: `YAML: ${error.message}`, hint: 'define the anchor (&name) above the alias (*name), or fix the spelling' }] };
+    }
     if (error instanceof ReferenceError) {
       return { root: null, issues: [aliasBomb(file, firstAliasPos(doc, at))] };
     }
@@ -197,11 +202,11 @@ function scalarValue(value: unknown): string | number | boolean | null {
   return String(value);
 }
 
-function firstAliasPos(doc: Document, at: (offset: number) => Pos): Pos {
+function firstAliasPos(doc: Document, at: (offset: number) => Pos, match: (alias: Alias) => boolean = () => true): Pos {
   let found: Pos | undefined;
   const visit = (node: unknown): void => {
     if (found || node == null) return;
-    if (isAlias(node)) {
+    if (isAlias(node) && match(node)) {
       found = posOf(node, at);
       return;
     }
