@@ -112,6 +112,8 @@ export function parseYamlTree(text: string, file: string): { root: LNode | null;
     if (isAlias(node)) {
       const target = node.resolve(doc as Document.Parsed);
       if (!target || resolving.has(target)) {
+        // A cycle (`&a {x: *a}`) has no finite value: say so rather than cut it to null.
+        if (target) issues.push({ file, ...posOf(node, at), path: [], code: 'yaml-alias-cycle', message: `alias *${node.source} is inside the value it names (a cycle)`, hint: 'an alias can only repeat a value that is complete; write the value out' });
         return { kind: 'scalar', pos: posOf(node, at), value: null };
       }
       resolving.add(target);
