@@ -246,6 +246,8 @@ function yamlHint(code: string): string {
       return 'a key must be on one line and end with ": "; quote values that contain ": "';
     case 'BLOCK_AS_IMPLICIT_KEY':
       return 'add a space after the colon, or quote the value';
+    case 'RESOURCE_EXHAUSTION':
+      return 'the value is nested too deeply to read (this is not a configuration); flatten it';
     case 'UNEXPECTED_TOKEN':
       return 'check this line for a stray character; quote values that start with @, `, %, or contain ": "';
     default:
