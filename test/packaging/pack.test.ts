@@ -13,8 +13,8 @@ import { PACKAGES, packAndInstall, type PackedInstall } from './_pack-install.mj
 
 const run = promisify(execFile);
 
-/** Every command `serve --help` must list. */
-const COMMANDS = ['up', 'plan', 'stop', 'down', 'status', 'logs', 'sync', 'unlock'];
+/** Commands `serve` has had since its first release; `--help` must list these and any newer ones. */
+const CORE_COMMANDS = ['up', 'plan', 'stop', 'down', 'status', 'logs', 'sync', 'unlock'];
 
 let packed: PackedInstall;
 
@@ -101,7 +101,13 @@ describe('the packed packages', () => {
     const r = await inApp('npx', ['--yes=false', 'serve', '--help']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Run vLLM models behind a LiteLLM gateway/);
-    for (const command of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}(, \\w+)*\\s{2,}\\S`, 'm'));
+    // Every command the installed package defines.
+    await writeFile(join(packed.appDir, 'commands.mjs'), "import { mainCommand } from '@inferstack/serve';\nconsole.log(JSON.stringify(Object.keys(mainCommand.subCommands)));\n");
+    const listed = await inApp(process.execPath, ['commands.mjs']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const commands = JSON.parse(listed.stdout) as string[];
+    expect(commands).toEqual(expect.arrayContaining(CORE_COMMANDS));
+    for (const command of commands) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}(, \\w+)*\\s{2,}\\S`, 'm'));
     const version = await inApp('npx', ['--yes=false', 'serve', '--version']);
     expect(version.stdout.trim()).toBe('0.1.0');
   });
