@@ -25,7 +25,8 @@ export async function readSource(path: string, shownAs: string): Promise<Decoded
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new ConfigFileError(shownAs, 'not-found', { hint: 'check the path', cause: error });
     }
-    throw new ConfigFileError(shownAs, 'unreadable', { hint: 'check the file permissions', cause: error });
+    const hint = code === 'ELOOP' ? 'it is a loop of symbolic links; point the link at a file' : 'check the file permissions';
+    throw new ConfigFileError(shownAs, 'unreadable', { hint, cause: error });
   }
 }
 
