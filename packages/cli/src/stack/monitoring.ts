@@ -148,6 +148,8 @@ export async function ensureMonitoring(ctx: CommandEnv, docker: DockerClient, co
   if (dcgm) lines.push(`${pad('dcgm-exporter')} ${(await ensureService(docker, dcgmSpec(config), options)).action}`);
   const prom = await ensureService(docker, prometheusSpec(config), options);
   if (prom.action === 'kept' && changed) await reloadPrometheus(docker, config, prometheusClient(config));
+  // Readiness, as for models: a Prometheus that never answers is a clear failure here.
+  if (prom.action !== 'kept') await prometheusClient(config).waitUntilReady({ timeoutMs: 60_000 });
   lines.push(`${pad('prometheus')} ${prom.action}${prom.action === 'kept' && changed ? ' (config reloaded)' : ''}, ${m.prometheusUrl}`);
   if (m.grafana.enabled) {
     const g = await ensureService(docker, grafanaSpec(config), options);
