@@ -58,7 +58,8 @@ export function parseEnvFile(
     }
     const eq = rest.indexOf('=');
     if (eq < 0) {
-      issue(lineNo, pos + 1, `expected NAME=value, got ${JSON.stringify(truncate(rest))}`, 'write NAME=value, or start the line with # to make it a comment');
+      // Never quote the line: in a .env it is likely a secret ("HF_TOKEN hf_...", a pasted key).
+      issue(lineNo, pos + 1, 'expected NAME=value, got a line without "="', 'write NAME=value, or start the line with # to make it a comment');
       continue;
     }
     const name = rest.slice(0, eq).trimEnd();
