@@ -78,7 +78,13 @@ export function containersOfStack(all: readonly ModelContainer[], stack: { netwo
 
 /**
  * Every model container on the daemon, ours and the reference tool's (both carry
- * `inference.managed=true`), running or not. One API call.
+ * `inference.managed=true`), running or not. One API call, and one inspect per running container
+ * whose health check has not passed yet.
+ *
+ * A running container that Docker has restarted and whose health check has not passed since is
+ * reported as `restarting`: it is crash-looping (the listing cannot tell, it is "Up 1 second
+ * (health: starting)" between two crashes), so status must not call it running and `up` must
+ * recreate it.
  */
 export async function listModelContainers(docker: DockerClient, options: { labels?: string[] } = {}): Promise<ModelContainer[]> {
   let infos: ContainerInfo[];
@@ -90,7 +96,16 @@ export async function listModelContainers(docker: DockerClient, options: { label
   } catch (error) {
     throw new DockerApiError('cannot list containers', error);
   }
-  return infos.map(toModelContainer).filter((c) => c.key !== '');
+  const containers = infos.map(toModelContainer).filter((c) => c.key !== '');
+  await Promise.all(
+    containers
+      .filter((c) => c.state === 'running' && c.health === 'starting')
+      .map(async (c) => {
+        const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
+        if ((info?.RestartCount ?? 0) > 0) c.state = 'restarting';
+      }),
+  );
+  return containers;
 }
 
 /** Create a network (bridge) when none of that name exists. Returns whether it was created. */
