@@ -102,7 +102,7 @@ describe('the packed packages', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Run vLLM models behind a LiteLLM gateway/);
     // Every command the installed package defines.
-    await writeFile(join(packed.appDir, 'commands.mjs'), "import { mainCommand } from '@inferstack/serve';\nconsole.log(JSON.stringify(Object.keys(mainCommand.subCommands)));\n");
+    await writeFile(join(packed.appDir, 'commands.mjs'), "import { commandNames } from '@inferstack/serve';\nconsole.log(JSON.stringify(commandNames));\n");
     const listed = await inApp(process.execPath, ['commands.mjs']);
     expect(listed.code, listed.stderr).toBe(0);
     const commands = JSON.parse(listed.stdout) as string[];

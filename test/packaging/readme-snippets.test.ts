@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mainCommand } from '../../packages/cli/src/index.js';
+import { commandNames } from '../../packages/cli/src/index.js';
 import { STANDIN_IMAGE, sessionLabel } from '../support/docker.js';
 
 const packages = fileURLToPath(new URL('../../packages/', import.meta.url));
@@ -84,7 +84,7 @@ describe('README snippets', () => {
 
   it('cli: the README names every command, exit code and INFERSTACK_ variable the CLI reads', async () => {
     const readme = await readFile(join(packages, 'cli', 'README.md'), 'utf8');
-    const commands = Object.keys(mainCommand.subCommands as Record<string, unknown>);
+    const commands = [...commandNames];
     expect(commands).toEqual(expect.arrayContaining(['up', 'plan', 'status', 'logs', 'stop', 'down', 'sync', 'unlock']));
     for (const command of commands) expect(readme, `serve ${command} in packages/cli/README.md`).toMatch(new RegExp(`^serve ${command}\\b`, 'm'));
     for (const code of [0, 1, 2, 3]) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));

@@ -46,6 +46,9 @@ const COMMANDS: Record<string, { def: CommandDef<ArgsDef>; run: Runner }> = {
   export: { def: exportCommand as CommandDef<ArgsDef>, run: (ctx, a) => exportStack(ctx, { format: a._[0], file: file(a), output: typeof a.output === 'string' ? a.output : undefined }) },
 };
 
+/** The commands `serve` has (for docs and tests). */
+export const commandNames: readonly string[] = Object.keys(COMMANDS);
+
 /** Other names of commands: the old tool's `serve serve`, docker's `ps`. */
 const ALIASES: Record<string, string> = { serve: 'up', ps: 'status' };
 
