@@ -36,6 +36,8 @@ export const upArgs = {
 export async function up(ctx: CommandEnv, args: { models: string[]; file: string; forceRecreate: boolean; dryRun: boolean; timeoutSeconds?: number; json: boolean }): Promise<number> {
   const out = ctx.output;
   const config = await loadStack(ctx, args.file, args.models);
+  // The gateway and Prometheus serve every model of the stack, not only the ones named here.
+  const stack = args.models.length > 0 ? await loadStack(ctx, args.file) : config;
   requireGatewayKey(config);
   const client = await docker(ctx);
   const held = args.dryRun ? undefined : await lock(ctx, client, `serve up ${args.models.join(' ')}`.trim());
@@ -59,7 +61,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     const labels = extraLabels(ctx.env);
     if (config.gateway.mode === 'managed') {
       try {
-        const r = await ensureGateway(client, config, { hashKey: hashKey(ctx.env), extraLabels: labels });
+        const r = await ensureGateway(client, stack, { hashKey: hashKey(ctx.env), extraLabels: labels });
         gatewayJustStarted = r.action !== 'kept';
         progress.line(`${out.green('✔')} gateway      ${config.gateway.containerName} ${r.action}, ${config.gateway.url}`);
       } catch (error) {
@@ -71,7 +73,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     }
     if (config.monitoring.mode === 'managed') {
       try {
-        for (const line of await ensureMonitoring(ctx, client, config)) progress.line(`${out.green('✔')} ${line}`);
+        for (const line of await ensureMonitoring(ctx, client, stack)) progress.line(`${out.green('✔')} ${line}`);
       } catch (error) {
         infraOk = false;
         const e = asCliError(error) as Error & { hint?: string };
@@ -100,7 +102,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     // Register only what is ready; a model that failed is not routed to.
     const integrations = ctx.signal.aborted
       ? undefined
-      : await syncIntegrations(ctx, client, config, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted, skipGateway: gatewayFailed });
+      : await syncIntegrations(ctx, client, stack, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted, skipGateway: gatewayFailed });
     const integrationsOk = integrations ? (args.json ? integrationsJson(integrations) && isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
     if (args.json) {
       out.json({
