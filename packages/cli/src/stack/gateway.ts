@@ -221,6 +221,13 @@ export async function syncGateway(
     // A gateway we just (re)started may take a while; one that should be up gets a short budget.
     const long = restarted || options.justStarted;
     await client.waitUntilReady({ timeoutMs: long ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
+    // An unchanged file does not prove the gateway loaded it: a run killed between writing the
+    // file and restarting the gateway leaves it routing to the old list. Ask it what it routes.
+    if (!restarted && config.gateway.mode === 'managed' && planGatewaySync(desired, await client.modelInfo({ signal: options.signal })).length > 0) {
+      await restartContainer(docker, config.gateway.containerName, 5);
+      restarted = true;
+      await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    }
     return { mode, routed: desired.map((d) => d.servedModelName), added: written.changed ? desired.length : 0, removed: 0, restarted };
   }
   const actual = await client.modelInfo({ signal: options.signal });
