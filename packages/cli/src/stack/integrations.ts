@@ -1,5 +1,6 @@
 import type { StackConfig } from '@inferstack/config';
 import { containersOfStack, isLocalDaemon, listModelContainers, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import { TargetsFileError } from '@inferstack/prometheus-sync';
 import type { CommandEnv } from '../context.js';
 import { syncGateway, type GatewaySyncResult } from './gateway.js';
 import { syncMonitoring, type MonitoringSyncResult } from './monitoring.js';
@@ -78,7 +79,12 @@ export function reportIntegrations(ctx: CommandEnv, r: IntegrationsResult): bool
     for (const w of m.warnings) o.info(`  ${o.yellow('!')} ${w}`);
   } else {
     ok = false;
-    o.error(`prometheus sync failed: ${r.monitoring.error.message}`, 'the deployment itself is fine; run "serve sync" once Prometheus answers');
+    // Waiting for Prometheus does not help when the targets file cannot be written.
+    const hint =
+      r.monitoring.error instanceof TargetsFileError
+        ? 'monitoring.prometheus.targets-dir must be a directory serve can write; the deployment itself is fine, run "serve sync" once it is'
+        : 'the deployment itself is fine; run "serve sync" once Prometheus answers';
+    o.error(`prometheus sync failed: ${r.monitoring.error.message}`, hint);
   }
   return ok;
 }
