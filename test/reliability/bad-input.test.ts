@@ -34,6 +34,8 @@ interface Case {
   args: string[];
   exit: number;
   stderr: string;
+  /** Text that must appear nowhere in the output (secrets from the input). */
+  mustNotShow?: string[];
   setup?: SetupStep[];
 }
 
@@ -236,6 +238,7 @@ describe.each(cases)('$name: $what', (c) => {
     expect(r.stderr, 'no stack trace').not.toContain('\n    at ');
     expect(r.stderr, 'not reported as a bug').not.toMatch(/unexpected error|this is a bug/);
     expect(r.stdout, 'nothing on stdout, not even half a JSON document').toBe('');
+    for (const secret of c.mustNotShow ?? []) expect(r.stderr, 'a secret from the input is shown').not.toContain(secret);
 
     expect(await dockerState(ids), 'no container, network or volume made').toEqual(dockerBefore);
     expect(snapshot(dir), 'no file written in the project').toEqual(filesBefore);
@@ -244,7 +247,7 @@ describe.each(cases)('$name: $what', (c) => {
     expect(existsSync(join(dir, '.inferstack')), 'no generated Prometheus config').toBe(false);
     expect(existsSync(ids.sentinel), 'no shell ran the input').toBe(false);
     expect(existsSync('/tmp/pwned')).toBe(false);
-  });
+  }, 300_000);
 });
 
 /** A project from the base, with its own models.yaml and .env text. */
