@@ -1,7 +1,7 @@
 import type { ModelSpec } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { argvStyleForEntrypoint, modelContainerOptions } from './container-spec.js';
-import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
+import { classifyContainerError, ensureNetwork, removeContainer, stopContainer } from './containers.js';
 import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
 import { ensureImage, type PullProgress } from './images.js';
@@ -117,14 +117,16 @@ class Limiter {
  * Carry out a plan: remove leftovers, pull missing images, then create / recreate / start the
  * models (GPU-sharing ones in order) and wait for each to be ready. Never throws for one
  * model's failure: every model gets an outcome. On abort, containers made by this run that are
- * not ready yet are removed, so nothing half-made is left behind.
+ * not ready yet are removed, and stopped ones it started are stopped again, so nothing half-made
+ * is left behind.
  */
 export async function applyModelPlan(docker: DockerClient, changes: readonly ModelChange[], options: ApplyOptions): Promise<ModelOutcome[]> {
   const emit = options.onEvent ?? (() => {});
   const signal = options.signal;
   const outcomes = new Map<string, ModelOutcome>();
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_600_000;
-  const inFlight = new Set<string>();
+  // Containers started by this run and not ready yet: whether this run also made them.
+  const inFlight = new Map<string, boolean>();
 
   // A running container is kept only once it is seen ready: a run killed while it waited leaves
   // one that may still be loading and has no restart policy yet. Those made by the old tool are
@@ -215,7 +217,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         }
       }
       if (change.action !== 'keep') {
-        inFlight.add(containerId!);
+        inFlight.set(containerId!, change.action !== 'start');
         emit({ type: 'starting', key });
         try {
           await docker.getContainer(containerId!).start();
@@ -279,8 +281,11 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   await Promise.all(done.values());
 
   if (signal?.aborted && inFlight.size > 0) {
-    // Ctrl-C: nothing half-made stays behind.
-    await Promise.all([...inFlight].map((id) => removeContainer(docker, id, { timeoutSeconds: 2 }).catch(() => {})));
+    // Ctrl-C: nothing half-made stays behind. What this run made goes; a stopped container it
+    // only started is stopped again, as it was (with its logs).
+    await Promise.all(
+      [...inFlight].map(([id, made]) => (made ? removeContainer(docker, id, { timeoutSeconds: 2 }) : stopContainer(docker, id, 2)).catch(() => {})),
+    );
   }
   return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
 }
