@@ -120,6 +120,8 @@ describe('secrets after a full run with a managed gateway and Prometheus', { tim
       '      model: test/b',
       '      gpus: none',
       `      served-model-name: served-${keyB}`,
+      // A secret-named variable given in models.yaml itself: Env only, like HF_TOKEN.
+      `      env: {MY_SERVICE_TOKEN: "${S.MY_SERVICE_TOKEN.value}"}`,
       ...(withFailing ? [`  - ${keyFail}:`, '      model: test/gated-model', '      gpus: none', '      env: {STANDIN_FAIL: gated}'] : []),
       '',
     ].join('\n');
@@ -313,7 +315,7 @@ describe('secrets after a full run with a managed gateway and Prometheus', { tim
     const env = (name: string) => (containers.find((c) => c.Name === `/${name}`)?.Config.Env ?? []) as string[];
     // Controls: the values are really there, where they belong (so the searches above can fail).
     expect(env(`inference-${keyA}`)).toEqual(expect.arrayContaining([`VLLM_API_KEY=${S.MODEL_A_API_KEY.value}`, `HF_TOKEN=${S.HF_TOKEN.value}`]));
-    expect(env(`inference-${keyB}`)).toContain(`HF_TOKEN=${S.HF_TOKEN.value}`);
+    expect(env(`inference-${keyB}`)).toEqual(expect.arrayContaining([`HF_TOKEN=${S.HF_TOKEN.value}`, `MY_SERVICE_TOKEN=${S.MY_SERVICE_TOKEN.value}`]));
     expect(env(`inference-${keyB}`).join('\n')).not.toContain('VLLM_API_KEY');
     expect(env(names.gateway)).toEqual(expect.arrayContaining([`LITELLM_MASTER_KEY=${S.LITELLM_MASTER_KEY.value}`, `LITELLM_SALT_KEY=${S.LITELLM_SALT_KEY.value}`]));
     expect(env(names.gateway).some((e) => e.endsWith(`=${S.MODEL_A_API_KEY.value}`))).toBe(true);
