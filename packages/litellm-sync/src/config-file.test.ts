@@ -113,6 +113,14 @@ describe('renderLitellmConfig', () => {
     ]);
   });
 
+  it('writes entries as a block list, also into a file that says model_list: []', () => {
+    const text = renderLitellmConfig('model_list: []\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n', [
+      { modelKey: 'a', containerName: 'inference-a', servedModelName: 'org/a' },
+    ]).text;
+    expect(text).toMatch(/^model_list:\n  - model_name: org\/a\n/m);
+    expect(renderLitellmConfig(text, []).text).toMatch(/^model_list: \[\]$/m);
+  });
+
   it('starts a file from nothing', () => {
     const empty = renderLitellmConfig('', []);
     expect(empty.changed).toBe(false);

@@ -56,7 +56,9 @@ export function renderLitellmConfig(
 
   list.items = list.items.filter((item) => !isManagedEntry(asEntry(item)));
   for (const entry of wanted) list.items.push(doc.createNode(entry));
-  if (list.items.length === 0) list.flow = true; // `model_list: []` rather than a dangling key
+  // `model_list: []` when empty rather than a dangling key; a block list (one entry a few lines)
+  // once it has entries, also when the file started as `model_list: []`.
+  list.flow = list.items.length === 0;
 
   return { text: doc.toString({ lineWidth: 0, indentSeq: indentsSequences(existingYamlText) }), changed, entries: wanted };
 }
