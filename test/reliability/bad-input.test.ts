@@ -5,11 +5,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../packages/cli/test/_harness.js';
 import { docker, sessionLabel, testSession } from '../support/docker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -46,16 +46,6 @@ function loadCases(): Case[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 const cases = loadCases();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Settings the CLI would take from the environment: kept out, so only the project's .env counts. */
 const SETTING_LIKE = /^(INFERSTACK_|VLLM_|HF_|HUGGINGFACE_|GATEWAY_|LITELLM_|PROMETHEUS_|GRAFANA_|GF_)/;

@@ -9,9 +9,9 @@
 // (default 8; 20 or more for the full run) and INFERSTACK_FAULT_GATEWAY_RUNS=<n> (default 2) set
 // how many.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../packages/cli/test/_harness.js';
 import { renderLitellmConfig } from '../../packages/litellm-sync/src/index.js';
 import {
   FakeGateway,
@@ -59,16 +59,6 @@ const keysOf = (p: Project, names: string[]) => names.map((n) => `${p.prefix}-${
 const up = (p: Project, env: NodeJS.ProcessEnv = {}, extra: string[] = []) => serve(bin, p, ['up', ...extra], env);
 const noStack = (r: RunResult) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 const explain = (r: RunResult) => `exit ${r.code} after ${r.ms} ms\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The project's models are exactly `names`, one container each, running, made ready (restart

@@ -7,11 +7,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../packages/cli/test/_harness.js';
 import { docker, sessionLabel, waitFor } from '../support/docker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -20,16 +20,6 @@ const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/li
 const PROMETHEUS = 'inferstack-test/prometheus:2.42';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const STANDIN = 'inferstack-test/vllm-standin:latest';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Copy the built bin (dist and package.json) to a temporary folder, once it is complete. */
 async function copyOfTheBin(): Promise<string> {

@@ -116,3 +116,26 @@ export async function execIn(id: string, cmd: string[]): Promise<string> {
 }
 
 export const exec = promisify(execFile);
+
+/** A TCP port free on 127.0.0.1 now (for a published gateway or Prometheus). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Poll `fn` until it returns something (errors count as "not yet"), or fail after `timeoutMs`. */
+export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

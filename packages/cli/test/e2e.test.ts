@@ -1,31 +1,10 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STANDIN, containersOf, createProject, docker, type Project } from './_harness.js';
+import { STANDIN, containersOf, createProject, docker, type Project, freePort, until } from './_harness.js';
 
 const LITELLM = 'inferstack-test/litellm:1.108.7';
 const PROMETHEUS = 'inferstack-test/prometheus:2.42';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const MASTER_KEY = 'sk-e2e-8f1c2a9d4b7e6a5c3d2e1f0a';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** The whole stack from nothing: gateway, Prometheus, exporter, two models; then a change; then down --all. */
 describe('end to end: the whole stack in one command', () => {

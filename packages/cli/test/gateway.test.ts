@@ -1,21 +1,10 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STANDIN, createProject, docker, removeByLabel, type Project } from './_harness.js';
+import { STANDIN, createProject, docker, removeByLabel, type Project, freePort } from './_harness.js';
 
 const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
 const MASTER_KEY = 'sk-test-master-5b7e0c1d9f';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('serve with a managed LiteLLM gateway (config-file mode, real LiteLLM)', () => {
   let p: Project;

@@ -1,12 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { CLI, STANDIN, STANDIN_LEGACY, docker, removeByLabel, sessionId } from './_harness.js';
+import { CLI, STANDIN, STANDIN_LEGACY, docker, removeByLabel, sessionId, freePort } from './_harness.js';
 
 const NODE_IMAGE = 'inferstack-test/node:20';
 
@@ -36,17 +35,6 @@ function serve(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
     });
   });
 }

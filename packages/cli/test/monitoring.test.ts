@@ -1,32 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STANDIN, createProject, docker, removeByLabel, type Project } from './_harness.js';
+import { STANDIN, createProject, docker, removeByLabel, type Project, freePort, until } from './_harness.js';
 
 const PROMETHEUS = 'inferstack-test/prometheus:2.42';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Prometheus applies file_sd changes 0–10 s after them (longer on a loaded machine).
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('serve with a managed Prometheus (real Prometheus 2.42)', () => {
   let p: Project;
