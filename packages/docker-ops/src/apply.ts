@@ -291,13 +291,14 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
 }
 
 /**
- * Whether a running container was made ready by a run that finished: Docker's health check
- * passed and it has the restart policy `apply` gives a model once it serves.
+ * Whether a running container was made ready by a run that finished: it has the restart policy
+ * `apply` gives a model only once it serves (a run killed while it loaded left `no`).
  */
 async function seenReady(docker: DockerClient, id: string): Promise<boolean> {
   try {
     const info = await docker.getContainer(id).inspect();
-    return info.State.Health?.Status === 'healthy' && info.HostConfig.RestartPolicy?.Name === 'unless-stopped';
+    // We switch the restart policy to unless-stopped only once a model answered: that marks it.
+    return info.State.Running && info.HostConfig.RestartPolicy?.Name === 'unless-stopped';
   } catch (error) {
     throw new DockerApiError(`cannot inspect container ${id.slice(0, 12)}`, error);
   }

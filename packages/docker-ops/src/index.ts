@@ -86,3 +86,5 @@ export {
 } from './services.js';
 export type { ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
+export { httpGet } from './http-get.js';
+export type { HttpAnswer } from './http-get.js';

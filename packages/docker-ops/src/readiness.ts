@@ -2,6 +2,9 @@ import type { DockerClient } from './client.js';
 import { containerLogs } from './containers.js';
 import { VLLM_PORT } from './container-spec.js';
 import { DockerApiError, OperationAbortedError } from './errors.js';
+import { httpGet } from './http-get.js';
+
+type HttpGet = typeof httpGet;
 
 /** How readiness is observed. */
 export type ProbeMode =
@@ -36,7 +39,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Log lines kept for diagnosis. @default 300 */
   logTail?: number;
-  fetch?: typeof fetch;
+  /** HTTP GET used for the probes (tests inject one). @default {@link httpGet} */
+  get?: HttpGet;
   now?: () => number;
 }
 
@@ -80,19 +84,15 @@ async function observe(docker: DockerClient, id: string, network: string): Promi
   }
 }
 
-async function httpReady(address: string, options: WaitOptions, fetchImpl: typeof fetch): Promise<boolean> {
+async function httpReady(address: string, options: WaitOptions, get: HttpGet): Promise<boolean> {
   const base = `http://${address}:${VLLM_PORT}`;
   try {
-    const health = await fetchImpl(`${base}/health`, { signal: AbortSignal.timeout(2000) });
-    await health.arrayBuffer();
+    const health = await get(`${base}/health`, { timeoutMs: 2000 });
     if (health.status !== 200) return false;
     if (!options.servedModelName) return true;
-    const models = await fetchImpl(`${base}/v1/models`, {
-      signal: AbortSignal.timeout(2000),
-      headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
-    });
+    const models = await get(`${base}/v1/models`, { timeoutMs: 2000, headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {} });
     if (models.status !== 200) return false;
-    const body = (await models.json()) as { data?: Array<{ id?: string }> };
+    const body = JSON.parse(models.body) as { data?: Array<{ id?: string }> };
     return body.data?.some((m) => m.id === options.servedModelName) ?? false;
   } catch {
     // Connection refused or reset: vLLM does not listen until the model is loaded.
@@ -107,7 +107,7 @@ async function httpReady(address: string, options: WaitOptions, fetchImpl: typeo
  */
 export async function waitUntilReady(docker: DockerClient, id: string, options: WaitOptions): Promise<ReadinessResult> {
   const now = options.now ?? Date.now;
-  const fetchImpl = options.fetch ?? fetch;
+  const get = options.get ?? httpGet;
   const probe = options.probe ?? 'http';
   const interval = options.intervalMs ?? 100;
   const inspectEvery = Math.max(interval, options.inspectIntervalMs ?? 500);
@@ -138,7 +138,7 @@ export async function waitUntilReady(docker: DockerClient, id: string, options: 
       if (observed.health === 'unhealthy') return fail('unhealthy');
       if (probe === 'healthcheck' && observed.health === 'healthy') return { ready: true, elapsedMs: now() - start };
     }
-    if (probe === 'http' && observed.address && observed.status === 'running' && (await httpReady(observed.address, options, fetchImpl))) {
+    if (probe === 'http' && observed.address && observed.status === 'running' && (await httpReady(observed.address, options, get))) {
       return { ready: true, elapsedMs: now() - start };
     }
     if (now() - start >= timeoutMs) return fail('timeout');

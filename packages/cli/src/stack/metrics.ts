@@ -1,4 +1,4 @@
-import type { ModelContainer } from '@inferstack/docker-ops';
+import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
 
 /** What `serve status` shows from a model's own `/metrics`. */
 export interface ModelLoad {
@@ -37,8 +37,8 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
       const address = c.addresses[network];
       if (c.state !== 'running' || !address) return;
       try {
-        const r = await fetch(`http://${address}:8000/metrics`, { signal: AbortSignal.timeout(1500) });
-        const load = r.ok ? parseVllmLoad(await r.text()) : undefined;
+        const r = await httpGet(`http://${address}:8000/metrics`, { timeoutMs: 1500 });
+        const load = r.status === 200 ? parseVllmLoad(r.body) : undefined;
         if (load) out.set(c.key, load);
       } catch {
         // Not answering: status shows its health instead.

@@ -1,4 +1,4 @@
-import type { ModelContainer } from '@inferstack/docker-ops';
+import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
 
 /**
  * The model containers that really serve now: running, and either healthy by Docker's check,
@@ -7,9 +7,8 @@ import type { ModelContainer } from '@inferstack/docker-ops';
  */
 export async function servingModels(
   containers: readonly ModelContainer[],
-  options: { network: string; readyKeys?: ReadonlySet<string>; local: boolean; fetch?: typeof fetch },
+  options: { network: string; readyKeys?: ReadonlySet<string>; local: boolean },
 ): Promise<ModelContainer[]> {
-  const fetchImpl = options.fetch ?? fetch;
   const checks = await Promise.all(
     containers.map(async (c) => {
       if (c.state !== 'running' || c.health === 'unhealthy') return false;
@@ -17,9 +16,7 @@ export async function servingModels(
       const address = c.addresses[options.network];
       if (!options.local || !address) return false;
       try {
-        const r = await fetchImpl(`http://${address}:8000/health`, { signal: AbortSignal.timeout(1500) });
-        await r.arrayBuffer();
-        return r.status === 200;
+        return (await httpGet(`http://${address}:8000/health`, { timeoutMs: 1500 })).status === 200;
       } catch {
         return false;
       }
