@@ -10,6 +10,7 @@ bash scripts/ensure-docker.sh
 command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10.34.9 >/dev/null
 pnpm install --frozen-lockfile >/dev/null
 pnpm build >/dev/null
+bash scripts/ensure-host-tools.sh
 bash images/build.sh vllm-standin litellm prometheus
 
 cd examples/demo

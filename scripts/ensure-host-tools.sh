@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Host packages the local test images are built from (no registry: see images/): Debian's
+# prometheus and prometheus-node-exporter binaries, and debootstrap for the LiteLLM base image.
+# Installs what is missing when run as root on Debian; safe to run again.
+set -euo pipefail
+
+need=()
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || command -v node_exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v ldd >/dev/null 2>&1 || need+=(libc-bin)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-host-tools: missing ${need[*]}; install them (Debian/Ubuntu: apt-get install ${need[*]})" >&2
+  exit 1
+fi
+echo "ensure-host-tools: installing ${need[*]} from Debian's archive..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# The packages' services are not wanted on the host: only their binaries go into images.
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
