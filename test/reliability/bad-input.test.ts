@@ -4,17 +4,17 @@
 // made, no file written in the project. See corpus/README.md for the case format.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../packages/cli/test/_harness.js';
+import { snapshotBin } from './_faults-support.js';
 import { docker, sessionLabel, testSession } from '../support/docker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CORPUS = join(HERE, 'corpus');
-const DIST = join(HERE, '../../packages/cli/dist');
 /** The bin this file runs: a copy of dist, so that a rebuild in the shared tree cannot pull it away mid-run. */
 let CLI = '';
 
@@ -157,25 +157,8 @@ async function dockerState(ids: Ids): Promise<string[]> {
 const ids: Ids = { prefix: '', network: '', gatewayPort: 0, prometheusPort: 0, sentinel: '' };
 const projects: string[] = [];
 
-/** Copy the built bin (dist and package.json) to a temporary folder, once it is complete. */
-async function copyOfTheBin(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'inferstack-bin-'));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(join(dir, 'dist'), { recursive: true, force: true });
-      cpSync(DIST, join(dir, 'dist'), { recursive: true });
-      cpSync(join(DIST, '../package.json'), join(dir, 'package.json'));
-      execFileSync(process.execPath, [join(dir, 'dist', 'cli.js'), '--version'], { stdio: 'ignore' });
-      return join(dir, 'dist', 'cli.js');
-    } catch (error) {
-      if (attempt >= 60) throw new Error(`packages/cli/dist is not a working build (run pnpm build): ${String(error)}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
-
 beforeAll(async () => {
-  CLI = await copyOfTheBin();
+  CLI = (await snapshotBin()).bin;
   const tag = randomBytes(3).toString('hex');
   ids.prefix = `rb${tag}`;
   ids.network = `inferstack-test-${ids.prefix}`;

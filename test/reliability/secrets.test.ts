@@ -6,37 +6,20 @@
 // the argv of every container. Env may hold secrets: that is how Docker passes them.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../packages/cli/test/_harness.js';
+import { snapshotBin } from './_faults-support.js';
 import { docker, sessionLabel, waitFor } from '../support/docker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const DIST = join(HERE, '../../packages/cli/dist');
 const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
 const PROMETHEUS = 'inferstack-test/prometheus:2.42';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const STANDIN = 'inferstack-test/vllm-standin:latest';
-
-/** Copy the built bin (dist and package.json) to a temporary folder, once it is complete. */
-async function copyOfTheBin(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'inferstack-bin-'));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(join(dir, 'dist'), { recursive: true, force: true });
-      cpSync(DIST, join(dir, 'dist'), { recursive: true });
-      cpSync(join(DIST, '../package.json'), join(dir, 'package.json'));
-      execFileSync(process.execPath, [join(dir, 'dist', 'cli.js'), '--version'], { stdio: 'ignore' });
-      return join(dir, 'dist', 'cli.js');
-    } catch (error) {
-      if (attempt >= 60) throw new Error(`packages/cli/dist is not a working build (run pnpm build): ${String(error)}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}
 
 /** One value per secret; `core` is its random part, searched for too (a cut or quoted leak still holds it). */
 function secret(prefix: string): { value: string; core: string } {
@@ -163,7 +146,7 @@ describe('secrets after a full run with a managed gateway and Prometheus', { tim
     });
 
   beforeAll(async () => {
-    cli = await copyOfTheBin();
+    cli = (await snapshotBin()).bin;
     gatewayPort = await freePort();
     prometheusPort = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'inferstack-secrets-'));
