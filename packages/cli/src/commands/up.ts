@@ -103,7 +103,7 @@ export async function up(ctx: CommandEnv, args: { models: string[]; file: string
     const integrations = ctx.signal.aborted
       ? undefined
       : await syncIntegrations(ctx, client, stack, { readyKeys: new Set(outcomes.filter((o) => o.outcome === 'done').map((o) => o.key)), gatewayJustStarted, skipGateway: gatewayFailed });
-    const integrationsOk = integrations ? (args.json ? integrationsJson(integrations) && isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
+    const integrationsOk = integrations ? (args.json ? isOk(integrations) : reportIntegrations(ctx, integrations)) : true;
     if (args.json) {
       out.json({
         ok: failed.length === 0 && aborted.length === 0 && integrationsOk && infraOk,
