@@ -102,5 +102,6 @@ describe('end to end: the whole stack in one command', () => {
     expect(r.code, r.stderr).toBe(0);
     const left = await docker.listContainers({ all: true, filters: { label: [p.labels] } });
     expect(left.filter((c) => c.Names.some((n) => n.includes(p.prefix))).map((c) => c.Names[0])).toEqual([]);
+    await expect(docker.getNetwork(p.network).inspect()).rejects.toThrow();
   });
 });

@@ -66,6 +66,8 @@ export async function stopOrDown(
       }),
     );
     const services = args.all ? await downServices(ctx, config, { volumes: Boolean(args.volumes), json: args.json, timeoutSeconds: args.timeoutSeconds }) : [];
+    // The stack's network goes with it once nothing else is attached (another stack may share it).
+    if (args.all) await client.getNetwork(config.network).remove().catch(() => {});
     if (args.json) ctx.output.json({ [mode === 'stop' ? 'stopped' : 'removed']: results, ...(args.all ? { services } : {}), ...(integrations ? integrationsJson(integrations) : {}) });
     else if (results.length === 0 && services.length === 0) ctx.output.info('no model containers to ' + mode);
     return results.every((r) => r.ok) && services.every((s) => s.ok) && integrationsOk ? ExitCode.ok : ExitCode.failed;
