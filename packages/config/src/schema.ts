@@ -56,6 +56,15 @@ const Port = (title: string, description: string) =>
     v.title(title), v.description(description),
   );
 
+/** A Docker container name for a managed service. */
+const ContainerName = (description: string) =>
+  v.pipe(
+    v.string('must be a container name'),
+    v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+    v.title('Container name'),
+    v.description(description),
+  );
+
 const Image = (title: string, description: string) =>
   v.pipe(
     v.string('must be an image reference (a string)'),
@@ -267,13 +276,7 @@ export const GatewaySchema = v.pipe(
           v.title('Config file'), v.description(`LiteLLM config file of a managed gateway, relative to the project directory. Default: ${DEFAULT_LITELLM_CONFIG_FILE}.`),
         ),
       ),
-      'container-name': v.optional(
-        v.pipe(
-          v.string('must be a container name'),
-          v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
-          v.title('Container name'), v.description('Name of the managed container. Default: litellm.'),
-        ),
-      ),
+      'container-name': v.optional(ContainerName('Name of the managed container. Default: litellm.')),
       bind: v.optional(
         v.pipe(
           v.union(
@@ -312,13 +315,7 @@ export const MonitoringSchema = v.pipe(
               ),
               port: v.optional(Port('Port', `Host port of a managed Prometheus. Default: PROMETHEUS_PORT from .env, then ${DEFAULT_PROMETHEUS_PORT}.`)),
               image: v.optional(Image('Image', `Prometheus image. Default: ${DEFAULT_PROMETHEUS_IMAGE}.`)),
-              'container-name': v.optional(
-                v.pipe(
-                  v.string('must be a container name'),
-                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
-                  v.title('Container name'), v.description('Name of the managed container. Default: prometheus.'),
-                ),
-              ),
+              'container-name': v.optional(ContainerName('Name of the managed container. Default: prometheus.')),
               'targets-dir': v.optional(
                 v.pipe(
                   v.string('must be a path'),
@@ -339,13 +336,7 @@ export const MonitoringSchema = v.pipe(
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run Grafana. Default: true with mode: managed.'))),
               port: v.optional(Port('Port', `Host port of Grafana. Default: GRAFANA_PORT from .env, then ${DEFAULT_GRAFANA_PORT}.`)),
               image: v.optional(Image('Image', `Grafana image. Default: ${DEFAULT_GRAFANA_IMAGE}.`)),
-              'container-name': v.optional(
-                v.pipe(
-                  v.string('must be a container name'),
-                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
-                  v.title('Container name'), v.description('Name of the managed container. Default: grafana.'),
-                ),
-              ),
+              'container-name': v.optional(ContainerName('Name of the managed container. Default: grafana.')),
             },
             'must be a map with enabled, port, image or container-name',
           ),
@@ -358,13 +349,7 @@ export const MonitoringSchema = v.pipe(
             {
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run node-exporter (host CPU, memory, disk). Default: true with mode: managed.'))),
               image: v.optional(Image('Image', `node-exporter image. Default: ${DEFAULT_NODE_EXPORTER_IMAGE}.`)),
-              'container-name': v.optional(
-                v.pipe(
-                  v.string('must be a container name'),
-                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
-                  v.title('Container name'), v.description('Name of the managed container.'),
-                ),
-              ),
+              'container-name': v.optional(ContainerName('Name of the managed container.')),
             },
             'must be a map with enabled, image or container-name',
           ),
@@ -377,13 +362,7 @@ export const MonitoringSchema = v.pipe(
             {
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run the NVIDIA DCGM exporter (GPU metrics). Default: with mode: managed, where the Docker host has NVIDIA GPUs.'))),
               image: v.optional(Image('Image', `DCGM exporter image. Default: ${DEFAULT_DCGM_EXPORTER_IMAGE}.`)),
-              'container-name': v.optional(
-                v.pipe(
-                  v.string('must be a container name'),
-                  v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
-                  v.title('Container name'), v.description('Name of the managed container.'),
-                ),
-              ),
+              'container-name': v.optional(ContainerName('Name of the managed container.')),
             },
             'must be a map with enabled, image or container-name',
           ),
