@@ -15,6 +15,20 @@ export interface GpuInfo {
   freeMiB: number;
 }
 
+type MemoryMiB = Partial<Record<'total' | 'used' | 'free', number>>;
+
+/** One GPU as both parsers report it (absent memory fields as 0, empty names left out). */
+function gpuInfo(index: number, uuid: string | undefined, name: string | undefined, memory: MemoryMiB): GpuInfo {
+  return {
+    index,
+    ...(uuid ? { uuid } : {}),
+    ...(name ? { name } : {}),
+    totalMiB: memory.total ?? 0,
+    usedMiB: memory.used ?? 0,
+    freeMiB: memory.free ?? 0,
+  };
+}
+
 /** Why `nvidia-smi` output could not be read. Plain data, not an exception. */
 export interface GpuParseError {
   kind: 'gpu-parse-error';
@@ -114,7 +128,7 @@ export function parseNvidiaSmiCsv(text: string): GpuParseResult {
       const at = layout.indexOf(name);
       return at === -1 ? undefined : cells[at];
     };
-    const memory: Partial<Record<'total' | 'used' | 'free', number>> = {};
+    const memory: MemoryMiB = {};
     for (const key of ['total', 'used', 'free'] as const) {
       const raw = cell(`memory.${key}`);
       if (raw === undefined) {
@@ -131,16 +145,7 @@ export function parseNvidiaSmiCsv(text: string): GpuParseResult {
     if (!Number.isInteger(index) || index < 0) {
       return fail('bad-value', `nvidia-smi reported GPU index ${JSON.stringify(rawIndex)} (line ${row.line})`, row.line);
     }
-    const uuid = cell('uuid');
-    const name = cell('name');
-    gpus.push({
-      index,
-      ...(uuid ? { uuid } : {}),
-      ...(name ? { name } : {}),
-      totalMiB: memory.total ?? 0,
-      usedMiB: memory.used ?? 0,
-      freeMiB: memory.free ?? 0,
-    });
+    gpus.push(gpuInfo(index, cell('uuid'), cell('name'), memory));
   }
   return { ok: true, gpus };
 }
@@ -161,7 +166,7 @@ export function parseNvidiaSmiXml(text: string): GpuParseResult {
   for (const [index, block] of blocks.entries()) {
     const fb = /<fb_memory_usage>([\s\S]*?)<\/fb_memory_usage>/.exec(block)?.[1];
     if (fb === undefined) return fail('missing-column', `GPU ${index} has no fb_memory_usage in nvidia-smi -q -x`);
-    const memory: Partial<Record<'total' | 'used' | 'free', number>> = {};
+    const memory: MemoryMiB = {};
     for (const key of ['total', 'used', 'free'] as const) {
       const raw = tag(fb, key);
       const mib = raw === undefined ? undefined : parseMiB(raw);
@@ -170,16 +175,7 @@ export function parseNvidiaSmiXml(text: string): GpuParseResult {
       }
       memory[key] = mib;
     }
-    const uuid = tag(block, 'uuid');
-    const name = tag(block, 'product_name');
-    gpus.push({
-      index,
-      ...(uuid ? { uuid } : {}),
-      ...(name ? { name } : {}),
-      totalMiB: memory.total ?? 0,
-      usedMiB: memory.used ?? 0,
-      freeMiB: memory.free ?? 0,
-    });
+    gpus.push(gpuInfo(index, tag(block, 'uuid'), tag(block, 'product_name'), memory));
   }
   return { ok: true, gpus };
 }
