@@ -518,12 +518,18 @@ export function resolveConfig(args, env = {}) {
     autoToolChoice: args.enable_auto_tool_choice === true,
     toolCallParser: /** @type {string | undefined} */ (args.tool_call_parser),
     accessLog: args.disable_uvicorn_access_log !== true,
+    enableSleepMode: args.enable_sleep_mode === true,
     logStats: args.disable_log_stats !== true,
     kvCacheDtype: String(args.kv_cache_dtype ?? 'auto'),
     gpu,
     kvAvailableGiB,
     kvTokens,
   };
+}
+
+/** A vLLM boolean environment variable (`bool(int(value))`): `1` on, `0` or unset off. */
+export function envFlag(value) {
+  return value !== undefined && /^\s*[-+]?\d+\s*$/.test(value) && Number.parseInt(value, 10) !== 0;
 }
 
 function round2(x) {
@@ -602,6 +608,90 @@ export const ROUTES = [
   ['/invocations', 'POST'],
   ['/metrics', 'GET'],
 ];
+
+/**
+ * Routes vLLM adds with `VLLM_SERVER_DEV_MODE=1` (the sleep-mode ones and their neighbours), listed
+ * after the others as its dev routers are attached.
+ */
+export const DEV_ROUTES = [
+  ['/sleep', 'POST'],
+  ['/wake_up', 'POST'],
+  ['/is_sleeping', 'GET'],
+  ['/collective_rpc', 'POST'],
+];
+
+// ---------------------------------------------------------------------------------------------
+// Sleep mode (`--enable-sleep-mode` + `VLLM_SERVER_DEV_MODE=1`): the engine's memory tags, what
+// vLLM logs on sleep and wake, and its `vllm:engine_sleep_state` gauge.
+
+/** The memory tags vLLM's sleep allocator knows. */
+export const SLEEP_TAGS = ['weights', 'kv_cache'];
+
+/**
+ * `level` of `POST /sleep?level=` as vLLM reads it: `int(raw)`, default 1. Anything else than an
+ * integer is a ValueError inside the handler, i.e. a plain 500.
+ * @returns {number | undefined} undefined when int() would fail
+ */
+export function parseSleepLevel(raw) {
+  if (raw === null || raw === undefined) return 1;
+  if (!/^\s*[-+]?\d+\s*$/.test(raw)) return undefined;
+  return Number.parseInt(raw, 10);
+}
+
+/**
+ * `tags` of `POST /wake_up?tags=...` (repeatable): none means every sleeping tag (vLLM's None).
+ * @param {string[]} raw
+ */
+export function parseWakeTags(raw) {
+  return raw.length === 0 ? null : raw;
+}
+
+/**
+ * GPU memory around a sleep, from the stand-in's memory model. Level 1 backs the weights up in CPU
+ * memory and discards the KV cache; any other level discards both. What stays in use is the CUDA
+ * context, graphs and activations (the profile's overhead) plus what other processes hold.
+ * Without `--enable-sleep-mode` nothing was allocated through the sleep allocator: nothing is freed.
+ * @param {ReturnType<typeof resolveConfig>} cfg
+ */
+export function sleepMemory(cfg, level, enabled = true) {
+  const pool = enabled ? cfg.gpu.weightsGiB + Math.max(0, cfg.kvAvailableGiB) : 0;
+  const backedUp = enabled && level === 1 ? cfg.gpu.weightsGiB : 0;
+  const others = Math.max(0, cfg.gpu.totalGiB - cfg.gpu.freeGiB);
+  const inUse = others + cfg.gpu.overheadGiB + (enabled ? 0 : cfg.gpu.weightsGiB + Math.max(0, cfg.kvAvailableGiB));
+  return { freedGiB: pool, backedUpGiB: backedUp, discardedGiB: pool - backedUp, stillInUseGiB: inUse };
+}
+
+/** vLLM's log messages of one sleep: [where, message] for the engine core's lines. */
+export function sleepLogMessages(cfg, level, seconds, enabled = true) {
+  const m = sleepMemory(cfg, level, enabled);
+  return [
+    ['cumem.py:239', `CuMemAllocator: sleep freed ${m.freedGiB.toFixed(2)} GiB memory in total, of which ${m.backedUpGiB.toFixed(2)} GiB is backed up in CPU and the rest ${m.discardedGiB.toFixed(2)} GiB is discarded directly.`],
+    ['gpu_worker.py:144', `Sleep mode freed ${m.freedGiB.toFixed(2)} GiB memory, ${m.stillInUseGiB.toFixed(2)} GiB memory is still in use.`],
+    ['abstract.py:306', `It took ${seconds.toFixed(6)} seconds to fall asleep.`],
+  ];
+}
+
+/** Python's repr of a list of str, and of the executor's set of sleeping tags. */
+export function pyList(items) {
+  return `[${items.map(pyStr).join(', ')}]`;
+}
+export function pySet(items) {
+  return items.length === 0 ? 'set()' : `{${items.map(pyStr).join(', ')}}`;
+}
+
+/** vLLM's line of one wake: the tags asked for, or (none asked) the set that was sleeping. */
+export function wakeLogMessage(tags, sleepingTags, seconds) {
+  return `It took ${seconds.toFixed(6)} seconds to wake up tags ${tags ? pyList(tags) : pySet(sleepingTags)}.`;
+}
+
+/**
+ * The three series of `vllm:engine_sleep_state`, as vLLM's record_sleep_state(sleep, level) sets
+ * them: awake 1/0, weights_offloaded 1 at level 1, discard_all 1 at level 2.
+ */
+export function sleepStateSeries(sleeping, level) {
+  if (!sleeping) return { awake: 1, weights_offloaded: 0, discard_all: 0 };
+  return { awake: 0, weights_offloaded: level === 1 ? 1 : 0, discard_all: level === 2 ? 1 : 0 };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Startup failures: the texts vLLM prints (see shared/spec/vllm.md), with enough traceback
@@ -1160,10 +1250,15 @@ export function planCompletion(kind, body, cfg) {
   let pieces = tokenize(answerFor(name, lastUser));
   let finishReason = 'stop';
   const limit = typeof maxTokens === 'number' ? maxTokens : cfg.maxModelLen - promptTokens;
+  // vLLM's sampling extras: `ignore_eos` generates until the limit (finish_reason "length"),
+  // `min_tokens` suppresses the end before that many tokens. The stand-in continues its answer
+  // with a filler, so a test can ask for one long request among short ones.
+  const minTokens = body.ignore_eos === true ? limit : Number.isInteger(body.min_tokens) ? Math.min(body.min_tokens, limit) : 0;
+  if (pieces.length < minTokens) pieces = padTokens(pieces, minTokens);
   if (pieces.length > limit) {
     pieces = pieces.slice(0, Math.max(0, limit));
     finishReason = 'length';
-  }
+  } else if (body.ignore_eos === true) finishReason = 'length';
   const n = Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
   return {
     name,
@@ -1175,6 +1270,55 @@ export function planCompletion(kind, body, cfg) {
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
   };
+}
+
+const FILLER = tokenize(' And so on.');
+
+/** `pieces` continued with a filler sentence up to `n` tokens. */
+export function padTokens(pieces, n) {
+  const out = [...pieces];
+  for (let i = 0; out.length < n; i++) out.push(FILLER[i % FILLER.length]);
+  return out;
+}
+
+/**
+ * What a model whose weights were discarded (sleep level 2) and never reloaded writes: its weight
+ * memory is remapped but holds no model, so the sampled tokens are noise. The stand-in answers with
+ * `!` tokens (what an all-zero Qwen model emits), the same count as the real answer.
+ */
+export function garbled(plan) {
+  return { ...plan, pieces: plan.pieces.map(() => '!') };
+}
+
+/** A stable fake token id (Qwen3's vocabulary size) for a token's text. */
+export function tokenId(piece) {
+  let h = 2166136261;
+  for (const ch of piece) h = Math.imul(h ^ ch.codePointAt(0), 16777619) >>> 0;
+  return h % 151643;
+}
+
+/**
+ * `POST /tokenize`: vLLM's TokenizeResponse for a `prompt` or `messages` body (the chat template's
+ * tokens count as in completions, with fixed ids), or the error vLLM would send.
+ */
+export function tokenizeBody(body, cfg) {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    return { error: openaiError(400, 'BadRequestError', 'Expected a JSON object as the request body') };
+  }
+  if (body.model !== undefined && !cfg.served.includes(body.model)) {
+    return { error: openaiError(404, 'NotFoundError', `The model \`${body.model}\` does not exist.`) };
+  }
+  let tokens;
+  if (Array.isArray(body.messages)) {
+    const content = tokenize(body.messages.map((m) => contentText(m?.content)).join(''));
+    const overhead = chatPromptTokens(body.messages) - content.length;
+    tokens = [...Array.from({ length: overhead }, (_, i) => 151644 + (i % 8)), ...content.map(tokenId)];
+  } else if (typeof body.prompt === 'string') {
+    tokens = tokenize(body.prompt).map(tokenId);
+  } else {
+    return { error: openaiError(400, 'BadRequestError', '1 validation error: either prompt or messages is required') };
+  }
+  return { body: { count: tokens.length, max_model_len: cfg.maxModelLen, tokens, token_strs: null } };
 }
 
 /** The non-streaming response body. */
@@ -1267,6 +1411,8 @@ export function newMetrics(createdSeconds) {
     created: createdSeconds,
     running: 0,
     waiting: 0,
+    sleeping: false,
+    sleepLevel: 0,
     kvUsage: 0,
     promptTokens: 0,
     generationTokens: 0,
@@ -1316,6 +1462,13 @@ export function renderMetrics(m, opts) {
   };
   gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', m.running);
   gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', m.waiting);
+  const sleep = sleepStateSeries(m.sleeping === true, m.sleepLevel ?? 0);
+  family(
+    'vllm:engine_sleep_state',
+    'gauge',
+    'Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; weights_offloaded = 1 means sleep level 1; discard_all = 1 means sleep level 2.',
+    Object.entries(sleep).map(([state, v]) => ['', { ...base, sleep_state: state }, v]),
+  );
   if (opts.oldNames) gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', m.kvUsage);
   gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', m.kvUsage);
   counter('vllm:num_preemptions', 'Cumulative number of preemption from the engine.', [[base, m.preemptions]]);

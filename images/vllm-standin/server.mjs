@@ -67,20 +67,43 @@ export async function main(style, argv, env = process.env) {
   }
 
   let phase = 'loading';
-  /** @type {http.Server | undefined} */
+  /** @type {(http.Server & { stopEngine: () => void, openResponses: () => number }) | undefined} */
   let server;
   const onSignal = (sig) => {
-    if (phase === 'stopping') return exit(0);
-    const wasServing = phase === 'serving' || phase === 'dead';
+    // vLLM's handler only cancels uvicorn's serve task; a second signal changes nothing.
+    if (phase === 'stopping') return;
+    const was = phase;
     phase = 'stopping';
-    if (!wasServing) {
-      log('INFO', 'launcher.py:110', `Received ${sig} while loading; exiting.`);
-      return exit(0);
-    }
-    shutdown(0);
+    if (was === 'serving') return stopOnSignal();
+    if (was === 'dead') return watchdogShutdown(1);
+    log('INFO', 'launcher.py:110', `Received ${sig} while loading; exiting.`);
+    return exit(0);
   };
-  const shutdown = (code) => {
+  /**
+   * SIGTERM/SIGINT while serving, as vLLM 0.11-0.13 do it (launcher.serve_http, then
+   * run_server_worker): the serve task is cancelled, the engine is shut down (in-flight requests get
+   * no further tokens), then uvicorn's shutdown stops listening, closes idle connections and waits
+   * without a time limit for the others to close. With nothing in flight that is immediate; with a
+   * request in flight the process stays until its client disconnects or SIGKILL comes. uvicorn's
+   * `Finished server process` line is never reached on this path.
+   */
+  const stopOnSignal = () => {
     log('INFO', 'launcher.py:110', 'Shutting down FastAPI HTTP server.');
+    server?.stopEngine();
+    uvicorn('Shutting down');
+    const done = () => {
+      uvicorn('Waiting for application shutdown.');
+      uvicorn('Application shutdown complete.');
+      exit(0);
+    };
+    if (!server) return done();
+    const open = server.openResponses();
+    server.close(done);
+    server.closeIdleConnections();
+    if (open > 0) uvicorn('Waiting for connections to close. (CTRL+C to force quit)');
+  };
+  /** The watchdog's way out once the engine died: uvicorn's own shutdown, to its last line. */
+  const watchdogShutdown = (code) => {
     uvicorn('Shutting down');
     server?.close();
     server?.closeAllConnections();
@@ -88,6 +111,18 @@ export async function main(style, argv, env = process.env) {
     uvicorn('Application shutdown complete.');
     uvicorn(`Finished server process [${pid}]`);
     exit(code);
+  };
+  /** The engine core dies (CUDA error): /health turns 503, the watchdog stops the server. */
+  const die = () => {
+    if (phase !== 'serving') return;
+    phase = 'dead';
+    for (const [stream, text] of lib.engineDeathOutput({ pid, enginePid: pid + 276, now: new Date() })) write(stream, text);
+    setTimeout(() => {
+      if (phase === 'dead') {
+        phase = 'stopping';
+        watchdogShutdown(1);
+      }
+    }, Number(env.STANDIN_DEAD_GRACE_MS ?? 1000));
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
@@ -164,15 +199,17 @@ export async function main(style, argv, env = process.env) {
   if (wait > 0) await sleep(wait);
   if (phase !== 'loading') return;
 
-  server = createServer(cfg, env, () => phase);
+  const devMode = lib.envFlag(env.VLLM_SERVER_DEV_MODE);
+  server = createServer(cfg, env, { getPhase: () => phase, die, devMode });
   await new Promise((resolve) => {
     server.once('error', (e) => {
       write('stderr', `${api} ERROR:    [Errno 98] error while attempting to bind on address ('${cfg.host}', ${cfg.port}): ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`);
       exit(1);
     });
     log('INFO', 'api_server.py:1912', `Starting vLLM API server 0 on http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`);
+    if (devMode) log('WARNING', 'api_server.py:1767', 'SECURITY WARNING: Development endpoints are enabled! This should NOT be used in production!');
     log('INFO', 'launcher.py:34', 'Available routes are:');
-    for (const [route, methods] of lib.ROUTES) log('INFO', 'launcher.py:42', `Route: ${route}, Methods: ${methods}`);
+    for (const [route, methods] of [...lib.ROUTES, ...(devMode ? lib.DEV_ROUTES : [])]) log('INFO', 'launcher.py:42', `Route: ${route}, Methods: ${methods}`);
     uvicorn(`Started server process [${pid}]`);
     uvicorn('Waiting for application startup.');
     uvicorn('Application startup complete.');
@@ -182,31 +219,30 @@ export async function main(style, argv, env = process.env) {
   phase = 'serving';
 
   if (mode === 'crash-after-ready') {
-    const after = Number(env.STANDIN_CRASH_AFTER ?? 5) * 1000;
-    setTimeout(() => {
-      if (phase !== 'serving') return;
-      phase = 'dead';
-      for (const [stream, text] of lib.engineDeathOutput({ pid, enginePid: pid + 276, now: new Date() })) write(stream, text);
-      // vLLM answers /health with 503 once the engine is dead, then shuts the server down.
-      setTimeout(() => {
-        if (phase === 'dead') {
-          phase = 'stopping';
-          shutdown(1);
-        }
-      }, Number(env.STANDIN_DEAD_GRACE_MS ?? 1000));
-    }, after);
+    // vLLM answers /health with 503 once the engine is dead, then shuts the server down.
+    setTimeout(die, Number(env.STANDIN_CRASH_AFTER ?? 5) * 1000);
   }
 }
 
 /**
- * The HTTP server: routes, auth, completions, metrics.
+ * The HTTP server: routes, auth, completions, metrics, and (dev mode) sleep mode.
  * @param {ReturnType<typeof lib.resolveConfig>} cfg
- * @param {() => string} getPhase
+ * @param {Record<string, string | undefined>} env
+ * @param {{ getPhase: () => string, die: () => void, devMode: boolean }} ctx
  */
-function createServer(cfg, env, getPhase) {
+function createServer(cfg, env, { getPhase, die, devMode }) {
   const metrics = lib.newMetrics(Date.now() / 1000);
-  const responseDelayMs = Number(env.STANDIN_RESPONSE_DELAY_MS ?? 0) || 0;
-  const tokenDelayMs = Number(env.STANDIN_TOKEN_DELAY_MS ?? 0) || 0;
+  const ms = (name, def) => {
+    const v = Number(env[name]);
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(v) && v >= 0 ? v : def;
+  };
+  const responseDelayMs = ms('STANDIN_RESPONSE_DELAY_MS', 0);
+  const tokenDelayMs = ms('STANDIN_TOKEN_DELAY_MS', 0);
+  const sleepDelayMs = ms('STANDIN_SLEEP_DELAY_MS', 300);
+  const wakeDelayMs = ms('STANDIN_WAKE_DELAY_MS', 300);
+  // Reading the weights from disk again: the share of the loading delay the startup log gives it.
+  const reloadWeightsMs = ms('STANDIN_RELOAD_WEIGHTS_MS', Math.max(0, Number(env.STANDIN_LOAD_DELAY ?? 2) * 1000 * 0.2) || 0);
+  const waitWhileAsleep = env.STANDIN_ASLEEP_REQUESTS === 'wait';
   const oldNames = env.STANDIN_OLD_METRICS === '1';
   const active = new Set();
   const queue = [];
@@ -226,6 +262,36 @@ function createServer(cfg, env, getPhase) {
       next();
     }
   };
+
+  // The engine core: one busy loop that runs utility calls (sleep, wake_up, is_sleeping, RPCs)
+  // one at a time, in arrival order, between the steps of the requests it runs. A request sent
+  // after a call is added once that call returned.
+  const engine = {
+    /** @type {Set<string>} memory tags currently asleep */
+    sleepingTags: new Set(),
+    level: 0,
+    /** false once a sleep discarded the weights (level 2), until reload_weights */
+    weightsValid: true,
+    /** set on SIGTERM: the engine is shut down, in-flight requests get nothing more */
+    stopped: false,
+  };
+  let engineQueue = Promise.resolve();
+  const utility = (fn) => {
+    const p = engineQueue.then(fn);
+    engineQueue = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  };
+  /** GPU memory of a sleeping tag is unmapped only when the model was loaded with --enable-sleep-mode. */
+  const memoryReleased = () => cfg.enableSleepMode && engine.sleepingTags.size > 0;
+  let wakeWaiters = [];
+  const onAwake = () => {
+    for (const w of wakeWaiters) w();
+    wakeWaiters = [];
+  };
+
   const snapshot = () => {
     metrics.running = running;
     metrics.waiting = queue.length;
@@ -239,6 +305,8 @@ function createServer(cfg, env, getPhase) {
   let last = { p: 0, g: 0, t: Date.now() };
   if (cfg.logStats) {
     setInterval(() => {
+      // The stats are logged by the engine's output handler, gone once the engine is shut down.
+      if (engine.stopped) return;
       const m = snapshot();
       const dt = (Date.now() - last.t) / 1000;
       if (m.promptTokens === last.p && m.generationTokens === last.g && m.running === 0 && m.waiting === 0) {
@@ -258,6 +326,17 @@ function createServer(cfg, env, getPhase) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), server: 'uvicorn' });
     res.end(text);
+  };
+  /** Starlette's bare `Response(status_code=200)`: no body, no content type. */
+  const sendEmpty = (res, status = 200) => {
+    res.writeHead(status, { 'content-length': 0, server: 'uvicorn' });
+    res.end();
+  };
+  /** An exception inside a handler: Starlette's plain 500 after uvicorn's traceback. */
+  const internalError = (res, exc) => {
+    write('stderr', `${api} ERROR:    Exception in ASGI application`);
+    write('stderr', `${api} ${exc}`);
+    send(res, 500, 'Internal Server Error', 'text/plain; charset=utf-8');
   };
 
   const routes = {
@@ -284,52 +363,146 @@ function createServer(cfg, env, getPhase) {
         'text/plain; version=0.0.4; charset=utf-8',
       ),
     'GET /v1/models': (req, res) => send(res, 200, lib.modelsBody(cfg, Math.floor(Date.now() / 1000), hex())),
+    // The tokenizer lives in the API server: it answers whatever the engine is doing.
+    'POST /tokenize': (req, res, body) => {
+      const r = lib.tokenizeBody(body, cfg);
+      return r.error ? send(res, r.error.status, r.error.body) : send(res, 200, r.body);
+    },
     'POST /v1/chat/completions': (req, res, body) => complete('chat', req, res, body),
     'POST /v1/completions': (req, res, body) => complete('completion', req, res, body),
   };
+  if (devMode) {
+    Object.assign(routes, {
+      'POST /sleep': async (req, res, body, url) => {
+        const level = lib.parseSleepLevel(url.searchParams.get('level'));
+        if (level === undefined) return internalError(res, `ValueError: invalid literal for int() with base 10: ${lib.pyStr(url.searchParams.get('level') ?? '')}`);
+        let crashes = false;
+        await utility(async () => {
+          if (engine.sleepingTags.size > 0) return log('WARNING', 'abstract.py:296', 'Executor is already sleeping.', eng);
+          const t0 = Date.now();
+          await sleep(sleepDelayMs);
+          for (const [where, msg] of lib.sleepLogMessages(cfg, level, (Date.now() - t0) / 1000, cfg.enableSleepMode)) log('INFO', where, msg, eng);
+          engine.sleepingTags = new Set(lib.SLEEP_TAGS);
+          engine.level = level;
+          if (cfg.enableSleepMode && level !== 1) engine.weightsValid = false;
+          metrics.sleeping = true;
+          metrics.sleepLevel = level;
+          // Requests still scheduled run their next step on unmapped memory.
+          crashes = cfg.enableSleepMode && active.size > 0;
+        });
+        sendEmpty(res);
+        if (crashes) setTimeout(die, 20);
+      },
+      'POST /wake_up': async (req, res, body, url) => {
+        const tags = lib.parseWakeTags(url.searchParams.getAll('tags'));
+        log('INFO', 'api_server.py:1068', `wake up the engine with tags: ${tags ? lib.pyList(tags) : 'None'}`);
+        await utility(async () => {
+          if (engine.sleepingTags.size === 0) return log('WARNING', 'abstract.py:309', 'Executor is not sleeping.', eng);
+          for (const tag of tags ?? []) {
+            if (!engine.sleepingTags.has(tag)) {
+              return log('WARNING', 'abstract.py:314', `Tag ${tag} is not in sleeping tags ${lib.pySet([...engine.sleepingTags])}`, eng);
+            }
+          }
+          const t0 = Date.now();
+          await sleep(wakeDelayMs);
+          log('INFO', 'abstract.py:322', lib.wakeLogMessage(tags, [...engine.sleepingTags], (Date.now() - t0) / 1000), eng);
+          if (tags) for (const tag of tags) engine.sleepingTags.delete(tag);
+          else engine.sleepingTags.clear();
+          if (engine.sleepingTags.size === 0) {
+            engine.level = 0;
+            onAwake();
+          }
+        });
+        // AsyncLLM records "awake" after every wake_up call, even a partial one.
+        metrics.sleeping = false;
+        metrics.sleepLevel = 0;
+        sendEmpty(res);
+      },
+      'GET /is_sleeping': async (req, res) => {
+        log('INFO', 'api_server.py:1076', 'check whether the engine is sleeping');
+        const sleeping = await utility(() => engine.sleepingTags.size > 0);
+        send(res, 200, { is_sleeping: sleeping });
+      },
+      'POST /collective_rpc': async (req, res, body) => {
+        if (!body || typeof body !== 'object' || body.method === undefined || body.method === null) {
+          return send(res, 400, { detail: "Missing 'method' in request body" });
+        }
+        if (body.method !== 'reload_weights') {
+          return internalError(res, `AttributeError: 'Worker' object has no attribute ${lib.pyStr(String(body.method))}`);
+        }
+        let crashes = false;
+        await utility(async () => {
+          log('INFO', 'gpu_model_runner.py:2688', 'Reloading weights inplace...', eng);
+          // Loading into weight memory that is not mapped (still asleep) is an illegal access.
+          if (cfg.enableSleepMode && engine.sleepingTags.has('weights')) {
+            crashes = true;
+            return;
+          }
+          await sleep(reloadWeightsMs);
+          engine.weightsValid = true;
+        });
+        if (crashes) {
+          die();
+          return send(res, 500, 'Internal Server Error', 'text/plain; charset=utf-8');
+        }
+        send(res, 200, { results: [null] });
+      },
+    });
+  }
   const knownPaths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
 
   async function complete(kind, req, res, body) {
-    if (getPhase() === 'dead') {
-      return send(res, 500, lib.openaiError(500, 'InternalServerError', 'EngineCore encountered an issue. See stack trace (above) for the root cause.').body);
-    }
-    const plan = lib.planCompletion(kind, body, cfg);
+    const dead = () => send(res, 500, lib.openaiError(500, 'InternalServerError', 'EngineCore encountered an issue. See stack trace (above) for the root cause.').body);
+    if (getPhase() === 'dead') return dead();
+    let plan = lib.planCompletion(kind, body, cfg);
     if (plan.error) return send(res, plan.error.status, plan.error.body);
     const start = Date.now();
     const ids = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${hex()}`, created: Math.floor(start / 1000) };
     let aborted = false;
-    res.on('close', () => {
-      if (!res.writableFinished) aborted = true;
+    /** @type {Promise<void>} */
+    const closed = new Promise((resolve) => {
+      res.on('close', () => {
+        if (!res.writableFinished) aborted = true;
+        resolve();
+      });
     });
+    // The request reaches the engine after the utility calls sent before it.
+    await engineQueue;
+    if (memoryReleased()) {
+      if (!waitWhileAsleep) {
+        // vLLM 0.11-0.13 do not guard generation while asleep: the step runs on freed memory.
+        die();
+        return dead();
+      }
+      await new Promise((resolve) => wakeWaiters.push(resolve));
+    }
+    if (!engine.weightsValid) plan = lib.garbled(plan);
     await admit();
     const reqState = { tokens: plan.promptTokens };
     active.add(reqState);
     const sse = (obj) => res.write(`data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`);
     try {
-      if (plan.stream) {
+      if (plan.stream && !aborted) {
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', server: 'uvicorn' });
         if (kind === 'chat') for (let c = 0; c < plan.n; c++) sse(lib.chunkBody(kind, plan, ids, c, { role: 'assistant', content: '' }));
       }
-      let firstAt = 0;
       let prevAt = 0;
       const count = Math.max(plan.pieces.length, 1);
       for (let i = 0; i < count && !aborted; i++) {
         if (i === 0) await sleep(responseDelayMs);
         else if (tokenDelayMs > 0) await sleep(tokenDelayMs);
+        // A shut-down engine sends nothing more: the response hangs until its client leaves.
+        if (engine.stopped) await closed;
         if (aborted || getPhase() === 'dead') break;
         const t = Date.now();
-        if (i === 0) {
-          firstAt = t;
-          lib.observe(metrics.ttft, (t - start) / 1000);
-        } else lib.observe(metrics.itl, (t - prevAt) / 1000);
+        if (i === 0) lib.observe(metrics.ttft, (t - start) / 1000);
+        else lib.observe(metrics.itl, (t - prevAt) / 1000);
         prevAt = t;
         reqState.tokens++;
         if (plan.stream) {
           const piece = plan.pieces[i] ?? '';
           const last = i === count - 1;
-          for (let c = 0; c < plan.n; c++) {
-            sse(lib.chunkBody(kind, plan, ids, c, kind === 'chat' ? { content: piece } : { content: piece }, last ? plan.finishReason : null));
-          }
+          for (let c = 0; c < plan.n; c++) sse(lib.chunkBody(kind, plan, ids, c, { content: piece }, last ? plan.finishReason : null));
         }
       }
       if (aborted || getPhase() === 'dead') {
@@ -341,7 +514,6 @@ function createServer(cfg, env, getPhase) {
       metrics.generationTokens += plan.completionTokens;
       metrics.success[plan.finishReason]++;
       lib.observe(metrics.e2e, (Date.now() - start) / 1000);
-      void firstAt;
       if (plan.stream) {
         if (plan.includeUsage) {
           sse({
@@ -364,9 +536,16 @@ function createServer(cfg, env, getPhase) {
     }
   }
 
+  let openResponses = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://standin');
     const path = url.pathname;
+    openResponses++;
+    res.on('close', () => {
+      openResponses--;
+      // While stopping, a connection whose response is over is closed, as uvicorn does.
+      if (engine.stopped) server.closeIdleConnections();
+    });
     if (cfg.accessLog) {
       res.on('finish', () => {
         const addr = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
@@ -382,7 +561,12 @@ function createServer(cfg, env, getPhase) {
     if (!handler) {
       return knownPaths.has(path) ? send(res, 405, { detail: 'Method Not Allowed' }) : send(res, 404, { detail: 'Not Found' });
     }
-    if (req.method !== 'POST') return handler(req, res);
+    const fail = (e) => {
+      write('stderr', `${api} ERROR: ${e?.stack ?? e}`);
+      if (!res.headersSent) send(res, 500, lib.openaiError(500, 'InternalServerError', String(e?.message ?? e)).body);
+      else res.end();
+    };
+    if (req.method !== 'POST') return Promise.resolve(handler(req, res, undefined, url)).catch(fail);
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -395,15 +579,16 @@ function createServer(cfg, env, getPhase) {
           return send(res, 400, lib.openaiError(400, 'BadRequestError', `[{'type': 'json_invalid', 'loc': ('body', 0), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': ${lib.pyStr(String(e.message))}}}]`).body);
         }
       }
-      Promise.resolve(handler(req, res, body)).catch((e) => {
-        write('stderr', `${api} ERROR: ${e?.stack ?? e}`);
-        if (!res.headersSent) send(res, 500, lib.openaiError(500, 'InternalServerError', String(e?.message ?? e)).body);
-        else res.end();
-      });
+      Promise.resolve(handler(req, res, body, url)).catch(fail);
     });
   });
   server.keepAliveTimeout = 5000; // uvicorn's default
-  return server;
+  return Object.assign(server, {
+    stopEngine: () => {
+      engine.stopped = true;
+    },
+    openResponses: () => openResponses,
+  });
 }
 
 // Run directly: `node server.mjs serve <model> ...` or `node server.mjs legacy --model X ...`.
