@@ -105,8 +105,12 @@ describe('a stand-in that loads, serves and stops like vLLM', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect((await containerState(c.id)).ExitCode).toBe(0);
     const logs = await containerLogs(c.id);
+    expect(logs).toContain('Shutting down FastAPI HTTP server.');
     expect(logs).toContain('INFO:     Shutting down');
-    expect(logs).toContain('INFO:     Finished server process [1]');
+    expect(logs).toContain('INFO:     Application shutdown complete.');
+    // vLLM cancels uvicorn's serve task on a signal: its last line is never reached.
+    expect(logs).not.toContain('Finished server process');
+    expect(logs).not.toContain('Waiting for connections to close.');
   });
 });
 
@@ -276,5 +280,245 @@ describe('hang and crash-after-ready', () => {
     expect(seen).toContain(200);
     expect(seen).toContain(503);
     expect(await containerLogs(c.id)).toContain('EngineDeadError: EngineCore encountered an issue.');
+  });
+});
+
+/** A streaming request read in the background: its SSE events as they come, and a way to leave. */
+function openStream(baseUrl: string, body: object) {
+  const controller = new AbortController();
+  const events: string[] = [];
+  const state = { status: 0, done: false, error: undefined as unknown };
+  const finished = (async () => {
+    try {
+      const r = await fetch(`${baseUrl}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }), signal: controller.signal });
+      state.status = r.status;
+      const reader = r.body!.getReader();
+      const decoder = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        const parts = buf.split('\n\n');
+        buf = parts.pop()!;
+        events.push(...parts.filter(Boolean));
+      }
+      state.done = true;
+    } catch (e) {
+      state.error = e;
+    }
+  })();
+  return { events, state, finished, abort: () => controller.abort() };
+}
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const post = (url: string, body?: object) =>
+  fetch(url, { method: 'POST', ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+const RUNNING = 'vllm:num_requests_running{engine="0",model_name="m"}';
+
+describe('requests that take time', () => {
+  it('counts in-flight streaming and non-streaming requests in vllm:num_requests_running exactly while they run', async () => {
+    const c = await start({ name: 'slow', env: { STANDIN_LOAD_DELAY: '0', STANDIN_TOKEN_DELAY_MS: '50' }, args: serve('org/m', '--served-model-name', 'm') });
+    await waitForHttp(`${c.baseUrl}/health`);
+    const running = async () => sample(await (await fetch(`${c.baseUrl}/metrics`)).text(), RUNNING);
+    expect(await running()).toBe(0);
+
+    // One long request (ignore_eos: 60 tokens, about 3 s) among short ones.
+    const t0 = Date.now();
+    const long = openStream(c.baseUrl, { prompt: 'long', max_tokens: 60, ignore_eos: true });
+    await waitFor('the first chunks', () => long.events.length >= 3, { timeoutMs: 10_000, intervalMs: 20 });
+    expect(await running()).toBe(1);
+    const short = json(`${c.baseUrl}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'short' }) });
+    await waitFor('two running', async () => (await running()) === 2, { timeoutMs: 5_000, intervalMs: 20 });
+    const shortBody = await short;
+    expect(shortBody.body.choices[0]).toMatchObject({ text: 'Hello from m! You said: short', finish_reason: 'stop' });
+    expect(await running()).toBe(1);
+    expect(long.state.done).toBe(false);
+
+    await long.finished;
+    expect(Date.now() - t0).toBeGreaterThan(59 * 50);
+    expect(long.events.at(-1)).toBe('data: [DONE]');
+    const chunks = long.events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)));
+    expect(chunks).toHaveLength(60);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('length');
+    expect(await running()).toBe(0);
+  });
+});
+
+describe('SIGTERM with a request in flight (vLLM 0.11-0.13)', () => {
+  it('stops listening and sending tokens, waits for the client to leave, then exits 0; docker stop ends it with SIGKILL', async () => {
+    const env = { STANDIN_LOAD_DELAY: '0', STANDIN_TOKEN_DELAY_MS: '100' };
+    const [a, b] = await Promise.all([
+      start({ name: 'term-client-leaves', env, args: serve('org/m', '--served-model-name', 'm') }),
+      start({ name: 'term-docker-stop', env, args: serve('org/m', '--served-model-name', 'm') }),
+    ]);
+    await Promise.all([waitForHttp(`${a.baseUrl}/health`), waitForHttp(`${b.baseUrl}/health`)]);
+    const body = { prompt: 'drain me', max_tokens: 300, ignore_eos: true };
+    const sa = openStream(a.baseUrl, body);
+    const sb = openStream(b.baseUrl, body);
+    await waitFor('streams under way', () => sa.events.length >= 3 && sb.events.length >= 3, { timeoutMs: 10_000, intervalMs: 20 });
+
+    // a: SIGTERM, then the client gives up.
+    await docker(['kill', '--signal', 'TERM', a.id]);
+    await sleepMs(300);
+    const atTerm = sa.events.length;
+    await sleepMs(1500);
+    expect((await containerState(a.id)).Running).toBe(true);
+    expect(sa.events.length).toBe(atTerm); // no token after the engine shut down
+    expect(sa.state.done).toBe(false);
+    await expect(httpGet(`${a.baseUrl}/health`, { timeoutMs: 1500 })).rejects.toThrow(); // not listening
+    let logs = await containerLogs(a.id);
+    expect(logs).toContain('Shutting down FastAPI HTTP server.');
+    expect(logs).toContain('INFO:     Waiting for connections to close. (CTRL+C to force quit)');
+    expect(logs).not.toContain('Application shutdown complete.');
+    // A second SIGTERM changes nothing, as in vLLM.
+    await docker(['kill', '--signal', 'TERM', a.id]);
+    await sleepMs(500);
+    expect((await containerState(a.id)).Running).toBe(true);
+    const left = Date.now();
+    sa.abort();
+    expect(await waitForExit(a.id, 10_000)).toBe(0);
+    expect(Date.now() - left).toBeLessThan(3000);
+    logs = await containerLogs(a.id);
+    expect(logs.indexOf('Waiting for connections to close.')).toBeLessThan(logs.indexOf('INFO:     Application shutdown complete.'));
+
+    // b: docker stop with its grace period: the process never finishes, SIGKILL ends it.
+    const t0 = Date.now();
+    await docker(['stop', '-t', '2', b.id]);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThan(1800);
+    expect((await containerState(b.id)).ExitCode).toBe(137);
+    await sb.finished;
+    expect(sb.state.done || sb.state.error !== undefined).toBe(true);
+    expect(sb.events.at(-1)).not.toBe('data: [DONE]');
+  });
+});
+
+describe('sleep mode (--enable-sleep-mode, VLLM_SERVER_DEV_MODE=1)', () => {
+  const dev = { STANDIN_LOAD_DELAY: '0', VLLM_SERVER_DEV_MODE: '1', STANDIN_SLEEP_DELAY_MS: '200', STANDIN_WAKE_DELAY_MS: '1500', STANDIN_RELOAD_WEIGHTS_MS: '300' };
+  const sleepArgs = serve('org/m', '--served-model-name', 'm', '--enable-sleep-mode');
+  const sleepState = async (baseUrl: string) => {
+    const t = await (await fetch(`${baseUrl}/metrics`)).text();
+    const v = (s: string) => sample(t, `vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="${s}"}`);
+    return { awake: v('awake'), weights_offloaded: v('weights_offloaded'), discard_all: v('discard_all') };
+  };
+  const isSleeping = async (baseUrl: string) => (await json(`${baseUrl}/is_sleeping`)).body.is_sleeping as boolean;
+  const answer = async (baseUrl: string) => {
+    const r = await chat(baseUrl, { messages: [{ role: 'user', content: 'ping' }] });
+    return { status: r.status, content: r.status === 200 ? ((await r.json()) as any).choices[0].message.content : await r.text() };
+  };
+  const timed = async <T>(f: () => Promise<T>) => {
+    const t0 = Date.now();
+    const value = await f();
+    return { value, ms: Date.now() - t0 };
+  };
+
+  let c: Awaited<ReturnType<typeof start>>;
+  let plain: Awaited<ReturnType<typeof start>>;
+  it('sleeps at level 1: /is_sleeping true, /health /v1/models /tokenize /metrics still answer, memory lines logged', async () => {
+    [c, plain] = await Promise.all([start({ name: 'sleep', env: dev, args: sleepArgs }), start({ name: 'no-dev-mode', env: { STANDIN_LOAD_DELAY: '0' }, args: sleepArgs })]);
+    await Promise.all([waitForHttp(`${c.baseUrl}/health`), waitForHttp(`${plain.baseUrl}/health`)]);
+    expect(await containerLogs(c.id)).toContain('SECURITY WARNING: Development endpoints are enabled! This should NOT be used in production!');
+    expect(await isSleeping(c.baseUrl)).toBe(false);
+    expect(await sleepState(c.baseUrl)).toEqual({ awake: 1, weights_offloaded: 0, discard_all: 0 });
+
+    const slept = await timed(() => post(`${c.baseUrl}/sleep?level=1`));
+    expect(slept.value.status).toBe(200);
+    expect(await slept.value.text()).toBe('');
+    expect(slept.ms).toBeGreaterThan(180);
+    expect(await isSleeping(c.baseUrl)).toBe(true);
+    expect(await sleepState(c.baseUrl)).toEqual({ awake: 0, weights_offloaded: 1, discard_all: 0 });
+    expect((await httpGet(`${c.baseUrl}/health`)).status).toBe(200);
+    expect((await json(`${c.baseUrl}/v1/models`)).body.data[0].id).toBe('m');
+    expect((await json(`${c.baseUrl}/tokenize`, { method: 'POST', body: JSON.stringify({ prompt: 'two words' }) })).body).toMatchObject({ count: 2, token_strs: null });
+    const logs = await containerLogs(c.id);
+    expect(logs).toMatch(/CuMemAllocator: sleep freed \d+\.\d\d GiB memory in total, of which 1\.12 GiB is backed up in CPU/);
+    expect(logs).toMatch(/Sleep mode freed \d+\.\d\d GiB memory, \d+\.\d\d GiB memory is still in use\./);
+    expect(logs).toMatch(/It took 0\.\d{6} seconds to fall asleep\./);
+    expect(logs).toMatch(/"POST \/sleep\?level=1 HTTP\/1\.1" 200 OK/);
+  });
+
+  it('wakes after the wake delay; concurrent /wake_up calls queue behind the first, which alone wakes', async () => {
+    const woke = await timed(() => post(`${c.baseUrl}/wake_up`));
+    expect(woke.value.status).toBe(200);
+    expect(woke.ms).toBeGreaterThan(1400);
+    expect(await isSleeping(c.baseUrl)).toBe(false);
+    expect(await answer(c.baseUrl)).toEqual({ status: 200, content: 'Hello from m! You said: ping' });
+
+    await post(`${c.baseUrl}/sleep?level=1`);
+    const before = (await containerLogs(c.id)).split('\n').length;
+    const calls = await Promise.all([0, 1, 2].map(() => timed(() => post(`${c.baseUrl}/wake_up`))));
+    for (const w of calls) {
+      expect(w.value.status).toBe(200);
+      expect(w.ms).toBeGreaterThan(1400);
+      expect(w.ms).toBeLessThan(2 * 1400);
+    }
+    const round = (await containerLogs(c.id)).split('\n').slice(before).join('\n');
+    expect(round.match(/wake up the engine with tags: None/g)).toHaveLength(3);
+    expect(round.match(/It took 1\.\d{6} seconds to wake up tags \{'weights', 'kv_cache'\}\./g)).toHaveLength(1);
+    expect(round.match(/Executor is not sleeping\./g)).toHaveLength(2);
+    expect(await isSleeping(c.baseUrl)).toBe(false);
+  });
+
+  it('level 2 discards the weights: answers are noise until /collective_rpc reload_weights; partial wakes by tag', async () => {
+    await post(`${c.baseUrl}/sleep?level=2`);
+    expect(await sleepState(c.baseUrl)).toEqual({ awake: 0, weights_offloaded: 0, discard_all: 1 });
+    expect((await httpGet(`${c.baseUrl}/health`)).status).toBe(200);
+    expect((await post(`${c.baseUrl}/wake_up?tags=weights`)).status).toBe(200);
+    expect(await isSleeping(c.baseUrl)).toBe(true); // kv_cache still asleep
+    const reload = await timed(() => post(`${c.baseUrl}/collective_rpc`, { method: 'reload_weights' }));
+    expect(reload.value.status).toBe(200);
+    expect(await reload.value.json()).toEqual({ results: [null] });
+    expect(reload.ms).toBeGreaterThan(250);
+    expect((await post(`${c.baseUrl}/wake_up?tags=kv_cache`)).status).toBe(200);
+    expect(await isSleeping(c.baseUrl)).toBe(false);
+    expect((await answer(c.baseUrl)).content).toBe('Hello from m! You said: ping');
+
+    // Woken without reloading: the weight memory holds no model.
+    await post(`${c.baseUrl}/sleep?level=2`);
+    await post(`${c.baseUrl}/wake_up`);
+    const noise = await answer(c.baseUrl);
+    expect(noise.status).toBe(200);
+    expect(noise.content).toMatch(/^!+$/);
+    const logs = await containerLogs(c.id);
+    expect(logs).toContain("It took 1.");
+    expect(logs).toMatch(/seconds to wake up tags \['weights'\]\./);
+    expect(logs).toContain('Reloading weights inplace...');
+  });
+
+  it('a generation request while asleep kills the engine (vLLM 0.11-0.13 do not guard it); STANDIN_ASLEEP_REQUESTS=wait makes it wait', async () => {
+    const [crash, wait] = await Promise.all([
+      start({ name: 'sleep-crash', env: dev, args: sleepArgs }),
+      start({ name: 'sleep-wait', env: { ...dev, STANDIN_ASLEEP_REQUESTS: 'wait' }, args: sleepArgs }),
+    ]);
+    await Promise.all([waitForHttp(`${crash.baseUrl}/health`), waitForHttp(`${wait.baseUrl}/health`)]);
+    await Promise.all([post(`${crash.baseUrl}/sleep?level=1`), post(`${wait.baseUrl}/sleep?level=1`)]);
+
+    expect((await answer(crash.baseUrl)).status).toBe(500);
+    expect((await httpGet(`${crash.baseUrl}/health`)).status).toBe(503);
+    expect(await waitForExit(crash.id, 10_000)).toBe(1);
+    expect(await containerLogs(crash.id)).toContain('CUDA error: an illegal memory access was encountered');
+
+    const pending = answer(wait.baseUrl);
+    const settled = await Promise.race([pending.then(() => true), sleepMs(1000).then(() => false)]);
+    expect(settled).toBe(false);
+    await post(`${wait.baseUrl}/wake_up`);
+    expect(await pending).toEqual({ status: 200, content: 'Hello from m! You said: ping' });
+  });
+
+  it('without VLLM_SERVER_DEV_MODE the routes do not exist; without --enable-sleep-mode sleep frees nothing', async () => {
+    expect(await json(`${plain.baseUrl}/sleep?level=1`, { method: 'POST' })).toEqual({ status: 404, body: { detail: 'Not Found' } });
+    expect((await post(`${plain.baseUrl}/wake_up`)).status).toBe(404);
+    expect((await fetch(`${plain.baseUrl}/is_sleeping`)).status).toBe(404);
+    expect((await post(`${plain.baseUrl}/collective_rpc`, { method: 'reload_weights' })).status).toBe(404);
+    expect(await containerLogs(plain.id)).not.toContain('Route: /sleep');
+    expect(await json(`${c.baseUrl}/sleep`)).toEqual({ status: 405, body: { detail: 'Method Not Allowed' } });
+    expect(await containerLogs(c.id)).toContain('Route: /sleep, Methods: POST');
+
+    const noFlag = await start({ name: 'dev-no-sleep-flag', env: dev, args: serve('org/m', '--served-model-name', 'm') });
+    await waitForHttp(`${noFlag.baseUrl}/health`);
+    expect((await post(`${noFlag.baseUrl}/sleep?level=1`)).status).toBe(200);
+    expect(await isSleeping(noFlag.baseUrl)).toBe(true);
+    expect(await answer(noFlag.baseUrl)).toEqual({ status: 200, content: 'Hello from m! You said: ping' });
+    expect(await containerLogs(noFlag.id)).toContain('Sleep mode freed 0.00 GiB memory');
   });
 });

@@ -208,6 +208,33 @@ describe('completions', () => {
     expect(plan).toMatchObject({ pieces: ['Hello', ' from'], finishReason: 'length', completionTokens: 2 });
   });
 
+  it('ignore_eos generates up to max_tokens (finish_reason length), min_tokens at least that many', () => {
+    const long = lib.planCompletion('chat', { messages: [{ role: 'user', content: 'x' }], max_tokens: 40, ignore_eos: true }, cfg);
+    expect(long).toMatchObject({ finishReason: 'length', completionTokens: 40 });
+    expect(long.pieces.join('')).toMatch(/^Hello from qwen! You said: x And so on\. And so on\./);
+    const min = lib.planCompletion('completion', { prompt: 'x', min_tokens: 20, max_tokens: 30 }, cfg);
+    expect(min).toMatchObject({ finishReason: 'stop', completionTokens: 20 });
+    // Without a limit ignore_eos runs to the context length, as vLLM does.
+    expect(lib.planCompletion('completion', { prompt: 'x', ignore_eos: true }, cfg).completionTokens).toBe(64 - 2);
+    expect(lib.planCompletion('completion', { prompt: 'x', min_tokens: 3 }, cfg).completionTokens).toBe(lib.tokenize('Hello from qwen! You said: x').length);
+  });
+
+  it('garbles the answer of discarded weights into as many ! tokens', () => {
+    const plan = lib.planCompletion('chat', { messages: [{ role: 'user', content: 'x' }] }, cfg);
+    const bad = lib.garbled(plan);
+    expect(bad.pieces.join('')).toBe('!'.repeat(plan.pieces.length));
+    expect(bad.completionTokens).toBe(plan.completionTokens);
+  });
+
+  it('tokenizes prompts and chats with the completion token counts', () => {
+    const full = { ...cfg, maxModelLen: 4096 };
+    const prompt = lib.tokenizeBody({ prompt: 'hello world' }, full);
+    expect(prompt.body).toEqual({ count: 2, max_model_len: 4096, tokens: [lib.tokenId('hello'), lib.tokenId(' world')], token_strs: null });
+    const messages = [{ role: 'user', content: 'hi there' }];
+    expect(lib.tokenizeBody({ messages }, full).body.count).toBe(lib.chatPromptTokens(messages));
+    expect(lib.tokenizeBody({ model: 'nope', prompt: 'x' }, full).error.status).toBe(404);
+  });
+
   it.each([
     [{ model: 'nope', messages: [] }, 404, 'NotFoundError', 'The model `nope` does not exist.'],
     [{ messages: [{ role: 'user', content: 'x' }], max_tokens: 100 }, 400, 'BadRequestError', "'max_tokens' or 'max_completion_tokens' is too large: 100"],
@@ -264,6 +291,59 @@ describe('renderMetrics', () => {
   it('formats numbers like Python', () => {
     expect([lib.promFloat(1), lib.promFloat(0.25), lib.promFloat(Infinity), lib.pyFloat(1e-5)]).toEqual(['1.0', '0.25', '+Inf', '1e-05']);
     expect(lib.pyRepr({ a: [true, null, "it's"] })).toBe(`{'a': [True, None, "it's"]}`);
+  });
+});
+
+describe('sleep mode', () => {
+  const cfg = lib.resolveConfig({ enable_sleep_mode: true }, { STANDIN_GPU_MEMORY_GIB: '80', STANDIN_GPU_FREE_GIB: '79.5', STANDIN_WEIGHTS_GIB: '15' });
+
+  it('reads --enable-sleep-mode and VLLM_SERVER_DEV_MODE as vLLM does', () => {
+    expect(ok(['m', '--enable-sleep-mode']).args.enable_sleep_mode).toBe(true);
+    expect(lib.resolveConfig(ok(['m', '--enable-sleep-mode']).args).enableSleepMode).toBe(true);
+    expect(lib.resolveConfig(ok(['m']).args).enableSleepMode).toBe(false);
+    expect([lib.envFlag('1'), lib.envFlag(' 2 '), lib.envFlag('0'), lib.envFlag(undefined), lib.envFlag('true')]).toEqual([true, true, false, false, false]);
+  });
+
+  it('parses level and tags like the FastAPI handlers', () => {
+    expect([lib.parseSleepLevel(null), lib.parseSleepLevel('2'), lib.parseSleepLevel(' 1 '), lib.parseSleepLevel('deep')]).toEqual([1, 2, 1, undefined]);
+    expect(lib.parseWakeTags([])).toBeNull();
+    expect(lib.parseWakeTags(['weights'])).toEqual(['weights']);
+  });
+
+  it('frees weights and KV cache; level 1 backs the weights up in CPU memory, level 2 discards them', () => {
+    const kv = cfg.kvAvailableGiB;
+    expect(kv).toBeCloseTo(0.9 * 80 - 15 - 0.6, 6);
+    const l1 = lib.sleepMemory(cfg, 1);
+    expect(l1.freedGiB).toBeCloseTo(15 + kv, 6);
+    expect(l1.backedUpGiB).toBe(15);
+    expect(l1.discardedGiB).toBeCloseTo(kv, 6);
+    expect(l1.stillInUseGiB).toBeCloseTo(0.5 + 0.6, 6);
+    expect(lib.sleepMemory(cfg, 2)).toMatchObject({ backedUpGiB: 0, discardedGiB: l1.freedGiB });
+    // Loaded without --enable-sleep-mode, nothing went through the sleep allocator.
+    expect(lib.sleepMemory(cfg, 1, false)).toMatchObject({ freedGiB: 0, backedUpGiB: 0 });
+  });
+
+  it('logs vLLM’s sleep and wake lines', () => {
+    const lines = lib.sleepLogMessages(cfg, 1, 3.152677).map(([, m]: [string, string]) => m);
+    expect(lines).toEqual([
+      'CuMemAllocator: sleep freed 71.40 GiB memory in total, of which 15.00 GiB is backed up in CPU and the rest 56.40 GiB is discarded directly.',
+      'Sleep mode freed 71.40 GiB memory, 1.10 GiB memory is still in use.',
+      'It took 3.152677 seconds to fall asleep.',
+    ]);
+    expect(lib.wakeLogMessage(null, ['weights', 'kv_cache'], 0.273367)).toBe("It took 0.273367 seconds to wake up tags {'weights', 'kv_cache'}.");
+    expect(lib.wakeLogMessage(['weights'], ['weights', 'kv_cache'], 0.5)).toBe("It took 0.500000 seconds to wake up tags ['weights'].");
+  });
+
+  it('renders vllm:engine_sleep_state like record_sleep_state', () => {
+    expect(lib.sleepStateSeries(false, 0)).toEqual({ awake: 1, weights_offloaded: 0, discard_all: 0 });
+    expect(lib.sleepStateSeries(true, 1)).toEqual({ awake: 0, weights_offloaded: 1, discard_all: 0 });
+    expect(lib.sleepStateSeries(true, 2)).toEqual({ awake: 0, weights_offloaded: 0, discard_all: 1 });
+    const m = { ...lib.newMetrics(0), sleeping: true, sleepLevel: 2 };
+    const text = lib.renderMetrics(m, { modelName: 'm' });
+    expect(text).toContain('# TYPE vllm:engine_sleep_state gauge');
+    expect(text).toContain('vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="awake"} 0.0');
+    expect(text).toContain('vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="discard_all"} 1.0');
+    expect(lib.renderMetrics(lib.newMetrics(0), { modelName: 'm' })).toContain('vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="awake"} 1.0');
   });
 });
 
