@@ -1,6 +1,6 @@
 // The vLLM stand-in image under the real Docker daemon: it must behave like vLLM where the product
 // depends on it (readiness, HTTP surface, auth, metrics, signals, argv, startup failures).
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   containerLogs,
   containerState,
@@ -8,20 +8,32 @@ import {
   httpGet,
   removeContainers,
   runStandin,
+  sessionLabel,
   type StandinOptions,
   STANDIN_LEGACY_IMAGE,
   waitFor,
   waitForExit,
+  testSession,
   waitForHttp,
 } from './support/docker.js';
 
+// The containers sit on a network of their own (labelled with the session), not on Docker's
+// default bridge: nothing here needs it, and a shared daemon's default bridge may be unusable.
+let network = '';
+beforeAll(async () => {
+  network = `inferstack-test-${testSession()}-standin`;
+  await docker(['network', 'create', '--label', sessionLabel(), network]);
+});
 const started: string[] = [];
 async function start(options: StandinOptions) {
-  const c = await runStandin(options);
+  const c = await runStandin({ network, ...options });
   started.push(c.id);
   return c;
 }
-afterAll(() => removeContainers(started));
+afterAll(async () => {
+  await removeContainers(started);
+  if (network) await docker(['network', 'rm', network], { allowFail: true });
+});
 
 const serve = (model: string, ...flags: string[]) => [model, '--port', '8000', '--host', '0.0.0.0', ...flags];
 
@@ -445,17 +457,20 @@ describe('sleep mode (--enable-sleep-mode, VLLM_SERVER_DEV_MODE=1)', () => {
     expect(await answer(c.baseUrl)).toEqual({ status: 200, content: 'Hello from m! You said: ping' });
 
     await post(`${c.baseUrl}/sleep?level=1`);
-    const before = (await containerLogs(c.id)).split('\n').length;
+    const count = async (re: RegExp) => (await containerLogs(c.id)).match(re)?.length ?? 0;
+    const WAKES = /wake up the engine with tags: None/g;
+    const WOKE = /It took 1\.\d{6} seconds to wake up tags \{'weights', 'kv_cache'\}\./g;
+    const AWAKE = /Executor is not sleeping\./g;
+    const before = { wakes: await count(WAKES), woke: await count(WOKE), awake: await count(AWAKE) };
     const calls = await Promise.all([0, 1, 2].map(() => timed(() => post(`${c.baseUrl}/wake_up`))));
     for (const w of calls) {
       expect(w.value.status).toBe(200);
       expect(w.ms).toBeGreaterThan(1400);
       expect(w.ms).toBeLessThan(2 * 1400);
     }
-    const round = (await containerLogs(c.id)).split('\n').slice(before).join('\n');
-    expect(round.match(/wake up the engine with tags: None/g)).toHaveLength(3);
-    expect(round.match(/It took 1\.\d{6} seconds to wake up tags \{'weights', 'kv_cache'\}\./g)).toHaveLength(1);
-    expect(round.match(/Executor is not sleeping\./g)).toHaveLength(2);
+    expect((await count(WAKES)) - before.wakes).toBe(3);
+    expect((await count(WOKE)) - before.woke).toBe(1);
+    expect((await count(AWAKE)) - before.awake).toBe(2);
     expect(await isSleeping(c.baseUrl)).toBe(false);
   });
 
