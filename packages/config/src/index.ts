@@ -14,6 +14,8 @@ export {
   MODEL_CONTAINER_PREFIX,
 } from './container-name.js';
 export { hashModelSpec, specHashInput } from './hash-model-spec.js';
+export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
+export { selectModels } from './select-models.js';
 export type { HashedModelFields } from './hash-model-spec.js';
 export { modelsJsonSchema } from './schema.js';
 export { ConfigError, ConfigValidationError, ConfigFileError, formatIssue } from './errors.js';
@@ -30,6 +32,11 @@ export {
   DEFAULT_GATEWAY_PORT,
   DEFAULT_PROMETHEUS_PORT,
   DEFAULT_GRAFANA_PORT,
+  DEFAULT_GATEWAY_BIND,
+  DEFAULT_LITELLM_CONFIG_FILE,
+  DEFAULT_TARGETS_DIR,
+  DEFAULT_HUGGINGFACE_CACHE,
+  DEFAULT_GPU_MEMORY_UTILIZATION,
   HF_CACHE_CONTAINER_PATH,
   VLLM_CONTAINER_PORT,
   GATEWAY_CONTAINER_NAME,

@@ -27,6 +27,7 @@ import {
 } from './defaults.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
 import { hashModelSpec } from './hash-model-spec.js';
+import { unknownModelIssue } from './select-models.js';
 import { DefaultsSchema, GatewaySchema, IMAGE_PATTERN, MonitoringSchema, NetworkSchema, TOP_LEVEL_KEYS } from './schema.js';
 import { ENVIRONMENT_SOURCE } from './settings.js';
 import type { GatewaySettings, ModelSpec, MonitoringSettings, SourceLocation, StackConfig } from './types.js';
@@ -143,15 +144,7 @@ export function buildConfig(
 
   const select = options.select ? [...new Set(options.select)] : undefined;
   for (const name of select ?? []) {
-    if (!keys.includes(name)) {
-      out.add(
-        undefined,
-        ['models', name],
-        'unknown-model',
-        `no model "${name}" in this file`,
-        didYouMean(name, keys) || (keys.length > 0 ? `models in this file: ${keys.join(', ')}` : 'add it to the file first'),
-      );
-    }
+    if (!keys.includes(name)) out.issues.push(unknownModelIssue(file, name, keys));
   }
 
   const issues = dedupe([...out.issues, ...settingIssues]);

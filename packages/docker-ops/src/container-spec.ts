@@ -1,9 +1,6 @@
-import type { ModelSpec } from '@inferstack/config';
+import { VLLM_CONTAINER_PORT as VLLM_PORT, type ModelSpec } from '@inferstack/config';
 import type { ContainerCreateOptions } from 'dockerode';
 import { modelLabels } from './labels.js';
-
-/** vLLM's HTTP port inside every model container. */
-export const VLLM_PORT = 8000;
 
 /**
  * How the image's entrypoint takes the model. `serve`: `vllm serve` (v0.12+), a positional

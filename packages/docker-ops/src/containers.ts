@@ -185,3 +185,43 @@ export function demuxLogs(buffer: Buffer): string {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** Remove a network once nothing is attached to it; one in use or already gone is left alone. */
+export async function removeNetwork(docker: DockerClient, name: string): Promise<boolean> {
+  try {
+    await docker.getNetwork(name).remove();
+    return true;
+  } catch {
+    // In use by another stack, or already gone: either way, not ours to force.
+    return false;
+  }
+}
+
+/**
+ * Follow a container's log: `onData` gets each piece of text (stdout and stderr) as it comes,
+ * until the container stops or `signal` aborts.
+ */
+export async function followContainerLogs(
+  docker: DockerClient,
+  id: string,
+  options: { tail?: number; signal?: AbortSignal; onData: (text: string) => void },
+): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, ...(options.tail !== undefined ? { tail: options.tail } : {}) })) as unknown as NodeJS.ReadableStream;
+  } catch (error) {
+    throw new DockerApiError(`cannot read logs of ${id.slice(0, 12)}`, error);
+  }
+  const sink = { write: (chunk: Buffer) => options.onData(chunk.toString('utf8')) } as unknown as NodeJS.WritableStream;
+  await new Promise<void>((resolve) => {
+    docker.modem.demuxStream(stream, sink, sink);
+    stream.on('end', resolve);
+    stream.on('error', () => resolve());
+    const stop = () => {
+      (stream as unknown as { destroy(): void }).destroy();
+      resolve();
+    };
+    if (options.signal?.aborted) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -5,7 +5,8 @@
  * vLLM 0.5 to 0.12+.
  */
 import type { ModelSpec } from '@inferstack/config';
-import { maxFittingUtilization, DEFAULT_GPU_MEMORY_UTILIZATION } from './gpu.js';
+import { DEFAULT_GPU_MEMORY_UTILIZATION } from '@inferstack/config';
+import { maxFittingUtilization } from './gpu.js';
 
 /** Every cause {@link diagnoseStartupFailure} can report, in precedence order. */
 export const DIAGNOSIS_CAUSES = [

@@ -4,7 +4,7 @@
  * container is touched.
  */
 import { execFile } from 'node:child_process';
-import type { GpuSelection, ModelSpec } from '@inferstack/config';
+import { DEFAULT_GPU_MEMORY_UTILIZATION, type GpuSelection, type ModelSpec } from '@inferstack/config';
 import { parseNvidiaSmi, NVIDIA_SMI_QUERY_ARGS, type GpuInfo } from './_nvidia-smi.js';
 
 export {
@@ -15,9 +15,6 @@ export {
   parseNvidiaSmiXml,
 } from './_nvidia-smi.js';
 export type { GpuInfo, GpuParseError, GpuParseResult } from './_nvidia-smi.js';
-
-/** vLLM's `--gpu-memory-utilization` when none is given (0.92 in some newer releases). */
-export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 
 /**
  * Safety margin below the exact free/total ratio: free memory moves a little between our look and

@@ -17,20 +17,22 @@ export {
   LABEL_MANAGED,
   LABEL_MODEL,
   LABEL_SERVED_NAME,
+  LABEL_SERVICE,
   LABEL_SPEC_FIELDS,
   LABEL_SPEC_HASH,
-  gpusToString,
   modelLabels,
   specFieldDigests,
 } from './labels.js';
-export { HEALTHCHECK_COMMAND, VLLM_PORT, argvStyleForEntrypoint, modelContainerOptions, vllmCommand } from './container-spec.js';
+export { HEALTHCHECK_COMMAND, argvStyleForEntrypoint, modelContainerOptions, vllmCommand } from './container-spec.js';
 export type { ArgvStyle, ModelContainerOptions } from './container-spec.js';
 export {
   containerLogs,
   containersOfStack,
   demuxLogs,
   ensureNetwork,
+  followContainerLogs,
   listModelContainers,
+  removeNetwork,
   removeContainer,
   stopContainer,
   toModelContainer,
@@ -51,7 +53,6 @@ export type { AcquireLockOptions, Lock } from './lock.js';
 export { DIAGNOSE_TAIL_LINES, DIAGNOSIS_CAUSES, diagnoseStartupFailure } from './diagnose.js';
 export type { Diagnosis, DiagnosisCause, DiagnosisContext, DiagnosisSpec } from './diagnose.js';
 export {
-  DEFAULT_GPU_MEMORY_UTILIZATION,
   NVIDIA_SMI_QUERY_ARGS,
   NVIDIA_SMI_QUERY_FIELDS,
   checkGpuPlacement,
@@ -76,14 +77,17 @@ export type {
   ReplacedModel,
 } from './gpu.js';
 export {
-  LABEL_SERVICE,
   ensureService,
   listServices,
+  removeServiceContainer,
   restartContainer,
   serviceContainerOptions,
   serviceSpecHash,
   signalContainer,
+  waitUntilHealthy,
 } from './services.js';
+export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
+export type { PublishedPort } from './daemon.js';
 export type { ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
 export { httpGet } from './http-get.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ModelSpec } from '@inferstack/config';
+import { formatGpuLabel, type ModelSpec } from '@inferstack/config';
 
 /** Labels the reference tool put on model containers; kept so its containers are adopted. */
 export const LABEL_MANAGED = 'inference.managed';
@@ -10,6 +10,8 @@ export const LABEL_SPEC_FIELDS = 'inferstack.spec-fields';
 export const LABEL_SERVED_NAME = 'inferstack.served-model-name';
 export const LABEL_GPUS = 'inferstack.gpus';
 export const LABEL_KIND = 'inferstack.kind';
+/** Label on infrastructure containers (gateway, Prometheus, Grafana, exporters): their kind. */
+export const LABEL_SERVICE = 'inferstack.service';
 
 /** Fields of a spec whose change is reported by name in a plan. */
 export const SPEC_FIELDS = ['image', 'model', 'args', 'gpus', 'cpuset', 'shm', 'env', 'volumes'] as const;
@@ -17,12 +19,6 @@ export type SpecField = (typeof SPEC_FIELDS)[number];
 
 function digest(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
-}
-
-/** `0,1` / `all` / `none`: the label and display form of a GPU selection. */
-export function gpusToString(gpus: ModelSpec['gpus']): string {
-  if (gpus.kind === 'devices') return gpus.indices.join(',');
-  return gpus.kind;
 }
 
 /**
@@ -35,7 +31,7 @@ export function specFieldDigests(spec: ModelSpec): Record<SpecField, string> {
     image: digest([spec.image, spec.platform ?? null]),
     model: digest(spec.model),
     args: digest(spec.vllmArgs),
-    gpus: digest(gpusToString(spec.gpus)),
+    gpus: digest(formatGpuLabel(spec.gpus)),
     cpuset: digest(spec.cpusetCpus ?? null),
     shm: digest(spec.shmSizeBytes ?? null),
     env: digest(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))),
@@ -69,6 +65,6 @@ export function modelLabels(spec: ModelSpec, extra: Record<string, string> = {})
     [LABEL_SPEC_HASH]: spec.specHash,
     [LABEL_SPEC_FIELDS]: encodeFieldDigests(specFieldDigests(spec)),
     [LABEL_SERVED_NAME]: spec.servedModelName,
-    [LABEL_GPUS]: gpusToString(spec.gpus),
+    [LABEL_GPUS]: formatGpuLabel(spec.gpus),
   };
 }

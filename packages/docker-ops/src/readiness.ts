@@ -1,6 +1,6 @@
 import type { DockerClient } from './client.js';
 import { containerLogs } from './containers.js';
-import { VLLM_PORT } from './container-spec.js';
+import { VLLM_CONTAINER_PORT as VLLM_PORT } from '@inferstack/config';
 import { DockerApiError, OperationAbortedError } from './errors.js';
 import { httpGet } from './http-get.js';
 

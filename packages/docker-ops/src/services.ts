@@ -2,13 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
-import { DockerApiError } from './errors.js';
+import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
-import { LABEL_KIND, LABEL_SPEC_HASH } from './labels.js';
+import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH } from './labels.js';
 import type { PullPolicy } from '@inferstack/config';
-
-/** Label on infrastructure containers (gateway, Prometheus, Grafana, exporters). */
-export const LABEL_SERVICE = 'inferstack.service';
 
 /** An infrastructure container: the gateway, Prometheus, Grafana, an exporter. */
 export interface ServiceSpec {
@@ -167,4 +164,47 @@ export async function signalContainer(docker: DockerClient, id: string, signal: 
   } catch (error) {
     throw new DockerApiError(`cannot send ${signal} to ${id.slice(0, 12)}`, error);
   }
+}
+
+/**
+ * Wait until Docker's health check reports a container healthy (a service with a health check,
+ * such as the gateway's database).
+ * @throws {DockerOpsError} when it stops, or is not healthy within `timeoutMs`
+ */
+export async function waitUntilHealthy(docker: DockerClient, name: string, options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal }): Promise<void> {
+  const end = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (options.signal?.aborted) throw new OperationAbortedError();
+    let info;
+    try {
+      info = await docker.getContainer(name).inspect();
+    } catch (error) {
+      throw new DockerApiError(`cannot inspect ${name}`, error);
+    }
+    const health = info.State.Health?.Status;
+    if (health === 'healthy') return;
+    if (!info.State.Running) throw new DockerOpsError(`${name} stopped while starting (exit code ${info.State.ExitCode})`, { hint: `see "docker logs ${name}"` });
+    if (Date.now() > end) throw new DockerOpsError(`${name} is not healthy after ${Math.round(options.timeoutMs / 1000)} s (${health ?? 'no health check'})`, { hint: `see "docker logs ${name}"` });
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
+  }
+}
+
+/**
+ * Remove a service container, and with `volumes` the named volumes mounted in it (its data:
+ * the database, Prometheus' TSDB). Bind-mounted host paths are never touched.
+ */
+export async function removeServiceContainer(docker: DockerClient, id: string, options: { volumes?: boolean; timeoutSeconds?: number } = {}): Promise<void> {
+  let volumes: string[] = [];
+  if (options.volumes) {
+    try {
+      const info = await docker.getContainer(id).inspect();
+      volumes = (info.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
+      throw new DockerApiError(`cannot inspect container ${id.slice(0, 12)}`, error);
+    }
+  }
+  await removeContainer(docker, id, { timeoutSeconds: options.timeoutSeconds ?? 10 });
+  // A volume still used by another container stays: that is not ours to break.
+  for (const name of volumes) await docker.getVolume(name).remove().catch(() => {});
 }

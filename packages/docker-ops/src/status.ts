@@ -1,4 +1,4 @@
-import type { ModelSpec } from '@inferstack/config';
+import { formatGpuLabel, type ModelSpec } from '@inferstack/config';
 import type { ContainerHealth, ContainerState, ModelContainer } from './containers.js';
 import { changedFields } from './plan.js';
 
@@ -18,8 +18,6 @@ export interface ModelStatus {
   image: string;
   /** Docker's status text (`Up 2 hours (healthy)`), with the uptime. */
   status: string;
-  /** Where the gateway and Prometheus reach it, on the Docker network. */
-  endpoint: string;
   servedModelName?: string;
   container?: ModelContainer;
 }
@@ -42,10 +40,9 @@ export function modelStatuses(specs: readonly ModelSpec[], containers: readonly 
       health: container?.health ?? 'none',
       sync: !container ? 'missing' : container.specHash === undefined ? 'adopted' : changed.length > 0 ? 'changed' : 'in-sync',
       changed,
-      gpus: container?.gpus ?? (spec.gpus.kind === 'devices' ? spec.gpus.indices.join(',') : spec.gpus.kind),
+      gpus: container?.gpus ?? formatGpuLabel(spec.gpus),
       image: container?.image ?? spec.image,
       status: container?.status ?? 'not created',
-      endpoint: `http://${spec.containerName}:8000/v1`,
       servedModelName: spec.servedModelName,
       container,
     });
@@ -62,7 +59,6 @@ export function modelStatuses(specs: readonly ModelSpec[], containers: readonly 
       gpus: c.gpus ?? '?',
       image: c.image,
       status: c.status,
-      endpoint: `http://${c.name}:8000/v1`,
       servedModelName: c.servedModelName,
       container: c,
     });
