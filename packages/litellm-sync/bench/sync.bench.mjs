@@ -19,7 +19,7 @@ const TARGET_MS = 2000;
 const desired = (n) =>
   Array.from({ length: n }, (_, i) => ({
     modelKey: `model-${i}`,
-    containerName: `inference-model-${i}`,
+    name: `inference-model-${i}`, apiBase: `http://inference-model-${i}:8000/v1`,
     servedModelName: `org/model-${i % 20}`, // some load-balanced groups too
     ...(i % 3 === 0 ? { apiKey: `vllm-key-${i}` } : {}),
   }));

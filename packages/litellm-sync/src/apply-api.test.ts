@@ -35,7 +35,7 @@ async function sync(client: LitellmClient, desired: DesiredDeployment[], verify 
 
 const d = (key: string, served = key, apiKey?: string): DesiredDeployment => ({
   modelKey: key,
-  containerName: `inference-${key}`,
+  name: `inference-${key}`, apiBase: `http://inference-${key}:8000/v1`,
   servedModelName: served,
   ...(apiKey ? { apiKey } : {}),
 });

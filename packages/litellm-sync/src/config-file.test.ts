@@ -7,11 +7,11 @@ import { renderLitellmConfig, writeLitellmConfig } from './config-file.js';
 import { LitellmConfigError } from './errors.js';
 import type { DesiredDeployment } from './types.js';
 
-const qwen: DesiredDeployment = { modelKey: 'qwen', containerName: 'inference-qwen', servedModelName: 'Qwen/Qwen3-4B' };
-const qwenB: DesiredDeployment = { modelKey: 'qwen-b', containerName: 'inference-qwen-b', servedModelName: 'Qwen/Qwen3-4B' };
+const qwen: DesiredDeployment = { modelKey: 'qwen', name: 'inference-qwen', apiBase: 'http://inference-qwen:8000/v1', servedModelName: 'Qwen/Qwen3-4B' };
+const qwenB: DesiredDeployment = { modelKey: 'qwen-b', name: 'inference-qwen-b', apiBase: 'http://inference-qwen-b:8000/v1', servedModelName: 'Qwen/Qwen3-4B' };
 const llama: DesiredDeployment = {
   modelKey: 'llama',
-  containerName: 'inference-llama',
+  name: 'inference-llama', apiBase: 'http://inference-llama:8000/v1',
   servedModelName: 'llama-1b',
   apiKey: 'os.environ/LLAMA_KEY',
 };
@@ -115,7 +115,7 @@ describe('renderLitellmConfig', () => {
 
   it('writes entries as a block list, also into a file that says model_list: []', () => {
     const text = renderLitellmConfig('model_list: []\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n', [
-      { modelKey: 'a', containerName: 'inference-a', servedModelName: 'org/a' },
+      { modelKey: 'a', name: 'inference-a', apiBase: 'http://inference-a:8000/v1', servedModelName: 'org/a' },
     ]).text;
     expect(text).toMatch(/^model_list:\n  - model_name: org\/a\n/m);
     expect(renderLitellmConfig(text, []).text).toMatch(/^model_list: \[\]$/m);

@@ -33,6 +33,7 @@ export {
   managedEntryFor,
   planGatewaySync,
   specDigest,
+  vllmApiBase,
 } from './plan.js';
 export { applyGatewaySyncApi } from './apply-api.js';
 export type { ApplyApiOptions, FailedGatewayChange, GatewaySyncReport } from './apply-api.js';

@@ -11,17 +11,17 @@ import type { DesiredDeployment, GatewayEntry, ManagedModelEntry } from './types
 
 const qwen: DesiredDeployment = {
   modelKey: 'qwen-4b',
-  containerName: 'inference-qwen-4b',
+  name: 'inference-qwen-4b', apiBase: 'http://inference-qwen-4b:8000/v1',
   servedModelName: 'Qwen/Qwen3-4B',
 };
 const qwenB: DesiredDeployment = {
   modelKey: 'qwen-4b-b',
-  containerName: 'inference-qwen-4b-b',
+  name: 'inference-qwen-4b-b', apiBase: 'http://inference-qwen-4b-b:8000/v1',
   servedModelName: 'Qwen/Qwen3-4B',
 };
 const llama: DesiredDeployment = {
   modelKey: 'llama',
-  containerName: 'inference-llama',
+  name: 'inference-llama', apiBase: 'http://inference-llama:8000/v1',
   servedModelName: 'meta-llama/Llama-3.2-1B',
   apiKey: 'vllm-key-1',
 };
@@ -48,7 +48,7 @@ function legacy(id: string, deployment: DesiredDeployment): GatewayEntry {
     model_name: deployment.servedModelName,
     litellm_params: {
       model: `hosted_vllm/${deployment.servedModelName}`,
-      api_base: `http://${deployment.containerName}:8000/v1`,
+      api_base: `http://${deployment.name}:8000/v1`,
       organization: 'inference-vllm',
     },
     model_info: { id, db_model: true },
@@ -223,7 +223,7 @@ describe('planGatewaySync', () => {
   it('orders changes: adds, replaces, removes, each by id', () => {
     const stale = asReported(managedEntryFor(qwenB));
     stale.litellm_params.api_base = 'http://elsewhere:8000/v1';
-    const gone = asReported(managedEntryFor({ ...qwen, containerName: 'inference-old' }));
+    const gone = asReported(managedEntryFor({ ...qwen, name: 'inference-old', apiBase: 'http://inference-old:8000/v1' }));
     const changes = planGatewaySync([llama, qwenB, qwen], [gone, stale]);
     expect(changes.map((c) => c.kind)).toEqual(['add', 'add', 'replace', 'remove']);
   });

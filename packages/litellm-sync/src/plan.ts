@@ -11,20 +11,16 @@ import {
 /** Prefix of every deployment id inferstack creates. */
 export const ID_PREFIX = 'inferstack-';
 
-/** Port vLLM listens on inside its container. */
-const VLLM_PORT = 8000;
-
 /**
- * The deterministic, URL-safe `model_info.id` of a container's deployment:
- * `inferstack-<container name>`. Docker container names are already limited to `[A-Za-z0-9_.-]`
- * and unique on a host, so the id is unique and readable. A name outside that set (not a Docker
- * name) has the other characters replaced and a short hash of the original appended, so two
- * such names can never share an id.
+ * The deterministic, URL-safe `model_info.id` of a backend's deployment: `inferstack-<name>`.
+ * Docker container names are already limited to `[A-Za-z0-9_.-]` and unique on a host, so for
+ * them the id is unique and readable. A name outside that set has the other characters replaced
+ * and a short hash of the original appended, so two such names can never share an id.
  */
-export function deploymentId(containerName: string): string {
-  const slug = containerName.replace(/[^A-Za-z0-9_.-]/g, '-');
-  if (slug === containerName && slug !== '') return `${ID_PREFIX}${slug}`;
-  return `${ID_PREFIX}${slug}-${sha256(containerName).slice(0, 8)}`;
+export function deploymentId(name: string): string {
+  const slug = name.replace(/[^A-Za-z0-9_.-]/g, '-');
+  if (slug === name && slug !== '') return `${ID_PREFIX}${slug}`;
+  return `${ID_PREFIX}${slug}-${sha256(name).slice(0, 8)}`;
 }
 
 /**
@@ -46,11 +42,35 @@ export function specDigest(entry: {
   return sha256(`inferstack-spec-v1\0${JSON.stringify(owned)}`).slice(0, 16);
 }
 
+/**
+ * The OpenAI base URL of a vLLM server at `address` (`host:port`, or `host` and `port`), as
+ * LiteLLM's `hosted_vllm` provider wants it: `http://host:port/v1`. A URL is kept, with `/v1`
+ * added when missing.
+ *
+ * @example vllmApiBase('10.0.0.7:8001') // 'http://10.0.0.7:8001/v1'
+ * @example vllmApiBase('inference-qwen', 8000) // 'http://inference-qwen:8000/v1'
+ */
+export function vllmApiBase(address: string, port?: number): string {
+  const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}${port !== undefined ? `:${port}` : ''}`;
+  return base.endsWith('/v1') ? base : `${base}/v1`;
+}
+
+/** The backend name of a deployment: its own, else the host and port of its `api_base`. */
+export function backendName(deployment: Pick<DesiredDeployment, 'name' | 'apiBase'>): string {
+  if (deployment.name) return deployment.name;
+  try {
+    const url = new URL(deployment.apiBase);
+    return `${url.hostname}-${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return deployment.apiBase;
+  }
+}
+
 /** The entry inferstack writes for one running deployment. */
 export function managedEntryFor(deployment: DesiredDeployment): ManagedModelEntry {
   const litellm_params: ManagedModelEntry['litellm_params'] = {
     model: `hosted_vllm/${deployment.servedModelName}`,
-    api_base: `http://${deployment.containerName}:${VLLM_PORT}/v1`,
+    api_base: deployment.apiBase,
     ...(deployment.apiKey ? { api_key: deployment.apiKey } : {}),
   };
   const model_name = deployment.servedModelName;
@@ -58,9 +78,9 @@ export function managedEntryFor(deployment: DesiredDeployment): ManagedModelEntr
     model_name,
     litellm_params,
     model_info: {
-      id: deploymentId(deployment.containerName),
+      id: deploymentId(backendName(deployment)),
       managed_by: MANAGED_BY,
-      inferstack_model_key: deployment.modelKey,
+      ...(deployment.modelKey !== undefined ? { inferstack_model_key: deployment.modelKey } : {}),
       inferstack_spec: specDigest({ model_name, litellm_params }),
     },
   };

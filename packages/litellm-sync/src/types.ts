@@ -30,14 +30,26 @@ export interface GatewayEntry {
   };
 }
 
-/** A model that is really up and should be reachable through the gateway. */
+/**
+ * A vLLM server that is really up and should be reachable through the gateway: a backend,
+ * described by its address.
+ */
 export interface DesiredDeployment {
-  /** The key of the model in models.yaml (kept in `model_info` for humans and status views). */
-  modelKey: string;
-  /** Docker container name; the gateway reaches the model at `http://<containerName>:8000/v1`. */
-  containerName: string;
-  /** The name vLLM serves the model as; becomes LiteLLM's `model_name`. */
+  /** The name vLLM serves the model as; becomes LiteLLM's `model_name` (what clients ask for). */
   servedModelName: string;
+  /**
+   * Where the gateway reaches the server: its OpenAI base URL, ending in `/v1`
+   * (`http://10.0.0.7:8001/v1`). {@link vllmApiBase} builds one from `host:port`, e.g. a
+   * container name and vLLM's port on a Docker network.
+   */
+  apiBase: string;
+  /**
+   * A name for this backend, unique among those synced (a container name, say); the
+   * deployment id is `inferstack-<name>`. @default the host and port of `apiBase`
+   */
+  name?: string;
+  /** Where it comes from, for humans and status views (the key in models.yaml). */
+  modelKey?: string;
   /**
    * The API key vLLM requires, if any. In config-file mode it is written into the config file;
    * an `os.environ/NAME` reference (resolved by LiteLLM) keeps the secret out of the file.
@@ -57,14 +69,14 @@ export interface ManagedModelEntry {
   litellm_params: {
     /** `hosted_vllm/<served model name>`. */
     model: string;
-    /** `http://<container>:8000/v1`. */
+    /** The backend's OpenAI base URL, e.g. `http://<container>:8000/v1`. */
     api_base: string;
     api_key?: string;
   };
   model_info: {
     id: string;
     managed_by: typeof MANAGED_BY;
-    inferstack_model_key: string;
+    inferstack_model_key?: string;
     /** Digest of the fields we own (model name, model, api_base, api_key): a change means replace. */
     inferstack_spec: string;
   };

@@ -128,8 +128,8 @@ beforeAll(async () => {
   ]);
   containers.push(a.id, b.id);
   await Promise.all([waitForHttp(`${a.baseUrl}/health`), waitForHttp(`${b.baseUrl}/health`)]);
-  alpha = { modelKey: 'alpha', containerName: a.name, servedModelName: 'alpha' };
-  beta = { modelKey: 'beta', containerName: b.name, servedModelName: 'beta', apiKey: VLLM_KEY_BETA };
+  alpha = { modelKey: 'alpha', name: a.name, apiBase: `http://${a.name}:8000/v1`, servedModelName: 'alpha' };
+  beta = { modelKey: 'beta', name: b.name, apiBase: `http://${b.name}:8000/v1`, servedModelName: 'beta', apiKey: VLLM_KEY_BETA };
 
   dir = await mkdtemp(path.join(tmpdir(), 'inferstack-litellm-'));
   configFile = path.join(dir, 'config.yaml');
@@ -166,11 +166,11 @@ describe('LiteLLM in config-file mode with a config rendered by litellm-sync', (
     const entries = await client.modelInfo();
     const ours = entries.filter((e) => e.model_info.managed_by === 'inferstack');
     expect(ours.map((e) => [e.model_name, e.model_info.id, e.model_info.db_model]).sort()).toEqual([
-      ['alpha', `inferstack-${alpha.containerName}`, false],
-      ['beta', `inferstack-${beta.containerName}`, false],
+      ['alpha', `inferstack-${alpha.name}`, false],
+      ['beta', `inferstack-${beta.name}`, false],
     ]);
     const betaEntry = ours.find((e) => e.model_name === 'beta');
-    expect(betaEntry?.litellm_params).toMatchObject({ model: 'hosted_vllm/beta', api_base: `http://${beta.containerName}:8000/v1` });
+    expect(betaEntry?.litellm_params).toMatchObject({ model: 'hosted_vllm/beta', api_base: `http://${beta.name}:8000/v1` });
     expect(betaEntry?.litellm_params).not.toHaveProperty('api_key');
     expect(entries.find((e) => e.model_name === 'hand-made')?.model_info.managed_by).toBeUndefined();
     // The digest stored in model_info round-trips through the real proxy: the plan is empty.
@@ -198,7 +198,7 @@ describe('LiteLLM in config-file mode with a config rendered by litellm-sync', (
       .catch((e: unknown) => e);
     expect(add).toBeInstanceOf(LitellmNoDatabaseError);
     expect(add).toMatchObject({ status: 500, litellmMessage: expect.stringMatching(/^No DB Connected/) });
-    await expect(client.deleteModel(`inferstack-${alpha.containerName}`)).rejects.toBeInstanceOf(LitellmNoDatabaseError);
+    await expect(client.deleteModel(`inferstack-${alpha.name}`)).rejects.toBeInstanceOf(LitellmNoDatabaseError);
 
     const changes = planGatewaySync([beta], await client.modelInfo());
     expect(changes).toHaveLength(1);
@@ -230,7 +230,7 @@ describe('LiteLLM in config-file mode with a config rendered by litellm-sync', (
   });
 
   it('keeps the hand-made model through every render, also when everything managed goes away', () => {
-    const base = userConfig(beta.containerName);
+    const base = userConfig(beta.name!);
     let text = base;
     for (const desired of [[alpha, beta], [beta], [], [alpha]]) {
       text = renderLitellmConfig(text, desired).text;

@@ -35,7 +35,7 @@ const docker = async (...args) => (await run('docker', args, { maxBuffer: 16 << 
 const models = (n, set) =>
   Array.from({ length: n }, (_, i) => ({
     key: `model-${set}-${i}`,
-    containerName: `inference-bench-${set}-${i}`,
+    address: `inference-bench-${set}-${i}:8000`,
     servedModelName: `org/model-${i}`,
     gpus: { kind: 'devices', indices: [i % 8] },
   }));

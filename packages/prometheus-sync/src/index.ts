@@ -1,4 +1,4 @@
-export { renderTargets, serializeTargets, gpusLabel, targetAddress, TARGET_LABELS, DEFAULT_VLLM_PORT, DEFAULT_HOST_LABEL } from './targets.js';
+export { renderTargets, serializeTargets, TARGET_LABELS, DEFAULT_HOST_LABEL } from './targets.js';
 export type { RunningModelTarget, FileSdGroup } from './targets.js';
 export { writeTargetsFile, TARGETS_FILE_MODE } from './targets-file.js';
 export type { WriteTargetsResult } from './targets-file.js';

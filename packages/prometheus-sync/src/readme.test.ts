@@ -53,8 +53,12 @@ test('the README snippet runs (against a Prometheus double that lists what the t
   } finally {
     process.chdir(cwd);
   }
-  expect(lines).toEqual(['true true inference-qwen-4b:8000 up']);
+  expect(lines).toEqual(['true 10.0.0.7:8001 up, inference-qwen-4b:8000 up']);
   expect(JSON.parse(await readFile(targetsFile, 'utf8'))).toEqual([
+    {
+      targets: ['10.0.0.7:8001'],
+      labels: { container: '10.0.0.7', host: 'gpu-2', model: 'llama-8b', served_model_name: 'meta-llama/Llama-3.1-8B-Instruct' },
+    },
     {
       targets: ['inference-qwen-4b:8000'],
       labels: { container: 'inference-qwen-4b', gpus: '0', host: 'local', model: 'qwen-4b', served_model_name: 'Qwen/Qwen3-4B' },

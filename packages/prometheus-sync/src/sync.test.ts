@@ -17,8 +17,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const a: RunningModelTarget = { key: 'a', containerName: 'inference-a', servedModelName: 'org/A', gpus: { kind: 'devices', indices: [0] } };
-const b: RunningModelTarget = { key: 'b', containerName: 'inference-b', servedModelName: 'org/B', gpus: { kind: 'devices', indices: [1] } };
+const a: RunningModelTarget = { key: 'a', address: 'inference-a:8000', servedModelName: 'org/A', gpus: '0' };
+const b: RunningModelTarget = { key: 'b', address: 'inference-b:8000', servedModelName: 'org/B', gpus: '1' };
 
 /**
  * A Prometheus double that behaves like the real one where it matters: after a reload (or, with

@@ -1,7 +1,7 @@
 import type { PrometheusClient, TargetHealth, TargetsReport, WaitUntil } from './client.js';
 import { ReloadUnavailableError } from './errors.js';
 import { DEFAULT_JOB_NAMES } from './prometheus-config.js';
-import { type FileSdGroup, type RunningModelTarget, renderTargets, targetAddress } from './targets.js';
+import { type FileSdGroup, type RunningModelTarget, renderTargets } from './targets.js';
 import { writeTargetsFile } from './targets-file.js';
 
 /** How to confirm that Prometheus applied the new targets. */
@@ -142,7 +142,7 @@ export async function syncPrometheusTargets(options: SyncPrometheusTargetsOption
   }
   const t2 = now();
 
-  const byModel = new Map(options.models.map((m) => [targetAddress(m), m]));
+  const byModel = new Map(options.models.map((m) => [m.address, m]));
   const expected = groups.flatMap((g) => g.targets);
   let report: TargetsReport | undefined;
   const confirm = options.confirm === false ? undefined : (options.confirm ?? {});

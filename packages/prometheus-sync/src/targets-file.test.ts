@@ -15,8 +15,8 @@ afterEach(async () => {
 });
 
 const models: RunningModelTarget[] = [
-  { key: 'a', containerName: 'inference-a', servedModelName: 'A', gpus: { kind: 'devices', indices: [0] } },
-  { key: 'b', containerName: 'inference-b', servedModelName: 'B', gpus: { kind: 'devices', indices: [1] } },
+  { key: 'a', address: 'inference-a:8000', servedModelName: 'A', gpus: '0' },
+  { key: 'b', address: 'inference-b:8000', servedModelName: 'B', gpus: '1' },
 ];
 
 describe('writeTargetsFile', () => {

@@ -1,33 +1,32 @@
-import type { ModelSpec } from '@inferstack/config';
-import { describe, expect, expectTypeOf, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { PrometheusConfigError } from './errors.js';
-import { type RunningModelTarget, TARGET_LABELS, gpusLabel, renderTargets, serializeTargets } from './targets.js';
+import { type RunningModelTarget, TARGET_LABELS, renderTargets, serializeTargets } from './targets.js';
 
-const qwen: RunningModelTarget = { key: 'qwen-4b', containerName: 'inference-qwen-4b', servedModelName: 'Qwen/Qwen3-4B', gpus: { kind: 'devices', indices: [1, 0] } };
+const qwen: RunningModelTarget = { key: 'qwen-4b', address: 'inference-qwen-4b:8000', servedModelName: 'Qwen/Qwen3-4B', gpus: '1,0' };
 const llama: RunningModelTarget = {
   key: 'meta/llama',
-  containerName: 'inference-meta--llama',
+  address: 'inference-meta--llama:8000',
   servedModelName: 'meta-llama/Llama-3.1-8B',
-  gpus: { kind: 'all' },
+  gpus: 'all',
   host: 'gpu-box-2',
 };
-const cpu: RunningModelTarget = { key: 'tiny', containerName: 'inference-tiny', servedModelName: 'tiny', gpus: { kind: 'none' }, port: 8001 };
+const cpu: RunningModelTarget = { key: 'tiny', address: 'inference-tiny:8001', servedModelName: 'tiny', gpus: 'none' };
 
 describe('renderTargets', () => {
   test('one group per running container with the documented label set', () => {
     expect(renderTargets([qwen])).toEqual([
       {
         targets: ['inference-qwen-4b:8000'],
-        labels: { container: 'inference-qwen-4b', gpus: '0,1', host: 'local', model: 'qwen-4b', served_model_name: 'Qwen/Qwen3-4B' },
+        labels: { container: 'inference-qwen-4b', gpus: '1,0', host: 'local', model: 'qwen-4b', served_model_name: 'Qwen/Qwen3-4B' },
       },
     ]);
   });
 
-  test('gpus label: all, none, sorted unique indices', () => {
-    expect(gpusLabel({ kind: 'all' })).toBe('all');
-    expect(gpusLabel({ kind: 'none' })).toBe('none');
-    expect(gpusLabel({ kind: 'devices', indices: [3, 1, 3] })).toBe('1,3');
-    expect(gpusLabel({ kind: 'devices', indices: [] })).toBe('none');
+  test('any host:port: an IP address, a container name, another port; container and gpus labels as given', () => {
+    const [remote] = renderTargets([{ key: 'far', address: '10.0.0.7:8001', servedModelName: 'far', container: 'inference-far' }]);
+    expect(remote).toEqual({ targets: ['10.0.0.7:8001'], labels: { container: 'inference-far', host: 'local', model: 'far', served_model_name: 'far' } });
+    const [bare] = renderTargets([{ key: 'b', address: 'vllm-b:8000', servedModelName: 'b' }]);
+    expect(bare?.labels.container).toBe('vllm-b');
   });
 
   test('host and port are honoured', () => {
@@ -45,7 +44,7 @@ describe('renderTargets', () => {
     expect(serializeTargets(two)).toBe(serializeTargets(one));
   });
 
-  test('labels carry nothing but the label set, even from a full ModelSpec with secrets', () => {
+  test('labels carry nothing but the label set, even from an object with secrets', () => {
     const spec = {
       ...qwen,
       model: 'Qwen/Qwen3-4B',
@@ -58,7 +57,7 @@ describe('renderTargets', () => {
       apiKey: 'sk-secret-key',
       specHash: '0123456789abcdef',
       source: { file: 'models.yaml', line: 1, column: 1 },
-    } satisfies ModelSpec;
+    };
     const groups = renderTargets([spec]);
     expect(Object.keys(groups[0]?.labels ?? {})).toEqual([...TARGET_LABELS]);
     const text = serializeTargets(groups);
@@ -67,18 +66,14 @@ describe('renderTargets', () => {
     }
   });
 
-  test('a ModelSpec is a RunningModelTarget', () => {
-    expectTypeOf<ModelSpec>().toMatchTypeOf<RunningModelTarget>();
-  });
-
   test('no models, no groups', () => {
     expect(renderTargets([])).toEqual([]);
   });
 
   test('all invalid inputs are reported at once', () => {
     const bad = [
-      { ...qwen, containerName: 'http://x' },
-      { ...cpu, port: 70_000 },
+      { ...qwen, address: 'http://x:8000' },
+      { ...cpu, address: 'inference-tiny:70000' },
       { ...llama },
       { ...llama, key: 'copy' },
     ];
@@ -91,8 +86,8 @@ describe('renderTargets', () => {
     })();
     expect(error).toBeInstanceOf(PrometheusConfigError);
     expect((error as PrometheusConfigError).problems).toEqual([
-      'model "qwen-4b": container name "http://x" is not a host name Prometheus can scrape',
-      'model "tiny": port 70000 is not a TCP port',
+      'model "qwen-4b": "http://x:8000" is not a host:port Prometheus can scrape',
+      'model "tiny": "inference-tiny:70000" is not a host:port Prometheus can scrape',
       'models "meta/llama" and "copy" both claim the target inference-meta--llama:8000',
     ]);
   });

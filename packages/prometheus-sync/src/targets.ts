@@ -1,24 +1,23 @@
-import type { GpuSelection } from '@inferstack/config';
 import { PrometheusConfigError } from './errors.js';
 
 /**
- * A model container that is up, as the caller found it (from Docker, not from models.yaml: a
- * configured model whose container is not running is no target). A `ModelSpec` of
- * `@inferstack/config` fits this shape.
+ * A model server that is up, as the caller found it (from Docker, not from models.yaml: a
+ * configured model whose container is not running is no target), described by the address
+ * Prometheus scrapes.
  */
 export interface RunningModelTarget {
-  /** The model key in models.yaml, e.g. `qwen-4b` or `org/name`. Becomes the `model` label. */
+  /** The model's name in the caller's config, e.g. `qwen-4b` or `org/name`. Becomes the `model` label. */
   key: string;
-  /** The container name, which Prometheus resolves on the Docker network. */
-  containerName: string;
+  /** `host:port` Prometheus scrapes `/metrics` on (a container name on a Docker network, an IP...). */
+  address: string;
   /** The name vLLM serves the model as (vLLM's own metrics carry it as `model_name`). */
   servedModelName: string;
-  /** The GPUs the container got. */
-  gpus: GpuSelection;
-  /** Name of the Docker host the container runs on. @default 'local' */
+  /** The GPUs it has, as a label value (`0,1`, `all`, `none`). No `gpus` label when absent. */
+  gpus?: string;
+  /** Name of the machine (Docker host) it runs on. @default 'local' */
   host?: string;
-  /** The port vLLM listens on inside the container. @default 8000 */
-  port?: number;
+  /** Its container's name. @default the host part of `address` */
+  container?: string;
 }
 
 /** One entry of a Prometheus file_sd file: targets sharing one label set. */
@@ -29,64 +28,49 @@ export interface FileSdGroup {
   labels: Record<string, string>;
 }
 
-/** The labels {@link renderTargets} puts on every model target (besides Prometheus' `job`, `instance`). */
+/** The labels {@link renderTargets} may put on a model target (besides Prometheus' `job`, `instance`). */
 export const TARGET_LABELS = ['container', 'gpus', 'host', 'model', 'served_model_name'] as const;
 
-/** Port vLLM listens on in inferstack's model containers (`--port 8000`). */
-export const DEFAULT_VLLM_PORT = 8000;
-
-/** Value of the `host` label for containers on the local Docker daemon. */
+/** Value of the `host` label for models whose host is not given. */
 export const DEFAULT_HOST_LABEL = 'local';
 
-// A name Docker's DNS can resolve and Prometheus accepts as a host: no scheme, path, port or spaces.
+// A name DNS can resolve and Prometheus accepts as a host: no scheme, path or spaces.
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const IPV6 = /^\[[0-9A-Fa-f:.]+\]$/;
 
-/** The GPUs as a label value: `all`, `none`, or the indices in ascending order (`0,1`). */
-export function gpusLabel(gpus: GpuSelection): string {
-  switch (gpus.kind) {
-    case 'all':
-      return 'all';
-    case 'none':
-      return 'none';
-    case 'devices': {
-      const indices = [...new Set(gpus.indices)].sort((a, b) => a - b);
-      return indices.length ? indices.join(',') : 'none';
-    }
-  }
-}
-
-/** The address Prometheus scrapes for a model: `<container>:<port>`. */
-export function targetAddress(model: Pick<RunningModelTarget, 'containerName' | 'port'>): string {
-  return `${model.containerName}:${model.port ?? DEFAULT_VLLM_PORT}`;
+/** Split `host:port`; undefined when it is not one. */
+function splitAddress(address: string): { host: string; port: number } | undefined {
+  const i = address.lastIndexOf(':');
+  if (i <= 0) return undefined;
+  const host = address.slice(0, i);
+  const port = Number(address.slice(i + 1));
+  if (!HOST_NAME.test(host) && !IPV6.test(host)) return undefined;
+  if (!/^\d+$/.test(address.slice(i + 1)) || port < 1 || port > 65_535) return undefined;
+  return { host, port };
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The file_sd groups for the model containers that are up: one group per container, target
- * `<container>:8000`, labels `model`, `served_model_name`, `gpus`, `host`, `container`. Nothing
- * else from the model's configuration goes in: labels are visible to anyone who can query
- * Prometheus, so no secrets, no environment, no command line.
+ * The file_sd groups for the model servers that are up: one group per server, target its
+ * address, labels `model`, `served_model_name`, `gpus`, `host`, `container`. Nothing else from
+ * the model's configuration goes in: labels are visible to anyone who can query Prometheus, so
+ * no secrets, no environment, no command line.
  *
  * Pure and deterministic: groups are sorted by address, labels by name, so the same models in
  * any order give the same file (and no needless reload).
  *
- * @throws {PrometheusConfigError} every invalid container name or port, and addresses claimed by two models
+ * @throws {PrometheusConfigError} every address that is not `host:port`, and addresses claimed by two models
  */
 export function renderTargets(models: readonly RunningModelTarget[]): FileSdGroup[] {
   const problems: string[] = [];
   const byAddress = new Map<string, RunningModelTarget>();
   for (const model of models) {
-    const port = model.port ?? DEFAULT_VLLM_PORT;
-    if (!HOST_NAME.test(model.containerName)) {
-      problems.push(`model "${model.key}": container name "${model.containerName}" is not a host name Prometheus can scrape`);
+    const address = model.address;
+    if (!splitAddress(address)) {
+      problems.push(`model "${model.key}": "${address}" is not a host:port Prometheus can scrape`);
       continue;
     }
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-      problems.push(`model "${model.key}": port ${String(port)} is not a TCP port`);
-      continue;
-    }
-    const address = targetAddress(model);
     const other = byAddress.get(address);
     if (other) {
       problems.push(`models "${other.key}" and "${model.key}" both claim the target ${address}`);
@@ -102,8 +86,8 @@ export function renderTargets(models: readonly RunningModelTarget[]): FileSdGrou
       targets: [address],
       // In TARGET_LABELS order (alphabetical), so serialisation is stable.
       labels: {
-        container: model.containerName,
-        gpus: gpusLabel(model.gpus),
+        container: model.container ?? splitAddress(address)!.host,
+        ...(model.gpus ? { gpus: model.gpus } : {}),
         host: model.host ?? DEFAULT_HOST_LABEL,
         model: model.key,
         served_model_name: model.servedModelName,
