@@ -153,8 +153,8 @@ beforeAll(async () => {
     startPrometheus('prometheus', dir, true),
   ]);
   containers.push(a.id, b.id);
-  modelA = { key: 'qwen-small', containerName: a.name, servedModelName: 'Qwen/Qwen3-0.6B', gpus: { kind: 'devices', indices: [0] } };
-  modelB = { key: 'meta/llama-small', containerName: b.name, servedModelName: 'meta-llama/Llama-3.2-1B-Instruct', gpus: { kind: 'all' } };
+  modelA = { key: 'qwen-small', address: `${a.name}:8000`, servedModelName: 'Qwen/Qwen3-0.6B', gpus: '0' };
+  modelB = { key: 'meta/llama-small', address: `${b.name}:8000`, servedModelName: 'meta-llama/Llama-3.2-1B-Instruct', gpus: 'all' };
   gatewayUrl = `http://127.0.0.1:${await publishedPort(gatewayId, 4000)}`;
   await Promise.all([
     waitForHttp(`${a.baseUrl}/health`, { timeoutMs: 30_000 }),
@@ -196,7 +196,7 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
     expect(result).toMatchObject({ changed: true, reloaded: 'api', confirmed: true, stale: [] });
     expect(result.targets).toEqual(
       [modelA, modelB]
-        .map((m) => ({ target: `${m.containerName}:8000`, model: m.key, servedModelName: m.servedModelName, known: true, health: 'up', lastError: '' }))
+        .map((m) => ({ target: m.address, model: m.key, servedModelName: m.servedModelName, known: true, health: 'up', lastError: '' }))
         .sort((x, y) => (x.target < y.target ? -1 : 1)),
     );
     // Discovery reaches the scrape manager in <= 10 s on 2.x; the first scrape follows within 1 s.
@@ -312,7 +312,7 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
     ]);
 
     let sighups = 0;
-    const gone: RunningModelTarget = { key: 'gone', containerName: `${prefix}-never-started`, servedModelName: 'gone', gpus: { kind: 'none' } };
+    const gone: RunningModelTarget = { key: 'gone', address: `${prefix}-never-started:8000`, servedModelName: 'gone', gpus: 'none' };
     const signalled = await syncPrometheusTargets({
       models: [modelA, gone],
       targetsFile: file2,
@@ -328,7 +328,7 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
     const goneStatus = signalled.targets.find((t) => t.model === 'gone');
     expect(goneStatus).toMatchObject({ known: true, health: 'down' });
     expect(goneStatus?.lastError).toMatch(/no such host|lookup/);
-    expect(signalled.warnings).toEqual([`${gone.containerName}:8000 (gone) is down: ${goneStatus?.lastError}`]);
+    expect(signalled.warnings).toEqual([`${gone.address} (gone) is down: ${goneStatus?.lastError}`]);
   });
 
   it('a Prometheus that does not answer is PrometheusUnreachableError, after the file is written', async () => {

@@ -6,8 +6,10 @@ type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 const require = createRequire(import.meta.url);
 
 /**
- * The bin is one bundled file: `serve status` and a no-op `serve up` must start in well under
- * 0.25 s, and resolving hundreds of files of dockerode's dependency tree took most of that.
+ * The bin is bundled: `serve status` and a no-op `serve up` must start fast, and resolving
+ * hundreds of files of dockerode's dependency tree took most of their time. Split at every
+ * dynamic import: `serve --help` loads only citty and the commands' definitions, a command loads
+ * the libraries when it runs, and dockerode is loaded only when Docker is contacted.
  * Bundled CommonJS modules are evaluated only when first required, so we also make sure the
  * heavy parts we rarely or never need are not required at start:
  * - dockerode's BuildKit session (gRPC + protobuf): inferstack never builds images;
@@ -36,6 +38,7 @@ const lean: Plugin = {
 export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm'],
+  splitting: true,
   target: 'node20',
   platform: 'node',
   dts: { entry: 'src/index.ts' },

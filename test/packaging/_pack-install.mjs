@@ -19,6 +19,7 @@ export const PACKAGES = [
   { dir: 'docker-ops', name: '@inferstack/docker-ops' },
   { dir: 'litellm-sync', name: '@inferstack/litellm-sync' },
   { dir: 'prometheus-sync', name: '@inferstack/prometheus-sync' },
+  { dir: 'stack', name: '@inferstack/stack' },
   { dir: 'cli', name: '@inferstack/serve' },
 ];
 

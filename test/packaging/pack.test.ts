@@ -151,6 +151,7 @@ import schema from '@inferstack/config/schema.json' with { type: 'json' };
 import { planModels } from '@inferstack/docker-ops';
 import { planGatewaySync } from '@inferstack/litellm-sync';
 import { renderTargets } from '@inferstack/prometheus-sync';
+import { DEFAULT_SERVICES, modelApiBase } from '@inferstack/stack';
 import { ExitCode, runCli } from '@inferstack/serve';
 
 let help = '';
@@ -160,8 +161,9 @@ console.log(JSON.stringify({
   containerName: containerNameForKey('qwen-4b'),
   schemaHasModels: Boolean(schema.properties && schema.properties.models),
   plan: planModels([], []),
-  gateway: planGatewaySync([{ modelKey: 'qwen-4b', containerName: 'inference-qwen-4b', servedModelName: 'Qwen/Qwen3-4B' }], []).map((c) => c.kind),
-  targets: renderTargets([{ key: 'qwen-4b', containerName: 'inference-qwen-4b', servedModelName: 'Qwen/Qwen3-4B', gpus: { kind: 'devices', indices: [0] } }]).flatMap((g) => g.targets),
+  gateway: planGatewaySync([{ modelKey: 'qwen-4b', name: 'inference-qwen-4b', apiBase: 'http://inference-qwen-4b:8000/v1', servedModelName: 'Qwen/Qwen3-4B' }], []).map((c) => c.kind),
+  targets: renderTargets([{ key: 'qwen-4b', address: 'inference-qwen-4b:8000', servedModelName: 'Qwen/Qwen3-4B', gpus: '0' }]).flatMap((g) => g.targets),
+  stack: [modelApiBase('inference-qwen-4b'), DEFAULT_SERVICES.map((s) => s.id).join(',')],
   dashboard: import.meta.resolve('@inferstack/prometheus-sync/dashboards/overview.json').endsWith('/node_modules/@inferstack/prometheus-sync/dashboards/overview.json'),
   helpCode: code,
   ok: ExitCode.ok,
@@ -177,6 +179,7 @@ console.log(JSON.stringify({
       plan: [],
       gateway: ['add'],
       targets: ['inference-qwen-4b:8000'],
+      stack: ['http://inference-qwen-4b:8000/v1', 'gateway,gateway-db,prometheus,node-exporter,dcgm-exporter,grafana'],
       dashboard: true,
       helpCode: 0,
       ok: 0,

@@ -90,7 +90,8 @@ describe('README snippets', () => {
     for (const code of [0, 1, 2, 3]) expect(readme).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
     const { execFile } = await import('node:child_process');
     const used = await new Promise<string>((resolve, reject) =>
-      execFile('grep', ['-rhoE', '--exclude=*.test.ts', 'INFERSTACK_[A-Z_]+', join(packages, 'cli', 'src')], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      // The CLI's own code and the stack library it wires read them.
+      execFile('grep', ['-rhoE', '--exclude=*.test.ts', 'INFERSTACK_[A-Z_]+', join(packages, 'cli', 'src'), join(packages, 'stack', 'src')], (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
     // INFERSTACK_VLLM_KEY_<MODEL> is set by the CLI (in the gateway's environment), not read.
     const names = [...new Set(used.split('\n').filter((n) => n && !n.startsWith('INFERSTACK_VLLM_KEY_')))];

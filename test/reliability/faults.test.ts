@@ -264,7 +264,7 @@ describe('serve up killed with SIGKILL at random points', () => {
       state.current = ['a'];
       p.writeModels(state.yaml(state));
       const file = join(p.dir, 'litellm', 'config.yaml');
-      const a = { modelKey: `${p.prefix}-a`, containerName: `inference-${p.prefix}-a`, servedModelName: `served-${p.prefix}-a` };
+      const a = { modelKey: `${p.prefix}-a`, name: `inference-${p.prefix}-a`, apiBase: `http://inference-${p.prefix}-a:8000/v1`, servedModelName: `served-${p.prefix}-a` };
       writeFileSync(file, renderLitellmConfig(readFileSync(file, 'utf8'), [a], file).text);
       const r = await up(p);
       expect(r.code, explain(r)).toBe(0);

@@ -14,17 +14,17 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** An error the CLI prints as one line (plus hint) and turns into an exit code. */
+/** A problem with the command line itself: printed as one line (plus hint), exit 2 unless said. */
 export class CliError extends Error {
   readonly exitCode: ExitCodeValue;
   readonly hint?: string;
-  /** Extra lines printed after the message (e.g. one per validation issue). */
-  readonly details: string[];
+  /** Extra lines printed after the message. */
+  readonly details: readonly string[];
 
-  constructor(message: string, options: { exitCode?: ExitCodeValue; hint?: string; details?: string[]; cause?: unknown } = {}) {
+  constructor(message: string, options: { exitCode?: ExitCodeValue; hint?: string; details?: readonly string[]; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'CliError';
-    this.exitCode = options.exitCode ?? ExitCode.failed;
+    this.exitCode = options.exitCode ?? ExitCode.badInput;
     this.hint = options.hint;
     this.details = options.details ?? [];
   }

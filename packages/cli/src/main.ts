@@ -1,49 +1,28 @@
 import { readFileSync } from 'node:fs';
-import { defineCommand, parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
+import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty';
 import type { CommandEnv } from './context.js';
-import { CliError, ExitCode } from './errors.js';
+import { ExitCode } from './errors.js';
 import { Output, stripAnsi, type Streams } from './output.js';
-import { doctor, doctorCommand } from './commands/doctor.js';
-import { exportCommand, exportStack } from './commands/export.js';
-import { init, initCommand } from './commands/init.js';
-import { logs, logsCommand } from './commands/logs.js';
-import { plan, planCommand } from './commands/plan.js';
-import { status, statusCommand } from './commands/status.js';
-import { downCommand, stopCommand, stopOrDown } from './commands/stop.js';
-import { sync, syncCommand } from './commands/sync.js';
-import { unlock, unlockCommand } from './commands/unlock.js';
-import { up, upCommand } from './commands/up.js';
 
-type Parsed = Record<string, unknown> & { _: string[] };
-type Runner = (ctx: CommandEnv, args: Parsed) => Promise<number>;
+type Loader = () => Promise<CommandDef<ArgsDef>>;
+const load =
+  <K extends string>(importer: () => Promise<Record<K, unknown>>, name: K): Loader =>
+  async () =>
+    (await importer())[name] as CommandDef<ArgsDef>;
 
-const file = (a: Parsed) => String(a['model-config']);
-
-const COMMANDS: Record<string, { def: CommandDef<ArgsDef>; run: Runner }> = {
-  up: {
-    def: upCommand as CommandDef<ArgsDef>,
-    run: (ctx, a) =>
-      up(ctx, { models: a._, file: file(a), forceRecreate: Boolean(a['force-recreate']), dryRun: Boolean(a['dry-run']), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json) }),
-  },
-  plan: { def: planCommand as CommandDef<ArgsDef>, run: (ctx, a) => plan(ctx, { models: a._, file: file(a), exitCode: Boolean(a['exit-code']), forceRecreate: Boolean(a['force-recreate']), json: Boolean(a.json) }) },
-  stop: { def: stopCommand as CommandDef<ArgsDef>, run: (ctx, a) => stopOrDown(ctx, 'stop', { models: a._, file: file(a), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json) }) },
-  down: {
-    def: downCommand as CommandDef<ArgsDef>,
-    run: (ctx, a) => stopOrDown(ctx, 'down', { models: a._, file: file(a), timeoutSeconds: seconds(a, 'timeout'), json: Boolean(a.json), all: Boolean(a.all), volumes: Boolean(a.volumes) }),
-  },
-  status: { def: statusCommand as CommandDef<ArgsDef>, run: (ctx, a) => status(ctx, { file: file(a), json: Boolean(a.json) }) },
-  logs: {
-    def: logsCommand as CommandDef<ArgsDef>,
-    run: (ctx, a) => {
-      if (a._.length !== 1) throw new CliError('"serve logs" takes exactly one model', { exitCode: ExitCode.badInput, hint: 'serve logs MODEL [-f] [--tail N]' });
-      return logs(ctx, { model: a._[0]!, follow: Boolean(a.follow), tail: seconds(a, 'tail') });
-    },
-  },
-  sync: { def: syncCommand as CommandDef<ArgsDef>, run: (ctx, a) => sync(ctx, { file: file(a), dryRun: Boolean(a['dry-run']), json: Boolean(a.json) }) },
-  unlock: { def: unlockCommand as CommandDef<ArgsDef>, run: (ctx) => unlock(ctx) },
-  init: { def: initCommand as CommandDef<ArgsDef>, run: (ctx, a) => init(ctx, { dir: a._[0], force: Boolean(a.force), json: Boolean(a.json) }) },
-  doctor: { def: doctorCommand as CommandDef<ArgsDef>, run: (ctx, a) => doctor(ctx, { file: file(a), json: Boolean(a.json) }) },
-  export: { def: exportCommand as CommandDef<ArgsDef>, run: (ctx, a) => exportStack(ctx, { format: a._[0], file: file(a), output: typeof a.output === 'string' ? a.output : undefined }) },
+/** The commands, each loaded only when it runs (or when help lists it). */
+const COMMANDS: Record<string, Loader> = {
+  up: load(() => import('./commands/up.js'), 'default'),
+  plan: load(() => import('./commands/plan.js'), 'default'),
+  stop: load(() => import('./commands/stop.js'), 'stopCommand'),
+  down: load(() => import('./commands/stop.js'), 'downCommand'),
+  status: load(() => import('./commands/status.js'), 'default'),
+  logs: load(() => import('./commands/logs.js'), 'default'),
+  sync: load(() => import('./commands/sync.js'), 'default'),
+  unlock: load(() => import('./commands/unlock.js'), 'default'),
+  init: load(() => import('./commands/init.js'), 'default'),
+  doctor: load(() => import('./commands/doctor.js'), 'default'),
+  export: load(() => import('./commands/export.js'), 'default'),
 };
 
 /** The commands `serve` has (for docs and tests). */
@@ -60,66 +39,20 @@ function version(): string {
   }
 }
 
-export const mainCommand = defineCommand({
+const main = defineCommand({
   meta: { name: 'serve', version: version(), description: 'Run vLLM models behind a LiteLLM gateway with Prometheus, on Docker, from one models.yaml' },
-  subCommands: Object.fromEntries(Object.entries(COMMANDS).map(([name, c]) => [name, c.def])),
+  subCommands: COMMANDS,
 });
 
-function seconds(a: Parsed, name: string): number | undefined {
-  const v = a[name];
-  if (v === undefined || v === '' || v === true) return v === true ? badNumber(name, '') : undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) return badNumber(name, String(v));
-  return n;
-}
-
-function badNumber(name: string, value: string): never {
-  throw new CliError(`--${name} takes a whole number ≥ 0, not "${value}"`, { exitCode: ExitCode.badInput });
-}
-
-/** Reject flags the command does not have, instead of ignoring a typo. */
-function checkFlags(command: string, def: ArgsDef, argv: string[]): void {
-  const names = new Map<string, 'boolean' | 'string'>();
-  for (const [name, d] of Object.entries(def)) {
-    if (d.type === 'positional') continue;
-    const kind = d.type === 'boolean' ? 'boolean' : 'string';
-    names.set(name, kind);
-    for (const alias of [(d as { alias?: string | string[] }).alias ?? []].flat()) names.set(alias, kind);
-  }
-  names.set('help', 'boolean');
-  names.set('h', 'boolean');
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '--') break;
-    if (!token.startsWith('-') || token === '-') continue;
-    const [raw, inline] = token.replace(/^--?/, '').split(/=(.*)/s, 2) as [string, string | undefined];
-    const flags = token.startsWith('--') ? [raw] : raw.split('');
-    for (const flag of flags) {
-      const kind = names.get(flag) ?? (flag.startsWith('no-') && names.get(flag.slice(3)) === 'boolean' ? 'boolean' : undefined);
-      if (!kind) {
-        throw new CliError(`unknown option "${token.startsWith('--') ? '--' : '-'}${flag}" for "serve ${command}"`, {
-          exitCode: ExitCode.badInput,
-          hint: `see "serve ${command} --help"`,
-        });
-      }
-      // citty reads any value but "false" as true: "--force-recreate=no" would recreate.
-      if (kind === 'boolean' && inline !== undefined && inline !== 'true' && inline !== 'false') {
-        throw new CliError(`option "--${flag}" takes no value, got "${inline}"`, { exitCode: ExitCode.badInput, hint: `write --${flag} alone, or leave it out` });
-      }
-      // An empty value is none: "-c ''" would otherwise read the working directory as the file.
-      if (kind === 'string' && (inline === '' || (inline === undefined && flags.length === 1 && argv[i + 1] === ''))) {
-        throw new CliError(`option "${token.replace(/=.*$/s, '')}" needs a value, got an empty one`, { exitCode: ExitCode.badInput, hint: `see "serve ${command} --help"` });
-      }
-      if (kind === 'string' && inline === undefined && flags.length === 1) {
-        const next = argv[i + 1];
-        // A negative number is a value (the command then says what is wrong with it), not a flag.
-        if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-[\d.]/.test(next))) {
-          throw new CliError(`option "${token}" needs a value`, { exitCode: ExitCode.badInput, hint: `see "serve ${command} --help"` });
-        }
-        i++;
-      }
-    }
-  }
+/**
+ * The command line as citty dispatches it. `serve`, `serve MODEL...` and `serve --flags` are
+ * `serve up` (as in the old tool), and the aliases name their command.
+ */
+function normalise(argv: string[]): string[] {
+  const [first, ...rest] = argv;
+  if (first !== undefined && first in ALIASES) return [ALIASES[first]!, ...rest];
+  if (first === undefined || !(first in COMMANDS)) return ['up', ...argv];
+  return argv;
 }
 
 /** citty's help, without colour when we print none, and with `--` before long aliases. */
@@ -148,7 +81,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   const debug = argv.includes('--debug') || env.INFERSTACK_DEBUG === '1';
   const color = Boolean(streams.err.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
   const output = new Output(streams, { color, debug });
-  const ctx: CommandEnv = { env, cwd: options.cwd ?? process.cwd(), output, signal: options.signal ?? new AbortController().signal };
+  const data: CommandEnv = { env, cwd: options.cwd ?? process.cwd(), output, signal: options.signal ?? new AbortController().signal };
 
   try {
     const [first] = argv;
@@ -157,38 +90,26 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return ExitCode.ok;
     }
     if (first === '--help' || first === '-h' || first === 'help') {
-      output.print(await usage(output, mainCommand as CommandDef<ArgsDef>));
+      output.print(await usage(output, main));
       return ExitCode.ok;
     }
-    // `serve`, `serve MODEL...` and `serve --flags` are `serve up`, as in the old tool.
-    let name = first === undefined || first.startsWith('-') || !(first in COMMANDS || first in ALIASES) ? 'up' : (ALIASES[first] ?? first);
-    const rest = name === 'up' && first !== 'up' && first !== 'serve' ? argv : argv.slice(1);
-    if (first !== undefined && !first.startsWith('-') && !(first in COMMANDS || first in ALIASES) && /[^\w./-]/.test(first)) {
-      name = 'up';
-    }
-    const command = COMMANDS[name]!;
-    const def = (command.def.args ?? {}) as ArgsDef;
-    if (rest.includes('--help') || rest.includes('-h')) {
-      output.print(await usage(output, command.def, mainCommand as CommandDef<ArgsDef>));
+    const [name, ...rest] = normalise(argv);
+    const command = await COMMANDS[name!]!();
+    if (rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h')) {
+      output.print(await usage(output, command, main));
       return ExitCode.ok;
     }
-    checkFlags(name, def, rest);
-    const parsed = parseArgs(rest, def) as unknown as Parsed;
-    return await command.run(ctx, parsed);
+    const { result } = await runCommand(command, { rawArgs: rest, data });
+    return result as number;
   } catch (error) {
-    if (error instanceof CliError) {
-      output.error(error.message, error.hint, error.details);
-      return error.exitCode;
+    const { reportFor } = await import('./error-report.js');
+    const report = reportFor(error);
+    if (!report) {
+      output.bug(error);
+      return ExitCode.failed;
     }
-    if ((error as Error)?.name === 'CLIError') {
-      output.error((error as Error).message, 'see "serve --help"');
-      return ExitCode.badInput;
-    }
-    if ((error as Error)?.name === 'OperationAbortedError') {
-      output.info('interrupted; nothing half-made was left behind. Run the command again to finish.');
-      return ExitCode.interrupted;
-    }
-    output.bug(error);
-    return ExitCode.failed;
+    if (report.exitCode === ExitCode.interrupted) output.info(report.message);
+    else output.error(report.message, report.hint, [...report.details]);
+    return report.exitCode;
   }
 }

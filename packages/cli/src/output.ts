@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import { inspect } from 'node:util';
 
 /** Where the CLI writes. Progress and errors go to `err`, results (tables, JSON) to `out`. */
@@ -96,4 +97,10 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** A path as shown: relative to `cwd` when inside it. */
+export function shownPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runCli } from '../main.js';
-import type { ComposeFile } from '../stack/compose.js';
+import type { ComposeFile } from '@inferstack/stack';
 
 const MASTER = `sk-${'ab'.repeat(24)}`;
 const HF = 'hf_export_test_token_0123456789';

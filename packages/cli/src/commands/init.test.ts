@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, parseEnvFile } from '@inferstack/config';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
-import { STARTER_CONFIG } from '../stack/gateway.js';
+import { GATEWAY_STARTER_CONFIG as STARTER_CONFIG } from '@inferstack/stack';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

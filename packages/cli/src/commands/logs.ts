@@ -1,40 +1,31 @@
 import { defineCommand } from 'citty';
-import { containerLogs, listModelContainers } from '@inferstack/docker-ops';
-import { commonArgs, docker, type CommandEnv } from '../context.js';
+import { configArgs, strictArgs, wholeNumber } from '../args.js';
+import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 
-export const logsArgs = {
-  model: { type: 'positional', required: true, description: 'The model whose log to show', valueHint: 'MODEL' },
-  follow: { type: 'boolean', alias: 'f', description: 'Keep printing new lines' },
-  tail: { type: 'string', description: 'Lines from the end (default: all)', valueHint: 'N' },
-  ...commonArgs,
-} as const;
-
-/** `serve logs MODEL [-f] [--tail N]`. */
-export async function logs(ctx: CommandEnv, args: { model: string; follow: boolean; tail?: number }): Promise<number> {
-  const client = await docker(ctx);
-  const containers = (await listModelContainers(client)).filter((c) => c.key === args.model);
-  const container = containers.find((c) => c.state === 'running') ?? containers[0];
-  if (!container) {
-    throw new CliError(`no container for model "${args.model}"`, { exitCode: ExitCode.badInput, hint: 'see "serve status" for the models that have one' });
-  }
-  if (!args.follow) {
-    ctx.output.print(ctx.output.mask((await containerLogs(client, container.id, args.tail ?? 100_000)).trimEnd()));
-    return ExitCode.ok;
-  }
-  const stream = (await client
-    .getContainer(container.id)
-    .logs({ stdout: true, stderr: true, follow: true, ...(args.tail !== undefined ? { tail: args.tail } : {}) })) as unknown as NodeJS.ReadableStream;
-  const write = (chunk: Buffer) => ctx.output.streams.out.write(ctx.output.mask(chunk.toString('utf8')));
-  await new Promise<void>((resolve) => {
-    client.modem.demuxStream(stream, { write } as unknown as NodeJS.WritableStream, { write } as unknown as NodeJS.WritableStream);
-    stream.on('end', resolve);
-    ctx.signal.addEventListener('abort', () => {
-      (stream as unknown as { destroy(): void }).destroy();
-      resolve();
+export default defineCommand({
+  meta: { name: 'logs', description: "Print a model container's log" },
+  args: {
+    // Checked below, so that a missing model and two models get the same kind of message.
+    model: { type: 'positional', required: false, description: 'The model whose log to show', valueHint: 'MODEL' },
+    follow: { type: 'boolean', alias: 'f', description: 'Keep printing new lines' },
+    tail: { type: 'string', description: 'Lines from the end (default: all)', valueHint: 'N' },
+    ...configArgs,
+  },
+  plugins: [strictArgs],
+  async run({ args, data }) {
+    const ctx = commandEnv({ data });
+    if (args._.length === 0) throw new CliError('Missing required positional argument: MODEL', { hint: 'serve logs MODEL [-f] [--tail N]' });
+    if (args._.length > 1) throw new CliError('"serve logs" takes exactly one model', { hint: 'serve logs MODEL [-f] [--tail N]' });
+    const tail = wholeNumber('tail', args.tail);
+    const stack = await openStackFor(ctx, args['model-config']);
+    const out = ctx.output;
+    const text = await stack.logs(args._[0]!, {
+      ...(tail !== undefined ? { tail } : {}),
+      follow: args.follow,
+      onData: (chunk) => out.streams.out.write(out.mask(chunk)),
     });
-  });
-  return ExitCode.ok;
-}
-
-export const logsCommand = defineCommand({ meta: { name: 'logs', description: "Print a model container's log" }, args: logsArgs });
+    if (!args.follow) out.print(out.mask(text.trimEnd()));
+    return ExitCode.ok;
+  },
+});

@@ -1,25 +1,25 @@
 import { defineCommand } from 'citty';
-import { containersOfStack, listModelContainers, planHasChanges, planModels } from '@inferstack/docker-ops';
-import { commonArgs, docker, loadStack, type CommandEnv } from '../context.js';
+import { configArgs, jsonArg, strictArgs } from '../args.js';
+import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
-import { planJson, printPlan } from '../plan-view.js';
+import { planJson, printPlan } from '../render/plan.js';
 
-export const planArgs = {
-  models: { type: 'positional', required: false, description: 'Models to plan for (default: all)', valueHint: 'MODEL...' },
-  'exit-code': { type: 'boolean', description: 'Exit 3 when something would change (for CI)' },
-  'force-recreate': { type: 'boolean', alias: 'force-reload', description: 'Plan as "up --force-recreate" would' },
-  json: { type: 'boolean', description: 'Print the plan as JSON' },
-  ...commonArgs,
-} as const;
-
-/** `serve plan`: what `serve up` would do, changing nothing. */
-export async function plan(ctx: CommandEnv, args: { models: string[]; file: string; exitCode: boolean; forceRecreate: boolean; json: boolean }): Promise<number> {
-  const config = await loadStack(ctx, args.file, args.models);
-  const client = await docker(ctx);
-  const changes = planModels(config.models, containersOfStack(await listModelContainers(client), { network: config.network, keys: config.models.map((m) => m.key) }), { removeOrphans: args.models.length === 0, forceRecreate: args.forceRecreate });
-  if (args.json) ctx.output.json({ changes: planHasChanges(changes), plan: planJson(changes) });
-  else printPlan(ctx.output, changes);
-  return args.exitCode && planHasChanges(changes) ? ExitCode.changes : ExitCode.ok;
-}
-
-export const planCommand = defineCommand({ meta: { name: 'plan', description: 'Show what "serve up" would change, as a table' }, args: planArgs });
+export default defineCommand({
+  meta: { name: 'plan', description: 'Show what "serve up" would change, as a table' },
+  args: {
+    models: { type: 'positional', required: false, description: 'Models to plan for (default: all)', valueHint: 'MODEL...' },
+    'exit-code': { type: 'boolean', description: 'Exit 3 when something would change (for CI)' },
+    'force-recreate': { type: 'boolean', alias: 'force-reload', description: 'Plan as "up --force-recreate" would' },
+    ...jsonArg,
+    ...configArgs,
+  },
+  plugins: [strictArgs],
+  async run({ args, data }) {
+    const ctx = commandEnv({ data });
+    const stack = await openStackFor(ctx, args['model-config']);
+    const plan = await stack.plan({ models: args._, forceRecreate: args['force-recreate'] });
+    if (args.json) ctx.output.json({ changes: plan.hasChanges, plan: planJson(plan.changes) });
+    else printPlan(ctx.output, plan.changes);
+    return args['exit-code'] && plan.hasChanges ? ExitCode.changes : ExitCode.ok;
+  },
+});

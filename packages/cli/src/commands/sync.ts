@@ -1,27 +1,24 @@
 import { defineCommand } from 'citty';
-import { commonArgs, docker, loadStack, lock, type CommandEnv } from '../context.js';
+import { configArgs, jsonArg, strictArgs } from '../args.js';
+import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
-import { integrationsJson, reportIntegrations, syncIntegrations } from '../stack/integrations.js';
+import { Progress } from '../render/progress.js';
+import { syncJson } from '../render/sync.js';
 
-export const syncArgs = {
-  'dry-run': { type: 'boolean', description: 'Print what would change, change nothing' },
-  json: { type: 'boolean', description: 'Print the result as JSON' },
-  ...commonArgs,
-} as const;
-
-/** `serve sync`: point the gateway and Prometheus at the models that serve now, nothing else. */
-export async function sync(ctx: CommandEnv, args: { file: string; dryRun: boolean; json: boolean }): Promise<number> {
-  const config = await loadStack(ctx, args.file);
-  const client = await docker(ctx);
-  const held = args.dryRun ? undefined : await lock(ctx, client, 'serve sync');
-  try {
-    const r = await syncIntegrations(ctx, client, config, { dryRun: args.dryRun });
-    const ok = args.json ? r.gateway.ok && r.monitoring.ok : reportIntegrations(ctx, r);
-    if (args.json) ctx.output.json({ ok, ...integrationsJson(r) });
-    return ok ? ExitCode.ok : ExitCode.failed;
-  } finally {
-    await held?.release();
-  }
-}
-
-export const syncCommand = defineCommand({ meta: { name: 'sync', description: 'Sync the gateway and Prometheus with the models that are up' }, args: syncArgs });
+export default defineCommand({
+  meta: { name: 'sync', description: 'Sync the gateway and Prometheus with the models that are up' },
+  args: {
+    'dry-run': { type: 'boolean', description: 'Print what would change, change nothing' },
+    ...jsonArg,
+    ...configArgs,
+  },
+  plugins: [strictArgs],
+  async run({ args, data }) {
+    const ctx = commandEnv({ data });
+    const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
+    const stack = await openStackFor(ctx, args['model-config'], args.json ? undefined : progress.handle);
+    const r = await stack.sync({ dryRun: args['dry-run'] });
+    if (args.json) ctx.output.json({ ok: r.ok, ...syncJson(r) });
+    return r.ok ? ExitCode.ok : ExitCode.failed;
+  },
+});

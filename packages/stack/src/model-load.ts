@@ -1,6 +1,7 @@
 import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
+import { modelUrlFromHost } from './endpoints.js';
 
-/** What `serve status` shows from a model's own `/metrics`. */
+/** What `status` shows from a model's own `/metrics`. */
 export interface ModelLoad {
   running: number;
   waiting: number;
@@ -37,7 +38,7 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
       const address = c.addresses[network];
       if (c.state !== 'running' || !address) return;
       try {
-        const r = await httpGet(`http://${address}:8000/metrics`, { timeoutMs: 1500 });
+        const r = await httpGet(`${modelUrlFromHost(address)}/metrics`, { timeoutMs: 1500 });
         const load = r.status === 200 ? parseVllmLoad(r.body) : undefined;
         if (load) out.set(c.key, load);
       } catch {

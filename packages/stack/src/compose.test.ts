@@ -2,10 +2,10 @@ import { parseConfig } from '@inferstack/config';
 import { modelContainerOptions, serviceContainerOptions, serviceSpecHash } from '@inferstack/docker-ops';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { secretValues } from '../context.js';
+import { secretValues } from './secrets.js';
 import { composeYaml, renderCompose, type ComposeFile } from './compose.js';
-import { gatewayServiceSpec } from './gateway.js';
-import { nodeExporterSpec, prometheusSpec } from './monitoring.js';
+import { gatewayServiceSpec } from './services/gateway.js';
+import { nodeExporterSpec, prometheusSpec } from './services/monitoring.js';
 
 const SETTINGS = {
   HF_TOKEN: 'hf_secret_token_value_123456',

@@ -1,4 +1,5 @@
 import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
+import { modelUrlFromHost } from './endpoints.js';
 
 /**
  * The model containers that really serve now: running, and either healthy by Docker's check,
@@ -16,7 +17,7 @@ export async function servingModels(
       const address = c.addresses[options.network];
       if (!options.local || !address) return false;
       try {
-        return (await httpGet(`http://${address}:8000/health`, { timeoutMs: 1500 })).status === 200;
+        return (await httpGet(`${modelUrlFromHost(address)}/health`, { timeoutMs: 1500 })).status === 200;
       } catch {
         return false;
       }

@@ -2,7 +2,7 @@ import { isSecretName, type ModelSpec, type StackConfig } from '@inferstack/conf
 import { modelContainerOptions, serviceContainerOptions, serviceSpecHash, startOrder, type ArgvStyle, type ServiceSpec } from '@inferstack/docker-ops';
 import type { ContainerCreateOptions } from 'dockerode';
 import { Document } from 'yaml';
-import { apiKeyEnvName } from './gateway.js';
+import { apiKeyEnvName } from './services/gateway.js';
 
 /*
  * `serve export compose`: the stack as a compose file. Every service is translated from the very

@@ -1,12 +1,12 @@
-import type { ApplyEvent } from '@inferstack/docker-ops';
-import { formatDuration, type Output } from './output.js';
+import type { StackEvent } from '@inferstack/stack';
+import { formatDuration, shownPath, type Output } from '../output.js';
+import { syncFailureHint } from './sync.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 interface Row {
   key: string;
   text: string;
-  done: boolean;
   started: number;
 }
 
@@ -14,9 +14,13 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
+function pad(name: string): string {
+  return name.padEnd(12);
+}
+
 /**
- * Shows `apply` progress: on a terminal one spinner line per model, redrawn in place; elsewhere
- * (CI, pipes) one plain line per event.
+ * Renders a stack's events: on a terminal one spinner line per model in progress, redrawn in
+ * place, and a line that stays for each result; elsewhere (CI, pipes) one plain line per event.
  */
 export class Progress {
   private readonly rows = new Map<string, Row>();
@@ -28,7 +32,7 @@ export class Progress {
 
   constructor(
     private readonly out: Output,
-    options: { live?: boolean } = {},
+    private readonly options: { live?: boolean; cwd: string },
   ) {
     this.live = options.live ?? out.isTTY;
     if (this.live) {
@@ -46,9 +50,8 @@ export class Progress {
   }
 
   private set(key: string, text: string, done = false): void {
-    const row = this.rows.get(key) ?? { key, text, done, started: Date.now() };
+    const row = this.rows.get(key) ?? { key, text, started: Date.now() };
     row.text = text;
-    row.done = done;
     this.rows.set(key, row);
     if (done) {
       this.rows.delete(key);
@@ -58,7 +61,13 @@ export class Progress {
     }
   }
 
-  handle = (event: ApplyEvent): void => {
+  private failure(text: string, hint?: string): void {
+    this.clear();
+    this.out.error(text, hint);
+    this.redraw();
+  }
+
+  handle = (event: StackEvent): void => {
     const o = this.out;
     switch (event.type) {
       case 'network-created':
@@ -80,6 +89,10 @@ export class Progress {
         return this.set(event.key, `${o.yellow('↻')} ${event.key}  removing (${event.reason})`);
       case 'removed':
         return this.set(event.key, `${o.green('✔')} ${event.key}  removed`, true);
+      case 'stopped':
+        return this.line(`${o.green('✔')} ${event.key}  stopped`);
+      case 'stop-failed':
+        return this.failure(`${event.key}: ${event.error.message}`);
       case 'creating':
         return this.set(event.key, `${event.key}  creating`);
       case 'starting':
@@ -97,6 +110,50 @@ export class Progress {
         if (event.error.hint && !d) this.line(`    ${o.dim('→')} ${event.error.hint}`);
         return;
       }
+      case 'lock-wait': {
+        const h = event.holder;
+        return this.line(`waiting for another serve run to finish (pid ${h.pid} on ${h.hostname}, ${h.command}, since ${h.since})`);
+      }
+      case 'service-ready': {
+        const what = `${event.action}${event.reloaded ? ' (config reloaded)' : ''}`;
+        const name = event.service === 'gateway' ? `${pad('gateway')} ${event.container}` : pad(event.service);
+        return this.line(`${o.green('✔')} ${name} ${what}${event.url ? `, ${event.url}` : ''}`);
+      }
+      case 'service-removed':
+        return this.line(`${o.green('✔')} ${event.container}  removed${event.volumes ? ' (with its volumes)' : ''}`);
+      case 'service-failed':
+        return this.failure(`${event.service}: ${event.error.message}`, (event.error as { hint?: string }).hint);
+      case 'gateway-synced': {
+        const g = event.result;
+        if (g.plan) {
+          for (const l of g.plan) this.line(`  gateway plan: ${l}`);
+          return;
+        }
+        return this.line(`${o.green('✔')} ${pad('gateway')} ${g.routed.length} model(s) routed${g.restarted ? ' (gateway restarted to load them)' : ''}`);
+      }
+      case 'gateway-failed':
+        return this.failure(`gateway sync failed: ${event.error.message}`, syncFailureHint('gateway', event.error));
+      case 'prometheus-synced': {
+        const m = event.result;
+        if (m.targets.length > 0 && m.targets.every((t) => t.health === 'planned')) return this.line(`  prometheus plan: ${m.targets.length} target(s): ${m.targets.map((t) => t.target).join(', ')}`);
+        const pending = m.targets.filter((t) => t.health === 'unknown');
+        const down = m.targets.filter((t) => t.health !== 'up' && t.health !== 'unknown');
+        const parts = [
+          down.length === 0 && pending.length === 0 ? 'all up' : '',
+          pending.length > 0 ? `${pending.length} waiting for the first scrape` : '',
+          down.length > 0 ? `${down.length} down: ${down.map((t) => `${t.model}${t.lastError ? ` (${t.lastError})` : ''}`).join(', ')}` : '',
+        ].filter(Boolean);
+        this.line(`${down.length > 0 ? o.yellow('!') : o.green('✔')} ${pad('prometheus')} ${m.targets.length} target(s), ${parts.join(', ')}`);
+        for (const w of m.warnings) this.line(`  ${o.yellow('!')} ${w}`);
+        return;
+      }
+      case 'prometheus-failed':
+        return this.failure(`prometheus sync failed: ${event.error.message}`, syncFailureHint('prometheus', event.error));
+      case 'file-written':
+        return this.line(`wrote ${shownPath(this.options.cwd, event.path)} (${event.what})`);
+      case 'note':
+        if (event.level === 'debug') return o.debug(event.message);
+        return this.line(`${o.yellow('!')} ${event.message}`);
     }
   };
 

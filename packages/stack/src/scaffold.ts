@@ -1,28 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import {
   DEFAULT_DCGM_EXPORTER_IMAGE,
+  DEFAULT_GATEWAY_BIND,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GRAFANA_IMAGE,
   DEFAULT_GRAFANA_PORT,
+  DEFAULT_HUGGINGFACE_CACHE,
+  DEFAULT_LITELLM_CONFIG_FILE,
   DEFAULT_LITELLM_IMAGE,
   DEFAULT_NETWORK,
   DEFAULT_NODE_EXPORTER_IMAGE,
   DEFAULT_PROMETHEUS_IMAGE,
   DEFAULT_PROMETHEUS_PORT,
+  DEFAULT_TARGETS_DIR,
   DEFAULT_VLLM_IMAGE,
   GATEWAY_CONTAINER_NAME,
 } from '@inferstack/config';
 
 /*
- * What `serve init` writes. Pure: the command decides where and whether.
- *
- * @inferstack/config does not export these four defaults; a unit test parses the template with
- * every commented line switched on and checks that it gives the same settings as without them.
+ * What `serve init` writes. Pure: `initProject` decides where and whether. A unit test parses
+ * the template with every commented line switched on and checks that it gives the same settings
+ * as without them.
  */
-const DEFAULT_GATEWAY_BIND = '127.0.0.1';
-const DEFAULT_LITELLM_CONFIG_FILE = 'litellm/config.yaml';
-const DEFAULT_TARGETS_DIR = 'prometheus/targets';
-const DEFAULT_HUGGINGFACE_CACHE = '~/.cache/huggingface';
 
 /** The keys `serve init` generates into `.env`. */
 export interface GeneratedKeys {

@@ -1,6 +1,6 @@
 import { parseConfig, parseEnvFile } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
-import { keyWeakness } from '../commands/doctor.js';
+import { keyWeakness } from './doctor.js';
 import { generateKeys, renderEnvFile, renderModelsYaml } from './scaffold.js';
 
 const parse = (text: string, settings: Record<string, string> = {}) =>

@@ -1,5 +1,5 @@
 import type { ModelChange } from '@inferstack/docker-ops';
-import { type Output, table } from './output.js';
+import { type Output, table } from '../output.js';
 
 const SYMBOL: Record<ModelChange['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', remove: '-' };
 

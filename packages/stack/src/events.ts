@@ -1,0 +1,36 @@
+import type { ApplyEvent } from '@inferstack/docker-ops';
+import type { LockHolder } from '@inferstack/docker-ops';
+import type { GatewaySyncResult } from './gateway-sync.js';
+import type { MonitoringSyncResult } from './monitoring-sync.js';
+import type { ServiceAction } from './services/registry.js';
+
+/**
+ * Progress of a stack operation, as data. The stack never prints: a CLI renders these as
+ * spinners or plain lines, a script logs them, a test asserts on them.
+ *
+ * Model events are docker-ops' {@link ApplyEvent}s (`pulling`, `creating`, `waiting` while the
+ * model loads, `ready`, `failed` with a diagnosis...); the others are the stack's own.
+ */
+export type StackEvent =
+  | ApplyEvent
+  /** Another run holds the lock; this one waits. */
+  | { type: 'lock-wait'; holder: LockHolder }
+  /** An infrastructure service was made to match the config. */
+  | { type: 'service-ready'; service: string; container: string; action: ServiceAction; reloaded: boolean; url?: string }
+  | { type: 'service-failed'; service: string; container: string; error: Error }
+  | { type: 'service-removed'; service: string; container: string; volumes: boolean }
+  /** `stop`: a model container was stopped. */
+  | { type: 'stopped'; key: string; container: string }
+  /** `stop` / `down`: a model container could not be stopped or removed. */
+  | { type: 'stop-failed'; key: string; container: string; error: Error }
+  | { type: 'gateway-synced'; result: GatewaySyncResult }
+  | { type: 'gateway-failed'; error: Error }
+  | { type: 'prometheus-synced'; result: MonitoringSyncResult }
+  | { type: 'prometheus-failed'; error: Error }
+  /** A file the stack's containers mount was written (the gateway config, prometheus.yml...). */
+  | { type: 'file-written'; path: string; what: string }
+  /** Something worth knowing that changes nothing (a pre-flight skipped, a default used). */
+  | { type: 'note'; message: string; level: 'debug' | 'warn' };
+
+/** Receives {@link StackEvent}s. */
+export type StackEventHandler = (event: StackEvent) => void;

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { argvStyleForEntrypoint, inspectImage, type ArgvStyle, type ServiceSpec } from '@inferstack/docker-ops';
+import type { StackContext } from './context.js';
+import { shownPath } from './_paths.js';
+import { composeYaml, renderCompose, type ComposeFile, type SecretReference } from './compose.js';
+import { secretValues } from './secrets.js';
+import { requireGatewayKey } from './services/gateway.js';
+import { wantedServices } from './services/registry.js';
+
+/** What `exportCompose` produced. */
+export interface ComposeExport {
+  /** The compose file's text: a header, then the YAML. Holds no secret. */
+  text: string;
+  compose: ComposeFile;
+  /** Every `${NAME}` it uses, and whether `.env` (or the environment) has a value for it. */
+  secrets: SecretReference[];
+  /** The `.env` file compose should read. */
+  envFile: string;
+}
+
+/**
+ * The stack as a docker compose file: every model and service translated from the very create
+ * bodies `up` sends, secrets as `${NAME}` references to `.env`. The files the services mount
+ * are written as `up` writes them (the gateway's config when missing, prometheus.yml, Grafana's
+ * provisioning), so the compose file works on its own.
+ */
+export async function exportCompose(ctx: StackContext): Promise<ComposeExport> {
+  const { config } = ctx;
+  requireGatewayKey(config);
+  const services: ServiceSpec[] = [];
+  for (const service of await wantedServices(ctx)) {
+    await service.prepare?.(ctx);
+    services.push(service.spec(ctx));
+  }
+  const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.extraLabels });
+  const envFile = join(config.projectDir, '.env');
+  const text = composeYaml(rendered, { source: shownPath(ctx.cwd, config.file), envFile: shownPath(ctx.cwd, envFile), secretValues: secretValues(config) });
+  return { text, compose: rendered.compose, secrets: rendered.secrets, envFile };
+}
+
+/**
+ * How each model image takes the model, read from its Entrypoint where the daemon has the image
+ * (as `up` does after pulling); `--model`, which every vLLM image accepts, otherwise. A daemon
+ * is not needed: without one every model gets `--model`.
+ */
+async function argvStyles(ctx: StackContext): Promise<Map<string, ArgvStyle>> {
+  const styles = new Map<string, ArgvStyle>();
+  let docker;
+  try {
+    docker = await Promise.race([ctx.docker(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), 2000).unref())]);
+  } catch {
+    ctx.emit({ type: 'note', level: 'debug', message: 'no Docker daemon answered: model commands use --model, which every vLLM image accepts' });
+    return styles;
+  }
+  for (const image of new Set(ctx.config.models.map((m) => m.image))) {
+    const info = await inspectImage(docker, image).catch(() => undefined);
+    if (info) styles.set(image, argvStyleForEntrypoint(info.Config?.Entrypoint));
+    else ctx.emit({ type: 'note', level: 'debug', message: `${image} is not on the daemon: its command uses --model, which every vLLM image accepts` });
+  }
+  return styles;
+}

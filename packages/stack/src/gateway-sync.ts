@@ -1,0 +1,121 @@
+import type { StackConfig } from '@inferstack/config';
+import { restartContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import {
+  LitellmSyncError,
+  applyGatewaySyncApi,
+  createLitellmClient,
+  formatGatewayPlan,
+  planGatewaySync,
+  writeLitellmConfig,
+  type DesiredDeployment,
+  type GatewayEntry,
+  type LitellmClient,
+} from '@inferstack/litellm-sync';
+import { modelApiBase } from './endpoints.js';
+import { apiKeyEnvName, ensureGatewayConfigFile } from './services/gateway.js';
+
+/**
+ * What the gateway should route to: one deployment per serving container. An API key goes into
+ * the gateway's environment and the config file only names it (`os.environ/...`).
+ */
+export function desiredDeployments(config: StackConfig, serving: readonly ModelContainer[], mode: 'config' | 'api'): DesiredDeployment[] {
+  return serving.map((c) => {
+    const spec = config.models.find((m) => m.key === c.key);
+    const apiKey = spec?.apiKey ? (mode === 'config' ? `os.environ/${apiKeyEnvName(c.key)}` : spec.apiKey) : undefined;
+    return {
+      name: c.name,
+      modelKey: c.key,
+      apiBase: modelApiBase(c.name),
+      servedModelName: c.servedModelName ?? spec?.servedModelName ?? c.key,
+      ...(apiKey ? { apiKey } : {}),
+    };
+  });
+}
+
+/** A client for the configured gateway. */
+export function gatewayClient(config: StackConfig, options: { timeoutMs?: number; retry?: false } = {}): LitellmClient {
+  return createLitellmClient({
+    baseUrl: config.gateway.url,
+    masterKey: config.gateway.masterKey,
+    timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_GATEWAY_TIMEOUT_MS ?? 10_000),
+    ...(options.retry === false ? { retry: false } : {}),
+  });
+}
+
+/** What a gateway sync did. */
+export interface GatewaySyncResult {
+  mode: 'config' | 'api';
+  /** Served names routed after the sync. */
+  routed: string[];
+  added: number;
+  removed: number;
+  /** Config-file mode: the gateway was restarted to load a changed list. */
+  restarted: boolean;
+  /** Dry run: the plan lines. */
+  plan?: string[];
+}
+
+/**
+ * Make the gateway route to exactly `serving`, never touching entries we do not own.
+ * Config-file mode rewrites the managed part of the file and restarts a managed gateway only
+ * when that changed; API mode adds and deletes through the admin API and reads the result back.
+ */
+export async function syncGateway(
+  docker: () => Promise<DockerClient>,
+  config: StackConfig,
+  serving: readonly ModelContainer[],
+  options: {
+    dryRun?: boolean;
+    signal?: AbortSignal;
+    /** The gateway was (re)started just now: give it time to come up. */
+    justStarted?: boolean;
+    /** How long a (re)started gateway gets to answer. @default 120_000 */
+    readyTimeoutMs?: number;
+  } = {},
+): Promise<GatewaySyncResult> {
+  const mode = config.gateway.sync;
+  const desired = desiredDeployments(config, serving, mode);
+  const client = gatewayClient(config);
+  const routed = desired.map((d) => d.servedModelName);
+  if (mode === 'config') {
+    if (options.dryRun) {
+      return { mode, routed, added: 0, removed: 0, restarted: false, plan: [`write ${desired.length} managed model(s) into ${config.gateway.configFile}`] };
+    }
+    if (config.gateway.mode === 'managed') ensureGatewayConfigFile(config);
+    const written = await writeLitellmConfig(config.gateway.configFile, desired);
+    let restarted = false;
+    if (written.changed && config.gateway.mode === 'managed') {
+      await restartContainer(await docker(), config.gateway.containerName, 5);
+      restarted = true;
+    }
+    // A gateway we just (re)started may take a while; one that should be up gets a short budget.
+    const long = restarted || options.justStarted;
+    await client.waitUntilReady({ timeoutMs: long ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
+    // An unchanged file does not prove the gateway loaded it: a run killed between writing the
+    // file and restarting the gateway leaves it routing to the old list. Ask it what it routes.
+    if (!restarted && config.gateway.mode === 'managed' && planGatewaySync(desired, await client.modelInfo({ signal: options.signal })).length > 0) {
+      await restartContainer(await docker(), config.gateway.containerName, 5);
+      restarted = true;
+      await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    }
+    return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted };
+  }
+  const actual = await client.modelInfo({ signal: options.signal });
+  const changes = planGatewaySync(desired, actual);
+  if (options.dryRun) return { mode, routed, added: 0, removed: 0, restarted: false, plan: formatGatewayPlan(changes) };
+  const report = await applyGatewaySyncApi(changes, { client, signal: options.signal });
+  if (!report.ok) {
+    const first = report.failed[0]?.error;
+    throw new LitellmSyncError(first ? `gateway sync incomplete: ${first.message}` : `gateway did not show the new model list in time (${report.pending.join(', ')})`);
+  }
+  return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false };
+}
+
+/** Entries the gateway has now (for `status`), or the error. */
+export async function gatewayEntries(config: StackConfig): Promise<GatewayEntry[] | Error> {
+  try {
+    return await gatewayClient(config, { retry: false, timeoutMs: 3000 }).modelInfo();
+  } catch (error) {
+    return error as Error;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * `@inferstack/stack`: a whole inference stack as a library. Open a stack from its models.yaml
+ * and call one method per thing a user does with it (plan, up, stop, down, sync, status, logs,
+ * exportCompose); each returns typed results and reports progress as events. The `serve` CLI is
+ * a thin layer over this package.
+ */
+export { openStack } from './open-stack.js';
+export type { CallOptions, OpenStackOptions, Stack } from './open-stack.js';
+export type { GrafanaAssets } from './context.js';
+export type { StackEvent, StackEventHandler } from './events.js';
+export { GpuPreflightError, ServiceError, StackError, StackInputError } from './errors.js';
+export type { UpOptions, UpResult } from './up.js';
+export type { PlanOptions, StackPlan } from './plan.js';
+export type { DownOptions, ModelStopOutcome, StopOptions, StopResult } from './stop.js';
+export type { SyncOutcome, SyncResult } from './integrations.js';
+export type { ModelStatusRow, StackStatus } from './status.js';
+export type { ModelLoad } from './model-load.js';
+export { parseVllmLoad } from './model-load.js';
+export type { LogsOptions } from './logs.js';
+export type { ComposeExport } from './export-compose.js';
+export type { ComposeFile, ComposeService, SecretReference } from './compose.js';
+export type { GatewaySyncResult } from './gateway-sync.js';
+export type { MonitoringSyncResult } from './monitoring-sync.js';
+export { DEFAULT_SERVICES } from './services/default-services.js';
+export type { ServiceAction, ServiceDefinition, ServiceOutcome, ServiceRemoval, ServiceStatus } from './services/registry.js';
+export { modelAddress, modelApiBase } from './endpoints.js';
+export { secretValues } from './secrets.js';
+export { doctor, doctorVerdict, keyWeakness } from './doctor.js';
+export type { Check, CheckStatus, DoctorOptions, DoctorReport, DoctorVerdict } from './doctor.js';
+export { initProject } from './init-project.js';
+export type { InitFile, InitProjectOptions, InitProjectResult } from './init-project.js';
+export { generateKeys } from './scaffold.js';
+export type { GeneratedKeys } from './scaffold.js';
+export type { StackContext } from './context.js';
+export { unlock } from './unlock.js';
+export { STARTER_CONFIG as GATEWAY_STARTER_CONFIG } from './services/gateway.js';

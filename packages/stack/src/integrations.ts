@@ -1,0 +1,74 @@
+import { containersOfStack, listModelContainers, type ModelContainer } from '@inferstack/docker-ops';
+import type { StackContext } from './context.js';
+import { syncGateway, type GatewaySyncResult } from './gateway-sync.js';
+import { syncMonitoring, type MonitoringSyncResult } from './monitoring-sync.js';
+import { servingModels } from './serving.js';
+
+/** The outcome of one integration sync: its result, the error that stopped it, or skipped (configured off). */
+export type SyncOutcome<T> = { ok: true; result: T } | { ok: false; error: Error } | { ok: true; skipped: true };
+
+/** What a sync of the gateway and Prometheus did. */
+export interface SyncResult {
+  /** The model containers that serve, which the gateway and Prometheus now point at. */
+  serving: ModelContainer[];
+  gateway: SyncOutcome<GatewaySyncResult>;
+  monitoring: SyncOutcome<MonitoringSyncResult>;
+  /** Both went well (or were off). */
+  ok: boolean;
+}
+
+/** Options of a sync. */
+export interface SyncOptions {
+  /** Change nothing; the results hold the plan. */
+  dryRun?: boolean;
+  /** Models this run just saw ready. @internal */
+  readyKeys?: ReadonlySet<string>;
+  /** Models about to be stopped: deregistered first. @internal */
+  excluding?: ReadonlySet<string>;
+  /** The stack's model containers, when the caller has listed them already. @internal */
+  containers?: ModelContainer[];
+  /** The gateway was (re)started by this run. @internal */
+  gatewayJustStarted?: boolean;
+  /** The gateway failed to start: do not wait for it. @internal */
+  skipGateway?: boolean;
+}
+
+/**
+ * Point the gateway and Prometheus at the models that really serve now. Never throws for an
+ * integration: each reports its own error (also as an event).
+ */
+export async function syncIntegrations(ctx: StackContext, options: SyncOptions = {}): Promise<SyncResult> {
+  const { config } = ctx;
+  // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
+  const containers = options.containers ?? containersOfStack(await listModelContainers(await ctx.docker()), { network: config.network, keys: [] });
+  const candidates = containers.filter((c) => !options.excluding?.has(c.key));
+  const serving = await servingModels(candidates, { network: config.network, readyKeys: options.readyKeys, local: ctx.local });
+
+  const gateway: SyncOutcome<GatewaySyncResult> =
+    config.gateway.mode === 'none' || options.skipGateway
+      ? { ok: true, skipped: true }
+      : await syncGateway(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
+          (result) => {
+            ctx.emit({ type: 'gateway-synced', result });
+            return { ok: true as const, result };
+          },
+          (error: Error) => {
+            ctx.emit({ type: 'gateway-failed', error });
+            return { ok: false as const, error };
+          },
+        );
+  const monitoring: SyncOutcome<MonitoringSyncResult> =
+    config.monitoring.mode === 'none'
+      ? { ok: true, skipped: true }
+      : await syncMonitoring(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal }).then(
+          (result) => {
+            ctx.emit({ type: 'prometheus-synced', result });
+            return { ok: true as const, result };
+          },
+          (error: Error) => {
+            ctx.emit({ type: 'prometheus-failed', error });
+            return { ok: false as const, error };
+          },
+        );
+  return { serving, gateway, monitoring, ok: gateway.ok && monitoring.ok };
+}

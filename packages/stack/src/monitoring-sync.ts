@@ -1,0 +1,66 @@
+import { formatGpuLabel, type StackConfig } from '@inferstack/config';
+import { signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import { createPrometheusClient, syncPrometheusTargets, type PrometheusClient } from '@inferstack/prometheus-sync';
+import { modelAddress } from './endpoints.js';
+import { targetsFile } from './services/monitoring.js';
+
+/** A client for the configured Prometheus. */
+export function prometheusClient(config: StackConfig, options: { timeoutMs?: number } = {}): PrometheusClient {
+  return createPrometheusClient({ baseUrl: config.monitoring.prometheusUrl, timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_PROMETHEUS_TIMEOUT_MS ?? 5000) });
+}
+
+/** What a monitoring sync did. */
+export interface MonitoringSyncResult {
+  changed: boolean;
+  targets: Array<{ target: string; model: string; health: string; lastError?: string }>;
+  warnings: string[];
+}
+
+/**
+ * Point Prometheus at exactly the model containers that serve now: write the file_sd targets
+ * (only when changed), reload, and read back from Prometheus which targets it knows and whether
+ * they are up.
+ */
+export async function syncMonitoring(
+  docker: () => Promise<DockerClient>,
+  config: StackConfig,
+  serving: readonly ModelContainer[],
+  options: { dryRun?: boolean; signal?: AbortSignal },
+): Promise<MonitoringSyncResult> {
+  const models = serving.map((c) => ({
+    key: c.key,
+    address: modelAddress(c.name),
+    container: c.name,
+    servedModelName: c.servedModelName ?? config.models.find((m) => m.key === c.key)?.servedModelName ?? c.key,
+    gpus: c.gpus ?? formatGpuLabel(config.models.find((m) => m.key === c.key)?.gpus ?? { kind: 'all' }),
+  }));
+  if (options.dryRun) return { changed: false, targets: models.map((m) => ({ target: m.address, model: m.key, health: 'planned' })), warnings: [] };
+  const result = await syncPrometheusTargets({
+    models,
+    targetsFile: targetsFile(config),
+    client: prometheusClient(config),
+    ...(config.monitoring.mode === 'managed' ? { reload: async () => signalContainer(await docker(), config.monitoring.prometheusContainerName, 'SIGHUP') } : {}),
+    confirm: { timeoutMs: Number(config.settings.INFERSTACK_PROMETHEUS_CONFIRM_MS ?? 20_000) },
+    signal: options.signal,
+  });
+  return {
+    changed: result.changed,
+    targets: result.targets.map((t) => ({ target: t.target, model: t.model, health: t.health, ...(t.lastError ? { lastError: t.lastError } : {}) })),
+    warnings: result.warnings,
+  };
+}
+
+/** Scrape health of each model target as Prometheus reports it, by container name, or the error. */
+export async function scrapeHealth(config: StackConfig): Promise<Map<string, { health: string; lastError: string }> | Error> {
+  try {
+    const result = await prometheusClient(config, { timeoutMs: 3000 }).targets();
+    const out = new Map<string, { health: string; lastError: string }>();
+    for (const t of result.activeTargets) {
+      const container = t.labels.container ?? t.discoveredLabels.container;
+      if (container) out.set(container, { health: t.health, lastError: t.lastError });
+    }
+    return out;
+  } catch (error) {
+    return error as Error;
+  }
+}

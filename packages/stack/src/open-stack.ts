@@ -1,0 +1,127 @@
+import { DASHBOARDS_DIR, PROVISIONING_DIR } from '@inferstack/prometheus-sync';
+import { loadConfig, type StackConfig } from '@inferstack/config';
+import type { DockerClient } from '@inferstack/docker-ops';
+import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
+import type { StackEventHandler } from './events.js';
+import { exportCompose, type ComposeExport } from './export-compose.js';
+import { labelsFromEnv, resolveHashKey } from './hash-key.js';
+import { syncIntegrations, type SyncResult } from './integrations.js';
+import { withLock } from './lock.js';
+import { logs, type LogsOptions } from './logs.js';
+import { plan, type PlanOptions, type StackPlan } from './plan.js';
+import { secretValues } from './secrets.js';
+import { DEFAULT_SERVICES } from './services/default-services.js';
+import type { ServiceDefinition } from './services/registry.js';
+import { status, type StackStatus } from './status.js';
+import { stopOrDown, type DownOptions, type StopOptions, type StopResult } from './stop.js';
+import { up, type UpOptions, type UpResult } from './up.js';
+
+/** Options of {@link openStack}. */
+export interface OpenStackOptions {
+  /** The models file, relative to `cwd` (ignored when `config` is given). @default 'model_config/models.yaml' */
+  configPath?: string;
+  /** A configuration loaded already (`loadConfig` of `@inferstack/config`). */
+  config?: StackConfig;
+  /** @default process.cwd() */
+  cwd?: string;
+  /** Environment: settings (it overrides `.env`), `DOCKER_HOST`, `INFERSTACK_*`. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** A Docker client to use. @default one for `DOCKER_HOST` (or the default socket), made on first use */
+  docker?: DockerClient;
+  /** Aborting it stops what runs, leaving nothing half-made (as Ctrl-C in the CLI). */
+  signal?: AbortSignal;
+  /** Receives the progress of every call (each call can take its own handler too). */
+  onEvent?: StackEventHandler;
+  /**
+   * Key of the keyed digests of secrets in spec hashes.
+   * @default env.INFERSTACK_HASH_KEY, else a per-machine key in the user's state directory
+   */
+  hashKey?: string;
+  /** Labels added to every container, network and volume created. @default from env.INFERSTACK_LABELS */
+  labels?: Record<string, string>;
+  /** The infrastructure services. @default DEFAULT_SERVICES */
+  services?: readonly ServiceDefinition[];
+  /** Where Grafana's dashboards and provisioning files are. @default those of `@inferstack/prometheus-sync` */
+  grafanaAssets?: GrafanaAssets;
+}
+
+/** Options every call takes besides its own. */
+export interface CallOptions {
+  onEvent?: StackEventHandler;
+  signal?: AbortSignal;
+}
+
+/**
+ * One stack: a `models.yaml` (and its `.env`) bound to a Docker daemon. One method per thing a
+ * user does with it; each returns typed results and reports progress as events. Never prints,
+ * never exits.
+ */
+export interface Stack {
+  /** The loaded configuration (holds secrets: do not print it). */
+  readonly config: StackConfig;
+  /** Every secret value of the configuration, for masking what is shown. */
+  readonly secrets: readonly string[];
+  /** What `up` would change. */
+  plan(options?: PlanOptions & CallOptions): Promise<StackPlan>;
+  /** Bring the stack to the config: services, models, then the gateway and Prometheus. */
+  up(options?: UpOptions & CallOptions): Promise<UpResult>;
+  /** Deregister, then stop the models (containers kept). */
+  stop(options?: StopOptions & CallOptions): Promise<StopResult>;
+  /** Deregister, then remove the models (with `all`, the whole stack). */
+  down(options?: DownOptions & CallOptions): Promise<StopResult>;
+  /** Point the gateway and Prometheus at the models that serve now, nothing else. */
+  sync(options?: { dryRun?: boolean } & CallOptions): Promise<SyncResult>;
+  /** Models and services as they are. */
+  status(options?: CallOptions): Promise<StackStatus>;
+  /** A model's log (or, with `follow`, its lines as they come). */
+  logs(model: string, options?: LogsOptions & CallOptions): Promise<string>;
+  /** The stack as a docker compose file, without secrets. */
+  exportCompose(options?: CallOptions): Promise<ComposeExport>;
+}
+
+/**
+ * Open a stack from a models file (or a loaded config). Loads and validates the config at once:
+ * bad input throws `ConfigValidationError` (every problem, with file:line) before anything
+ * touches Docker. Docker itself is contacted on the first call that needs it.
+ *
+ * @example
+ * const stack = await openStack({ configPath: 'model_config/models.yaml' });
+ * const result = await stack.up({ onEvent: (e) => console.log(e.type) });
+ * if (!result.ok) process.exitCode = 1;
+ */
+export async function openStack(options: OpenStackOptions = {}): Promise<Stack> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const hashKey = options.hashKey ?? (options.config ? undefined : resolveHashKey(env));
+  const config =
+    options.config ?? (await loadConfig({ cwd, env, hashKey, ...(options.configPath !== undefined ? { file: options.configPath } : {}) }));
+  const ctx: StackContext = createContext({
+    config,
+    env,
+    cwd,
+    hashKey: hashKey ?? resolveHashKey(env),
+    extraLabels: options.labels ?? labelsFromEnv(env),
+    signal: options.signal ?? new AbortController().signal,
+    services: options.services ?? DEFAULT_SERVICES,
+    grafanaAssets: options.grafanaAssets ?? { dashboards: DASHBOARDS_DIR, provisioning: PROVISIONING_DIR },
+    ...(options.docker ? { docker: options.docker } : {}),
+    ...(env.INFERSTACK_LOCK_WAIT_MS ? { lockWaitMs: Number(env.INFERSTACK_LOCK_WAIT_MS) } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  return {
+    config,
+    secrets: secretValues(config),
+    plan: (o = {}) => plan(forCall(ctx, o), o),
+    up: (o = {}) => up(forCall(ctx, o), o),
+    stop: (o = {}) => stopOrDown(forCall(ctx, o), 'stop', o),
+    down: (o = {}) => stopOrDown(forCall(ctx, o), 'down', o),
+    sync: (o = {}) => {
+      const c = forCall(ctx, o);
+      // A dry run changes nothing, so it needs no lock.
+      return o.dryRun ? syncIntegrations(c, { dryRun: true }) : withLock(c, 'serve sync', () => syncIntegrations(c));
+    },
+    status: (o = {}) => status(forCall(ctx, o)),
+    logs: (model, o = {}) => logs(forCall(ctx, o), model, o),
+    exportCompose: (o = {}) => exportCompose(forCall(ctx, o)),
+  };
+}

@@ -1,0 +1,187 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { StackConfig } from '@inferstack/config';
+import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
+import { ReloadUnavailableError, renderPrometheusConfig } from '@inferstack/prometheus-sync';
+import type { StackContext } from '../context.js';
+import { prometheusClient } from '../monitoring-sync.js';
+import { GATEWAY_CONTAINER_PORT } from './gateway.js';
+import type { ServiceDefinition } from './registry.js';
+
+/** Where the generated Prometheus and Grafana files live, beside the project's config. */
+export function stateDir(config: StackConfig, ...parts: string[]): string {
+  return join(config.projectDir, '.inferstack', ...parts);
+}
+
+const PROM_CONFIG_DIR = '/etc/prometheus/inferstack';
+const PROM_TARGETS_DIR = '/etc/prometheus/targets';
+const TARGETS_FILE = 'vllm.json';
+const GATEWAY_KEY_FILE = 'litellm-key';
+const NODE_EXPORTER_PORT = 9100;
+const DCGM_EXPORTER_PORT = 9400;
+const PROMETHEUS_PORT = 9090;
+const GRAFANA_PORT = 3000;
+
+/** The file_sd file Prometheus reads the model targets from, on this machine. */
+export function targetsFile(config: StackConfig): string {
+  return join(config.monitoring.targetsDir, TARGETS_FILE);
+}
+
+function writeIfChanged(file: string, text: string, mode: number): boolean {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) {
+    chmodSync(file, mode);
+    return false;
+  }
+  writeFileSync(file, text, { mode });
+  chmodSync(file, mode);
+  return true;
+}
+
+/** Whether the DCGM exporter runs: as configured, else where this machine's daemon has GPUs. */
+export async function wantDcgm(ctx: StackContext): Promise<boolean> {
+  const d = ctx.config.monitoring.dcgmExporter.enabled;
+  if (d !== undefined) return d;
+  const gpus = await ctx.localGpus();
+  return gpus !== 'unavailable' && gpus.length > 0;
+}
+
+/** Write prometheus.yml (and the gateway's scrape key) for the managed Prometheus. */
+export function renderPrometheusFiles(config: StackConfig, dcgm: boolean): { changed: boolean } {
+  const m = config.monitoring;
+  let changed = false;
+  const gatewayManaged = config.gateway.mode === 'managed';
+  if (gatewayManaged && config.gateway.masterKey) {
+    // The key LiteLLM wants on /metrics: in a file only root can read, never in prometheus.yml.
+    changed = writeIfChanged(stateDir(config, 'prometheus', GATEWAY_KEY_FILE), `${config.gateway.masterKey}\n`, 0o600) || changed;
+  }
+  const text = renderPrometheusConfig({
+    ...(gatewayManaged
+      ? { gateway: { target: `${config.gateway.containerName}:${GATEWAY_CONTAINER_PORT}`, ...(config.gateway.masterKey ? { bearerTokenFile: `${PROM_CONFIG_DIR}/${GATEWAY_KEY_FILE}` } : {}) } }
+      : {}),
+    modelTargetsFile: `${PROM_TARGETS_DIR}/${TARGETS_FILE}`,
+    ...(m.nodeExporter.enabled ? { nodeExporter: `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` } : {}),
+    ...(dcgm ? { dcgm: `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` } : {}),
+    extraScrapeConfigs: m.extraScrapeConfigs,
+    scrapeInterval: config.settings.PROMETHEUS_SCRAPE_INTERVAL ?? '15s',
+  });
+  changed = writeIfChanged(stateDir(config, 'prometheus', 'prometheus.yml'), text, 0o644) || changed;
+  return { changed };
+}
+
+export function prometheusSpec(config: StackConfig): ServiceSpec {
+  const m = config.monitoring;
+  return {
+    name: m.prometheusContainerName,
+    kind: 'prometheus',
+    image: m.prometheusImage,
+    cmd: [`--config.file=${PROM_CONFIG_DIR}/prometheus.yml`, '--storage.tsdb.path=/prometheus', '--web.enable-lifecycle', `--web.listen-address=:${PROMETHEUS_PORT}`],
+    // Root inside the container: the gateway key file is 0600.
+    user: '0:0',
+    binds: [`${stateDir(config, 'prometheus')}:${PROM_CONFIG_DIR}:ro`, `${m.targetsDir}:${PROM_TARGETS_DIR}:ro`, `${m.prometheusContainerName}-data:/prometheus`],
+    ports: [{ container: PROMETHEUS_PORT, host: m.prometheusPort, hostIp: '127.0.0.1' }],
+    network: config.network,
+    // Grafana's provisioned data source finds it as "prometheus".
+    aliases: ['prometheus'],
+  };
+}
+
+export function nodeExporterSpec(config: StackConfig): ServiceSpec {
+  const n = config.monitoring.nodeExporter;
+  return {
+    name: n.containerName,
+    kind: 'node-exporter',
+    image: n.image,
+    cmd: ['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root'],
+    binds: ['/proc:/host/proc:ro', '/sys:/host/sys:ro', '/:/host/root:ro'],
+    network: config.network,
+  };
+}
+
+export function dcgmSpec(config: StackConfig): ServiceSpec {
+  const d = config.monitoring.dcgmExporter;
+  return { name: d.containerName, kind: 'dcgm-exporter', image: d.image, network: config.network, gpus: true };
+}
+
+/** Grafana's provisioning files, with the data source pointed at this stack's Prometheus. */
+function writeGrafanaProvisioning(ctx: StackContext): boolean {
+  const dir = stateDir(ctx.config, 'grafana');
+  const assets = ctx.grafanaAssets.provisioning;
+  const datasource = writeIfChanged(
+    join(dir, 'provisioning', 'datasources', 'prometheus.yaml'),
+    readFileSync(join(assets, 'datasources', 'prometheus.yaml'), 'utf8').replace('http://prometheus:9090', `http://${ctx.config.monitoring.prometheusContainerName}:${PROMETHEUS_PORT}`),
+    0o644,
+  );
+  const dashboards = writeIfChanged(join(dir, 'provisioning', 'dashboards', 'inferstack.yaml'), readFileSync(join(assets, 'dashboards', 'inferstack.yaml'), 'utf8'), 0o644);
+  return datasource || dashboards;
+}
+
+export function grafanaSpec(config: StackConfig, dashboardsDir: string): ServiceSpec {
+  const g = config.monitoring.grafana;
+  const dir = stateDir(config, 'grafana');
+  return {
+    name: g.containerName,
+    kind: 'grafana',
+    image: g.image,
+    env: { GF_USERS_ALLOW_SIGN_UP: 'false' },
+    ...(g.adminPassword ? { secretEnv: { GF_SECURITY_ADMIN_PASSWORD: g.adminPassword } } : {}),
+    binds: [`${join(dir, 'provisioning')}:/etc/grafana/provisioning:ro`, `${dashboardsDir}:/var/lib/grafana/dashboards/inferstack:ro`, `${g.containerName}-data:/var/lib/grafana`],
+    ports: [{ container: GRAFANA_PORT, host: g.port, hostIp: '127.0.0.1' }],
+    network: config.network,
+  };
+}
+
+const managed = (config: StackConfig) => config.monitoring.mode === 'managed';
+
+export const nodeExporterService: ServiceDefinition = {
+  id: 'node-exporter',
+  configured: (config) => managed(config) && config.monitoring.nodeExporter.enabled,
+  containerName: (config) => config.monitoring.nodeExporter.containerName,
+  spec: (ctx) => nodeExporterSpec(ctx.config),
+};
+
+export const dcgmExporterService: ServiceDefinition = {
+  id: 'dcgm-exporter',
+  configured: (config) => managed(config) && config.monitoring.dcgmExporter.enabled !== false,
+  wanted: wantDcgm,
+  absentIsNormal: (config) => config.monitoring.dcgmExporter.enabled === undefined,
+  containerName: (config) => config.monitoring.dcgmExporter.containerName,
+  spec: (ctx) => dcgmSpec(ctx.config),
+};
+
+/** The managed Prometheus: its config is generated; a change is applied by a reload. */
+export const prometheusService: ServiceDefinition = {
+  id: 'prometheus',
+  configured: managed,
+  containerName: (config) => config.monitoring.prometheusContainerName,
+  async prepare(ctx) {
+    mkdirSync(ctx.config.monitoring.targetsDir, { recursive: true, mode: 0o755 });
+    const changed = renderPrometheusFiles(ctx.config, await wantDcgm(ctx)).changed;
+    if (changed) ctx.emit({ type: 'file-written', path: stateDir(ctx.config, 'prometheus', 'prometheus.yml'), what: 'the Prometheus config' });
+    return { changed };
+  },
+  spec: (ctx) => prometheusSpec(ctx.config),
+  // A Prometheus that never answers is a clear failure here, as for models.
+  ready: (ctx) => prometheusClient(ctx.config).waitUntilReady({ timeoutMs: 60_000 }),
+  async reload(ctx) {
+    try {
+      await prometheusClient(ctx.config).reload();
+    } catch (error) {
+      if (!(error instanceof ReloadUnavailableError)) throw error;
+      await signalContainer(await ctx.docker(), ctx.config.monitoring.prometheusContainerName, 'SIGHUP');
+    }
+  },
+  url: (config) => config.monitoring.prometheusUrl,
+};
+
+export const grafanaService: ServiceDefinition = {
+  id: 'grafana',
+  configured: (config) => managed(config) && config.monitoring.grafana.enabled,
+  containerName: (config) => config.monitoring.grafana.containerName,
+  dependsOn: ['prometheus'],
+  async prepare(ctx) {
+    return { changed: writeGrafanaProvisioning(ctx) };
+  },
+  spec: (ctx) => grafanaSpec(ctx.config, ctx.grafanaAssets.dashboards),
+  url: (config) => `http://127.0.0.1:${config.monitoring.grafana.port}`,
+};

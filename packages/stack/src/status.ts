@@ -1,0 +1,74 @@
+import { containersOfStack, listModelContainers, listServices, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import type { StackContext } from './context.js';
+import { modelApiBase } from './endpoints.js';
+import { gatewayEntries } from './gateway-sync.js';
+import { modelLoads, type ModelLoad } from './model-load.js';
+import { scrapeHealth } from './monitoring-sync.js';
+import { serviceStatuses, type ServiceStatus } from './services/registry.js';
+
+/** One model in `status`. */
+export interface ModelStatusRow extends ModelStatus {
+  /** Where the gateway and Prometheus reach it (its OpenAI base URL). */
+  endpoint: string;
+  /** `5 minutes` while running. */
+  uptime: string | null;
+  /** Whether the gateway routes to it; null when the gateway could not be asked (or there is none). */
+  routed: boolean | null;
+  /** Prometheus' view of its target; null when it has none (or Prometheus could not be asked). */
+  scrape: { health: string; lastError: string } | null;
+  /** Requests running and waiting, KV-cache use, from its `/metrics` (local daemon only). */
+  load: ModelLoad | null;
+}
+
+/** What `status` found. */
+export interface StackStatus {
+  models: ModelStatusRow[];
+  services: ServiceStatus[];
+  /** Whether the stack has a gateway / a Prometheus to ask. */
+  gateway: boolean;
+  monitoring: boolean;
+  /** Why the gateway could not be asked, if it could not. */
+  gatewayError?: string;
+  /** Why Prometheus could not be asked, if it could not. */
+  prometheusError?: string;
+}
+
+function uptime(status: string): string | null {
+  return /^Up (.+?)(?: \(|$)/.exec(status)?.[1] ?? null;
+}
+
+/**
+ * Each model (state, health, GPUs, whether it matches the config, whether it is routed and
+ * scraped, its load) and each service, from one container listing and one question each to the
+ * gateway and Prometheus, asked in parallel. Changes nothing.
+ */
+export async function status(ctx: StackContext): Promise<StackStatus> {
+  const { config } = ctx;
+  const docker = await ctx.docker();
+  const [daemonContainers, services, entries, scrapes] = await Promise.all([
+    listModelContainers(docker),
+    listServices(docker),
+    config.gateway.mode === 'none' ? undefined : gatewayEntries(config),
+    config.monitoring.mode === 'none' ? undefined : scrapeHealth(config),
+  ]);
+  const containers = containersOfStack(daemonContainers, { network: config.network, keys: config.models.map((m) => m.key) });
+  const loads = ctx.local ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();
+  const routed = (r: ModelStatus): boolean | null =>
+    entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === modelApiBase(r.containerName));
+  const models = modelStatuses(config.models, containers).map((r) => ({
+    ...r,
+    endpoint: modelApiBase(r.containerName),
+    uptime: r.state === 'running' ? uptime(r.status) : null,
+    routed: routed(r),
+    scrape: scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null,
+    load: loads.get(r.key) ?? null,
+  }));
+  return {
+    models,
+    services: serviceStatuses(config, ctx.services, services),
+    gateway: entries !== undefined,
+    monitoring: scrapes !== undefined,
+    ...(entries instanceof Error ? { gatewayError: entries.message } : {}),
+    ...(scrapes instanceof Error ? { prometheusError: scrapes.message } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+import { containersOfStack, listModelContainers, removeContainer, removeNetwork, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import type { StackContext } from './context.js';
+import { shownPath } from './_paths.js';
+import { StackInputError } from './errors.js';
+import { syncIntegrations, type SyncResult } from './integrations.js';
+import { withLock } from './lock.js';
+import { removeServices, type ServiceRemoval } from './services/registry.js';
+
+/** Options of `stop`. */
+export interface StopOptions {
+  /** Only these models. @default every model container of the stack */
+  models?: readonly string[];
+  /** Seconds vLLM gets to shut down before SIGKILL. @default 30 */
+  timeoutSeconds?: number;
+}
+
+/** Options of `down`. */
+export interface DownOptions extends StopOptions {
+  /** Also remove the infrastructure (gateway, Prometheus, exporters, Grafana) and the network. */
+  all?: boolean;
+  /** With `all`: also their named volumes (database, Prometheus and Grafana data). */
+  volumes?: boolean;
+}
+
+/** What happened to one model container in `stop` / `down`. */
+export type ModelStopOutcome = { model: string; container: string; ok: true } | { model: string; container: string; ok: false; error: Error };
+
+/** What `stop` / `down` did. */
+export interface StopResult {
+  ok: boolean;
+  models: ModelStopOutcome[];
+  /** `down --all`: the service containers removed. */
+  services: ServiceRemoval[];
+  /** The deregistration from the gateway and Prometheus, before anything stopped. */
+  sync?: SyncResult;
+}
+
+/**
+ * The containers `stop`/`down` act on: the named models (an unknown name that has no container
+ * is an error, not a silent skip), or every model container.
+ */
+function targets(ctx: StackContext, models: readonly string[] | undefined, all: ModelContainer[]): ModelContainer[] {
+  if (!models || models.length === 0) return all;
+  const { config } = ctx;
+  const notInConfig = models.filter((m) => !all.some((c) => c.key === m) && !config.models.some((s) => s.key === m));
+  if (notInConfig.length > 0) {
+    // Names in the config that merely are not running are fine; others are a typo.
+    throw new StackInputError(`no model named ${notInConfig.map((m) => `"${m}"`).join(', ')} in ${shownPath(ctx.cwd, config.file)} and no container of that name`, {
+      hint: `models: ${[...new Set([...config.models.map((s) => s.key), ...all.map((c) => c.key)])].join(', ') || 'none'}`,
+    });
+  }
+  return all.filter((c) => models.includes(c.key));
+}
+
+/**
+ * `stop` and `down`: deregister the models from the gateway and Prometheus first (so nothing is
+ * routed to a server that goes away), then stop (or remove) their containers. `down --all` also
+ * removes the stack's services and, once nothing else uses it, its network.
+ */
+export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', options: DownOptions = {}): Promise<StopResult> {
+  if (options.volumes && !options.all) throw new StackInputError('--volumes goes with --all', { hint: 'serve down --all --volumes' });
+  if (options.all && options.models?.length) throw new StackInputError('--all removes the whole stack: name no models with it');
+  const { config } = ctx;
+  const docker = await ctx.docker();
+  const requested = options.models?.length ? ` ${options.models.join(' ')}` : '';
+  return withLock(ctx, `serve ${mode}${requested}`, async () => {
+    const all = containersOfStack(await listModelContainers(docker), { network: config.network, keys: config.models.map((m) => m.key) });
+    const containers = targets(ctx, options.models, all);
+    // With --all the gateway and Prometheus go too: nothing to deregister from.
+    const sync = containers.length > 0 && !options.all ? await syncIntegrations(ctx, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
+    const timeoutSeconds = options.timeoutSeconds ?? 30;
+    const models = await Promise.all(
+      containers.map(async (c): Promise<ModelStopOutcome> => {
+        try {
+          if (mode === 'stop') {
+            await stopContainer(docker, c.id, timeoutSeconds);
+            ctx.emit({ type: 'stopped', key: c.key, container: c.name });
+          } else {
+            await removeContainer(docker, c.id, { timeoutSeconds });
+            ctx.emit({ type: 'removed', key: c.key });
+          }
+          return { model: c.key, container: c.name, ok: true };
+        } catch (error) {
+          ctx.emit({ type: 'stop-failed', key: c.key, container: c.name, error: error as Error });
+          return { model: c.key, container: c.name, ok: false, error: error as Error };
+        }
+      }),
+    );
+    const services = options.all ? await removeServices(ctx, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds }) : [];
+    // The stack's network goes with it once nothing else is attached (another stack may share it).
+    if (options.all) await removeNetwork(docker, config.network);
+    const ok = models.every((m) => m.ok) && services.every((s) => s.ok) && (sync?.ok ?? true);
+    return { ok, models, services, ...(sync ? { sync } : {}) };
+  });
+}

@@ -1,0 +1,117 @@
+import {
+  applyModelPlan,
+  checkGpuPlacement,
+  detectGpusViaDocker,
+  formatGpuProblems,
+  inspectImage,
+  type GpuInfo,
+  type ModelChange,
+  type ModelOutcome,
+} from '@inferstack/docker-ops';
+import type { StackContext } from './context.js';
+import { GpuPreflightError } from './errors.js';
+import { syncIntegrations, type SyncResult } from './integrations.js';
+import { withLock } from './lock.js';
+import { plan } from './plan.js';
+import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
+import { ensureServices, wantedServices, type ServiceOutcome } from './services/registry.js';
+
+/** Options of `up`. */
+export interface UpOptions {
+  /** Only these models (others are neither started nor removed). @default every model */
+  models?: readonly string[];
+  /** Recreate the models even when unchanged. @default false */
+  forceRecreate?: boolean;
+  /** Plan only: nothing is changed, no lock is taken. @default false */
+  dryRun?: boolean;
+  /** How long each model gets to be ready. @default 3_600_000 */
+  readyTimeoutMs?: number;
+}
+
+/** What `up` did. */
+export interface UpResult {
+  /** Everything asked for was done: every model ready, every service and sync fine. */
+  ok: boolean;
+  /** The signal was aborted: what was started and not ready was removed again. */
+  interrupted: boolean;
+  /** The plan that was carried out (or would be, in a dry run). */
+  plan: ModelChange[];
+  /** Per model; empty in a dry run. */
+  models: ModelOutcome[];
+  services: ServiceOutcome[];
+  /** The gateway and Prometheus sync; absent in a dry run or when interrupted. */
+  sync?: SyncResult;
+  elapsedMs: number;
+}
+
+/**
+ * Make the running stack match the config: the infrastructure services, then the models
+ * (created, recreated when their spec changed, started, or removed when no longer configured),
+ * then the gateway and Prometheus pointed at the models that serve. Holds the daemon's lock
+ * while it changes anything.
+ */
+export async function up(ctx: StackContext, options: UpOptions = {}): Promise<UpResult> {
+  const started = Date.now();
+  const { config } = ctx;
+  requireGatewayKey(config);
+  const docker = await ctx.docker();
+  const planNow = async () => (await plan(ctx, { models: options.models, forceRecreate: options.forceRecreate })).changes;
+  if (options.dryRun) return { ok: true, interrupted: false, plan: await planNow(), models: [], services: [], elapsedMs: Date.now() - started };
+
+  return withLock(ctx, `serve up ${options.models?.join(' ') ?? ''}`.trim(), async () => {
+    const changes = await planNow();
+    await gpuPreflight(ctx, changes);
+
+    const services = await ensureServices(ctx, await wantedServices(ctx));
+    const gatewayFailed = services.some((s) => s.service === 'gateway' && !s.ok);
+
+    const models = await applyModelPlan(docker, changes, {
+      network: config.network,
+      extraLabels: ctx.extraLabels,
+      probe: ctx.local ? 'http' : 'healthcheck',
+      readyTimeoutMs: options.readyTimeoutMs,
+      signal: ctx.signal,
+      onEvent: ctx.emit,
+    });
+    const interrupted = ctx.signal.aborted;
+    // Register only what is ready; a model that failed is not routed to.
+    const sync = interrupted
+      ? undefined
+      : await syncIntegrations(ctx, {
+          readyKeys: new Set(models.filter((o) => o.outcome === 'done').map((o) => o.key)),
+          gatewayJustStarted: gatewayStarted(services),
+          skipGateway: gatewayFailed,
+        });
+    const ok = !interrupted && models.every((o) => o.outcome === 'done') && services.every((s) => s.ok) && (sync?.ok ?? true);
+    return { ok, interrupted, plan: changes, models, services, ...(sync ? { sync } : {}), elapsedMs: Date.now() - started };
+  });
+}
+
+/**
+ * Before anything starts: every listed GPU exists and the requested memory fits what is free
+ * now (as vLLM checks at start). Where no GPU answers (no NVIDIA runtime), skipped.
+ */
+async function gpuPreflight(ctx: StackContext, changes: readonly ModelChange[]): Promise<void> {
+  const starting = changes.filter((c): c is Extract<ModelChange, { spec: unknown }> => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
+  const gpuModels = starting.filter((c) => c.spec.gpus.kind !== 'none');
+  if (gpuModels.length === 0) return;
+  let gpus: GpuInfo[] | 'unavailable';
+  if (ctx.local) {
+    gpus = await ctx.localGpus();
+  } else {
+    // A remote daemon: ask a short --gpus all container, with an image already there.
+    const docker = await ctx.docker();
+    const image = (await Promise.all(gpuModels.map(async (c) => ((await inspectImage(docker, c.spec.image)) ? c.spec.image : undefined)))).find(Boolean);
+    gpus = image ? await detectGpusViaDocker(docker, image, { labels: ctx.extraLabels }) : 'unavailable';
+  }
+  if (gpus === 'unavailable') {
+    ctx.emit({ type: 'note', level: 'debug', message: 'nvidia-smi did not answer (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped' });
+    return;
+  }
+  const problems = checkGpuPlacement({
+    gpus,
+    models: starting.map((c) => c.spec),
+    replacing: changes.filter((c): c is Extract<ModelChange, { action: 'recreate' }> => c.action === 'recreate').map((c) => c.spec),
+  });
+  if (problems.length > 0) throw new GpuPreflightError('GPU pre-flight failed; nothing was started', { details: formatGpuProblems(problems) });
+}
