@@ -33,7 +33,7 @@
 #   ~/.cache/inferstack/docker-b), which test/support/docker-b.ts reads.
 set -euo pipefail
 
-dir=${INFERSTACK_DOCKER_B_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/inferstack/docker-b}
+dir=${INFERSTACK_DOCKER_B_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/inferstack/docker-b}
 bridge=${DOCKER_B_BRIDGE:-dockerb}
 bridge_cidr=${DOCKER_B_BRIDGE_CIDR:-172.31.250.1/24}
 bridge_ip=${bridge_cidr%/*}
@@ -174,8 +174,11 @@ restore_docker0() {
 ensure_firewall() {
   local net=${bridge_ip%.*}.0/${bridge_cidr#*/}
   iptables -N "$chain" 2>/dev/null || iptables -F "$chain"
-  iptables -A "$chain" -m physdev --physdev-is-bridged -i "$bridge" -o "$bridge" -s "$net" -d "$net" -j ACCEPT
-  iptables -A "$chain" -m physdev --physdev-is-bridged -s "$pool" -d "$pool" -j ACCEPT
+  iptables -A "$chain" -i "$bridge" -o "$bridge" -s "$net" -d "$net" -j ACCEPT
+  # "bridged" (in and out on the same bridge) keeps B's networks apart from each other.
+  if ! iptables -A "$chain" -m physdev --physdev-is-bridged -s "$pool" -d "$pool" -j ACCEPT 2>/dev/null; then
+    log "WARNING: no iptables physdev match: containers on B's own networks cannot reach each other"
+  fi
   iptables -A "$chain" -j RETURN
   iptables -C FORWARD -j "$chain" 2>/dev/null || iptables -I FORWARD 1 -j "$chain"
 }

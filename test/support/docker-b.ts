@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { docker, type DockerResult, STANDIN_IMAGE, TEST_LABEL_KEY } from './docker-cli.js';
+import { docker, type DockerResult, NODE_IMAGE, STANDIN_IMAGE, TEST_LABEL_KEY } from './docker-cli.js';
 
 /** What scripts/ensure-docker-b.sh writes to endpoints.json. */
 interface EndpointsFile {
@@ -54,7 +54,7 @@ const START_HINT = "Start it (as root): 'bash scripts/ensure-docker-b.sh' (.ci/r
 let cached: Promise<DockerB> | undefined;
 
 /**
- * Host b's endpoints, after checking that B answers on its socket and has the stand-in image.
+ * Host b's endpoints, after checking that B answers on its socket and has the stand-in and node images.
  * @throws with what is missing and the command that fixes it
  */
 export function dockerB(): Promise<DockerB> {
@@ -75,8 +75,10 @@ async function load(): Promise<DockerB> {
     throw new Error(`Host b does not answer on ${e.unix} (${info.stderr.trim() || `docker info exited ${info.code}`}). ${START_HINT}`);
   }
   const [id = '', version = ''] = info.stdout.trim().split(' ');
-  const image = await docker(['-H', e.unix, 'image', 'inspect', '--format', '{{.Id}}', STANDIN_IMAGE], { allowFail: true });
-  if (image.code !== 0) throw new Error(`Host b has no ${STANDIN_IMAGE}: build it on A (bash images/build.sh), then run 'bash scripts/ensure-docker-b.sh' again.`);
+  for (const name of [STANDIN_IMAGE, NODE_IMAGE]) {
+    const image = await docker(['-H', e.unix, 'image', 'inspect', '--format', '{{.Id}}', name], { allowFail: true });
+    if (image.code !== 0) throw new Error(`Host b has no ${name}: build it on A (bash images/build.sh), then run 'bash scripts/ensure-docker-b.sh' again.`);
+  }
   const idA = (await docker(['info', '--format', '{{.ID}}'])).stdout.trim();
   const ssh = { privateKeyPath: e.ssh.privateKey, knownHostsPath: e.ssh.knownHosts };
   return {

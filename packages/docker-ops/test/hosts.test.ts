@@ -51,6 +51,25 @@ const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> 
   return { value, ms: Math.round(performance.now() - start) };
 };
 
+/**
+ * `node -e` for a client container: GET argv[1] until it answers (each try bounded: a dropped
+ * connection must not hang), print "<status> <body>"; exit 1 after 20 s without an answer.
+ */
+const GET_SCRIPT = `const url = process.argv[1];
+  const once = () => new Promise((ok, ko) => {
+    const req = require('http').get(url, { timeout: 2000 }, (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => ok(r.statusCode + ' ' + b)); });
+    req.on('timeout', () => req.destroy(new Error('timeout'))).on('error', ko);
+  });
+  (async () => {
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      try { console.log(await once()); return; } catch (e) {
+        if (Date.now() > deadline) { console.error(String(e)); process.exit(1); }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  })();`;
+
 /** A container's round trip through one client: create, start, list by label, logs, remove. */
 async function containerRoundTrip(client: DockerClient, transport: string): Promise<void> {
   const labels = { [TEST_LABEL_KEY]: session, 'inferstack.test.transport': transport };
@@ -138,14 +157,33 @@ describe('host b over each transport', () => {
     const binding = (await container.inspect()).NetworkSettings.Ports['8000/tcp']?.[0];
     expect(binding?.HostIp).toBe(b.bridgeAddress);
     const url = `http://${b.bridgeAddress}:${binding?.HostPort}/v1/models`;
-    // A client container on daemon A: retries while the stand-in starts, prints the answer.
-    const script = `const url = process.argv[1];
-      const once = () => new Promise((ok, ko) => require('http').get(url, (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => ok(r.statusCode + ' ' + b)); }).on('error', ko));
-      (async () => { for (let i = 0; i < 100; i++) { try { console.log(await once()); return; } catch { await new Promise((r) => setTimeout(r, 200)); } } process.exit(1); })();`;
-    const r = await docker(['run', '--rm', '--label', sessionLabel(session), NODE_IMAGE, 'node', '-e', script, url], { timeoutMs: 60_000 });
+    // A client container on daemon A.
+    const r = await docker(['run', '--rm', '--label', sessionLabel(session), NODE_IMAGE, 'node', '-e', GET_SCRIPT, url], { timeoutMs: 60_000 });
     expect(r.stdout).toMatch(/^200 /);
     expect(JSON.parse(r.stdout.slice(4)).data[0].id).toBe('Qwen/Qwen3-0.6B');
     await container.remove({ force: true });
+  });
+
+  it('containers on a network of B reach each other (B runs without iptables management, A\'s FORWARD policy is DROP)', async () => {
+    const client = await connectDocker(b.unix);
+    const network = await client.createNetwork({ Name: `inferstack-test-${session}-hosts-net`, Labels: { [TEST_LABEL_KEY]: session } });
+    const server = await client.createContainer({
+      name: `inferstack-test-${session}-hosts-peer`,
+      Image: STANDIN_IMAGE,
+      Cmd: ['Qwen/Qwen3-0.6B', '--port', '8000', '--host', '0.0.0.0'],
+      Env: ['STANDIN_LOAD_DELAY=0'],
+      Labels: { [TEST_LABEL_KEY]: session },
+      HostConfig: { NetworkMode: network.id },
+      NetworkingConfig: { EndpointsConfig: { [network.id]: { Aliases: ['peer'] } } },
+    });
+    await server.start();
+    const r = await dockerOnB(['run', '--rm', '--label', sessionLabel(session), '--network', network.id, NODE_IMAGE, 'node', '-e', GET_SCRIPT, 'http://peer:8000/health'], {
+      allowFail: true,
+      timeoutMs: 60_000,
+    });
+    expect(r.stdout, r.stderr).toMatch(/^200 /);
+    await server.remove({ force: true });
+    await network.remove();
   });
 });
 
