@@ -19,7 +19,9 @@
 #   --iptables=false: a dockerd that manages iptables flushes and recreates the DOCKER chains on
 #   start, which would drop daemon A's port mappings. Published ports of B therefore go through
 #   docker-proxy alone, and user networks of B get their own address pool (DOCKER_B_ADDRESS_POOL)
-#   so they never overlap A's;
+#   so they never overlap A's. It also runs with --live-restore: without it, a restart of B
+#   deletes docker0, daemon A's bridge (see ensure_dockerd). Its own /etc/docker (a private mount
+#   namespace) gives it a daemon ID of its own, and a UTS namespace the host name docker-b;
 # - a firewall chain INFERSTACK-DOCKER-B, jumped to from FORWARD, that lets B's containers talk to
 #   each other on the same bridge (A's FORWARD policy is DROP and bridged frames pass iptables);
 # - the images B needs (DOCKER_B_IMAGES), copied from daemon A with docker save | docker load when

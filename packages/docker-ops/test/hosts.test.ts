@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) s.close();
   rmSync(tmp, { recursive: true, force: true });
-  await removeSessionResourcesOnB(session);
+  if (b) await removeSessionResourcesOnB(session);
 });
 
 /** A server on 127.0.0.1 (random port); closed after the file. */
