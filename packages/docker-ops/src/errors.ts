@@ -18,14 +18,34 @@ export class DockerOpsError extends Error {
 /** No Docker daemon answered at the configured address. */
 export class DaemonUnreachableError extends DockerOpsError {
   readonly address: string;
+  /** The endpoint's name (a `hosts:` key), when it has one. */
+  readonly endpoint?: string;
 
-  constructor(address: string, cause?: unknown) {
+  /**
+   * @param address where we tried, without credentials
+   * @param options.endpoint the endpoint's name, named in the message
+   * @param options.hint what to do, when the transport tells more than "start Docker"
+   */
+  constructor(address: string, cause?: unknown, options: { endpoint?: string; hint?: string } = {}) {
     const detail = (cause as { code?: string; message?: string } | undefined)?.code ?? (cause as Error | undefined)?.message;
-    super(`cannot reach the Docker daemon at ${address}${detail ? ` (${detail})` : ''}`, {
+    const what = options.endpoint ? `the Docker daemon of host ${options.endpoint}` : 'the Docker daemon';
+    super(`cannot reach ${what} at ${address}${detail ? ` (${detail})` : ''}`, {
       cause,
-      hint: 'start Docker (e.g. "sudo systemctl start docker") or set DOCKER_HOST to a daemon that runs',
+      hint: options.hint ?? 'start Docker (e.g. "sudo systemctl start docker") or set DOCKER_HOST to a daemon that runs',
     });
     this.address = address;
+    this.endpoint = options.endpoint;
+  }
+}
+
+/** A Docker endpoint is configured wrongly (a bad address, a missing key or certificate file). Nothing was contacted. */
+export class DockerEndpointError extends DockerOpsError {
+  /** The endpoint's address without credentials, or its name. */
+  readonly endpoint: string;
+
+  constructor(endpoint: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(`Docker endpoint ${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
   }
 }
 

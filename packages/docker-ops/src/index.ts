@@ -1,8 +1,11 @@
 export { connectDocker, createDockerClient, daemonAddress, isLocalDaemon } from './client.js';
-export type { ConnectOptions, DockerClient } from './client.js';
+export type { ClientOptions, ConnectOptions, DockerClient, DockerEndpoint, DockerSshOptions, DockerTlsFiles } from './client.js';
+export { DEFAULT_DOCKER_SOCKET, isLocalAddress, parseDockerAddress, redactAddress } from './endpoint.js';
+export type { DockerAddress, DockerTransport } from './endpoint.js';
 export {
   DaemonUnreachableError,
   DockerApiError,
+  DockerEndpointError,
   DockerOpsError,
   ImagePullError,
   LockHeldError,
