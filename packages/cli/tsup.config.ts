@@ -12,19 +12,20 @@ const require = createRequire(import.meta.url);
  * the libraries when it runs, and dockerode is loaded only when Docker is contacted.
  * Bundled CommonJS modules are evaluated only when first required, so we also make sure the
  * heavy parts we rarely or never need are not required at start:
- * - dockerode's BuildKit session (gRPC + protobuf): inferstack never builds images;
+ * - dockerode's BuildKit session and BuildKit progress decoder (gRPC + protobuf): inferstack
+ *   never builds images, and follows pull progress through docker-modem;
  * - docker-modem's SSH transport: loaded only for `DOCKER_HOST=ssh://...`; ssh2 (with native
  *   parts) stays an ordinary dependency, required then.
  */
 const lean: Plugin = {
   name: 'inferstack-lean',
   setup(build) {
-    build.onResolve({ filter: /^\.\/session$/ }, (args) => (/[\\/]dockerode[\\/]/.test(args.importer) ? { path: 'dockerode-session', namespace: 'lean' } : undefined));
+    build.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) => (/[\\/]dockerode[\\/]/.test(args.importer) ? { path: `dockerode-${args.path.slice(2)}`, namespace: 'lean' } : undefined));
     build.onResolve({ filter: /^\.\/ssh$/ }, (args) =>
       /[\\/]docker-modem[\\/]/.test(args.importer) ? { path: require.resolve('./ssh', { paths: [args.resolveDir] }), namespace: 'lean-ssh' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'lean' }, () => ({
-      contents: 'module.exports = function () { throw new Error("image builds with BuildKit sessions are not supported by inferstack"); };',
+      contents: 'module.exports = function () { throw new Error("image builds with BuildKit are not supported by inferstack"); }; module.exports.followProgress = module.exports;',
       loader: 'js',
     }));
     build.onLoad({ filter: /.*/, namespace: 'lean-ssh' }, (args) => ({

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty';
+import { meta, type CommandName } from './commands/meta.js';
 import type { CommandEnv } from './context.js';
 import { ExitCode } from './errors.js';
 import { Output, stripAnsi, type Streams } from './output.js';
@@ -10,8 +11,8 @@ const load =
   async () =>
     (await importer())[name] as CommandDef<ArgsDef>;
 
-/** The commands, each loaded only when it runs (or when help lists it). */
-const COMMANDS: Record<string, Loader> = {
+/** The commands, each loaded only when it runs or shows its own help. */
+const COMMANDS: Record<CommandName, Loader> = {
   up: load(() => import('./commands/up.js'), 'default'),
   plan: load(() => import('./commands/plan.js'), 'default'),
   stop: load(() => import('./commands/stop.js'), 'stopCommand'),
@@ -39,9 +40,10 @@ function version(): string {
   }
 }
 
+/** `serve` itself, for its help: the commands by their one-line description, none loaded. */
 const main = defineCommand({
   meta: { name: 'serve', version: version(), description: 'Run vLLM models behind a LiteLLM gateway with Prometheus, on Docker, from one models.yaml' },
-  subCommands: COMMANDS,
+  subCommands: Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, { meta: meta(name as CommandName) }])),
 });
 
 /**
@@ -94,11 +96,13 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return ExitCode.ok;
     }
     const [name, ...rest] = normalise(argv);
-    const command = await COMMANDS[name!]!();
+    const command = await COMMANDS[name as CommandName]();
     if (rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h')) {
       output.print(await usage(output, command, main));
       return ExitCode.ok;
     }
+    // citty runs the command (typed arguments, our strictness plugin); the dispatch above is ours
+    // because citty's own does not pass `data` or the result through to a sub-command.
     const { result } = await runCommand(command, { rawArgs: rest, data });
     return result as number;
   } catch (error) {

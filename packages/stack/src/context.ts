@@ -22,7 +22,8 @@ export interface StackContext {
   readonly extraLabels: Record<string, string>;
   readonly signal: AbortSignal;
   readonly services: readonly ServiceDefinition[];
-  readonly grafanaAssets: GrafanaAssets;
+  /** Where Grafana's files are, when not those `@inferstack/prometheus-sync` ships. */
+  readonly grafanaAssets?: GrafanaAssets;
   /** The daemon runs on this machine: container addresses are reachable from here. */
   readonly local: boolean;
   /** How long to wait for another run's lock (ms). */
@@ -43,7 +44,7 @@ export function createContext(options: {
   extraLabels: Record<string, string>;
   signal: AbortSignal;
   services: readonly ServiceDefinition[];
-  grafanaAssets: GrafanaAssets;
+  grafanaAssets?: GrafanaAssets;
   docker?: DockerClient;
   lockWaitMs?: number;
   onEvent?: StackEventHandler;
@@ -60,7 +61,7 @@ export function createContext(options: {
     extraLabels: options.extraLabels,
     signal: options.signal,
     services: options.services,
-    grafanaAssets: options.grafanaAssets,
+    ...(options.grafanaAssets ? { grafanaAssets: options.grafanaAssets } : {}),
     local,
     lockWaitMs: options.lockWaitMs,
     emit(event) {

@@ -24,9 +24,10 @@ export type StackEvent =
   /** `stop` / `down`: a model container could not be stopped or removed. */
   | { type: 'stop-failed'; key: string; container: string; error: Error }
   | { type: 'gateway-synced'; result: GatewaySyncResult }
-  | { type: 'gateway-failed'; error: Error }
+  /** `hint`: what to do (the models are fine either way). */
+  | { type: 'gateway-failed'; error: Error; hint: string }
   | { type: 'prometheus-synced'; result: MonitoringSyncResult }
-  | { type: 'prometheus-failed'; error: Error }
+  | { type: 'prometheus-failed'; error: Error; hint: string }
   /** A file the stack's containers mount was written (the gateway config, prometheus.yml...). */
   | { type: 'file-written'; path: string; what: string }
   /** Something worth knowing that changes nothing (a pre-flight skipped, a default used). */

@@ -30,7 +30,7 @@ export async function exportCompose(ctx: StackContext): Promise<ComposeExport> {
   const services: ServiceSpec[] = [];
   for (const service of await wantedServices(ctx)) {
     await service.prepare?.(ctx);
-    services.push(service.spec(ctx));
+    services.push(await service.spec(ctx));
   }
   const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.extraLabels });
   const envFile = join(config.projectDir, '.env');

@@ -1,7 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_MODELS_FILE, parseConfig, type StackConfig } from '@inferstack/config';
-import { serializeTargets, TARGETS_FILE_MODE } from '@inferstack/prometheus-sync';
 import { shownPath } from './_paths.js';
 import { StackError, StackInputError } from './errors.js';
 import { generateKeys, renderEnvFile, renderModelsYaml, type GeneratedKeys } from './scaffold.js';
@@ -23,7 +22,8 @@ export interface InitFile {
  * config file, Prometheus' targets directory). Pure: the config is parsed from the text about to
  * be written, which also proves the text valid.
  */
-export function initFiles(dir: string, keys: GeneratedKeys): { files: InitFile[]; config: StackConfig } {
+export async function initFiles(dir: string, keys: GeneratedKeys): Promise<{ files: InitFile[]; config: StackConfig }> {
+  const { serializeTargets, TARGETS_FILE_MODE } = await import('@inferstack/prometheus-sync');
   const modelsFile = join(dir, DEFAULT_MODELS_FILE);
   const models = renderModelsYaml();
   const env = renderEnvFile(keys);
@@ -71,10 +71,10 @@ export interface InitProjectResult {
  * and Prometheus' targets file. Never overwrites a file unless `force`.
  * @throws {StackInputError} some of the files exist (nothing is written)
  */
-export function initProject(options: InitProjectOptions): InitProjectResult {
+export async function initProject(options: InitProjectOptions): Promise<InitProjectResult> {
   const cwd = options.cwd ?? process.cwd();
   const keys = options.keys ?? generateKeys();
-  const { files, config } = initFiles(options.dir, keys);
+  const { files, config } = await initFiles(options.dir, keys);
   const existing = files.filter((f) => exists(f.path));
   if (existing.length > 0 && !options.force) {
     throw new StackInputError(`${existing.length === 1 ? 'a file' : `${existing.length} files`} of a project already exist in ${resolve(options.dir) === resolve(cwd) ? '.' : shownPath(cwd, options.dir)}; nothing was written`, {

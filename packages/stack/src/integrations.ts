@@ -1,11 +1,11 @@
 import { containersOfStack, listModelContainers, type ModelContainer } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
-import { syncGateway, type GatewaySyncResult } from './gateway-sync.js';
-import { syncMonitoring, type MonitoringSyncResult } from './monitoring-sync.js';
+import type { GatewaySyncResult } from './gateway-sync.js';
+import type { MonitoringSyncResult } from './monitoring-sync.js';
 import { servingModels } from './serving.js';
 
-/** The outcome of one integration sync: its result, the error that stopped it, or skipped (configured off). */
-export type SyncOutcome<T> = { ok: true; result: T } | { ok: false; error: Error } | { ok: true; skipped: true };
+/** The outcome of one integration sync: its result, the error that stopped it (and what to do), or skipped (configured off). */
+export type SyncOutcome<T> = { ok: true; result: T } | { ok: false; error: Error; hint: string } | { ok: true; skipped: true };
 
 /** What a sync of the gateway and Prometheus did. */
 export interface SyncResult {
@@ -47,27 +47,35 @@ export async function syncIntegrations(ctx: StackContext, options: SyncOptions =
   const gateway: SyncOutcome<GatewaySyncResult> =
     config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
-      : await syncGateway(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
+      : // Loaded only when there is a gateway: its HTTP client is not needed otherwise.
+        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
           (result) => {
             ctx.emit({ type: 'gateway-synced', result });
             return { ok: true as const, result };
           },
           (error: Error) => {
-            ctx.emit({ type: 'gateway-failed', error });
-            return { ok: false as const, error };
+            const hint = (error as { hint?: string }).hint ?? 'the model containers were left as they are; sync again ("serve sync") once the gateway answers';
+            ctx.emit({ type: 'gateway-failed', error, hint });
+            return { ok: false as const, error, hint };
           },
         );
   const monitoring: SyncOutcome<MonitoringSyncResult> =
     config.monitoring.mode === 'none'
       ? { ok: true, skipped: true }
-      : await syncMonitoring(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal }).then(
+      : await (await import('./monitoring-sync.js')).syncMonitoring(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal }).then(
           (result) => {
             ctx.emit({ type: 'prometheus-synced', result });
             return { ok: true as const, result };
           },
-          (error: Error) => {
-            ctx.emit({ type: 'prometheus-failed', error });
-            return { ok: false as const, error };
+          async (error: Error) => {
+            const { TargetsFileError } = await import('@inferstack/prometheus-sync');
+            // Waiting for Prometheus does not help when the targets file cannot be written.
+            const hint =
+              error instanceof TargetsFileError
+                ? 'monitoring.prometheus.targets-dir must be a directory serve can write; the deployment itself is fine, sync again ("serve sync") once it is'
+                : 'the deployment itself is fine; sync again ("serve sync") once Prometheus answers';
+            ctx.emit({ type: 'prometheus-failed', error, hint });
+            return { ok: false as const, error, hint };
           },
         );
   return { serving, gateway, monitoring, ok: gateway.ok && monitoring.ok };

@@ -1,4 +1,3 @@
-import { DASHBOARDS_DIR, PROVISIONING_DIR } from '@inferstack/prometheus-sync';
 import { loadConfig, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
@@ -103,7 +102,7 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     extraLabels: options.labels ?? labelsFromEnv(env),
     signal: options.signal ?? new AbortController().signal,
     services: options.services ?? DEFAULT_SERVICES,
-    grafanaAssets: options.grafanaAssets ?? { dashboards: DASHBOARDS_DIR, provisioning: PROVISIONING_DIR },
+    ...(options.grafanaAssets ? { grafanaAssets: options.grafanaAssets } : {}),
     ...(options.docker ? { docker: options.docker } : {}),
     ...(env.INFERSTACK_LOCK_WAIT_MS ? { lockWaitMs: Number(env.INFERSTACK_LOCK_WAIT_MS) } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

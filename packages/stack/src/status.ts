@@ -1,9 +1,7 @@
 import { containersOfStack, listModelContainers, listServices, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
 import { modelApiBase } from './endpoints.js';
-import { gatewayEntries } from './gateway-sync.js';
 import { modelLoads, type ModelLoad } from './model-load.js';
-import { scrapeHealth } from './monitoring-sync.js';
 import { serviceStatuses, type ServiceStatus } from './services/registry.js';
 
 /** One model in `status`. */
@@ -48,8 +46,9 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
   const [daemonContainers, services, entries, scrapes] = await Promise.all([
     listModelContainers(docker),
     listServices(docker),
-    config.gateway.mode === 'none' ? undefined : gatewayEntries(config),
-    config.monitoring.mode === 'none' ? undefined : scrapeHealth(config),
+    // Their HTTP clients are loaded only when there is something to ask.
+    config.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(config)),
+    config.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(config)),
   ]);
   const containers = containersOfStack(daemonContainers, { network: config.network, keys: config.models.map((m) => m.key) });
   const loads = ctx.local ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();

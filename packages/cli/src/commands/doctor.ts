@@ -2,11 +2,12 @@ import { defineCommand } from 'citty';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
+import { meta } from './meta.js';
 
 const EXIT = { ok: ExitCode.ok, broken: ExitCode.failed, 'config-invalid': ExitCode.badInput } as const;
 
 export default defineCommand({
-  meta: { name: 'doctor', description: 'Check Docker, the NVIDIA runtime, GPUs, disk, ports and keys for the configured stack' },
+  meta: meta('doctor'),
   args: { ...jsonArg, ...configArgs },
   plugins: [strictArgs],
   async run({ args, data }) {

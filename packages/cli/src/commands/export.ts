@@ -6,11 +6,12 @@ import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { shownPath } from '../output.js';
 import { Progress } from '../render/progress.js';
+import { meta } from './meta.js';
 
 const FORMATS = ['compose'];
 
 export default defineCommand({
-  meta: { name: 'export', description: 'Write the configured stack as a docker compose file (secrets stay in .env)' },
+  meta: meta('export'),
   args: {
     format: { type: 'positional', required: false, description: 'What to export: compose', valueHint: 'compose' },
     output: { type: 'string', alias: 'o', description: 'Write to this file (mode 0644) instead of stdout', valueHint: 'FILE' },

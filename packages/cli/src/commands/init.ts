@@ -4,9 +4,10 @@ import { strictArgs } from '../args.js';
 import { commandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { shownPath } from '../output.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'init', description: 'Start a project: a commented models.yaml, a .env with fresh keys, the gateway and Prometheus files' },
+  meta: meta('init'),
   args: {
     dir: { type: 'positional', required: false, description: 'Project directory (default: the current one)', valueHint: 'DIR' },
     force: { type: 'boolean', description: 'Overwrite files that already exist' },
@@ -22,7 +23,7 @@ export default defineCommand({
     const keys = generateKeys();
     // A last guard: nothing below prints them.
     ctx.output.addSecrets(Object.values(keys));
-    const r = initProject({ dir, force: args.force, cwd: ctx.cwd, keys });
+    const r = await initProject({ dir, force: args.force, cwd: ctx.cwd, keys });
     const o = ctx.output;
     if (args.json) {
       o.json({ dir, files: r.files.map((f) => ({ path: f.path, file: relative(dir, f.path), mode: `0${f.mode.toString(8)}`, what: f.what, overwritten: f.overwritten })) });

@@ -2,9 +2,10 @@ import { defineCommand } from 'citty';
 import { configArgs, strictArgs, wholeNumber } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'logs', description: "Print a model container's log" },
+  meta: meta('logs'),
   args: {
     // Checked below, so that a missing model and two models get the same kind of message.
     model: { type: 'positional', required: false, description: 'The model whose log to show', valueHint: 'MODEL' },

@@ -3,9 +3,10 @@ import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { planJson, printPlan } from '../render/plan.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'plan', description: 'Show what "serve up" would change, as a table' },
+  meta: meta('plan'),
   args: {
     models: { type: 'positional', required: false, description: 'Models to plan for (default: all)', valueHint: 'MODEL...' },
     'exit-code': { type: 'boolean', description: 'Exit 3 when something would change (for CI)' },

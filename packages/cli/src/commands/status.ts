@@ -4,6 +4,7 @@ import { configArgs, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
+import { meta } from './meta.js';
 
 function stateText(out: Output, s: ModelStatusRow): string {
   if (s.state === 'running') return s.health === 'unhealthy' ? out.red('running') : out.green('running');
@@ -27,7 +28,7 @@ function syncText(out: Output, s: ModelStatusRow): string {
 }
 
 export default defineCommand({
-  meta: { name: 'status', alias: ['ps'], description: 'Show each model: state, health, GPUs, uptime, and whether it matches the config' },
+  meta: meta('status', ['ps']),
   args: { json: { type: 'boolean', description: 'Print the status as JSON' }, ...configArgs },
   plugins: [strictArgs],
   async run({ args, data }) {

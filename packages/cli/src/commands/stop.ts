@@ -5,6 +5,7 @@ import { commandEnv, openStackFor, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
 import { syncJson } from '../render/sync.js';
+import { meta } from './meta.js';
 
 const stopArgs = {
   models: { type: 'positional', required: false, description: 'Models to act on (default: every model container)', valueHint: 'MODEL...' },
@@ -37,14 +38,14 @@ export async function stopOrDown(
 }
 
 export const stopCommand = defineCommand({
-  meta: { name: 'stop', description: 'Stop model containers and keep them' },
+  meta: meta('stop'),
   args: stopArgs,
   plugins: [strictArgs],
   run: ({ args, data }) => stopOrDown(commandEnv({ data }), 'stop', args),
 });
 
 export const downCommand = defineCommand({
-  meta: { name: 'down', description: 'Stop and remove model containers (and with --all the whole stack)' },
+  meta: meta('down'),
   args: {
     ...stopArgs,
     all: { type: 'boolean', description: 'Also remove the gateway, Prometheus, Grafana and exporters this config runs' },

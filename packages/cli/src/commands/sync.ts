@@ -4,9 +4,10 @@ import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
 import { syncJson } from '../render/sync.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'sync', description: 'Sync the gateway and Prometheus with the models that are up' },
+  meta: meta('sync'),
   args: {
     'dry-run': { type: 'boolean', description: 'Print what would change, change nothing' },
     ...jsonArg,

@@ -2,9 +2,10 @@ import { defineCommand } from 'citty';
 import { configArgs, strictArgs } from '../args.js';
 import { commandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'unlock', description: 'Remove the deployment lock left by a run that died' },
+  meta: meta('unlock'),
   args: { ...configArgs },
   plugins: [strictArgs],
   async run({ data }) {

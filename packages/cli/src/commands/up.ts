@@ -6,9 +6,10 @@ import { formatDuration } from '../output.js';
 import { planJson, printPlan } from '../render/plan.js';
 import { Progress } from '../render/progress.js';
 import { syncJson } from '../render/sync.js';
+import { meta } from './meta.js';
 
 export default defineCommand({
-  meta: { name: 'up', description: 'Start, recreate or remove model containers so that they match the config (alias: serve)' },
+  meta: meta('up'),
   args: {
     models: { type: 'positional', required: false, description: 'Models to serve (default: all in the config)', valueHint: 'MODEL...' },
     'force-recreate': { type: 'boolean', alias: 'force-reload', description: 'Recreate the models even when unchanged' },

@@ -1,6 +1,5 @@
 import type { StackEvent } from '@inferstack/stack';
 import { formatDuration, shownPath, type Output } from '../output.js';
-import { syncFailureHint } from './sync.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -132,7 +131,7 @@ export class Progress {
         return this.line(`${o.green('✔')} ${pad('gateway')} ${g.routed.length} model(s) routed${g.restarted ? ' (gateway restarted to load them)' : ''}`);
       }
       case 'gateway-failed':
-        return this.failure(`gateway sync failed: ${event.error.message}`, syncFailureHint('gateway', event.error));
+        return this.failure(`gateway sync failed: ${event.error.message}`, event.hint);
       case 'prometheus-synced': {
         const m = event.result;
         if (m.targets.length > 0 && m.targets.every((t) => t.health === 'planned')) return this.line(`  prometheus plan: ${m.targets.length} target(s): ${m.targets.map((t) => t.target).join(', ')}`);
@@ -148,7 +147,7 @@ export class Progress {
         return;
       }
       case 'prometheus-failed':
-        return this.failure(`prometheus sync failed: ${event.error.message}`, syncFailureHint('prometheus', event.error));
+        return this.failure(`prometheus sync failed: ${event.error.message}`, event.hint);
       case 'file-written':
         return this.line(`wrote ${shownPath(this.options.cwd, event.path)} (${event.what})`);
       case 'note':

@@ -2,9 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
-import { ReloadUnavailableError, renderPrometheusConfig } from '@inferstack/prometheus-sync';
 import type { StackContext } from '../context.js';
-import { prometheusClient } from '../monitoring-sync.js';
 import { GATEWAY_CONTAINER_PORT } from './gateway.js';
 import type { ServiceDefinition } from './registry.js';
 
@@ -47,7 +45,8 @@ export async function wantDcgm(ctx: StackContext): Promise<boolean> {
 }
 
 /** Write prometheus.yml (and the gateway's scrape key) for the managed Prometheus. */
-export function renderPrometheusFiles(config: StackConfig, dcgm: boolean): { changed: boolean } {
+export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean): Promise<{ changed: boolean }> {
+  const { renderPrometheusConfig } = await import('@inferstack/prometheus-sync');
   const m = config.monitoring;
   let changed = false;
   const gatewayManaged = config.gateway.mode === 'managed';
@@ -103,10 +102,16 @@ export function dcgmSpec(config: StackConfig): ServiceSpec {
   return { name: d.containerName, kind: 'dcgm-exporter', image: d.image, network: config.network, gpus: true };
 }
 
+/** Where Grafana's files come from: as given, else those `@inferstack/prometheus-sync` ships. */
+async function grafanaAssets(ctx: StackContext): Promise<{ dashboards: string; provisioning: string }> {
+  if (ctx.grafanaAssets) return ctx.grafanaAssets;
+  const { DASHBOARDS_DIR, PROVISIONING_DIR } = await import('@inferstack/prometheus-sync');
+  return { dashboards: DASHBOARDS_DIR, provisioning: PROVISIONING_DIR };
+}
+
 /** Grafana's provisioning files, with the data source pointed at this stack's Prometheus. */
-function writeGrafanaProvisioning(ctx: StackContext): boolean {
+function writeGrafanaProvisioning(ctx: StackContext, assets: string): boolean {
   const dir = stateDir(ctx.config, 'grafana');
-  const assets = ctx.grafanaAssets.provisioning;
   const datasource = writeIfChanged(
     join(dir, 'provisioning', 'datasources', 'prometheus.yaml'),
     readFileSync(join(assets, 'datasources', 'prometheus.yaml'), 'utf8').replace('http://prometheus:9090', `http://${ctx.config.monitoring.prometheusContainerName}:${PROMETHEUS_PORT}`),
@@ -154,16 +159,22 @@ export const prometheusService: ServiceDefinition = {
   id: 'prometheus',
   configured: managed,
   containerName: (config) => config.monitoring.prometheusContainerName,
+  // Up before Prometheus, so that its first scrapes find them.
+  after: ['node-exporter', 'dcgm-exporter'],
   async prepare(ctx) {
     mkdirSync(ctx.config.monitoring.targetsDir, { recursive: true, mode: 0o755 });
-    const changed = renderPrometheusFiles(ctx.config, await wantDcgm(ctx)).changed;
+    const { changed } = await renderPrometheusFiles(ctx.config, await wantDcgm(ctx));
     if (changed) ctx.emit({ type: 'file-written', path: stateDir(ctx.config, 'prometheus', 'prometheus.yml'), what: 'the Prometheus config' });
     return { changed };
   },
   spec: (ctx) => prometheusSpec(ctx.config),
   // A Prometheus that never answers is a clear failure here, as for models.
-  ready: (ctx) => prometheusClient(ctx.config).waitUntilReady({ timeoutMs: 60_000 }),
+  async ready(ctx) {
+    const { prometheusClient } = await import('../monitoring-sync.js');
+    await prometheusClient(ctx.config).waitUntilReady({ timeoutMs: 60_000 });
+  },
   async reload(ctx) {
+    const [{ prometheusClient }, { ReloadUnavailableError }] = await Promise.all([import('../monitoring-sync.js'), import('@inferstack/prometheus-sync')]);
     try {
       await prometheusClient(ctx.config).reload();
     } catch (error) {
@@ -180,8 +191,8 @@ export const grafanaService: ServiceDefinition = {
   containerName: (config) => config.monitoring.grafana.containerName,
   dependsOn: ['prometheus'],
   async prepare(ctx) {
-    return { changed: writeGrafanaProvisioning(ctx) };
+    return { changed: writeGrafanaProvisioning(ctx, (await grafanaAssets(ctx)).provisioning) };
   },
-  spec: (ctx) => grafanaSpec(ctx.config, ctx.grafanaAssets.dashboards),
+  spec: async (ctx) => grafanaSpec(ctx.config, (await grafanaAssets(ctx)).dashboards),
   url: (config) => `http://127.0.0.1:${config.monitoring.grafana.port}`,
 };

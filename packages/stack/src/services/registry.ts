@@ -23,15 +23,17 @@ export interface ServiceDefinition {
   wanted?(ctx: StackContext): Promise<boolean>;
   /** Its container name. */
   containerName(config: StackConfig): string;
-  /** Services that must be up first (and ready, where they say how). */
+  /** Services that must be up first (and ready, where they say how): when one fails, this one is not started. */
   readonly dependsOn?: readonly string[];
+  /** Services started before this one when both run, without depending on them. */
+  readonly after?: readonly string[];
   /**
    * Write the files it mounts (a config, provisioning). `changed`: a running container must
    * reload them (see {@link reload}).
    */
   prepare?(ctx: StackContext): Promise<{ changed: boolean }>;
   /** Its container: image, command, environment (secrets apart), mounts, ports. */
-  spec(ctx: StackContext): ServiceSpec;
+  spec(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
   /** Wait until it serves, after it was created, recreated or started. */
   ready?(ctx: StackContext): Promise<void>;
   /** Make a kept container read the files {@link prepare} changed. */
@@ -66,7 +68,7 @@ export function dependencyOrder(services: readonly ServiceDefinition[]): Service
     if (out.includes(s)) return;
     if (visiting.has(s.id)) throw new Error(`services depend on each other in a cycle through "${s.id}"`);
     visiting.add(s.id);
-    for (const dep of s.dependsOn ?? []) {
+    for (const dep of [...(s.dependsOn ?? []), ...(s.after ?? [])]) {
       const d = byId.get(dep);
       if (d) visit(d);
     }
@@ -99,7 +101,7 @@ export async function ensureServices(ctx: StackContext, services: readonly Servi
     }
     try {
       const { changed } = (await service.prepare?.(ctx)) ?? { changed: false };
-      const result = await ensureService(docker, service.spec(ctx), { hashKey: ctx.hashKey, extraLabels: ctx.extraLabels });
+      const result = await ensureService(docker, await service.spec(ctx), { hashKey: ctx.hashKey, extraLabels: ctx.extraLabels });
       let reloaded = false;
       if (result.action === 'kept' && changed && service.reload) {
         await service.reload(ctx);

@@ -1,0 +1,24 @@
+/**
+ * What each command does, in one line: the main help lists these without loading any command
+ * (so `serve --help` stays fast), and each command's own help shows its line.
+ */
+export const DESCRIPTIONS = {
+  up: 'Start, recreate or remove model containers so that they match the config (alias: serve)',
+  plan: 'Show what "serve up" would change, as a table',
+  stop: 'Stop model containers and keep them',
+  down: 'Stop and remove model containers (and with --all the whole stack)',
+  status: 'Show each model: state, health, GPUs, uptime, and whether it matches the config',
+  logs: "Print a model container's log",
+  sync: 'Sync the gateway and Prometheus with the models that are up',
+  unlock: 'Remove the deployment lock left by a run that died',
+  init: 'Start a project: a commented models.yaml, a .env with fresh keys, the gateway and Prometheus files',
+  doctor: 'Check Docker, the NVIDIA runtime, GPUs, disk, ports and keys for the configured stack',
+  export: 'Write the configured stack as a docker compose file (secrets stay in .env)',
+} as const;
+
+export type CommandName = keyof typeof DESCRIPTIONS;
+
+/** A command's citty `meta`. */
+export function meta(name: CommandName, alias?: string[]): { name: string; description: string; alias?: string[] } {
+  return { name, description: DESCRIPTIONS[name], ...(alias ? { alias } : {}) };
+}
