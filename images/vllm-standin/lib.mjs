@@ -694,7 +694,7 @@ export function sleepStateSeries(sleeping, level) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Startup failures: the texts vLLM prints (see shared/spec/vllm.md), with enough traceback
+// Startup failures: the texts vLLM prints (see docs/upstream/vllm.md), with enough traceback
 // around them to look like the real thing.
 
 const SITE = '/usr/local/lib/python3.12/dist-packages';

@@ -135,7 +135,7 @@ describe('pickFailure: natural triggers', () => {
   });
 });
 
-describe('failureOutput: the text of every row of vllm.md’s table', () => {
+describe('failureOutput: the text of every startup failure the stand-in imitates', () => {
   const fragments: Record<string, RegExp> = {
     'kv-cache': /KV cache is needed, which is larger than the available KV cache memory .* the estimated maximum model length is \d+\./,
     'no-cache-blocks': /No available memory for the cache blocks/,

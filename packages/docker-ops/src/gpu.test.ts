@@ -14,8 +14,8 @@ import {
   type PlacementModel,
 } from './gpu.js';
 
-// Real outputs captured on one NVIDIA H200 (driver 580.159.04), copied verbatim from
-// shared/fixtures/nvidia-smi/ so the tests run on a clean checkout.
+// Real outputs captured on one NVIDIA H200 (driver 580.159.04), kept verbatim in this file so
+// the tests run on a clean checkout.
 const QUERY_GPU_IDLE_CSV = `index, uuid, name, memory.total [MiB], memory.used [MiB], memory.free [MiB], utilization.gpu [%], driver_version, pci.bus_id, compute_cap
 0, GPU-529b1e31-b7dc-6f0d-bff5-fea2197b2b6f, NVIDIA H200, 143771 MiB, 0 MiB, 143156 MiB, 0 %, 580.159.04, 00000000:00:06.0, 9.0
 `;

@@ -1,5 +1,5 @@
-// API mode against the fake LiteLLM of test/fake-litellm-api.mjs (DB mode as litellm.md and
-// LiteLLM's source describe it). Loopback only, ~1 s: it runs in the unit project.
+// API mode against the fake LiteLLM of test/fake-litellm-api.mjs (DB mode as LiteLLM's source
+// has it; summarised in docs/upstream/litellm.md). Loopback only, ~1 s: it runs in the unit project.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLitellm, type FakeLitellmOptions, startFakeLitellm } from '../test/fake-litellm-api.mjs';
 import { applyGatewaySyncApi } from './apply-api.js';

@@ -1,6 +1,6 @@
 // A LiteLLM proxy in DB mode, as far as inferstack's sync talks to it: node:http on loopback,
 // answering with the status codes and bodies LiteLLM 1.108 sends (read from its source and checked
-// against the real proxy in config-file mode; see /work/shared/spec/litellm.md):
+// against the real proxy in config-file mode; see docs/upstream/litellm.md):
 //
 //   auth      no key → 401 auth_error; wrong key → 401 with a DB, 400 no_db_connection without
 //   /model/info, /v1/model/info (?litellm_model_id=)  defaults added to litellm_params, api_key

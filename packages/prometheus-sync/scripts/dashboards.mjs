@@ -6,7 +6,7 @@
 //   node scripts/dashboards.mjs           write the files
 //   node scripts/dashboards.mjs --check   exit 1 when a file differs from what this generates
 //
-// Metric names: vLLM per /work/shared/spec/vllm.md (kv_cache_usage_perc first, the pre-0.12
+// Metric names: vLLM per docs/upstream/vllm.md (kv_cache_usage_perc first, the pre-0.12
 // gpu_cache_usage_perc as fallback); LiteLLM as exposed by litellm 1.108 with
 // `callbacks: ["prometheus"]` (counters end in _total, histograms in _bucket); node-exporter
 // 1.x; NVIDIA dcgm-exporter's DCGM_FI_DEV_* gauges. Job names as renderPrometheusConfig writes them.
