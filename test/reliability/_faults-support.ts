@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CLI, STANDIN, docker, type Project } from '../../packages/cli/test/_harness.js';
+import { stackNameFor } from '../../packages/config/src/index.js';
 
 export { STANDIN, createProject, docker, type Project } from '../../packages/cli/test/_harness.js';
 
@@ -189,9 +190,10 @@ export async function observe(p: Project): Promise<Observed[]> {
 }
 
 /** The holder of the deployment lock, if any. */
-export async function lockHolder(): Promise<{ pid: number; command: string; test?: string } | undefined> {
+export async function lockHolder(p: Project): Promise<{ pid: number; command: string; test?: string } | undefined> {
   try {
-    const info = await docker.getContainer('inferstack-lock').inspect();
+    // The project's stack is named after its directory; each stack has its own lock.
+    const info = await docker.getContainer(`inferstack-lock-${stackNameFor(p.dir)}`).inspect();
     const l = info.Config.Labels ?? {};
     return { pid: Number(l['inferstack.lock.pid']), command: l['inferstack.lock.command'] ?? '', test: l['inferstack.test'] };
   } catch {

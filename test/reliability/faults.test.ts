@@ -1,3 +1,4 @@
+import { stackNameFor } from '../../packages/config/src/index.js';
 // Fault injection against the built `serve` bin and the real daemon: the CLI killed (SIGKILL) at
 // random points of `up`, Ctrl-C while models load, two runs at once, a gateway that is down, slow
 // or failing, Prometheus down or its targets path unwritable, a model that crash-loops or hangs,
@@ -158,7 +159,7 @@ async function killRun(
   const killed = await run1.done;
   const lastLine = killed.stderr.trim().split('\n').at(-1) ?? '';
   const left = await observe(p);
-  const lockLeft = (await lockHolder())?.pid === run1.pid;
+  const lockLeft = (await lockHolder(p))?.pid === run1.pid;
 
   const run2 = await serve(bin, p, ['up']);
   const line =
@@ -326,7 +327,7 @@ describe('Ctrl-C and concurrent runs', () => {
     const names = ['a', 'b'];
     p.writeModels(modelsYaml(p, { a: {}, b: {} }, { env: { STANDIN_LOAD_DELAY: '4' } }));
     const first = startServe(bin, p, ['up']);
-    await until(async () => ((await lockHolder())?.pid === first.pid ? true : undefined), 'the first run to hold the lock', 60_000, 50);
+    await until(async () => ((await lockHolder(p))?.pid === first.pid ? true : undefined), 'the first run to hold the lock', 60_000, 50);
 
     const refused = await serve(bin, p, ['up'], { INFERSTACK_LOCK_WAIT_MS: '0' });
     expect(refused.code, explain(refused)).toBe(1);
@@ -451,7 +452,7 @@ describe('Prometheus down or its targets path unwritable (external monitoring)',
     expect(r.stderr).toMatch(/ready in/);
     expect(r.ms).toBeLessThan(60_000);
     noStack(r);
-    expect(JSON.parse(readFileSync(join(p.dir, 'targets', 'vllm.json'), 'utf8'))).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(p.dir, 'targets', `inferstack-${stackNameFor(p.dir)}.json`), 'utf8'))).toHaveLength(1);
     await expectConverged(p, names);
 
     // The targets directory is a regular file (unwritable even for root).

@@ -1,3 +1,4 @@
+import { stackNameFor } from '../../packages/config/src/index.js';
 // Secrets after a full run: a managed LiteLLM gateway (real image, config-file mode), a managed
 // Prometheus (real image, Grafana off), two stand-in models (one behind a vLLM API key), and
 // distinctive secrets in .env. Every command a user runs, a failing one and an export; then every
@@ -333,7 +334,7 @@ describe('secrets after a full run with a managed gateway and Prometheus', { tim
     walk('');
     const inputs = ['.env', join('model_config', 'models.yaml')];
     const written = files.filter((f) => !inputs.includes(f)).sort();
-    expect(written).toEqual(expect.arrayContaining([join('litellm', 'config.yaml'), join('prometheus', 'targets', 'vllm.json'), join('.inferstack', 'prometheus', 'prometheus.yml')]));
+    expect(written).toEqual(expect.arrayContaining([join('litellm', 'config.yaml'), join('prometheus', 'targets', `inferstack-${stackNameFor(dir)}.json`), join('.inferstack', 'prometheus', 'prometheus.yml')]));
     const withSecrets: string[] = [];
     for (const f of written) {
       const found = secretsIn(readFileSync(join(dir, f), 'latin1'));

@@ -10,6 +10,12 @@ export const configArgs = {
     default: 'model_config/models.yaml',
     valueHint: 'PATH',
   },
+  project: {
+    type: 'string',
+    alias: 'p',
+    description: "The stack's name (default: name: in models.yaml, else the project directory's name)",
+    valueHint: 'NAME',
+  },
   debug: { type: 'boolean', description: 'Print debug information (never secrets)' },
 } as const;
 

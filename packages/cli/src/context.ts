@@ -21,13 +21,14 @@ export function commandEnv(context: { data?: unknown }): CommandEnv {
  * Open the stack of `configPath` for a command: the library is loaded only now (so `--help`
  * never loads it), and every secret of the config is masked in all output from here on.
  */
-export async function openStackFor(ctx: CommandEnv, configPath: string, onEvent?: StackEventHandler): Promise<Stack> {
+export async function openStackFor(ctx: CommandEnv, args: { 'model-config': string; project?: string }, onEvent?: StackEventHandler): Promise<Stack> {
   const { openStack } = await import('@inferstack/stack');
   // The bundled bin carries Grafana's files beside itself (copied there at build); from the
   // sources, the library finds its own.
   const grafana = fileURLToPath(new URL('./grafana/', import.meta.url));
   const stack = await openStack({
-    configPath,
+    configPath: args['model-config'],
+    ...(args.project !== undefined ? { name: args.project } : {}),
     cwd: ctx.cwd,
     env: ctx.env,
     signal: ctx.signal,

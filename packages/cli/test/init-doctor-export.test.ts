@@ -1,3 +1,4 @@
+import { stackNameFor } from '@inferstack/config';
 import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,7 +82,7 @@ describe('serve init / doctor / export against a real daemon', () => {
     expect(mode(join(dir, '.env'))).toBe(0o600);
     expect(mode(join(dir, 'litellm', 'config.yaml'))).toBe(0o600);
     expect(mode(join(dir, 'model_config', 'models.yaml'))).toBe(0o644);
-    expect(mode(join(dir, 'prometheus', 'targets', 'vllm.json'))).toBe(0o644);
+    expect(mode(join(dir, 'prometheus', 'targets', `inferstack-${stackNameFor(dir)}.json`))).toBe(0o644);
     expect(envValue(dir, 'LITELLM_MASTER_KEY')).toMatch(/^sk-[0-9a-f]{48}$/);
     expect(envValue(dir, 'HF_TOKEN')).toBe('');
     for (const k of ['LITELLM_MASTER_KEY', 'LITELLM_SALT_KEY', 'GRAFANA_ADMIN_PASSWORD']) {

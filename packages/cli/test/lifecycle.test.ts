@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN, containersOf, createProject, docker, type Project } from './_harness.js';
 
@@ -192,7 +193,8 @@ describe('adoption of the old tool\'s containers', () => {
       Cmd: ['test/old', '--port', '8000', '--host', '0.0.0.0'],
       Env: ['STANDIN_LOAD_DELAY=0'],
       Labels: { 'inference.managed': 'true', 'inference.model': key, 'inferstack.test': p.labels.split('=')[1]! },
-      HostConfig: { NetworkMode: p.network },
+      // As the config says (the HF cache of .env mounted): nothing differs, so it is kept.
+      HostConfig: { NetworkMode: p.network, Binds: [`${join(p.dir, 'hf-cache')}:/root/.cache/huggingface`] },
     });
     await old.start();
     p.writeModels(models(p, { old: { model: 'test/old', gpus: 'none' } }, { STANDIN_LOAD_DELAY: '0' }));

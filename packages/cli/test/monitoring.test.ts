@@ -1,3 +1,4 @@
+import { stackNameFor } from '@inferstack/config';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +55,7 @@ describe('serve with a managed Prometheus (real Prometheus 2.42)', () => {
     expect(up.map((t) => t.labels.model).sort()).toEqual([`${p.prefix}-a`, `${p.prefix}-b`]);
     expect(up[0]?.labels).toMatchObject({ gpus: 'none', host: 'local' });
     // The targets file is readable by Prometheus and holds no secret.
-    const file = join(p.dir, 'prometheus', 'targets', 'vllm.json');
+    const file = join(p.dir, 'prometheus', 'targets', `inferstack-${stackNameFor(p.dir)}.json`);
     expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(readFileSync(file, 'utf8')).not.toContain('hf_testtoken');
   });

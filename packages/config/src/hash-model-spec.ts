@@ -56,7 +56,7 @@ export function hashModelSpec(spec: HashedModelFields, hashKey: string = FALLBAC
  * keeps its order): vLLM's argument parser does not care about order, and neither should the
  * hash, so reordering keys in the YAML does not recreate a container.
  */
-function canonicalArgs(args: readonly string[]): string[][] {
+export function canonicalArgs(args: readonly string[]): string[][] {
   const groups: string[][] = [];
   for (const arg of args) {
     const last = groups.at(-1);

@@ -1,6 +1,6 @@
 export { loadConfig } from './load-config.js';
 export type { LoadConfigOptions } from './load-config.js';
-export { parseConfig, projectDirFor } from './parse-config.js';
+export { parseConfig, projectDirFor, stackNameFor } from './parse-config.js';
 export type { ParseConfigOptions } from './parse-config.js';
 export { readEnvFile, parseEnvFile } from './env-file.js';
 export type { EnvFile, ParseEnvFileOptions } from './env-file.js';
@@ -13,7 +13,7 @@ export {
   modelKeyProblem,
   MODEL_CONTAINER_PREFIX,
 } from './container-name.js';
-export { hashModelSpec, specHashInput } from './hash-model-spec.js';
+export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.js';
 export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
 export { selectModels } from './select-models.js';
 export type { HashedModelFields } from './hash-model-spec.js';

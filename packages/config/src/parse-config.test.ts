@@ -518,3 +518,26 @@ describe('projectDirFor', () => {
     expect(projectDirFor('/p/conf/models.yaml')).toBe('/p/conf');
   });
 });
+
+describe('stack name and the gateway config directory', () => {
+  test('name: names the stack; without it, the project directory does (made a valid name)', () => {
+    const base = 'models:\n  - a: {model: m/a, gpus: none}\n';
+    expect(parseConfig(`name: prod-1\n${base}`, { file: '/srv/My Project/model_config/models.yaml' }).name).toBe('prod-1');
+    expect(parseConfig(base, { file: '/srv/My Project/model_config/models.yaml' }).name).toBe('my-project');
+    expect(issuesOf(`name: Prod!\n${base}`).map((i) => i.path.join('.'))).toEqual(['name']);
+  });
+
+  test("a managed gateway's config file may not sit where .env or models.yaml live: its directory is mounted", () => {
+    const base = 'models:\n  - a: {model: m/a, gpus: none}\n';
+    const file = '/p/model_config/models.yaml';
+    for (const configFile of ['config.yaml', 'model_config/litellm.yaml']) {
+      const issues = issuesOf(`gateway: {config-file: ${configFile}}\n${base}`, { file });
+      expect(issues).toEqual([expect.objectContaining({ code: 'config-file-dir', path: ['gateway', 'config-file'], line: 1 })]);
+      expect(issues[0]?.hint).toContain('litellm/config.yaml');
+    }
+    expect(() => parseConfig(`gateway: {config-file: gw/config.yaml}\n${base}`, { file })).not.toThrow();
+    // Not mounted at all when the gateway is not ours.
+    expect(() => parseConfig(`gateway: {mode: external, url: "http://gw:4000", config-file: config.yaml}\n${base}`, { file })).not.toThrow();
+  });
+});
+

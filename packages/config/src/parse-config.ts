@@ -28,7 +28,7 @@ import {
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
 import { hashModelSpec } from './hash-model-spec.js';
 import { unknownModelIssue } from './select-models.js';
-import { DefaultsSchema, GatewaySchema, IMAGE_PATTERN, MonitoringSchema, NetworkSchema, TOP_LEVEL_KEYS } from './schema.js';
+import { DefaultsSchema, GatewaySchema, IMAGE_PATTERN, MonitoringSchema, NetworkSchema, StackNameSchema, TOP_LEVEL_KEYS } from './schema.js';
 import { ENVIRONMENT_SOURCE } from './settings.js';
 import type { GatewaySettings, ModelSpec, MonitoringSettings, SourceLocation, StackConfig } from './types.js';
 
@@ -72,6 +72,19 @@ export interface ParseConfigOptions {
 export function projectDirFor(file: string): string {
   const dir = dirname(resolve(file));
   return basename(dir) === 'model_config' ? dirname(dir) : dir;
+}
+
+/**
+ * A stack's name when models.yaml gives none: the project directory's name made a valid one
+ * (lower case; runs of other characters become `-`), as compose names its projects.
+ */
+export function stackNameFor(projectDir: string): string {
+  const name = basename(resolve(projectDir))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '')
+    .slice(0, 63);
+  return name || 'default';
 }
 
 /**
@@ -132,11 +145,12 @@ export function buildConfig(
     }
   }
 
-  const ctxBase = { out, settings, projectDir, homeDir };
+  const ctxBase = { out, settings, projectDir, homeDir, modelsFile: absFile };
   const defaults = parseDefaults(getEntry(root, 'defaults'), ctxBase);
   const gateway = parseGateway(getEntry(root, 'gateway'), ctxBase);
   const monitoring = parseMonitoring(getEntry(root, 'monitoring'), ctxBase);
   const network = parseSection(getEntry(root, 'network'), NetworkSchema, out) as string | undefined;
+  const name = parseSection(getEntry(root, 'name'), StackNameSchema, out) as string | undefined;
   checkPorts(gateway, monitoring, getEntry(root, 'gateway'), getEntry(root, 'monitoring'), out);
 
   const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
@@ -159,6 +173,7 @@ export function buildConfig(
     config: {
       file: absFile,
       projectDir,
+      name: name ?? stackNameFor(projectDir),
       models,
       network: network ?? DEFAULT_NETWORK,
       gateway,
@@ -173,6 +188,8 @@ interface SectionContext {
   settings: Record<string, string>;
   projectDir: string;
   homeDir: string;
+  /** Absolute path of models.yaml. */
+  modelsFile: string;
 }
 
 /** Validates a section against its schema; returns the plain value, or `undefined` when absent or invalid. */
@@ -255,6 +272,18 @@ function parseGateway(entry: LEntry | undefined, ctx: SectionContext): GatewaySe
     ctx.out.add(entry ? locate(entry.value, ['mode']) : undefined, ['gateway', 'url'], 'missing-url', 'gateway mode external needs a url', 'add url: http://<host>:<port> of the LiteLLM proxy under gateway:');
   }
   if (url === undefined) url = mode === 'none' ? '' : localUrl(bindAddress, port);
+  const configFile = resolve(ctx.projectDir, (raw['config-file'] as string | undefined) ?? DEFAULT_LITELLM_CONFIG_FILE);
+  // A managed gateway mounts the config file's directory: it must hold nothing else of the
+  // project (.env with every key lives in the project directory, models.yaml beside it).
+  if (mode === 'managed' && entry && [ctx.projectDir, dirname(ctx.modelsFile)].includes(dirname(configFile))) {
+    ctx.out.add(
+      locate(entry.value, ['config-file']),
+      ['gateway', 'config-file'],
+      'config-file-dir',
+      `the gateway mounts the directory of config-file, and ${dirname(configFile)} holds the project's .env or models.yaml`,
+      'put the LiteLLM config in a directory of its own, e.g. config-file: litellm/config.yaml',
+    );
+  }
   const settings = ctx.settings;
   return {
     mode,
@@ -264,7 +293,7 @@ function parseGateway(entry: LEntry | undefined, ctx: SectionContext): GatewaySe
     bindAddress,
     image: (raw.image as string | undefined) ?? DEFAULT_LITELLM_IMAGE,
     containerName: (raw['container-name'] as string | undefined) ?? GATEWAY_CONTAINER_NAME,
-    configFile: resolve(ctx.projectDir, (raw['config-file'] as string | undefined) ?? DEFAULT_LITELLM_CONFIG_FILE),
+    configFile,
     ...(settings.LITELLM_MASTER_KEY ? { masterKey: settings.LITELLM_MASTER_KEY } : {}),
     ...(settings.LITELLM_SALT_KEY ? { saltKey: settings.LITELLM_SALT_KEY } : {}),
   };

@@ -394,6 +394,19 @@ export const NetworkSchema = v.pipe(
   v.title('Network'), v.description(`Docker network for every container. Default: ${DEFAULT_NETWORK}.`),
 );
 
+/** A stack's name: lower-case letters, digits, `_` and `-`, as compose project names. */
+export const STACK_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+
+export const StackNameSchema = v.pipe(
+  v.string('must be a stack name'),
+  v.regex(new RegExp(STACK_NAME_PATTERN), 'must be lower-case letters, digits, _ and - (starting with a letter or digit)'),
+  v.maxLength(63, 'must be at most 63 characters'),
+  v.title('Stack name'),
+  v.description(
+    'The name of this stack, like a compose project name: it labels everything the stack creates and scopes what it manages (its models, gateway entries, Prometheus targets, lock). Default: the project directory\'s name.',
+  ),
+);
+
 /** The whole models.yaml file. */
 export const ModelsFileSchema = v.pipe(
   v.strictObject(
@@ -402,6 +415,7 @@ export const ModelsFileSchema = v.pipe(
       defaults: v.optional(DefaultsSchema),
       gateway: v.optional(GatewaySchema),
       monitoring: v.optional(MonitoringSchema),
+      name: v.optional(StackNameSchema),
       network: v.optional(NetworkSchema),
     },
     'must be a map with models and optional defaults, gateway, monitoring, network',
@@ -410,7 +424,7 @@ export const ModelsFileSchema = v.pipe(
 );
 
 /** Keys allowed at the top of models.yaml. */
-export const TOP_LEVEL_KEYS = ['models', 'defaults', 'gateway', 'monitoring', 'network'] as const;
+export const TOP_LEVEL_KEYS = ['name', 'models', 'defaults', 'gateway', 'monitoring', 'network'] as const;
 
 /**
  * The JSON Schema (draft-07) of models.yaml, for editors (yaml-language-server) and other

@@ -120,6 +120,11 @@ export interface StackConfig {
   file: string;
   /** The project directory (where `.env` was looked for). */
   projectDir: string;
+  /**
+   * The stack's name (`name:`, else the project directory's name): it labels everything the
+   * stack creates and scopes what it manages.
+   */
+  name: string;
   /** Models in file order. */
   models: ModelSpec[];
   /** Docker network for every container. @default 'inference_default' */

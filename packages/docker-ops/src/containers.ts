@@ -1,7 +1,7 @@
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
-import { LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, decodeFieldDigests } from './labels.js';
+import { LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
 
 /** Docker's container states. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -32,6 +32,26 @@ export interface ModelContainer {
   addresses: Record<string, string>;
   /** Networks it is attached to (also when stopped). */
   networks: string[];
+  /** The stack it belongs to (its label); undefined for the old tool's and earlier versions' containers. */
+  stack?: string;
+  /**
+   * For a container without a spec hash (the old tool's): what it really runs, read by
+   * {@link listModelContainers}, so that a plan can tell what differs from the config.
+   */
+  observed?: ObservedSpec;
+}
+
+/** What a container runs, as Docker reports it (for containers whose spec we did not record). */
+export interface ObservedSpec {
+  image: string;
+  /** The container's Cmd (what follows the entrypoint). */
+  cmd: string[];
+  /** `all`, `none` or the device ids, from its device requests. */
+  gpus: string;
+  shmSizeBytes?: number;
+  cpusetCpus?: string;
+  /** `source:target[:ro]`. */
+  binds: string[];
 }
 
 function healthFromStatus(status: string): ContainerHealth {
@@ -64,16 +84,46 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     labels,
     addresses,
     networks: [...new Set([...Object.keys(info.NetworkSettings?.Networks ?? {}), info.HostConfig?.NetworkMode].filter((n): n is string => Boolean(n) && n !== 'default'))],
+    ...(labels[LABEL_STACK] ? { stack: labels[LABEL_STACK] } : {}),
+  };
+}
+
+/** Docker's default /dev/shm size, which a container made without --shm-size has. */
+const DOCKER_DEFAULT_SHM = 64 * 1024 * 1024;
+
+/** What an inspected container runs (see {@link ObservedSpec}). */
+export function observedSpec(info: Awaited<ReturnType<ReturnType<DockerClient['getContainer']>['inspect']>>): ObservedSpec {
+  const requests = (info.HostConfig.DeviceRequests ?? []) as Array<{ Count?: number; DeviceIDs?: string[] | null }>;
+  const ids = requests.flatMap((r) => r.DeviceIDs ?? []);
+  const gpus = requests.length === 0 ? 'none' : requests.some((r) => r.Count === -1) ? 'all' : ids.join(',');
+  const cmd = info.Config.Cmd;
+  return {
+    image: info.Config.Image,
+    cmd: Array.isArray(cmd) ? cmd : cmd ? [cmd] : [],
+    gpus,
+    ...(info.HostConfig.ShmSize && info.HostConfig.ShmSize !== DOCKER_DEFAULT_SHM ? { shmSizeBytes: info.HostConfig.ShmSize } : {}),
+    ...(info.HostConfig.CpusetCpus ? { cpusetCpus: info.HostConfig.CpusetCpus } : {}),
+    binds: info.HostConfig.Binds ?? [],
   };
 }
 
 /**
- * The containers of one stack: those of the models it configures (wherever they are) and any
- * other model container on its network. Model containers of other stacks on other networks of
- * the same daemon are none of its business: not listed, not removed.
+ * The containers of one stack. Ours carry the stack's label; another stack's are none of its
+ * business (not listed, not removed), whatever their network or model. A container without a
+ * stack label (the old tool's, or made before stacks had names) belongs to the stack that
+ * adopted it (`claims`, by short id); one nobody adopted yet is this stack's to adopt when it
+ * runs one of its models or sits on its network.
  */
-export function containersOfStack(all: readonly ModelContainer[], stack: { network: string; keys: readonly string[] }): ModelContainer[] {
-  return all.filter((c) => stack.keys.includes(c.key) || c.networks.includes(stack.network));
+export function containersOfStack(
+  all: readonly ModelContainer[],
+  stack: { name?: string; network: string; keys: readonly string[]; claims?: ReadonlyMap<string, string> },
+): ModelContainer[] {
+  return all.filter((c) => {
+    if (c.stack !== undefined) return c.stack === stack.name;
+    const adoptedBy = stack.claims?.get(c.id.slice(0, 12));
+    if (adoptedBy !== undefined) return adoptedBy === stack.name;
+    return stack.keys.includes(c.key) || c.networks.includes(stack.network);
+  });
 }
 
 /**
@@ -97,14 +147,21 @@ export async function listModelContainers(docker: DockerClient, options: { label
     throw new DockerApiError('cannot list containers', error);
   }
   const containers = infos.map(toModelContainer).filter((c) => c.key !== '');
-  await Promise.all(
-    containers
+  await Promise.all([
+    ...containers
       .filter((c) => c.state === 'running' && c.health === 'starting')
       .map(async (c) => {
         const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
         if ((info?.RestartCount ?? 0) > 0) c.state = 'restarting';
       }),
-  );
+    // The old tool recorded no spec: what they run is read, so that drift shows.
+    ...containers
+      .filter((c) => c.specHash === undefined)
+      .map(async (c) => {
+        const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
+        if (info) c.observed = observedSpec(info);
+      }),
+  ]);
   return containers;
 }
 
@@ -186,10 +243,18 @@ export function demuxLogs(buffer: Buffer): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Remove a network once nothing is attached to it; one in use or already gone is left alone. */
-export async function removeNetwork(docker: DockerClient, name: string): Promise<boolean> {
+/**
+ * Remove a network once nothing is attached to it; one in use, already gone, or made by another
+ * stack (`stack`: ours) is left alone.
+ */
+export async function removeNetwork(docker: DockerClient, name: string, options: { stack?: string } = {}): Promise<boolean> {
   try {
-    await docker.getNetwork(name).remove();
+    const network = docker.getNetwork(name);
+    if (options.stack !== undefined) {
+      const owner = ((await network.inspect()) as { Labels?: Record<string, string> | null }).Labels?.[LABEL_STACK];
+      if (owner !== undefined && owner !== options.stack) return false;
+    }
+    await network.remove();
     return true;
   } catch {
     // In use by another stack, or already gone: either way, not ours to force.

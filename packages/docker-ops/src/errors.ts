@@ -119,3 +119,18 @@ export function describeDockerError(error: unknown): string {
   const message = e?.json?.message ?? (typeof e?.json === 'string' ? (e.json as string) : undefined) ?? e?.message ?? String(error);
   return message.replace(/^\(HTTP code \d+\)\s*[\w ]+-\s*/, '').trim();
 }
+
+/** A container has the name a service wants, but we did not make it (or another stack did). */
+export class ForeignContainerError extends DockerOpsError {
+  readonly container: string;
+
+  constructor(container: string, otherStack?: string) {
+    super(
+      otherStack
+        ? `a container named ${container} belongs to stack "${otherStack}"; it was left as it is`
+        : `a container named ${container} exists and was not made by inferstack; it was left as it is`,
+      { hint: `give this stack's service another name in models.yaml (its container-name:), or remove that container yourself if it is unused` },
+    );
+    this.container = container;
+  }
+}

@@ -7,6 +7,7 @@ export {
   DockerApiError,
   DockerEndpointError,
   DockerOpsError,
+  ForeignContainerError,
   ImagePullError,
   LockHeldError,
   NvidiaRuntimeMissingError,
@@ -22,6 +23,7 @@ export {
   LABEL_SERVED_NAME,
   LABEL_SERVICE,
   LABEL_SPEC_FIELDS,
+  LABEL_STACK,
   LABEL_SPEC_HASH,
   modelLabels,
   specFieldDigests,
@@ -40,18 +42,20 @@ export {
   stopContainer,
   toModelContainer,
 } from './containers.js';
-export type { ContainerHealth, ContainerState, ModelContainer } from './containers.js';
+export type { ContainerHealth, ContainerState, ModelContainer, ObservedSpec } from './containers.js';
 export { ensureImage, inspectImage, pullImage } from './images.js';
 export type { EnsureImageOptions, PullProgress } from './images.js';
 export { waitUntilReady } from './readiness.js';
 export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
-export { changedFields, gpusOverlap, planHasChanges, planModels } from './plan.js';
+export { changedFields, changedFieldsOfObserved, drift, gpusOverlap, planHasChanges, planModels } from './plan.js';
 export type { ModelAction, ModelChange, PlanOptions, RecreateReason } from './plan.js';
 export { applyModelPlan, startOrder } from './apply.js';
 export type { ApplyEvent, ApplyOptions, ModelFailure, ModelOutcome } from './apply.js';
 export { modelStatuses } from './status.js';
 export type { ModelStatus, SyncState } from './status.js';
-export { LOCK_CONTAINER, LOCK_IMAGE, acquireLock, breakLock, readLockHolder } from './lock.js';
+export { LOCK_IMAGE, acquireLock, breakLock, lockContainerName, readLockHolder } from './lock.js';
+export { LABEL_CLAIMS, claimContainers, ensureStackIdentity, identityContainerName, listClaims, readStackIdentity, removeStackIdentity } from './identity.js';
+export type { StackIdentity } from './identity.js';
 export type { AcquireLockOptions, Lock } from './lock.js';
 export { DIAGNOSE_TAIL_LINES, DIAGNOSIS_CAUSES, diagnoseStartupFailure } from './diagnose.js';
 export type { Diagnosis, DiagnosisCause, DiagnosisContext, DiagnosisSpec } from './diagnose.js';
@@ -91,7 +95,7 @@ export {
 } from './services.js';
 export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
 export type { PublishedPort } from './daemon.js';
-export type { ServiceResult, ServiceSpec } from './services.js';
+export type { ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
 export { httpGet } from './http-get.js';
 export type { HttpAnswer } from './http-get.js';

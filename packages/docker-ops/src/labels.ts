@@ -12,6 +12,8 @@ export const LABEL_GPUS = 'inferstack.gpus';
 export const LABEL_KIND = 'inferstack.kind';
 /** Label on infrastructure containers (gateway, Prometheus, Grafana, exporters): their kind. */
 export const LABEL_SERVICE = 'inferstack.service';
+/** The stack (project) a container, network or volume belongs to. */
+export const LABEL_STACK = 'inferstack.stack';
 
 /** Fields of a spec whose change is reported by name in a plan. */
 export const SPEC_FIELDS = ['image', 'model', 'args', 'gpus', 'cpuset', 'shm', 'env', 'volumes'] as const;

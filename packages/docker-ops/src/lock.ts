@@ -3,8 +3,14 @@ import { Readable } from 'node:stream';
 import type { DockerClient } from './client.js';
 import { DockerApiError, LockHeldError, OperationAbortedError, type LockHolder } from './errors.js';
 
-/** Name of the container that is the lock: creating a named container is atomic in Docker. */
-export const LOCK_CONTAINER = 'inferstack-lock';
+/**
+ * Name of the container that is a stack's lock: creating a named container is atomic in Docker,
+ * so exactly one run gets it. One lock per stack: two stacks on one daemon do not wait for
+ * each other. Without a stack, the daemon-wide lock of earlier versions.
+ */
+export function lockContainerName(stack?: string): string {
+  return stack ? `inferstack-lock-${stack}` : 'inferstack-lock';
+}
 /** A tiny image imported from a one-file tarball, so the lock needs no registry. */
 export const LOCK_IMAGE = 'inferstack/lock:1';
 
@@ -27,6 +33,8 @@ export interface AcquireLockOptions {
   signal?: AbortSignal;
   /** @default process.pid */
   pid?: number;
+  /** The stack whose lock it is. @default the daemon-wide lock */
+  stack?: string;
 }
 
 function oneFileTar(): Buffer {
@@ -47,7 +55,8 @@ function oneFileTar(): Buffer {
   return Buffer.concat([header, Buffer.alloc(1024, 0)]);
 }
 
-async function ensureLockImage(docker: DockerClient): Promise<void> {
+/** Import the tiny lock image when the daemon lacks it (no registry needed). */
+export async function ensureLockImage(docker: DockerClient): Promise<void> {
   try {
     await docker.getImage(LOCK_IMAGE).inspect();
     return;
@@ -84,6 +93,7 @@ function processIsGone(pid: number): boolean {
  */
 export async function acquireLock(docker: DockerClient, options: AcquireLockOptions): Promise<Lock> {
   await ensureLockImage(docker);
+  const name = lockContainerName(options.stack);
   const waitMs = options.waitMs ?? 600_000;
   const pollMs = options.pollMs ?? 500;
   const pid = options.pid ?? process.pid;
@@ -93,7 +103,7 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
     if (options.signal?.aborted) throw new OperationAbortedError();
     try {
       const container = await docker.createContainer({
-        name: LOCK_CONTAINER,
+        name,
         Image: LOCK_IMAGE,
         Cmd: ['lock'],
         Labels: {
@@ -113,10 +123,12 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 409) throw new DockerApiError('cannot take the deployment lock', error);
     }
-    const holder = await readLockHolder(docker);
-    if (!holder) continue;
+    const held = await inspectLock(docker, name);
+    if (!held) continue;
+    const { holder, id } = held;
     if (holder.hostname === hostname() && holder.pid > 0 && processIsGone(holder.pid)) {
-      await breakLock(docker);
+      // Exactly the lock we looked at: a run that took it over in the meantime keeps its own.
+      await removeLockById(docker, id);
       continue;
     }
     if (Date.now() >= deadline) throw new LockHeldError(holder);
@@ -128,22 +140,35 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
   }
 }
 
-/** Who holds the lock now, if anyone. */
-export async function readLockHolder(docker: DockerClient): Promise<LockHolder | undefined> {
+async function inspectLock(docker: DockerClient, name: string): Promise<{ holder: LockHolder; id: string } | undefined> {
   try {
-    const info = await docker.getContainer(LOCK_CONTAINER).inspect();
-    return holderFromLabels(info.Config.Labels);
+    const info = await docker.getContainer(name).inspect();
+    return { holder: holderFromLabels(info.Config.Labels), id: info.Id };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw new DockerApiError('cannot read the deployment lock', error);
   }
 }
 
-/** Remove the lock whoever holds it (`serve unlock`). */
-export async function breakLock(docker: DockerClient): Promise<void> {
+async function removeLockById(docker: DockerClient, id: string): Promise<void> {
   try {
-    await docker.getContainer(LOCK_CONTAINER).remove({ force: true });
+    await docker.getContainer(id).remove({ force: true });
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError('cannot remove the deployment lock', error);
+    // Gone already: someone else took it over (or released it) first.
+    if ((error as { statusCode?: number }).statusCode !== 404 && (error as { statusCode?: number }).statusCode !== 409) {
+      throw new DockerApiError('cannot remove the deployment lock', error);
+    }
   }
+}
+
+/** Who holds a stack's lock now, if anyone. */
+export async function readLockHolder(docker: DockerClient, stack?: string): Promise<LockHolder | undefined> {
+  return (await inspectLock(docker, lockContainerName(stack)))?.holder;
+}
+
+/** Remove a stack's lock whoever holds it (`serve unlock`); returns who held it. */
+export async function breakLock(docker: DockerClient, stack?: string): Promise<LockHolder | undefined> {
+  const held = await inspectLock(docker, lockContainerName(stack));
+  if (held) await removeLockById(docker, held.id);
+  return held?.holder;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeContainer, fakeSpec } from './_fixtures.js';
-import { gpusOverlap, planHasChanges, planModels } from './plan.js';
+import { changedFieldsOfObserved, gpusOverlap, planHasChanges, planModels } from './plan.js';
 import { startOrder } from './apply.js';
 
 const summary = (changes: ReturnType<typeof planModels>) => changes.map((c) => `${c.action}:${c.key}`);
@@ -75,6 +75,28 @@ describe('planModels', () => {
     const [change] = planModels([a], [old]);
     expect(change).toMatchObject({ action: 'keep', adopted: true });
     expect(summary(planModels([a], [old], { forceRecreate: true }))).toEqual(['recreate:a']);
+  });
+
+  it("shows an old-tool container's real drift (image, args, gpus...) from what it runs, and recreates it", () => {
+    const a = fakeSpec('a');
+    const old = fakeContainer(a, { labels: { 'inference.managed': 'true', 'inference.model': 'a' } });
+    const runs = { image: a.image, cmd: ['org/a', '--port', '8000', '--host', '0.0.0.0', '--max-model-len', '4096'], gpus: '0', binds: ['/data/hf:/root/.cache/huggingface:rw'] };
+    // What it runs is what the config says: adopted and kept.
+    expect(planModels([a], [{ ...old, observed: runs }])[0]).toMatchObject({ action: 'keep', adopted: true });
+    // Another image and other flags: recreated, naming them.
+    const drifted = { ...runs, image: 'vllm/vllm-openai:v0.10.0', cmd: ['org/a', '--port', '8000', '--host', '0.0.0.0', '--max-model-len', '8192'] };
+    const [change] = planModels([a], [{ ...old, observed: drifted }]);
+    expect(change).toMatchObject({ action: 'recreate', reason: 'changed', changed: ['image', 'args'] });
+    expect(planHasChanges([change!])).toBe(true);
+    // The api_server entrypoint's --model form is the same model.
+    expect(changedFieldsOfObserved(a, { ...runs, cmd: ['--model', 'org/a', '--max-model-len', '4096'], gpus: 'all' })).toEqual(['gpus']);
+  });
+
+  it('recreates a container that is not on the stack network (the gateway could not reach it)', () => {
+    const a = fakeSpec('a');
+    const [change] = planModels([a], [fakeContainer(a)], { network: 'inference_b' });
+    expect(change).toMatchObject({ action: 'recreate', changed: ['network'] });
+    expect(planModels([a], [{ ...fakeContainer(a), networks: ['inference_b'] }], { network: 'inference_b' })[0]?.action).toBe('keep');
   });
 
   it('recreates everything on --force-recreate', () => {

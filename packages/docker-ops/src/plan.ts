@@ -1,5 +1,5 @@
-import type { ModelSpec } from '@inferstack/config';
-import type { ModelContainer } from './containers.js';
+import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/config';
+import type { ModelContainer, ObservedSpec } from './containers.js';
 import { SPEC_FIELDS, specFieldDigests } from './labels.js';
 
 /** What `apply` will do for one model. */
@@ -19,6 +19,8 @@ export interface PlanOptions {
   removeOrphans?: boolean;
   /** Recreate every desired model even when unchanged (`--force-recreate`). @default false */
   forceRecreate?: boolean;
+  /** The stack's network: a container attached elsewhere is recreated on it. */
+  network?: string;
 }
 
 /** Which fields of a container's recorded spec differ from `spec`. */
@@ -29,6 +31,51 @@ export function changedFields(spec: ModelSpec, container: ModelContainer): strin
   const changed = SPEC_FIELDS.filter((f) => was[f] !== now[f]);
   // Equal visible fields but another hash: a secret (HF token, API key) changed.
   return changed.length > 0 ? changed : ['secrets'];
+}
+
+/** The model and the flags of a container's Cmd, without the `--port`/`--host` we always add. */
+function splitCmd(cmd: readonly string[]): { model: string | undefined; args: string[] } {
+  const rest = [...cmd];
+  let model: string | undefined;
+  const i = rest.indexOf('--model');
+  if (i >= 0) model = rest.splice(i, 2)[1];
+  else if (rest[0] !== undefined && !rest[0].startsWith('-')) model = rest.shift();
+  for (const flag of ['--port', '--host']) {
+    const at = rest.indexOf(flag);
+    if (at >= 0) rest.splice(at, 2);
+  }
+  return { model, args: rest };
+}
+
+/**
+ * Which fields of a container made without a recorded spec (the old tool's) differ from `spec`,
+ * from what Docker reports it runs. Its environment is not compared: the old tool set other
+ * variables than we do, and secrets are not ours to read.
+ */
+export function changedFieldsOfObserved(spec: ModelSpec, observed: ObservedSpec): string[] {
+  const changed: string[] = [];
+  if (observed.image !== spec.image) changed.push('image');
+  const { model, args } = splitCmd(observed.cmd);
+  if (model !== spec.model) changed.push('model');
+  if (JSON.stringify(canonicalArgs(args)) !== JSON.stringify(canonicalArgs(spec.vllmArgs))) changed.push('args');
+  if (observed.gpus !== formatGpuLabel(spec.gpus)) changed.push('gpus');
+  if ((observed.cpusetCpus ?? '') !== (spec.cpusetCpus ?? '')) changed.push('cpuset');
+  if ((observed.shmSizeBytes ?? 0) !== (spec.shmSizeBytes ?? 0)) changed.push('shm');
+  const binds = (list: readonly string[]) => JSON.stringify([...list].map((b) => b.replace(/:rw$/, '')).sort());
+  if (binds(observed.binds) !== binds(spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`))) changed.push('volumes');
+  return changed;
+}
+
+/**
+ * Every way a model's container differs from its spec: the recorded spec fields (or, for the
+ * old tool's containers, what they run), and the network, which the gateway and Prometheus
+ * reach it on.
+ */
+export function drift(spec: ModelSpec, container: ModelContainer, network?: string): string[] {
+  const changed =
+    container.specHash === undefined ? (container.observed ? changedFieldsOfObserved(spec, container.observed) : []) : changedFields(spec, container);
+  if (network && !container.networks.includes(network)) changed.push('network');
+  return changed;
 }
 
 /**
@@ -53,7 +100,7 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
       continue;
     }
     const adopted = primary.specHash === undefined;
-    const changed = adopted ? [] : changedFields(spec, primary);
+    const changed = drift(spec, primary, options.network);
     if (options.forceRecreate) {
       changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed });
     } else if (changed.length > 0) {

@@ -2,9 +2,9 @@ import { createHash, createHmac } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
-import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
+import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
-import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH } from './labels.js';
+import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH, LABEL_STACK } from './labels.js';
 import type { PullPolicy } from '@inferstack/config';
 
 /** An infrastructure container: the gateway, Prometheus, Grafana, an exporter. */
@@ -92,8 +92,21 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
   };
 }
 
+/** A service container as listed. */
+export interface ServiceContainer {
+  id: string;
+  name: string;
+  kind: string;
+  state: string;
+  status: string;
+  specHash?: string;
+  image: string;
+  /** Its stack's name; undefined for containers made before stacks had names. */
+  stack?: string;
+}
+
 /** The service containers on the daemon, by kind. */
-export async function listServices(docker: DockerClient): Promise<Array<{ id: string; name: string; kind: string; state: string; status: string; specHash?: string; image: string }>> {
+export async function listServices(docker: DockerClient): Promise<ServiceContainer[]> {
   try {
     const list = await docker.listContainers({ all: true, filters: { label: [LABEL_SERVICE] } });
     return list.map((c) => ({
@@ -104,6 +117,7 @@ export async function listServices(docker: DockerClient): Promise<Array<{ id: st
       status: c.Status,
       specHash: c.Labels[LABEL_SPEC_HASH],
       image: c.Image,
+      ...(c.Labels[LABEL_STACK] ? { stack: c.Labels[LABEL_STACK] } : {}),
     }));
   } catch (error) {
     throw new DockerApiError('cannot list service containers', error);
@@ -128,6 +142,12 @@ export async function ensureService(
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError(`cannot inspect ${spec.name}`, error);
   }
+  if (existing) {
+    // A container of that name that we did not make (or another stack's) is never touched.
+    const labels = existing.Config.Labels ?? {};
+    const ours = labels[LABEL_SERVICE] === spec.kind && (labels[LABEL_STACK] === undefined || labels[LABEL_STACK] === options.extraLabels?.[LABEL_STACK]);
+    if (!ours) throw new ForeignContainerError(spec.name, labels[LABEL_STACK]);
+  }
   const same = existing?.Config.Labels?.[LABEL_SPEC_HASH] === hash && !options.forceRecreate;
   if (existing && same) {
     if (existing.State.Running) return { id: existing.Id, action: 'kept', changed: false };
@@ -138,6 +158,7 @@ export async function ensureService(
   }
   if (existing) await removeContainer(docker, existing.Id, { timeoutSeconds: 10 });
   await ensureImage(docker, spec.image, { policy: spec.pullPolicy });
+  await ensureVolumes(docker, spec, options.extraLabels ?? {});
   let id: string;
   try {
     id = (await docker.createContainer(serviceContainerOptions(spec, hash, options.extraLabels))).id;
@@ -146,6 +167,20 @@ export async function ensureService(
     throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
   }
   return { id, action: existing ? 'recreated' : 'created', changed: true };
+}
+
+/** Named volumes of a service, made with our labels before the container would make them bare. */
+async function ensureVolumes(docker: DockerClient, spec: ServiceSpec, labels: Record<string, string>): Promise<void> {
+  for (const bind of spec.binds ?? []) {
+    const source = bind.split(':')[0] ?? '';
+    if (!source || source.startsWith('/')) continue;
+    try {
+      // Creating a volume that exists is a no-op answered with the existing one.
+      await docker.createVolume({ Name: source, Labels: labels });
+    } catch (error) {
+      throw new DockerApiError(`cannot create volume ${source}`, error);
+    }
+  }
 }
 
 /** Restart a container (the gateway in config-file mode, after its model list changed). */

@@ -1,6 +1,6 @@
 import { formatGpuLabel, type ModelSpec } from '@inferstack/config';
 import type { ContainerHealth, ContainerState, ModelContainer } from './containers.js';
-import { changedFields } from './plan.js';
+import { drift } from './plan.js';
 
 /** How a model's container compares with the config. */
 export type SyncState = 'in-sync' | 'changed' | 'adopted' | 'orphan' | 'missing';
@@ -26,19 +26,19 @@ export interface ModelStatus {
  * One row per model in the config and per model container not in it (orphans). Pure: the
  * caller lists containers once.
  */
-export function modelStatuses(specs: readonly ModelSpec[], containers: readonly ModelContainer[]): ModelStatus[] {
+export function modelStatuses(specs: readonly ModelSpec[], containers: readonly ModelContainer[], options: { network?: string } = {}): ModelStatus[] {
   const rows: ModelStatus[] = [];
   const seen = new Set<string>();
   for (const spec of specs) {
     const container = containers.find((c) => c.key === spec.key && c.name === spec.containerName) ?? containers.find((c) => c.key === spec.key);
     for (const c of containers) if (c.key === spec.key) seen.add(c.id);
-    const changed = container && container.specHash !== undefined ? changedFields(spec, container) : [];
+    const changed = container ? drift(spec, container, options.network) : [];
     rows.push({
       key: spec.key,
       containerName: spec.containerName,
       state: container?.state ?? 'absent',
       health: container?.health ?? 'none',
-      sync: !container ? 'missing' : container.specHash === undefined ? 'adopted' : changed.length > 0 ? 'changed' : 'in-sync',
+      sync: !container ? 'missing' : changed.length > 0 ? 'changed' : container.specHash === undefined ? 'adopted' : 'in-sync',
       changed,
       gpus: container?.gpus ?? formatGpuLabel(spec.gpus),
       image: container?.image ?? spec.image,

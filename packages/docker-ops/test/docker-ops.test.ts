@@ -12,6 +12,7 @@ import {
   ensureImage,
   listModelContainers,
   planModels,
+  lockContainerName,
   readLockHolder,
 } from '../src/index.js';
 
@@ -119,23 +120,66 @@ describe('docker-ops against the real daemon', () => {
 });
 
 describe('the deployment lock', () => {
+  // A stack of this test's own: other runs on the daemon take other stacks' locks.
+  const stack = `ops${tag}`;
+
   it('lets one holder act at a time, says who holds it, and takes over a dead holder', async () => {
-    await breakLock(docker);
-    const first = await acquireLock(docker, { command: 'serve up (test)', extraLabels: labels });
+    await breakLock(docker, stack);
+    const first = await acquireLock(docker, { command: 'serve up (test)', extraLabels: labels, stack });
     try {
-      const holder = await readLockHolder(docker);
+      const holder = await readLockHolder(docker, stack);
       expect(holder).toMatchObject({ pid: process.pid, command: 'serve up (test)' });
-      const second = acquireLock(docker, { command: 'second', waitMs: 300, pollMs: 50, extraLabels: labels });
+      const second = acquireLock(docker, { command: 'second', waitMs: 300, pollMs: 50, extraLabels: labels, stack });
       await expect(second).rejects.toBeInstanceOf(LockHeldError);
+      // Another stack's lock is another lock.
+      const other = await acquireLock(docker, { command: 'other stack', waitMs: 0, extraLabels: labels, stack: `${stack}-other` });
+      await other.release();
     } finally {
       await first.release();
     }
     // A lock left by a process that no longer exists (SIGKILL) is taken over.
-    const dead = await acquireLock(docker, { command: 'killed run', pid: 2 ** 22 + 17, extraLabels: labels });
+    const dead = await acquireLock(docker, { command: 'killed run', pid: 2 ** 22 + 17, extraLabels: labels, stack });
     void dead;
-    const taken = await acquireLock(docker, { command: 'next run', waitMs: 0, extraLabels: labels });
-    expect((await readLockHolder(docker))?.command).toBe('next run');
+    const taken = await acquireLock(docker, { command: 'next run', waitMs: 0, extraLabels: labels, stack });
+    expect((await readLockHolder(docker, stack))?.command).toBe('next run');
     await taken.release();
-    expect(await readLockHolder(docker)).toBeUndefined();
+    expect(await readLockHolder(docker, stack)).toBeUndefined();
+  });
+
+  it('taking over a dead holder removes exactly the lock it looked at: a run that took it first keeps it', async () => {
+    await breakLock(docker, stack);
+    await acquireLock(docker, { command: 'killed run', pid: 2 ** 22 + 19, extraLabels: labels, stack });
+    // Between our look at the dead lock and our removal of it, run B takes it over.
+    let runB: Awaited<ReturnType<typeof acquireLock>> | undefined;
+    let raced = false;
+    const bind = (o: object, p: string | symbol) => {
+      const v = (o as Record<string | symbol, unknown>)[p];
+      return typeof v === 'function' ? v.bind(o) : v;
+    };
+    const racing = new Proxy(docker, {
+      get(target, prop) {
+        if (prop !== 'getContainer') return bind(target, prop);
+        return (name: string) => {
+          const container = target.getContainer(name);
+          if (name !== lockContainerName(stack) || raced) return container;
+          return new Proxy(container, {
+            get(c, p) {
+              if (p !== 'inspect') return bind(c, p);
+              return async () => {
+                const info = await c.inspect();
+                raced = true;
+                await c.remove({ force: true });
+                runB = await acquireLock(target, { command: 'run B', waitMs: 0, extraLabels: labels, stack });
+                return info;
+              };
+            },
+          });
+        };
+      },
+    });
+    await expect(acquireLock(racing, { command: 'run A', waitMs: 500, pollMs: 50, extraLabels: labels, stack })).rejects.toMatchObject({ holder: { command: 'run B' } });
+    expect(raced).toBe(true);
+    expect((await readLockHolder(docker, stack))?.command).toBe('run B');
+    await runB?.release();
   });
 });

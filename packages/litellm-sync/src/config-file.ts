@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isMap, isSeq, parseDocument, type Document, YAMLSeq } from 'yaml';
 import { LitellmConfigError } from './errors.js';
 import { isManagedEntry, managedEntryFor } from './plan.js';
-import type { DesiredDeployment, GatewayEntry, ManagedModelEntry } from './types.js';
+import type { DesiredDeployment, GatewayEntry, ManagedModelEntry, SyncScope } from './types.js';
 
 /** What {@link renderLitellmConfig} produced. */
 export interface RenderedLitellmConfig {
@@ -26,15 +26,17 @@ export interface RenderedLitellmConfig {
  * @param existingYamlText the current file (`''` when there is none)
  * @param desired the deployments that are up
  * @param file used in error messages only
+ * @param scope whose entries these are (another owner's are kept, like hand-made ones)
  * @throws {LitellmConfigError} the YAML does not parse, or `model_list` is not a list
  */
 export function renderLitellmConfig(
   existingYamlText: string,
   desired: DesiredDeployment[],
   file?: string,
+  scope: SyncScope = {},
 ): RenderedLitellmConfig {
   const doc = parseConfig(existingYamlText, file);
-  const wanted = uniqueById(desired.map(managedEntryFor)).sort(
+  const wanted = uniqueById(desired.map((d) => managedEntryFor(d, scope))).sort(
     (a, b) => compare(a.model_name, b.model_name) || compare(a.model_info.id, b.model_info.id),
   );
 
@@ -47,14 +49,16 @@ export function renderLitellmConfig(
     throw new LitellmConfigError({ problem: '`model_list` must be a list', ...(file ? { file } : {}) });
   }
 
-  const current = list.items.filter((item) => isManagedEntry(asEntry(item)));
+  const wantedIds = new Set(wanted.map((e) => e.model_info.id));
+  const ours = (item: unknown) => isManagedEntry(asEntry(item), scope, wantedIds);
+  const current = list.items.filter(ours);
   const currentJson = current.map((item) => canonical(toPlain(item)));
   const wantedJson = wanted.map((entry) => canonical(entry));
   const changed = !sameMultiset(currentJson, wantedJson);
   // An empty input still gets a file to start from (`model_list: []` at least).
   if (!changed && existingYamlText.trim() !== '') return { text: existingYamlText, changed: false, entries: wanted };
 
-  list.items = list.items.filter((item) => !isManagedEntry(asEntry(item)));
+  list.items = list.items.filter((item) => !ours(item));
   for (const entry of wanted) list.items.push(doc.createNode(entry));
   // `model_list: []` when empty rather than a dangling key; a block list (one entry a few lines)
   // once it has entries, also when the file started as `model_list: []`.
@@ -81,7 +85,7 @@ export interface WriteLitellmConfigResult {
  * Note: a single file bind-mounted into a running container keeps showing the old inode after the
  * rename; Docker mounts the new one when the container restarts, which is what the caller does next.
  */
-export async function writeLitellmConfig(file: string, desired: DesiredDeployment[]): Promise<WriteLitellmConfigResult> {
+export async function writeLitellmConfig(file: string, desired: DesiredDeployment[], scope: SyncScope = {}): Promise<WriteLitellmConfigResult> {
   let target = path.resolve(file);
   let existing = '';
   let mode = 0o600;
@@ -96,7 +100,7 @@ export async function writeLitellmConfig(file: string, desired: DesiredDeploymen
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 
-  const rendered = renderLitellmConfig(existing, desired, target);
+  const rendered = renderLitellmConfig(existing, desired, target, scope);
   if (exists && !rendered.changed) return { changed: false, path: target, entries: rendered.entries };
 
   if (!exists) await fsp.mkdir(path.dirname(target), { recursive: true });

@@ -46,4 +46,5 @@ export type {
   GatewayEntry,
   ManagedModelEntry,
   RemoveReason,
+  SyncScope,
 } from './types.js';

@@ -109,6 +109,24 @@ describe('specDigest', () => {
 });
 
 describe('planGatewaySync', () => {
+  it("with an owner, changes only the owner's entries: two stacks sharing a gateway keep each other's", () => {
+    const alphaQwen = asReported(managedEntryFor(qwen, { owner: 'alpha' }));
+    const betaLlama = asReported(managedEntryFor(llama, { owner: 'beta' }));
+    // Alpha serves nothing now: its entry goes, beta's stays.
+    expect(planGatewaySync([], [alphaQwen, betaLlama, handAdded], { owner: 'alpha' })).toEqual([expect.objectContaining({ kind: 'remove', id: 'inferstack-inference-qwen-4b' })]);
+    expect(planGatewaySync([llama], [alphaQwen, betaLlama, handAdded], { owner: 'beta' })).toEqual([]);
+    expect(alphaQwen.model_info.inferstack_stack).toBe('alpha');
+    // Without an owner (one stack per gateway, as before), every entry of ours counts.
+    expect(planGatewaySync([], [alphaQwen, betaLlama]).map((c) => c.kind)).toEqual(['remove', 'remove']);
+  });
+
+  it('adopts an entry from before owners existed when it wants its id, and leaves the others', () => {
+    const ownerless = asReported(managedEntryFor(qwen));
+    const otherOwnerless = asReported(managedEntryFor(llama));
+    const changes = planGatewaySync([qwen], [ownerless, otherOwnerless], { owner: 'alpha' });
+    expect(changes).toEqual([expect.objectContaining({ kind: 'replace', fromId: 'inferstack-inference-qwen-4b', fields: ['owner'] })]);
+  });
+
   it('adds every running deployment to an empty gateway', () => {
     const changes = planGatewaySync([qwen, llama], []);
     expect(changes.map((c) => [c.kind, c.kind === 'add' ? c.entry.model_info.id : ''])).toEqual([

@@ -6,6 +6,7 @@ import {
   LEGACY_ORGANIZATION,
   MANAGED_BY,
   type ManagedModelEntry,
+  type SyncScope,
 } from './types.js';
 
 /** Prefix of every deployment id inferstack creates. */
@@ -67,7 +68,7 @@ export function backendName(deployment: Pick<DesiredDeployment, 'name' | 'apiBas
 }
 
 /** The entry inferstack writes for one running deployment. */
-export function managedEntryFor(deployment: DesiredDeployment): ManagedModelEntry {
+export function managedEntryFor(deployment: DesiredDeployment, scope: SyncScope = {}): ManagedModelEntry {
   const litellm_params: ManagedModelEntry['litellm_params'] = {
     model: `hosted_vllm/${deployment.servedModelName}`,
     api_base: deployment.apiBase,
@@ -80,25 +81,37 @@ export function managedEntryFor(deployment: DesiredDeployment): ManagedModelEntr
     model_info: {
       id: deploymentId(backendName(deployment)),
       managed_by: MANAGED_BY,
+      ...(scope.owner !== undefined ? { inferstack_stack: scope.owner } : {}),
       ...(deployment.modelKey !== undefined ? { inferstack_model_key: deployment.modelKey } : {}),
       inferstack_spec: specDigest({ model_name, litellm_params }),
     },
   };
 }
 
-/** Entries inferstack wrote (marked in `model_info.managed_by`). */
-export function isOwnEntry(entry: Pick<GatewayEntry, 'model_info'>): boolean {
+/** Entries inferstack wrote (marked in `model_info.managed_by`), whoever the owner. */
+function isInferstackEntry(entry: Pick<GatewayEntry, 'model_info'>): boolean {
   return entry.model_info?.managed_by === MANAGED_BY;
+}
+
+/** Entries of the scope's owner (without an owner: every entry inferstack wrote). */
+export function isOwnEntry(entry: Pick<GatewayEntry, 'model_info'>, scope: SyncScope = {}): boolean {
+  return isInferstackEntry(entry) && (scope.owner === undefined || entry.model_info.inferstack_stack === scope.owner);
 }
 
 /** Entries the reference tool wrote (`litellm_params.organization: inference-vllm`). */
 export function isLegacyEntry(entry: Pick<GatewayEntry, 'litellm_params' | 'model_info'>): boolean {
-  return !isOwnEntry(entry) && entry.litellm_params?.organization === LEGACY_ORGANIZATION;
+  return !isInferstackEntry(entry) && entry.litellm_params?.organization === LEGACY_ORGANIZATION;
 }
 
-/** Whether a sync may change or delete this entry. Everything else was added by hand. */
-export function isManagedEntry(entry: Pick<GatewayEntry, 'litellm_params' | 'model_info'>): boolean {
-  return isOwnEntry(entry) || isLegacyEntry(entry);
+/**
+ * Whether a sync of `scope` may change or delete this entry: its owner's entries; entries of
+ * inferstack from before owners existed whose id the sync wants (adopted); the reference tool's
+ * (a scoped sync only migrates those pointing at its own backends). Everything else — added by
+ * hand, or another owner's — is never touched.
+ */
+export function isManagedEntry(entry: Pick<GatewayEntry, 'litellm_params' | 'model_info'>, scope: SyncScope = {}, wantedIds?: ReadonlySet<string>): boolean {
+  if (isOwnEntry(entry, scope) || isLegacyEntry(entry)) return true;
+  return isInferstackEntry(entry) && entry.model_info.inferstack_stack === undefined && wantedIds?.has(String(entry.model_info.id)) === true;
 }
 
 /**
@@ -113,6 +126,7 @@ export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry)
   if (actual.model_info.inferstack_model_key !== wanted.model_info.inferstack_model_key) {
     fields.push('model_key');
   }
+  if (actual.model_info.inferstack_stack !== wanted.model_info.inferstack_stack) fields.push('owner');
   if (actual.model_info.inferstack_spec !== wanted.model_info.inferstack_spec) fields.push('spec');
   return fields;
 }
@@ -130,10 +144,10 @@ export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry)
  *   `model_name`, which LiteLLM load-balances.
  * - A desired deployment listed twice (same container) counts once.
  */
-export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEntry[]): GatewayChange[] {
+export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEntry[], scope: SyncScope = {}): GatewayChange[] {
   const wanted = new Map<string, ManagedModelEntry>();
   for (const deployment of desired) {
-    const entry = managedEntryFor(deployment);
+    const entry = managedEntryFor(deployment, scope);
     if (!wanted.has(entry.model_info.id)) wanted.set(entry.model_info.id, entry);
   }
 
@@ -142,7 +156,9 @@ export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEnt
   const removes: GatewayChange[] = [];
   const covered = new Set<string>();
 
-  for (const entry of actual.filter(isOwnEntry)) {
+  const wantedIds = new Set(wanted.keys());
+  // Ours, and inferstack's ownerless entries we want (adopted: replaced by ours, with the owner).
+  for (const entry of actual.filter((e) => isInferstackEntry(e) && isManagedEntry(e, scope, wantedIds))) {
     const id = entry.model_info.id;
     if (typeof id !== 'string' || id === '') continue; // cannot address it; LiteLLM always sets one
     const target = wanted.get(id);
@@ -169,7 +185,8 @@ export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEnt
     if (target !== undefined) {
       covered.add(target.model_info.id);
       replaces.push({ kind: 'replace', from: entry, fromId: id, entry: target, reason: 'migrate', fields: [] });
-    } else {
+    } else if (scope.owner === undefined) {
+      // A scoped sync cannot tell whose it is: only an unscoped one (one stack per gateway) removes it.
       removes.push({ kind: 'remove', id, modelName: entry.model_name, reason: 'legacy', entry });
     }
   }

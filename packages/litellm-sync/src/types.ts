@@ -24,6 +24,8 @@ export interface GatewayEntry {
     /** `true` for models stored in LiteLLM's database, `false` for config-file models. */
     db_model?: boolean;
     managed_by?: string;
+    /** The stack (owner) whose entry it is, when the sync was given one. */
+    inferstack_stack?: string;
     inferstack_model_key?: string;
     inferstack_spec?: string;
     [key: string]: unknown;
@@ -57,6 +59,16 @@ export interface DesiredDeployment {
   apiKey?: string;
 }
 
+/**
+ * Whose entries a sync may change. Several stacks can share one gateway: each passes its own
+ * `owner` and never touches the others' entries. Without an owner, every entry inferstack made
+ * is the sync's (one stack per gateway, as before owners existed).
+ */
+export interface SyncScope {
+  /** The owner's name (a stack name), kept in `model_info.inferstack_stack`. */
+  owner?: string;
+}
+
 /** The value of `model_info.managed_by` on every entry inferstack owns. */
 export const MANAGED_BY = 'inferstack';
 
@@ -76,6 +88,8 @@ export interface ManagedModelEntry {
   model_info: {
     id: string;
     managed_by: typeof MANAGED_BY;
+    /** The owner of the entry (a stack name), when the sync has one. */
+    inferstack_stack?: string;
     inferstack_model_key?: string;
     /** Digest of the fields we own (model name, model, api_base, api_key): a change means replace. */
     inferstack_spec: string;

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -62,5 +62,23 @@ describe('writeTargetsFile', () => {
     await mkdir(path);
     await expect(writeTargetsFile(path, [])).rejects.toBeInstanceOf(TargetsFileError);
     expect(await readdir(dir)).toEqual(['vllm.json']);
+  });
+
+  test('a targets file that is a symbolic link stays one: its target gets the content', async () => {
+    const real = join(dir, 'shared', 'real.json');
+    await mkdir(join(dir, 'shared'));
+    await writeFile(real, '[]\n');
+    const link = join(dir, 'vllm.json');
+    await symlink(real, link);
+    const groups = renderTargets(models);
+    expect(await writeTargetsFile(link, groups)).toEqual({ changed: true, path: real });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe(serializeTargets(groups));
+    // A dangling link gets its target made.
+    const dangling = join(dir, 'dangling.json');
+    await symlink(join(dir, 'shared', 'later.json'), dangling);
+    await writeTargetsFile(dangling, groups);
+    expect((await lstat(dangling)).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(dir, 'shared', 'later.json'), 'utf8')).toBe(serializeTargets(groups));
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, mkdir, open, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TargetsFileError } from './errors.js';
 import { type FileSdGroup, serializeTargets } from './targets.js';
 
@@ -11,8 +11,24 @@ export const TARGETS_FILE_MODE = 0o644;
 export interface WriteTargetsResult {
   /** False when the file already had exactly this content (nothing was written). */
   changed: boolean;
-  /** The path written. */
+  /** The file written: `path`, or the file it links to. */
   path: string;
+}
+
+/**
+ * The file behind `path` when it is a symbolic link (also a dangling one, which is then
+ * created), so that a link the user made stays a link and its target gets the content.
+ */
+async function throughLinks(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    try {
+      return resolve(dirname(path), await readlink(path));
+    } catch {
+      return path;
+    }
+  }
 }
 
 /**
@@ -28,8 +44,9 @@ export interface WriteTargetsResult {
  *
  * @throws {TargetsFileError} the file or its directory cannot be read or written
  */
-export async function writeTargetsFile(path: string, groups: readonly FileSdGroup[]): Promise<WriteTargetsResult> {
+export async function writeTargetsFile(file: string, groups: readonly FileSdGroup[]): Promise<WriteTargetsResult> {
   const content = serializeTargets(groups);
+  const path = await throughLinks(file);
   let current: string | undefined;
   try {
     current = await readFile(path, 'utf8');

@@ -1,5 +1,15 @@
-import type { StackConfig } from '@inferstack/config';
-import { connectDocker, detectGpusLocally, isLocalDaemon, type DockerClient, type GpuInfo } from '@inferstack/docker-ops';
+import { hashModelSpec, type StackConfig } from '@inferstack/config';
+import {
+  LABEL_STACK,
+  connectDocker,
+  detectGpusLocally,
+  ensureStackIdentity,
+  isLocalDaemon,
+  readStackIdentity,
+  type DockerClient,
+  type GpuInfo,
+  type StackIdentity,
+} from '@inferstack/docker-ops';
 import type { StackEvent, StackEventHandler } from './events.js';
 import type { ServiceDefinition } from './services/registry.js';
 
@@ -11,15 +21,30 @@ export interface GrafanaAssets {
   provisioning: string;
 }
 
-/** Everything a verb needs; made once by `openStack`. @internal */
+/**
+ * How the stack's config is loaded, and with what key and home directory (the identity's, once
+ * known: see {@link StackContext.resolve}).
+ */
+export interface ConfigSource {
+  load(identity: { hashKey: string; home: string }): Promise<StackConfig>;
+  /** The key and home of this run before the stack's identity is known. */
+  provisional: { hashKey: string; home: string };
+  /** `INFERSTACK_HASH_KEY` or the `hashKey` option: it wins over the identity's. */
+  fixedHashKey?: string;
+}
+
+/** Everything a verb needs; made once by `openStack`. */
 export interface StackContext {
+  /** The config, hashed with the stack's own key once {@link resolve} ran. */
   readonly config: StackConfig;
+  /** The stack's name. */
+  readonly name: string;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   /** Key of the keyed digests of secrets in spec hashes. */
   readonly hashKey: string;
-  /** Labels added to everything created (a test session, a team). */
-  readonly extraLabels: Record<string, string>;
+  /** Labels added to everything created: the stack's, and the caller's (a test session, a team). */
+  readonly labels: Record<string, string>;
   readonly signal: AbortSignal;
   readonly services: readonly ServiceDefinition[];
   /** Where Grafana's files are, when not those `@inferstack/prometheus-sync` ships. */
@@ -33,14 +58,24 @@ export interface StackContext {
   docker(): Promise<DockerClient>;
   /** GPUs of this machine (nvidia-smi), asked once; `unavailable` without a driver or remote. */
   localGpus(): Promise<GpuInfo[] | 'unavailable'>;
+  /**
+   * Read the stack's identity from Docker and, when it has one, load the config with its key
+   * and home directory, so that every user plans the same. Once per stack.
+   */
+  resolve(): Promise<void>;
+  /** The stack's identity, made now with this run's key and home when it has none (`up`). */
+  ensureIdentity(): Promise<StackIdentity>;
 }
 
 /** @internal */
 export function createContext(options: {
   config: StackConfig;
+  source?: ConfigSource;
+  /** The key `config` was hashed with (when no `source`). */
+  hashKey: string;
+  name?: string;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  hashKey: string;
   extraLabels: Record<string, string>;
   signal: AbortSignal;
   services: readonly ServiceDefinition[];
@@ -51,19 +86,45 @@ export function createContext(options: {
 }): StackContext {
   let client: Promise<DockerClient> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
   let gpus: Promise<GpuInfo[] | 'unavailable'> | undefined;
+  const name = options.name ?? options.config.name;
+  // `-p` names the stack whatever models.yaml says: one name everywhere.
+  let config = { ...options.config, name };
+  const source = options.source;
+  let hashKey = source?.fixedHashKey ?? source?.provisional.hashKey ?? options.hashKey;
+  let resolved: Promise<void> | undefined;
+  let identity: StackIdentity | undefined;
   const local = options.docker ? isLocalClient(options.docker) : isLocalDaemon({ env: options.env });
   const listeners = options.onEvent ? [options.onEvent] : [];
-  return {
-    config: options.config,
+  const labels = { ...options.extraLabels, [LABEL_STACK]: name };
+
+  const adopt = async (found: StackIdentity) => {
+    identity = found;
+    const key = source?.fixedHashKey ?? found.hashKey;
+    if (source && found.home !== source.provisional.home) {
+      // `~` in the config means the stack's home, not this user's.
+      config = { ...(await source.load({ hashKey: key, home: found.home })), name };
+    } else if (key !== hashKey) {
+      config = { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
+    }
+    hashKey = key;
+  };
+
+  const ctx: StackContext = {
+    get config() {
+      return config;
+    },
+    name,
     env: options.env,
     cwd: options.cwd,
-    hashKey: options.hashKey,
-    extraLabels: options.extraLabels,
+    get hashKey() {
+      return hashKey;
+    },
+    labels,
     signal: options.signal,
     services: options.services,
     ...(options.grafanaAssets ? { grafanaAssets: options.grafanaAssets } : {}),
     local,
-    lockWaitMs: options.lockWaitMs,
+    ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
     emit(event) {
       for (const listener of listeners) listener(event);
     },
@@ -79,7 +140,30 @@ export function createContext(options: {
       gpus ??= local ? detectGpusLocally() : Promise.resolve('unavailable' as const);
       return gpus;
     },
+    resolve() {
+      resolved ??= (async () => {
+        const found = await readStackIdentity(await ctx.docker(), name);
+        if (found) await adopt(found);
+      })();
+      resolved.catch(() => {
+        resolved = undefined;
+      });
+      return resolved;
+    },
+    async ensureIdentity() {
+      await ctx.resolve();
+      if (identity) return identity;
+      const made = await ensureStackIdentity(await ctx.docker(), name, {
+        hashKey: source?.provisional.hashKey ?? hashKey,
+        home: source?.provisional.home ?? '/',
+        extraLabels: options.extraLabels,
+      });
+      // Another run may have made it first, with its own key: then that one is the stack's.
+      await adopt(made);
+      return made;
+    },
   };
+  return ctx;
 }
 
 /**
@@ -89,14 +173,16 @@ export function createContext(options: {
 export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandler; signal?: AbortSignal } = {}): StackContext {
   if (!options.onEvent && !options.signal) return ctx;
   const signal = options.signal ? AbortSignal.any([ctx.signal, options.signal]) : ctx.signal;
-  return {
-    ...ctx,
-    signal,
-    emit(event) {
-      ctx.emit(event);
-      options.onEvent?.(event);
+  // The stack's context underneath (its config and identity are shared), this call's on top.
+  return Object.create(ctx, {
+    signal: { value: signal, enumerable: true },
+    emit: {
+      value(event: StackEvent) {
+        ctx.emit(event);
+        options.onEvent?.(event);
+      },
     },
-  };
+  }) as StackContext;
 }
 
 /** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */

@@ -32,7 +32,7 @@ export async function exportCompose(ctx: StackContext): Promise<ComposeExport> {
     await service.prepare?.(ctx);
     services.push(await service.spec(ctx));
   }
-  const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.extraLabels });
+  const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.labels });
   const envFile = join(config.projectDir, '.env');
   const text = composeYaml(rendered, { source: shownPath(ctx.cwd, config.file), envFile: shownPath(ctx.cwd, envFile), secretValues: secretValues(config) });
   return { text, compose: rendered.compose, secrets: rendered.secrets, envFile };

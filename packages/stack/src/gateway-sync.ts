@@ -75,6 +75,8 @@ export async function syncGateway(
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
   const desired = desiredDeployments(config, serving, mode);
+  // Entries are the stack's: another stack syncing the same gateway keeps its own.
+  const scope = { owner: config.name };
   const client = gatewayClient(config);
   const routed = desired.map((d) => d.servedModelName);
   if (mode === 'config') {
@@ -82,7 +84,7 @@ export async function syncGateway(
       return { mode, routed, added: 0, removed: 0, restarted: false, plan: [`write ${desired.length} managed model(s) into ${config.gateway.configFile}`] };
     }
     if (config.gateway.mode === 'managed') ensureGatewayConfigFile(config);
-    const written = await writeLitellmConfig(config.gateway.configFile, desired);
+    const written = await writeLitellmConfig(config.gateway.configFile, desired, scope);
     let restarted = false;
     if (written.changed && config.gateway.mode === 'managed') {
       await restartContainer(await docker(), config.gateway.containerName, 5);
@@ -93,7 +95,7 @@ export async function syncGateway(
     await client.waitUntilReady({ timeoutMs: long ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
     // An unchanged file does not prove the gateway loaded it: a run killed between writing the
     // file and restarting the gateway leaves it routing to the old list. Ask it what it routes.
-    if (!restarted && config.gateway.mode === 'managed' && planGatewaySync(desired, await client.modelInfo({ signal: options.signal })).length > 0) {
+    if (!restarted && config.gateway.mode === 'managed' && planGatewaySync(desired, await client.modelInfo({ signal: options.signal }), scope).length > 0) {
       await restartContainer(await docker(), config.gateway.containerName, 5);
       restarted = true;
       await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
@@ -101,7 +103,7 @@ export async function syncGateway(
     return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted };
   }
   const actual = await client.modelInfo({ signal: options.signal });
-  const changes = planGatewaySync(desired, actual);
+  const changes = planGatewaySync(desired, actual, scope);
   if (options.dryRun) return { mode, routed, added: 0, removed: 0, restarted: false, plan: formatGatewayPlan(changes) };
   const report = await applyGatewaySyncApi(changes, { client, signal: options.signal });
   if (!report.ok) {

@@ -1,32 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 /**
- * A per-machine key for the keyed digest of secrets in spec hashes, kept 0600 in the state
- * directory, so a label never lets anyone test guesses of a token.
+ * The per-user key of earlier versions (before a stack kept its own), read, never written: a
+ * stack made by them gets it as its key, so that nothing looks changed after the upgrade.
  */
-export function resolveHashKey(env: NodeJS.ProcessEnv): string {
-  if (env.INFERSTACK_HASH_KEY) return env.INFERSTACK_HASH_KEY;
+export function legacyHashKey(env: NodeJS.ProcessEnv): string | undefined {
   const dir = join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'inferstack');
-  const file = join(dir, 'hash-key');
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(join(dir, 'hash-key'), 'utf8').trim() || undefined;
   } catch {
-    const key = randomBytes(32).toString('hex');
-    try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-      return key;
-    } catch {
-      // Another run wrote it first, or the state dir is read-only: read what is there.
-      try {
-        return readFileSync(file, 'utf8').trim();
-      } catch {
-        return key;
-      }
-    }
+    return undefined;
   }
 }
 

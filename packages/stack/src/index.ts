@@ -33,4 +33,5 @@ export { generateKeys } from './scaffold.js';
 export type { GeneratedKeys } from './scaffold.js';
 export type { StackContext } from './context.js';
 export { unlock } from './unlock.js';
+export type { UnlockOptions } from './unlock.js';
 export { STARTER_CONFIG as GATEWAY_STARTER_CONFIG } from './services/gateway.js';

@@ -1,4 +1,5 @@
-import { containersOfStack, listModelContainers, type ModelContainer } from '@inferstack/docker-ops';
+import type { ModelContainer } from '@inferstack/docker-ops';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import type { GatewaySyncResult } from './gateway-sync.js';
 import type { MonitoringSyncResult } from './monitoring-sync.js';
@@ -40,7 +41,8 @@ export interface SyncOptions {
 export async function syncIntegrations(ctx: StackContext, options: SyncOptions = {}): Promise<SyncResult> {
   const { config } = ctx;
   // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
-  const containers = options.containers ?? containersOfStack(await listModelContainers(await ctx.docker()), { network: config.network, keys: [] });
+  await ctx.resolve();
+  const containers = options.containers ?? (await stackContainers(ctx));
   const candidates = containers.filter((c) => !options.excluding?.has(c.key));
   const serving = await servingModels(candidates, { network: config.network, readyKeys: options.readyKeys, local: ctx.local });
 

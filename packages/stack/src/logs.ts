@@ -1,4 +1,5 @@
-import { containerLogs, followContainerLogs, listModelContainers } from '@inferstack/docker-ops';
+import { containerLogs, followContainerLogs } from '@inferstack/docker-ops';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { StackInputError } from './errors.js';
 
@@ -19,8 +20,9 @@ export interface LogsOptions {
  * returned; with it, passed to `onData` as it comes. The caller masks secrets before showing it.
  */
 export async function logs(ctx: StackContext, model: string, options: LogsOptions = {}): Promise<string> {
+  await ctx.resolve();
   const docker = await ctx.docker();
-  const containers = (await listModelContainers(docker)).filter((c) => c.key === model);
+  const containers = (await stackContainers(ctx)).filter((c) => c.key === model);
   const container = containers.find((c) => c.state === 'running') ?? containers[0];
   if (!container) throw new StackInputError(`no container for model "${model}"`, { hint: 'see "serve status" for the models that have one' });
   if (!options.follow) return containerLogs(docker, container.id, options.tail ?? 100_000);

@@ -1,8 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatGpuLabel, type StackConfig } from '@inferstack/config';
 import { signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import { createPrometheusClient, syncPrometheusTargets, type PrometheusClient } from '@inferstack/prometheus-sync';
 import { modelAddress } from './endpoints.js';
-import { targetsFile } from './services/monitoring.js';
+import { OLD_TARGETS_FILE, targetsFile } from './services/monitoring.js';
 
 /** A client for the configured Prometheus. */
 export function prometheusClient(config: StackConfig, options: { timeoutMs?: number } = {}): PrometheusClient {
@@ -43,10 +45,17 @@ export async function syncMonitoring(
     confirm: { timeoutMs: Number(config.settings.INFERSTACK_PROMETHEUS_CONFIRM_MS ?? 20_000) },
     signal: options.signal,
   });
+  const warnings = [...result.warnings];
+  // Earlier versions wrote one file for whatever stack synced last; each stack has its own now.
+  const old = join(config.monitoring.targetsDir, OLD_TARGETS_FILE);
+  if (existsSync(old)) {
+    rmSync(old, { force: true });
+    warnings.push(`removed ${old}, the targets file of earlier versions: this stack's targets are in ${targetsFile(config)} (a Prometheus of your own reads ${join(config.monitoring.targetsDir, 'inferstack-*.json')})`);
+  }
   return {
     changed: result.changed,
     targets: result.targets.map((t) => ({ target: t.target, model: t.model, health: t.health, ...(t.lastError ? { lastError: t.lastError } : {}) })),
-    warnings: result.warnings,
+    warnings,
   };
 }
 

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { loadConfig, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
 import type { StackEventHandler } from './events.js';
 import { exportCompose, type ComposeExport } from './export-compose.js';
-import { labelsFromEnv, resolveHashKey } from './hash-key.js';
+import { StackInputError } from './errors.js';
+import { labelsFromEnv, legacyHashKey } from './hash-key.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { withLock } from './lock.js';
 import { logs, type LogsOptions } from './logs.js';
@@ -33,9 +36,11 @@ export interface OpenStackOptions {
   onEvent?: StackEventHandler;
   /**
    * Key of the keyed digests of secrets in spec hashes.
-   * @default env.INFERSTACK_HASH_KEY, else a per-machine key in the user's state directory
+   * @default INFERSTACK_HASH_KEY (environment or .env), else the stack's own key, kept in Docker
    */
   hashKey?: string;
+  /** The stack's name (`-p`). @default `name:` in models.yaml, else the project directory's name */
+  name?: string;
   /** Labels added to every container, network and volume created. @default from env.INFERSTACK_LABELS */
   labels?: Record<string, string>;
   /** The infrastructure services. @default DEFAULT_SERVICES */
@@ -58,6 +63,8 @@ export interface CallOptions {
 export interface Stack {
   /** The loaded configuration (holds secrets: do not print it). */
   readonly config: StackConfig;
+  /** The stack's name: it labels everything the stack creates. */
+  readonly name: string;
   /** Every secret value of the configuration, for masking what is shown. */
   readonly secrets: readonly string[];
   /** What `up` would change. */
@@ -91,14 +98,30 @@ export interface Stack {
 export async function openStack(options: OpenStackOptions = {}): Promise<Stack> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const hashKey = options.hashKey ?? (options.config ? undefined : resolveHashKey(env));
-  const config =
-    options.config ?? (await loadConfig({ cwd, env, hashKey, ...(options.configPath !== undefined ? { file: options.configPath } : {}) }));
+  if (options.name !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(options.name)) {
+    throw new StackInputError(`"${options.name}" is not a stack name`, { hint: 'use lower-case letters, digits, _ and - (starting with a letter or digit), at most 63 characters' });
+  }
+  // Until the stack's identity is read from Docker: this run's key and home. A stack made
+  // before identities existed keeps the per-user key it was made with.
+  const load = ({ hashKey, home }: { hashKey: string; home: string }) =>
+    loadConfig({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
+  const home = env.HOME || homedir();
+  let fixedHashKey = options.hashKey ?? (env.INFERSTACK_HASH_KEY || undefined);
+  const provisional = { hashKey: fixedHashKey ?? legacyHashKey(env) ?? randomBytes(32).toString('hex'), home };
+  let config = options.config ?? (await load(provisional));
+  // INFERSTACK_HASH_KEY may also come from .env.
+  if (!options.config && fixedHashKey === undefined && config.settings.INFERSTACK_HASH_KEY) {
+    fixedHashKey = config.settings.INFERSTACK_HASH_KEY;
+    provisional.hashKey = fixedHashKey;
+    config = await load(provisional);
+  }
   const ctx: StackContext = createContext({
     config,
+    ...(options.config ? {} : { source: { load, provisional, ...(fixedHashKey !== undefined ? { fixedHashKey } : {}) } }),
+    ...(options.name !== undefined ? { name: options.name } : {}),
     env,
     cwd,
-    hashKey: hashKey ?? resolveHashKey(env),
+    hashKey: provisional.hashKey,
     extraLabels: options.labels ?? labelsFromEnv(env),
     signal: options.signal ?? new AbortController().signal,
     services: options.services ?? DEFAULT_SERVICES,
@@ -108,7 +131,12 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   return {
-    config,
+    get config() {
+      return ctx.config;
+    },
+    get name() {
+      return ctx.name;
+    },
     secrets: secretValues(config),
     plan: (o = {}) => plan(forCall(ctx, o), o),
     up: (o = {}) => up(forCall(ctx, o), o),

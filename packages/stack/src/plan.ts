@@ -1,4 +1,5 @@
-import { containersOfStack, listModelContainers, planHasChanges, planModels, type ModelChange } from '@inferstack/docker-ops';
+import { planHasChanges, planModels, type ModelChange } from '@inferstack/docker-ops';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { selectedModels } from './select.js';
 
@@ -12,6 +13,8 @@ export interface PlanOptions {
 
 /** What `up` would do. */
 export interface StackPlan {
+  /** The stack's name. */
+  stack: string;
   changes: ModelChange[];
   /** Whether anything would change. */
   hasChanges: boolean;
@@ -19,9 +22,10 @@ export interface StackPlan {
 
 /** What `up` would do to the models, from one container listing. Changes nothing, takes no lock. */
 export async function plan(ctx: StackContext, options: PlanOptions = {}): Promise<StackPlan> {
+  await ctx.resolve();
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
-  const containers = containersOfStack(await listModelContainers(await ctx.docker()), { network: config.network, keys: models.map((m) => m.key) });
-  const changes = planModels(models, containers, { removeOrphans: !options.models?.length, forceRecreate: options.forceRecreate });
-  return { changes, hasChanges: planHasChanges(changes) };
+  const containers = await stackContainers(ctx, models.map((m) => m.key));
+  const changes = planModels(models, containers, { removeOrphans: !options.models?.length, forceRecreate: options.forceRecreate, network: config.network });
+  return { stack: ctx.name, changes, hasChanges: planHasChanges(changes) };
 }

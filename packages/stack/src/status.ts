@@ -1,4 +1,5 @@
-import { containersOfStack, listModelContainers, listServices, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import { listServices, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { modelApiBase } from './endpoints.js';
 import { modelLoads, type ModelLoad } from './model-load.js';
@@ -20,6 +21,8 @@ export interface ModelStatusRow extends ModelStatus {
 
 /** What `status` found. */
 export interface StackStatus {
+  /** The stack's name. */
+  stack: string;
   models: ModelStatusRow[];
   services: ServiceStatus[];
   /** Whether the stack has a gateway / a Prometheus to ask. */
@@ -41,20 +44,20 @@ function uptime(status: string): string | null {
  * gateway and Prometheus, asked in parallel. Changes nothing.
  */
 export async function status(ctx: StackContext): Promise<StackStatus> {
+  await ctx.resolve();
   const { config } = ctx;
   const docker = await ctx.docker();
-  const [daemonContainers, services, entries, scrapes] = await Promise.all([
-    listModelContainers(docker),
+  const [containers, services, entries, scrapes] = await Promise.all([
+    stackContainers(ctx),
     listServices(docker),
     // Their HTTP clients are loaded only when there is something to ask.
     config.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(config)),
     config.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(config)),
   ]);
-  const containers = containersOfStack(daemonContainers, { network: config.network, keys: config.models.map((m) => m.key) });
   const loads = ctx.local ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();
   const routed = (r: ModelStatus): boolean | null =>
     entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === modelApiBase(r.containerName));
-  const models = modelStatuses(config.models, containers).map((r) => ({
+  const models = modelStatuses(config.models, containers, { network: config.network }).map((r) => ({
     ...r,
     endpoint: modelApiBase(r.containerName),
     uptime: r.state === 'running' ? uptime(r.status) : null,
@@ -63,8 +66,10 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     load: loads.get(r.key) ?? null,
   }));
   return {
+    stack: ctx.name,
     models,
-    services: serviceStatuses(config, ctx.services, services),
+    // Only ours: a container of that name made by someone else is not this stack's service.
+    services: serviceStatuses(config, ctx.services, services.filter((s) => s.stack === undefined || s.stack === ctx.name)),
     gateway: entries !== undefined,
     monitoring: scrapes !== undefined,
     ...(entries instanceof Error ? { gatewayError: entries.message } : {}),

@@ -1,4 +1,5 @@
-import { containersOfStack, listModelContainers, removeContainer, removeNetwork, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import { removeContainer, removeNetwork, removeStackIdentity, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { shownPath } from './_paths.js';
 import { StackInputError } from './errors.js';
@@ -60,11 +61,12 @@ function targets(ctx: StackContext, models: readonly string[] | undefined, all: 
 export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', options: DownOptions = {}): Promise<StopResult> {
   if (options.volumes && !options.all) throw new StackInputError('--volumes goes with --all', { hint: 'serve down --all --volumes' });
   if (options.all && options.models?.length) throw new StackInputError('--all removes the whole stack: name no models with it');
+  await ctx.resolve();
   const { config } = ctx;
   const docker = await ctx.docker();
   const requested = options.models?.length ? ` ${options.models.join(' ')}` : '';
   return withLock(ctx, `serve ${mode}${requested}`, async () => {
-    const all = containersOfStack(await listModelContainers(docker), { network: config.network, keys: config.models.map((m) => m.key) });
+    const all = await stackContainers(ctx);
     const containers = targets(ctx, options.models, all);
     // With --all the gateway and Prometheus go too: nothing to deregister from.
     const sync = containers.length > 0 && !options.all ? await syncIntegrations(ctx, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
@@ -87,8 +89,12 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
       }),
     );
     const services = options.all ? await removeServices(ctx, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds }) : [];
-    // The stack's network goes with it once nothing else is attached (another stack may share it).
-    if (options.all) await removeNetwork(docker, config.network);
+    if (options.all) {
+      // The stack's network goes with it once nothing else is attached (another stack may share
+      // it); then its identity: nothing of the stack is left to recognise.
+      await removeNetwork(docker, config.network, { stack: ctx.name });
+      if (models.every((m) => m.ok) && services.every((s) => s.ok)) await removeStackIdentity(docker, ctx.name);
+    }
     const ok = models.every((m) => m.ok) && services.every((s) => s.ok) && (sync?.ok ?? true);
     return { ok, models, services, ...(sync ? { sync } : {}) };
   });

@@ -1,6 +1,7 @@
 import {
   applyModelPlan,
   checkGpuPlacement,
+  claimContainers,
   detectGpusViaDocker,
   formatGpuProblems,
   inspectImage,
@@ -13,6 +14,7 @@ import { GpuPreflightError } from './errors.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { withLock } from './lock.js';
 import { plan } from './plan.js';
+import { selectedModels } from './select.js';
 import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from './services/registry.js';
 
@@ -53,12 +55,16 @@ export interface UpResult {
 export async function up(ctx: StackContext, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now();
   const { config } = ctx;
+  // Bad input is found before anything is touched (not even the lock or the stack's identity).
+  selectedModels(config, options.models, ctx.cwd);
   requireGatewayKey(config);
   const docker = await ctx.docker();
   const planNow = async () => (await plan(ctx, { models: options.models, forceRecreate: options.forceRecreate })).changes;
   if (options.dryRun) return { ok: true, interrupted: false, plan: await planNow(), models: [], services: [], elapsedMs: Date.now() - started };
 
   return withLock(ctx, `serve up ${options.models?.join(' ') ?? ''}`.trim(), async () => {
+    // The stack's key and home, recorded on its first up: every later run plans with them.
+    const identity = await ctx.ensureIdentity();
     const changes = await planNow();
     await gpuPreflight(ctx, changes);
 
@@ -67,12 +73,15 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
 
     const models = await applyModelPlan(docker, changes, {
       network: config.network,
-      extraLabels: ctx.extraLabels,
+      extraLabels: ctx.labels,
       probe: ctx.local ? 'http' : 'healthcheck',
       readyTimeoutMs: options.readyTimeoutMs,
       signal: ctx.signal,
       onEvent: ctx.emit,
     });
+    // Containers of the old tool this stack keeps are now its own: no other stack takes them.
+    const adopted = changes.filter((c) => (c.action === 'keep' || c.action === 'start') && c.container.stack === undefined).map((c) => (c as { container: { id: string } }).container.id);
+    if (adopted.length > 0) await claimContainers(docker, identity, adopted, ctx.labels);
     const interrupted = ctx.signal.aborted;
     // Register only what is ready; a model that failed is not routed to.
     const sync = interrupted
@@ -102,7 +111,7 @@ async function gpuPreflight(ctx: StackContext, changes: readonly ModelChange[]):
     // A remote daemon: ask a short --gpus all container, with an image already there.
     const docker = await ctx.docker();
     const image = (await Promise.all(gpuModels.map(async (c) => ((await inspectImage(docker, c.spec.image)) ? c.spec.image : undefined)))).find(Boolean);
-    gpus = image ? await detectGpusViaDocker(docker, image, { labels: ctx.extraLabels }) : 'unavailable';
+    gpus = image ? await detectGpusViaDocker(docker, image, { labels: ctx.labels }) : 'unavailable';
   }
   if (gpus === 'unavailable') {
     ctx.emit({ type: 'note', level: 'debug', message: 'nvidia-smi did not answer (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped' });

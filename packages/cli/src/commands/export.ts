@@ -25,7 +25,7 @@ export default defineCommand({
       throw new CliError(format ? `"serve export" cannot export "${format}"` : '"serve export" needs a format', { hint: `formats: ${FORMATS.join(', ')} (serve export compose -o docker-compose.yml)` });
     }
     const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
-    const stack = await openStackFor(ctx, args['model-config'], progress.handle);
+    const stack = await openStackFor(ctx, args, progress.handle);
     const r = await stack.exportCompose();
     const env = shownPath(ctx.cwd, r.envFile);
     for (const s of r.secrets.filter((x) => !x.inSettings)) {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { loadConfig, parseEnvFile } from '@inferstack/config';
+import { loadConfig, parseEnvFile, stackNameFor } from '@inferstack/config';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
 import { GATEWAY_STARTER_CONFIG as STARTER_CONFIG } from '@inferstack/stack';
@@ -24,7 +24,9 @@ async function run(cwd: string, argv: string[]) {
   return { code, out, err };
 }
 
-const FILES = ['model_config/models.yaml', '.env', 'litellm/config.yaml', 'prometheus/targets/vllm.json'];
+// The targets file is the stack's own; the stack is named after the project directory.
+const targets = (dir: string) => `prometheus/targets/inferstack-${stackNameFor(dir)}.json`;
+const filesOf = (dir: string) => ['model_config/models.yaml', '.env', 'litellm/config.yaml', targets(dir)];
 const mode = (p: string) => statSync(p).mode & 0o777;
 const keysOf = (dir: string) => parseEnvFile(readFileSync(join(dir, '.env'), 'utf8'), '.env').values;
 
@@ -37,12 +39,12 @@ describe('serve init', () => {
     expect(mode(join(dir, '.env'))).toBe(0o600);
     expect(mode(join(dir, 'litellm/config.yaml'))).toBe(0o600);
     expect(mode(join(dir, 'model_config/models.yaml'))).toBe(0o644);
-    expect(mode(join(dir, 'prometheus/targets/vllm.json'))).toBe(0o644);
+    expect(mode(join(dir, 'prometheus/targets/inferstack-proj.json'))).toBe(0o644);
     expect(readFileSync(join(dir, 'litellm/config.yaml'), 'utf8')).toBe(STARTER_CONFIG);
     const keys = keysOf(dir);
     expect(keys.LITELLM_MASTER_KEY).toMatch(/^sk-[0-9a-f]{48}$/);
     for (const k of ['LITELLM_MASTER_KEY', 'LITELLM_SALT_KEY', 'GRAFANA_ADMIN_PASSWORD']) expect(r.out + r.err).not.toContain(keys[k]);
-    for (const f of FILES) expect(r.out).toContain(f);
+    for (const f of filesOf(dir)) expect(r.out).toContain(f);
     expect(r.out).toMatch(/Next:\n {2}1\. cd proj\n/);
     expect(r.out).toContain('serve doctor');
     const config = await loadConfig({ cwd: dir, env: {} });
@@ -59,7 +61,7 @@ describe('serve init', () => {
     expect(r.err).toMatch(/^ {2}\.env$/m);
     expect(r.err).toContain('--force');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('MINE=1\n');
-    for (const f of FILES.filter((f) => f !== '.env')) expect(() => statSync(join(dir, f))).toThrow();
+    for (const f of filesOf(dir).filter((f) => f !== '.env')) expect(() => statSync(join(dir, f))).toThrow();
   });
 
   it('--force overwrites with new keys and makes an existing .env private', async () => {
@@ -80,7 +82,7 @@ describe('serve init', () => {
       ['model_config/models.yaml', '0644', true],
       ['.env', '0600', true],
       ['litellm/config.yaml', '0600', true],
-      ['prometheus/targets/vllm.json', '0644', true],
+      [targets(dir), '0644', true],
     ]);
     expect(r.out).not.toContain(after.LITELLM_MASTER_KEY);
   });

@@ -19,7 +19,7 @@ export default defineCommand({
     if (args._.length === 0) throw new CliError('Missing required positional argument: MODEL', { hint: 'serve logs MODEL [-f] [--tail N]' });
     if (args._.length > 1) throw new CliError('"serve logs" takes exactly one model', { hint: 'serve logs MODEL [-f] [--tail N]' });
     const tail = wholeNumber('tail', args.tail);
-    const stack = await openStackFor(ctx, args['model-config']);
+    const stack = await openStackFor(ctx, args);
     const out = ctx.output;
     const text = await stack.logs(args._[0]!, {
       ...(tail !== undefined ? { tail } : {}),

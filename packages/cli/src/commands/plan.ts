@@ -17,10 +17,14 @@ export default defineCommand({
   plugins: [strictArgs],
   async run({ args, data }) {
     const ctx = commandEnv({ data });
-    const stack = await openStackFor(ctx, args['model-config']);
+    const stack = await openStackFor(ctx, args);
     const plan = await stack.plan({ models: args._, forceRecreate: args['force-recreate'] });
-    if (args.json) ctx.output.json({ changes: plan.hasChanges, plan: planJson(plan.changes) });
-    else printPlan(ctx.output, plan.changes);
+    if (args.json) {
+      ctx.output.json({ stack: plan.stack, changes: plan.hasChanges, plan: planJson(plan.changes) });
+    } else {
+      ctx.output.print(`stack ${plan.stack} (network ${stack.config.network})`);
+      printPlan(ctx.output, plan.changes);
+    }
     return args['exit-code'] && plan.hasChanges ? ExitCode.changes : ExitCode.ok;
   },
 });

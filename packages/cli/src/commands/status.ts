@@ -33,11 +33,12 @@ export default defineCommand({
   plugins: [strictArgs],
   async run({ args, data }) {
     const ctx = commandEnv({ data });
-    const stack = await openStackFor(ctx, args['model-config']);
+    const stack = await openStackFor(ctx, args);
     const s = await stack.status();
     const out = ctx.output;
     if (args.json) {
       out.json({
+        stack: s.stack,
         models: s.models.map((r) => ({
           model: r.key,
           container: r.containerName,
@@ -60,6 +61,7 @@ export default defineCommand({
       });
       return ExitCode.ok;
     }
+    out.print(`stack ${s.stack} (network ${stack.config.network})`);
     if (s.services.length > 0) {
       for (const l of table(['SERVICE', 'CONTAINER', 'STATE', 'URL'], s.services.map((i) => [i.service, i.container, i.state === 'running' ? out.green(i.state) : out.yellow(i.state), i.url ?? '-']))) out.print(l);
       out.print('');

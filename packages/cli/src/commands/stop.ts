@@ -22,7 +22,7 @@ export async function stopOrDown(
 ): Promise<number> {
   const timeoutSeconds = wholeNumber('timeout', args.timeout);
   const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
-  const stack = await openStackFor(ctx, args['model-config'], progress.handle);
+  const stack = await openStackFor(ctx, args, progress.handle);
   const options = { models: args._, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
   const r: StopResult = mode === 'stop' ? await stack.stop(options) : await stack.down({ ...options, all: args.all, volumes: args.volumes });
   if (args.json) {

@@ -17,7 +17,7 @@ export default defineCommand({
   async run({ args, data }) {
     const ctx = commandEnv({ data });
     const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
-    const stack = await openStackFor(ctx, args['model-config'], args.json ? undefined : progress.handle);
+    const stack = await openStackFor(ctx, args, args.json ? undefined : progress.handle);
     const r = await stack.sync({ dryRun: args['dry-run'] });
     if (args.json) ctx.output.json({ ok: r.ok, ...syncJson(r) });
     return r.ok ? ExitCode.ok : ExitCode.failed;

@@ -25,7 +25,7 @@ export default defineCommand({
     const timeout = wholeNumber('timeout', args.timeout);
     const progress = new Progress(out, { live: out.isTTY && !args.json, cwd: ctx.cwd });
     try {
-      const stack = await openStackFor(ctx, args['model-config'], progress.handle);
+      const stack = await openStackFor(ctx, args, progress.handle);
       const r = await stack.up({ models: args._, forceRecreate: args['force-recreate'], dryRun: args['dry-run'], ...(timeout !== undefined ? { readyTimeoutMs: timeout * 1000 } : {}) });
       progress.stop();
       if (args['dry-run']) {

@@ -1,3 +1,4 @@
+import { formatGpuLabel } from '@inferstack/config';
 import type { ModelChange } from '@inferstack/docker-ops';
 import { type Output, table } from '../output.js';
 
@@ -8,11 +9,12 @@ function detail(c: ModelChange): string {
     case 'create':
       return 'not running → create';
     case 'recreate':
-      return c.reason === 'changed' ? `changed: ${c.changed.join(', ')} → recreate` : `${c.reason} → recreate`;
+      if (c.reason !== 'changed') return `${c.reason} → recreate`;
+      return `${c.container.specHash === undefined ? 'made by the old tool; ' : ''}changed: ${c.changed.join(', ')} → recreate`;
     case 'start':
       return 'stopped, unchanged → start';
     case 'keep':
-      return c.adopted ? 'running (made by the old tool; spec unknown, --force-recreate to apply the config)' : 'running, unchanged';
+      return c.adopted ? 'running, made by the old tool, matches the config: adopted by this stack' : 'running, unchanged';
     case 'remove':
       return c.reason === 'duplicate' ? 'duplicate container → remove' : 'not in the config → remove';
   }
@@ -24,7 +26,7 @@ export function printPlan(out: Output, changes: readonly ModelChange[]): void {
     out.print('no models in the config and no model containers');
     return;
   }
-  const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, 'spec' in c ? gpus(c.spec.gpus) : (c.container.gpus ?? '?'), detail(c)]);
+  const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, 'spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?'), detail(c)]);
   for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
   const counts = new Map<string, number>();
   for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
@@ -32,9 +34,6 @@ export function printPlan(out: Output, changes: readonly ModelChange[]): void {
   out.print([...counts].map(([a, n]) => `${n} ${a}`).join(', '));
 }
 
-function gpus(g: Extract<ModelChange, { spec: unknown }>['spec']['gpus']): string {
-  return g.kind === 'devices' ? g.indices.join(',') : g.kind;
-}
 
 /** The plan as JSON (no secrets: specs are not included). */
 export function planJson(changes: readonly ModelChange[]) {

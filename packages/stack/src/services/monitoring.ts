@@ -13,16 +13,21 @@ export function stateDir(config: StackConfig, ...parts: string[]): string {
 
 const PROM_CONFIG_DIR = '/etc/prometheus/inferstack';
 const PROM_TARGETS_DIR = '/etc/prometheus/targets';
-const TARGETS_FILE = 'vllm.json';
+/** Each stack's targets file is its own, so that stacks sharing a Prometheus keep each other's. */
+const targetsFileName = (stack: string) => `inferstack-${stack}.json`;
+/** What every stack's targets file matches: the managed Prometheus reads them all. */
+const TARGETS_GLOB = 'inferstack-*.json';
+/** The one targets file of earlier versions, removed once a stack writes its own. */
+export const OLD_TARGETS_FILE = 'vllm.json';
 const GATEWAY_KEY_FILE = 'litellm-key';
 const NODE_EXPORTER_PORT = 9100;
 const DCGM_EXPORTER_PORT = 9400;
 const PROMETHEUS_PORT = 9090;
 const GRAFANA_PORT = 3000;
 
-/** The file_sd file Prometheus reads the model targets from, on this machine. */
+/** The file_sd file the stack writes its model targets to, on this machine. */
 export function targetsFile(config: StackConfig): string {
-  return join(config.monitoring.targetsDir, TARGETS_FILE);
+  return join(config.monitoring.targetsDir, targetsFileName(config.name));
 }
 
 function writeIfChanged(file: string, text: string, mode: number): boolean {
@@ -58,7 +63,7 @@ export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean):
     ...(gatewayManaged
       ? { gateway: { target: `${config.gateway.containerName}:${GATEWAY_CONTAINER_PORT}`, ...(config.gateway.masterKey ? { bearerTokenFile: `${PROM_CONFIG_DIR}/${GATEWAY_KEY_FILE}` } : {}) } }
       : {}),
-    modelTargetsFile: `${PROM_TARGETS_DIR}/${TARGETS_FILE}`,
+    modelTargetsFile: `${PROM_TARGETS_DIR}/${TARGETS_GLOB}`,
     ...(m.nodeExporter.enabled ? { nodeExporter: `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` } : {}),
     ...(dcgm ? { dcgm: `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` } : {}),
     extraScrapeConfigs: m.extraScrapeConfigs,

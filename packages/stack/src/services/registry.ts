@@ -101,7 +101,7 @@ export async function ensureServices(ctx: StackContext, services: readonly Servi
     }
     try {
       const { changed } = (await service.prepare?.(ctx)) ?? { changed: false };
-      const result = await ensureService(docker, await service.spec(ctx), { hashKey: ctx.hashKey, extraLabels: ctx.extraLabels });
+      const result = await ensureService(docker, await service.spec(ctx), { hashKey: ctx.hashKey, extraLabels: ctx.labels });
       let reloaded = false;
       if (result.action === 'kept' && changed && service.reload) {
         await service.reload(ctx);
@@ -131,7 +131,8 @@ export async function removeServices(ctx: StackContext, options: { volumes: bool
   const configured = ctx.services.filter((s) => s.configured(ctx.config));
   if (configured.length === 0) return [];
   const docker = await ctx.docker();
-  const existing = await listServices(docker);
+  // Ours only: a container of that name made by someone else (or another stack) stays.
+  const existing = (await listServices(docker)).filter((s) => s.stack === undefined || s.stack === ctx.name);
   // Dependents first: Grafana before Prometheus, the gateway before its database.
   const order = dependencyOrder(configured).reverse();
   const results: ServiceRemoval[] = [];
