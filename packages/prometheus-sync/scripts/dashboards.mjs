@@ -6,8 +6,8 @@
 //   node scripts/dashboards.mjs           write the files
 //   node scripts/dashboards.mjs --check   exit 1 when a file differs from what this generates
 //
-// Metric names: vLLM per /work/shared/spec/vllm.md (kv_cache_usage_perc first, the pre-0.12
-// gpu_cache_usage_perc as fallback); LiteLLM as exposed by litellm 1.108 with
+// Metric names: vLLM's (kv_cache_usage_perc first, the pre-0.12 gpu_cache_usage_perc as
+// fallback); LiteLLM as exposed by litellm 1.108 with
 // `callbacks: ["prometheus"]` (counters end in _total, histograms in _bucket); node-exporter
 // 1.x; NVIDIA dcgm-exporter's DCGM_FI_DEV_* gauges. Job names as renderPrometheusConfig writes them.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -27,7 +27,6 @@ function datasourceVariable() {
     label: 'Data source',
     type: 'datasource',
     query: 'prometheus',
-    current: {},
     hide: 0,
     includeAll: false,
     multi: false,
@@ -45,7 +44,6 @@ function queryVariable(name, label, definition) {
     label,
     type: 'query',
     datasource: DS,
-    definition,
     query: { query: definition, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
     current: { selected: true, text: ['All'], value: ['$__all'] },
     hide: 0,
@@ -102,7 +100,7 @@ function timeseries(title, list, { unit = 'short', description, w = 12, h = 8, m
       overrides: [],
     },
     options: {
-      legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
       tooltip: { mode: 'multi', sort: 'desc' },
     },
     targets: targets(list),
@@ -133,6 +131,9 @@ function stat(title, list, { unit = 'short', description, w = 4, h = 4, mappings
       justifyMode: 'auto',
       orientation: 'auto',
       textMode: 'auto',
+      percentChangeColorMode: 'standard',
+      showPercentChange: false,
+      wideLayout: true,
     },
     targets: targets(list),
   };
@@ -145,8 +146,8 @@ function table(title, list, { description, w = 24, h = 8, hide = [] } = {}) {
     ...(description ? { description } : {}),
     datasource: DS,
     gridPos: { w, h },
-    fieldConfig: { defaults: { custom: { align: 'auto', filterable: true } }, overrides: [] },
-    options: { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } },
+    fieldConfig: { defaults: { custom: { align: 'auto', cellOptions: { type: 'auto' }, inspect: false, filterable: true } }, overrides: [] },
+    options: { showHeader: true, cellHeight: 'sm', frameIndex: 0 },
     transformations: [
       { id: 'organize', options: { excludeByName: Object.fromEntries(['Time', ...hide].map((n) => [n, true])), renameByName: { Value: 'value' } } },
     ],
