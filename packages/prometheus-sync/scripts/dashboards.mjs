@@ -44,6 +44,7 @@ function queryVariable(name, label, definition) {
     label,
     type: 'query',
     datasource: DS,
+    definition,
     query: { query: definition, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
     current: { selected: true, text: ['All'], value: ['$__all'] },
     hide: 0,

@@ -16,7 +16,7 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const virtualDir = join(packageDir, 'src', '__grafana-schema-check__');
 
 const PRELUDE = `
-import type { DataQuery, Dashboard, FieldConfig, FieldConfigSource, Panel, RowPanel } from '@grafana/schema';
+import type { DataQuery, Dashboard, FieldConfig, FieldConfigSource, Panel, RowPanel, VariableModel } from '@grafana/schema';
 import type * as timeseries from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen';
 import type * as stat from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';
 import type * as table from '@grafana/schema/dist/esm/raw/composable/table/panelcfg/x/TablePanelCfg_types.gen';
@@ -37,8 +37,15 @@ type PluginPanel<Type extends string, Options, Custom> = Omit<Panel, 'type' | 'o
   targets?: Array<DataQuery & Record<string, unknown>>;
 };
 
+/**
+ * A template variable. Grafana writes a query variable's query text also as "definition" (its
+ * v2 dashboard schema has the field; this classic model's type does not).
+ */
+type Variable = VariableModel & { definition?: string };
+
 type ShippedDashboard = Json<
-  Omit<Dashboard, 'panels'> & {
+  Omit<Dashboard, 'panels' | 'templating'> & {
+    templating?: { list?: Variable[] };
     panels?: Array<
       | RowPanel
       | PluginPanel<'timeseries', timeseries.Options, timeseries.FieldConfig>
@@ -120,6 +127,9 @@ beforeAll(async () => {
     'variable-type-unknown': mutate((d) => {
       if (d.templating.list[0]) d.templating.list[0].type = 'dropdown';
     }),
+    'variable-unknown-key': mutate((d) => {
+      if (d.templating.list[1]) d.templating.list[1].definitionz = 'x';
+    }),
     'timeseries-legend-placement': mutate((d) => {
       const options = firstOf(d, 'timeseries').options as { legend: Record<string, unknown> };
       options.legend.placement = 'top';
@@ -150,6 +160,7 @@ describe('dashboards against @grafana/schema (Grafana 13)', () => {
       'graphTooltip-out-of-range': /'7' is not assignable to type 'DashboardCursorSync/,
       'schemaVersion-missing': /Property 'schemaVersion' is missing/,
       'variable-type-unknown': /'"dropdown"' is not assignable to type 'VariableType'/,
+      'variable-unknown-key': /'"definitionz"' does not exist/,
       'timeseries-legend-placement': /'"top"' is not assignable to type 'LegendPlacement'/,
       'timeseries-custom-draw-style': /'"dots"' is not assignable/,
       'table-options-unknown-key': /'"pagination"' does not exist/,
