@@ -12,6 +12,9 @@
 # and `image_done`, and register it with `register_image <name> [<dependency>...]`, either below
 # or in a drop-in `images/<name>/image.sh`, which this script sources (keeps build.sh free of
 # merge conflicts). Helpers: source_hash, image_current, image_done, log, die, $IMAGES_DIR.
+# A slow step that needs no other image (a compile) goes into `prepare_<name>`: started in the
+# background before the first build, so it overlaps the others; build_<name> must wait for it
+# (e.g. a lock of its own) and do the work itself when the preparation failed.
 set -euo pipefail
 
 IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +28,13 @@ STANDIN_IMAGE=inferstack-test/vllm-standin
 IMAGE_ORDER=()
 CLEANUP=()
 SUPERSEDED=()
-trap 'rm -rf "${CLEANUP[@]}"' EXIT
+PREPARING=()
+# A preparation still running when we stop (a build failed) is stopped too: its process group.
+stop_preparations() {
+  local pid
+  for pid in "${PREPARING[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+}
+trap 'stop_preparations; rm -rf "${CLEANUP[@]}"' EXIT
 declare -A IMAGE_DEPS=()
 
 log() { printf 'images: %s\n' "$*" >&2; }
@@ -184,7 +193,7 @@ main() {
     case $arg in
       --force) ;; # handled below main's definition
       --list) printf '%s\n' "${IMAGE_ORDER[@]}"; return 0 ;;
-      -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+      -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
       -*) die "unknown option $arg" ;;
       *) [ -n "${IMAGE_DEPS[$arg]+x}" ] || die "unknown image '$arg' (known: ${IMAGE_ORDER[*]})"; wanted+=("$arg") ;;
     esac
@@ -209,14 +218,28 @@ main() {
   exec 9>"${TMPDIR:-/tmp}/inferstack-images.lock"
   flock -w 900 9 || die "another images/build.sh holds the lock for 15 minutes"
 
-  local t0 fn
+  local t0 fn pid
   t0=$(date +%s.%N)
+  for name in "${IMAGE_ORDER[@]}"; do
+    [ -n "${selected[$name]+x}" ] || continue
+    fn=prepare_${name//-/_}
+    declare -F "$fn" >/dev/null || continue
+    # Own process group (set -m), so that stop_preparations reaches its children; no stdin, and
+    # not the builders' lock (fd 9), which must go when this script does.
+    set -m
+    ( exec 9>&-; "$fn" ) </dev/null &
+    PREPARING+=($!)
+    set +m
+  done
   for name in "${IMAGE_ORDER[@]}"; do
     [ -n "${selected[$name]+x}" ] || continue
     fn=build_${name//-/_}
     declare -F "$fn" >/dev/null || die "image '$name' has no function $fn"
     "$fn"
   done
+  # Each build has waited for its preparation; reap them (a failure was redone by the build).
+  for pid in "${PREPARING[@]}"; do wait "$pid" || true; done
+  PREPARING=()
   remove_superseded
   log "done in $(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s"
 }

@@ -2,7 +2,18 @@
 # Host packages the local test images are built from (no registry: see images/): Debian's
 # prometheus and prometheus-node-exporter binaries, and debootstrap for the LiteLLM base image.
 # Installs what is missing when run as root on Debian; safe to run again.
+# Also checks for Go >= 1.26, which compiles the Prometheus 3 image (images/prometheus3): Debian
+# 12's golang is too old, so it is not installed here but expected on the machine.
 set -euo pipefail
+
+GO_MIN=1.26
+command -v go >/dev/null 2>&1 || [ ! -x /usr/local/go/bin/go ] || PATH=$PATH:/usr/local/go/bin
+go_version=$(go env GOVERSION 2>/dev/null || true)
+go_minor=$(echo "${go_version#go}" | cut -d. -f1,2)
+if [ -z "$go_version" ] || [ "$(printf '%s\n%s\n' "$GO_MIN" "$go_minor" | sort -V | head -n1)" != "$GO_MIN" ]; then
+  echo "ensure-host-tools: Go >= $GO_MIN is needed to compile the Prometheus 3 test image (found: ${go_version:-none})" >&2
+  exit 1
+fi
 
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)

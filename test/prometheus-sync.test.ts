@@ -1,11 +1,12 @@
-// @inferstack/prometheus-sync against the real thing: Prometheus 2.42 (Debian's binary in
-// inferstack-test/prometheus), two vLLM stand-ins, node-exporter and the real LiteLLM gateway, all
-// on one test network. Targets reach Prometheus through a file_sd file in a host directory that is
-// bind-mounted into its container, exactly as the CLI deploys it.
+// @inferstack/prometheus-sync against the real thing: Prometheus 3 (PROMETHEUS_IMAGE, the major
+// version the product deploys: support/prometheus-image.ts), two vLLM stand-ins, node-exporter
+// and the real LiteLLM gateway, all on one test network. Targets reach Prometheus through a
+// file_sd file in a host directory that is bind-mounted into its container, as the CLI deploys it.
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PROMETHEUS_IMAGE } from '../packages/config/src/index.js';
 import {
   createPrometheusClient,
   listDashboardQueries,
@@ -30,8 +31,8 @@ import {
   waitFor,
   waitForHttp,
 } from './support/docker.js';
+import { PROMETHEUS_IMAGE } from './support/prometheus-image.js';
 
-const PROMETHEUS_IMAGE = 'inferstack-test/prometheus:2.42';
 const NODE_EXPORTER_IMAGE = 'inferstack-test/node-exporter:1.5';
 const MASTER_KEY = 'sk-inferstack-test-prometheus-0123456789';
 /** Where the host directory is mounted in the Prometheus containers. */
@@ -172,6 +173,14 @@ afterAll(async () => {
 });
 
 describe('Prometheus synchronisation against the real Prometheus', () => {
+  it.skipIf(Boolean(process.env.INFERSTACK_TEST_PROMETHEUS_IMAGE))('runs the major version of Prometheus the product deploys', async () => {
+    const deployed = /:v?(\d+)\./.exec(DEFAULT_PROMETHEUS_IMAGE)?.[1];
+    const r = await fetch(`http://127.0.0.1:${await publishedPort(prometheus.id, 9090)}/api/v1/status/buildinfo`);
+    const { data } = (await r.json()) as { data: { version: string } };
+    expect(deployed).toBeDefined();
+    expect(data.version.split('.')[0]).toBe(deployed);
+  });
+
   it('promtool in the image accepts the generated configuration', async () => {
     // promtool checks that file_sd files and credentials files exist, so the targets file comes first.
     await writeFile(targetsFile, '[]\n', { mode: 0o644 });
@@ -199,7 +208,7 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
         .map((m) => ({ target: m.address, model: m.key, servedModelName: m.servedModelName, known: true, health: 'up', lastError: '' }))
         .sort((x, y) => (x.target < y.target ? -1 : 1)),
     );
-    // Discovery reaches the scrape manager in <= 10 s on 2.x; the first scrape follows within 1 s.
+    // Discovery reaches the scrape manager in <= 10 s (2.x and 3.x); the first scrape follows within 1 s.
     expect(seconds).toBeLessThan(15);
 
     const { activeTargets } = await prometheus.client.targets();

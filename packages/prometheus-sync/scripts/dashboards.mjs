@@ -27,7 +27,6 @@ function datasourceVariable() {
     label: 'Data source',
     type: 'datasource',
     query: 'prometheus',
-    current: {},
     hide: 0,
     includeAll: false,
     multi: false,
@@ -102,7 +101,7 @@ function timeseries(title, list, { unit = 'short', description, w = 12, h = 8, m
       overrides: [],
     },
     options: {
-      legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
       tooltip: { mode: 'multi', sort: 'desc' },
     },
     targets: targets(list),
@@ -133,6 +132,9 @@ function stat(title, list, { unit = 'short', description, w = 4, h = 4, mappings
       justifyMode: 'auto',
       orientation: 'auto',
       textMode: 'auto',
+      percentChangeColorMode: 'standard',
+      showPercentChange: false,
+      wideLayout: true,
     },
     targets: targets(list),
   };
@@ -145,8 +147,8 @@ function table(title, list, { description, w = 24, h = 8, hide = [] } = {}) {
     ...(description ? { description } : {}),
     datasource: DS,
     gridPos: { w, h },
-    fieldConfig: { defaults: { custom: { align: 'auto', filterable: true } }, overrides: [] },
-    options: { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } },
+    fieldConfig: { defaults: { custom: { align: 'auto', cellOptions: { type: 'auto' }, inspect: false, filterable: true } }, overrides: [] },
+    options: { showHeader: true, cellHeight: 'sm', frameIndex: 0 },
     transformations: [
       { id: 'organize', options: { excludeByName: Object.fromEntries(['Time', ...hide].map((n) => [n, true])), renameByName: { Value: 'value' } } },
     ],
