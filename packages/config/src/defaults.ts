@@ -6,7 +6,7 @@
 /** Where `loadConfig` looks for the models file, relative to the working directory. */
 export const DEFAULT_MODELS_FILE = 'model_config/models.yaml';
 
-/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.11.0`. */
+/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.20.2-cu129`. */
 export const VLLM_IMAGE_REPOSITORY = 'vllm/vllm-openai';
 
 /**
