@@ -10,6 +10,7 @@ import { containerNameForKey } from './container-name.js';
 import { DEFAULT_VLLM_IMAGE, HF_CACHE_CONTAINER_PATH } from './defaults.js';
 import { ModelOptionsSchema } from './schema.js';
 import { isSecretName } from './settings.js';
+import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
 import type { GpuSelection, ModelSpec, PullPolicy, VolumeMount } from './types.js';
 
 /** Values of the `defaults:` section, already validated. */
@@ -46,6 +47,11 @@ const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env'
 const RESERVED_FLAGS: Record<string, string> = {
   port: 'inferstack runs vLLM with --port 8000 (the gateway and Prometheus reach it there)',
   host: 'inferstack runs vLLM with --host 0.0.0.0 so the gateway can reach it',
+};
+/** What vLLM gets from inferstack and so may not come from additional_flags either. */
+const RESERVED_IN_FLAGS: Record<string, string> = {
+  ...RESERVED_FLAGS,
+  model: 'the model is given by model:, which inferstack passes to vLLM itself',
 };
 const FLAG_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const KNOWN_SCHEMA_KEYS = new Set(Object.keys(ModelOptionsSchema.entries));
@@ -170,6 +176,10 @@ export function parseModel(
       );
       continue;
     }
+    if (isSecretFlag(canonical)) {
+      out.add(entry.keyPos, [...path, entry.key], 'secret-flag', `${label}: "${entry.key}" would put a secret on vLLM's command line`, secretFlagHint(canonical));
+      continue;
+    }
     const typo = closest(canonical, TYPO_TARGETS, canonical.length <= 5 ? 1 : 2);
     // A misspelt `model` is already part of the "no model:" message.
     if (typo !== undefined && !(typo === 'model' && !entries.has('model'))) {
@@ -182,6 +192,8 @@ export function parseModel(
       );
     }
   }
+
+  checkFlags(entries, invalid, invalidItems, label, path, out);
 
   // GPUs.
   let gpus: GpuSelection = { kind: 'all' };
@@ -373,6 +385,90 @@ export function parseModel(
     utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
     path,
   };
+}
+
+/** One place a model gives vLLM a flag: an option key, or an item of additional_flags. */
+interface FlagMention {
+  name: string;
+  pos: Pos;
+  path: (string | number)[];
+  /** How it reads in messages: `max-model-len:` or `--max-model-len in additional_flags`. */
+  shown: string;
+}
+
+/**
+ * vLLM keeps the last of a repeated flag, and of a flag and its `--no-` form: the order would
+ * decide silently (and the spec hash, which sorts flags, would not see it). So a flag may be
+ * given once, as a key or in additional_flags; flags that carry secrets and flags inferstack
+ * sets itself may not come from additional_flags at all.
+ */
+function checkFlags(
+  entries: Map<string, LEntry>,
+  invalid: Set<string>,
+  invalidItems: Set<string>,
+  label: string,
+  path: (string | number)[],
+  out: IssueCollector,
+): void {
+  const mentions: FlagMention[] = [];
+  for (const [canonical, entry] of entries) {
+    if (invalid.has(canonical)) continue;
+    if (canonical === 'additional_flags') {
+      if (entry.value.kind !== 'seq') continue;
+      entry.value.items.forEach((item, i) => {
+        const raw = item.kind === 'scalar' ? item.value : undefined;
+        if ((typeof raw !== 'string' && typeof raw !== 'number') || invalidItems.has(`additional_flags/${i}`)) return;
+        const name = flagName(String(raw));
+        if (name === undefined) return;
+        const itemPath = [...path, entry.key, i];
+        const token = String(raw).split('=')[0];
+        if (RESERVED_IN_FLAGS[name]) {
+          out.add(item.pos, itemPath, 'reserved-flag', `${label}: ${token} in additional_flags cannot be set`, `remove it: ${RESERVED_IN_FLAGS[name]}`);
+          return;
+        }
+        if (isSecretFlag(name)) {
+          // The value (the next item, or after "=") is a secret: never in the message.
+          out.add(item.pos, itemPath, 'secret-flag', `${label}: ${token} in additional_flags would put a secret on vLLM's command line`, secretFlagHint(name));
+          return;
+        }
+        mentions.push({ name, pos: item.pos, path: itemPath, shown: `${token} in additional_flags` });
+      });
+      continue;
+    }
+    if (NON_FLAG_KEYS.has(canonical) || RESERVED_FLAGS[canonical] || !FLAG_NAME.test(canonical) || isSecretFlag(canonical)) continue;
+    mentions.push({ name: canonical, pos: entry.keyPos, path: [...path, entry.key], shown: `${entry.key}:` });
+  }
+
+  const byName = new Map<string, FlagMention>();
+  const byOption = new Map<string, FlagMention>();
+  for (const m of mentions) {
+    const { option } = flagOption(m.name);
+    const same = byName.get(m.name);
+    if (same) {
+      if (isRepeatableFlag(m.name)) continue;
+      out.add(
+        m.pos,
+        m.path,
+        'duplicate-flag',
+        `${label}: --${m.name} is given twice, as ${same.shown} (line ${same.pos.line}) and as ${m.shown}`,
+        'keep one of them: vLLM uses only the last, so their order would decide',
+      );
+      continue;
+    }
+    const other = byOption.get(option);
+    if (other) {
+      out.add(
+        m.pos,
+        m.path,
+        'conflicting-flags',
+        `${label}: ${m.shown} contradicts ${other.shown} (line ${other.pos.line}); vLLM would use whichever comes last`,
+        `keep the one you mean: --${option} turns it on, --no-${option} off`,
+      );
+      continue;
+    }
+    byName.set(m.name, m);
+    byOption.set(option, m);
+  }
 }
 
 /** The Hugging Face cache mount from `HUGGINGFACE_CACHE`. */

@@ -6,11 +6,15 @@
 /** Where `loadConfig` looks for the models file, relative to the working directory. */
 export const DEFAULT_MODELS_FILE = 'model_config/models.yaml';
 
-/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.11.0`. */
+/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.20.2-cu129`. */
 export const VLLM_IMAGE_REPOSITORY = 'vllm/vllm-openai';
 
-/** vLLM image when neither the file nor `VLLM_IMAGE` names one. */
-export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.11.0`;
+/**
+ * vLLM image when neither the file nor `VLLM_IMAGE` names one: the reference tool's default
+ * (CUDA 12.9 build). Its entrypoint is `vllm serve`, which the argv style detection reads from the
+ * image, so the model is passed positionally.
+ */
+export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.20.2-cu129`;
 
 /**
  * LiteLLM gateway image: 1.108.7, the release our tests run against (the real proxy, built
@@ -23,14 +27,32 @@ export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.7';
 /** Prometheus image (3.5 is a long-term-support release). */
 export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
 
-/** node-exporter image (host CPU, memory, disk for the system dashboard). */
-export const DEFAULT_NODE_EXPORTER_IMAGE = 'prom/node-exporter:v1.9.1';
+/** node-exporter image (host CPU, memory, disk for the system dashboard); `NODE_EXPORTER_IMAGE`. */
+export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.11.1';
 
-/** NVIDIA DCGM exporter image (GPU metrics), run where the host has NVIDIA GPUs. */
-export const DEFAULT_DCGM_EXPORTER_IMAGE = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04';
+/**
+ * NVIDIA DCGM exporter image (GPU metrics), run where the host has NVIDIA GPUs;
+ * `DCGM_EXPORTER_IMAGE`. 4.4.1-4.6.0 is the reference tool's.
+ */
+export const DEFAULT_DCGM_EXPORTER_IMAGE = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04';
 
-/** Grafana image. */
-export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:12.2.1';
+/** Devices the DCGM exporter reports (`DCGM_EXPORTER_DEVICES_STR`): `f`, every GPU, or its MIG instances. */
+export const DEFAULT_DCGM_DEVICES = 'f';
+
+/** The DCGM exporter's collection interval in milliseconds (`DCGM_EXPORTER_INTERVAL`), the exporter's own default. */
+export const DEFAULT_DCGM_INTERVAL_MS = 30000;
+
+/** Grafana image; `GRAFANA_IMAGE`. */
+export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:13.0.1';
+
+/**
+ * Postgres of a managed gateway in API mode; `POSTGRES_IMAGE` (or `LITELLM_DB_IMAGE`). The floating
+ * `16-alpine`, as in the reference tool, on purpose: the data directory ties the database to
+ * major version 16 (Postgres refuses another major's data), while minor releases are drop-in and
+ * carry the security fixes a pinned minor would miss. It is pulled once when missing and then kept,
+ * so a machine does not change it by itself; pin a digest in `POSTGRES_IMAGE` to fix it everywhere.
+ */
+export const DEFAULT_DATABASE_IMAGE = 'postgres:16-alpine';
 
 /** Docker network shared by every container (the reference tool's compose project network). */
 export const DEFAULT_NETWORK = 'inference_default';

@@ -1,13 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigFileError, ConfigValidationError } from './errors.js';
+import { parseEnvFile } from './env-file.js';
 import { loadConfig } from './load-config.js';
+import { parseConfig } from './parse-config.js';
 
 const fixture = fileURLToPath(new URL('../test-fixtures/reference', import.meta.url));
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
+/** A reference-tool project whose .env sets every name the tool knew. */
+const oldEnvFixture = fileURLToPath(new URL('../test-fixtures/reference-env', import.meta.url));
 
 describe('the reference fixture', () => {
   test('loads unchanged, with the exact vLLM arguments', async () => {
@@ -66,6 +70,135 @@ describe('the reference fixture', () => {
     expect(config.monitoring.grafana.adminPassword).toBe('fixture-admin-password');
     expect(config.settings.LITELLM_NUM_WORKERS).toBe('1');
     expect(config.network).toBe('inference_default');
+  });
+
+  test("a reference-tool .env with every name it knows fills every typed field", async () => {
+    const config = await loadConfig({ cwd: oldEnvFixture, env: {}, homeDir: '/home/u' });
+    expect(config.models[0]).toMatchObject({
+      image: 'vllm/vllm-openai:v0.19.1',
+      secretEnv: { HF_TOKEN: 'hf_fixture_not_a_real_token' },
+      volumes: [{ source: '/srv/hf-cache', target: '/root/.cache/huggingface', readOnly: false }],
+    });
+    expect(config.gateway).toEqual({
+      mode: 'managed',
+      sync: 'config',
+      url: 'http://127.0.0.1:8100',
+      port: 8100,
+      bindAddress: '127.0.0.1',
+      image: 'ghcr.io/berriai/litellm:v1.84.1',
+      containerName: 'litellm',
+      configFile: join(oldEnvFixture, 'litellm/config.yaml'),
+      masterKey: 'sk-fixture-master-key-0123456789',
+      saltKey: 'sk-fixture-salt-key-0123456789',
+      uiUsername: 'ops',
+      uiPassword: 'fixture-ui-password-0123456789',
+      database: { image: 'postgres:16.9-alpine', password: 'fixture-db-password-0123456789' },
+    });
+    expect(config.monitoring).toMatchObject({
+      prometheusPort: 9191,
+      prometheusImage: 'prom/prometheus:v3.4.2',
+      nodeExporter: { image: 'quay.io/prometheus/node-exporter:v1.10.2' },
+      dcgmExporter: {
+        image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.3.0-ubuntu22.04',
+        remoteHostengine: 'host.docker.internal:5555',
+        devices: 'g:0-1',
+        intervalMs: 15000,
+      },
+      grafana: { port: 3300, image: 'grafana/grafana:12.3.0', adminUser: 'grafana-ops', adminPassword: 'fixture-grafana-password-0123456789' },
+    });
+    expect(config.settings.LITELLM_NUM_WORKERS).toBe('2');
+  });
+
+  test('the same names work from the environment, and a value in models.yaml wins over both', async () => {
+    const env = { ...parseEnvFile(await readFile(join(oldEnvFixture, '.env'), 'utf8'), '.env').values };
+    const dir = await mkdtemp(join(tmpdir(), 'inferstack-oldenv-'));
+    try {
+      await writeFile(join(dir, 'models.yaml'), 'models:\n  - qwen: {model: Qwen/Qwen3-4B, gpus: [0]}\n');
+      const fromEnv = await loadConfig({ cwd: dir, file: 'models.yaml', env, homeDir: '/home/u' });
+      const fromFile = await loadConfig({ cwd: oldEnvFixture, env: {}, homeDir: '/home/u' });
+      expect({ ...fromEnv.gateway, configFile: '' }).toEqual({ ...fromFile.gateway, configFile: '' });
+      expect({ ...fromEnv.monitoring, targetsDir: '' }).toEqual({ ...fromFile.monitoring, targetsDir: '' });
+
+      await writeFile(
+        join(dir, 'models.yaml'),
+        [
+          'gateway:',
+          '  image: ghcr.io/berriai/litellm:v1.108.7',
+          '  ui-username: admin2',
+          '  database: {image: postgres:16.10-alpine}',
+          'monitoring:',
+          '  prometheus: {image: prom/prometheus:v3.5.0}',
+          '  grafana: {image: grafana/grafana:13.0.1, admin-user: boss}',
+          '  node-exporter: {image: quay.io/prometheus/node-exporter:v1.11.1}',
+          '  dcgm-exporter: {image: nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04, remote-hostengine: "10.0.0.5:5555", devices: f, interval: 5000}',
+          'models:',
+          '  - qwen: {model: Qwen/Qwen3-4B, gpus: [0]}',
+          '',
+        ].join('\n'),
+      );
+      const fileWins = await loadConfig({ cwd: dir, file: 'models.yaml', env, homeDir: '/home/u' });
+      expect(fileWins.gateway).toMatchObject({
+        image: 'ghcr.io/berriai/litellm:v1.108.7',
+        uiUsername: 'admin2',
+        uiPassword: 'fixture-ui-password-0123456789',
+        database: { image: 'postgres:16.10-alpine', password: 'fixture-db-password-0123456789' },
+      });
+      expect(fileWins.monitoring).toMatchObject({
+        prometheusImage: 'prom/prometheus:v3.5.0',
+        grafana: { image: 'grafana/grafana:13.0.1', adminUser: 'boss' },
+        nodeExporter: { image: 'quay.io/prometheus/node-exporter:v1.11.1' },
+        dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04', remoteHostengine: '10.0.0.5:5555', devices: 'f', intervalMs: 5000 },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("our own names for the gateway database work too, and may not disagree with the reference tool's", async () => {
+    const models = 'models:\n  - qwen: {model: Qwen/Qwen3-4B, gpus: [0]}\n';
+    const ours = parseConfig(models, { settings: { LITELLM_DB_PASSWORD: 'pw-ours-0123', LITELLM_DB_IMAGE: 'postgres:16.8-alpine' } });
+    expect(ours.gateway.database).toEqual({ image: 'postgres:16.8-alpine', password: 'pw-ours-0123' });
+    const same = parseConfig(models, { settings: { LITELLM_DB_PASSWORD: 'pw-0123', POSTGRES_PASSWORD: 'pw-0123' } });
+    expect(same.gateway.database.password).toBe('pw-0123');
+    let error: unknown;
+    try {
+      parseConfig(models, {
+        settings: { LITELLM_DB_PASSWORD: 'pw-ours-0123', POSTGRES_PASSWORD: 'pw-theirs-0123', POSTGRES_IMAGE: 'postgres:16-alpine', LITELLM_DB_IMAGE: 'postgres:17-alpine' },
+        settingLocations: { LITELLM_DB_PASSWORD: { file: '.env', line: 7, column: 1 } },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const issues = (error as ConfigValidationError).issues;
+    expect(issues.map((i) => [i.file, i.line, i.code, i.path[0]])).toEqual([
+      ['.env', 7, 'invalid-setting', 'LITELLM_DB_PASSWORD'],
+      ['environment', 0, 'invalid-setting', 'LITELLM_DB_IMAGE'],
+    ]);
+    expect(JSON.stringify(issues)).not.toMatch(/pw-(ours|theirs)/);
+  });
+
+  test('bad values of the reference names are reported where they were set', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'inferstack-oldenv-'));
+    try {
+      await writeFile(join(dir, 'models.yaml'), 'models:\n  - qwen: {model: Qwen/Qwen3-4B}\n');
+      const lines = ['GRAFANA_IMAGE=grafana grafana', 'DCGM_REMOTE_HOSTENGINE_INFO=http://host:5555', 'DCGM_EXPORTER_DEVICES_STR=all', 'DCGM_EXPORTER_INTERVAL=30s', 'LITELLM_IMAGE=:latest'];
+      await writeFile(join(dir, '.env'), `${lines.join('\n')}\n`);
+      const error = await loadConfig({ cwd: dir, file: 'models.yaml', env: {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigValidationError);
+      expect((error as ConfigValidationError).issues.map((i) => [i.file, i.line, i.path[0]]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
+        ['.env', 1, 'GRAFANA_IMAGE'],
+        ['.env', 2, 'DCGM_REMOTE_HOSTENGINE_INFO'],
+        ['.env', 3, 'DCGM_EXPORTER_DEVICES_STR'],
+        ['.env', 4, 'DCGM_EXPORTER_INTERVAL'],
+        ['.env', 5, 'LITELLM_IMAGE'],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('the environment overrides .env; unrelated variables stay out', async () => {

@@ -158,6 +158,100 @@ seed: 0
     ]);
   });
 
+  test('a flag and its --no- form are refused in either order, also across a key and additional_flags', () => {
+    // vLLM keeps whichever comes last, and the spec hash sorts flags: the two orders would hash alike.
+    for (const flags of ['[--enable-prefix-caching, --no-enable-prefix-caching]', '[--no-enable-prefix-caching, --enable-prefix-caching]']) {
+      const issues = issuesOf(`models:\n  m:\n    model: x\n    additional_flags: ${flags}\n`);
+      expect(issues).toMatchObject([{ code: 'conflicting-flags', line: 4 }]);
+      expect(issues[0]?.column).toBeGreaterThan(flags.indexOf(',') + 20);
+      expect(issues[0]?.hint).toMatch(/--enable-prefix-caching turns it on, --no-enable-prefix-caching off/);
+    }
+    const viaKey = issuesOf('models:\n  m:\n    model: x\n    enable-prefix-caching: true\n    additional_flags: [--no-enable-prefix-caching]\n');
+    expect(viaKey).toMatchObject([{ code: 'conflicting-flags', line: 5, column: 24 }]);
+    expect(viaKey[0]?.message).toContain('enable-prefix-caching: (line 4)');
+    const underscores = issuesOf('models:\n  m:\n    model: x\n    no_enable_prefix_caching: true\n    additional_flags: [--enable_prefix_caching]\n');
+    expect(underscores).toMatchObject([{ code: 'conflicting-flags', line: 5 }]);
+  });
+
+  test('a flag given twice is refused: key and additional_flags, twice in additional_flags, a short alias', () => {
+    expect(issuesOf('models:\n  m:\n    model: x\n    max-model-len: 4096\n    additional_flags: [--max-model-len, 8192]\n')).toMatchObject([
+      { code: 'duplicate-flag', line: 5, column: 24, message: expect.stringContaining('max-model-len: (line 4)') },
+    ]);
+    expect(issuesOf('models:\n  m:\n    model: x\n    additional_flags: [--trust-remote-code, --trust_remote_code]\n')).toMatchObject([
+      { code: 'duplicate-flag', line: 4, column: 45 },
+    ]);
+    expect(issuesOf('models:\n  m:\n    model: x\n    additional_flags: [--seed=1, --seed=2]\n')).toMatchObject([{ code: 'duplicate-flag', line: 4 }]);
+    expect(issuesOf('models:\n  m:\n    model: x\n    gpus: [0, 1]\n    tensor-parallel-size: 2\n    additional_flags: [-tp, 2]\n')).toMatchObject([
+      { code: 'duplicate-flag', line: 6 },
+    ]);
+    // A key set to false is still a statement about the flag.
+    expect(issuesOf('models:\n  m:\n    model: x\n    enforce-eager: false\n    additional_flags: [--enforce-eager]\n')).toMatchObject([
+      { code: 'duplicate-flag', line: 5 },
+    ]);
+  });
+
+  test('refuses --port, --host and --model in additional_flags: inferstack gives them', () => {
+    const issues = issuesOf('models:\n  m:\n    model: x\n    additional_flags: [--port, 9000, --host=127.0.0.1, --model, y]\n');
+    expect(issues.map((i) => [i.code, i.message.match(/--\w+/)?.[0]])).toEqual([
+      ['reserved-flag', '--port'],
+      ['reserved-flag', '--host'],
+      ['reserved-flag', '--model'],
+    ]);
+  });
+
+  test("repeats of vLLM's append flags (--middleware) stay allowed, and their order counts in the hash", () => {
+    const ab = model('middleware: pkg.a\nadditional_flags: [--middleware, pkg.b]').models[0]!;
+    const ba = model('middleware: pkg.b\nadditional_flags: [--middleware, pkg.a]').models[0]!;
+    expect(ab.vllmArgs).toEqual(['--middleware', 'pkg.a', '--middleware', 'pkg.b']);
+    expect(ab.specHash).not.toBe(ba.specHash);
+  });
+
+  test('the hash of a valid config is unchanged by these checks (no container is recreated)', () => {
+    // Computed before the flag checks existed; a change here recreates every user's containers.
+    const c = parse(
+      'models:\n  m:\n    model: org/model\n    image: vllm/vllm-openai:v0.11.0\n    gpus: [0, 1]\n    tensor-parallel-size: 2\n    max-model-len: 4096\n' +
+        '    enable-prefix-caching: true\n    api-key: vllm-key-value\n    middleware: a.b\n    additional_flags: [--trust-remote-code, --middleware, c.d]\n',
+      { cwd: '/p', settings: { HF_TOKEN: 'hf_x' } },
+    );
+    expect(c.models[0]?.specHash).toBe('da4771f80c03f28e');
+  });
+
+  test('refuses secrets as flags, never repeating their value, and says where they belong', () => {
+    const text = [
+      'models:',
+      '  m:',
+      '    model: x',
+      '    hf-token: hf_abcdefghijklmnop',
+      '    db_password: hunter2hunter2',
+      '    additional_flags: [--api-key, sk-0123456789abcdef, --api-key=sk-fedcba9876543210, --hf-token, hf_qrstuvwxyz, --client-secret, s3]',
+      '',
+    ].join('\n');
+    const issues = issuesOf(text);
+    expect(issues.map((i) => [i.code, i.line])).toEqual([
+      ['secret-flag', 4],
+      ['secret-flag', 5],
+      ['secret-flag', 6],
+      ['secret-flag', 6],
+      ['secret-flag', 6],
+      ['secret-flag', 6],
+    ]);
+    for (const secret of ['hf_abcdefghijklmnop', 'hunter2', 'sk-0123456789abcdef', 'sk-fedcba9876543210', 'hf_qrstuvwxyz']) {
+      expect(JSON.stringify(issues)).not.toContain(secret);
+    }
+    expect(issues[0]?.hint).toContain('HF_TOKEN=hf_... in .env');
+    expect(issues[1]?.hint).toContain('.env');
+    expect(issues[2]?.hint).toContain('api-key: "${VLLM_API_KEY}"');
+    expect(issues[3]?.hint).toContain('api-key:');
+    expect(issues[4]?.hint).toContain('HF_TOKEN');
+    expect(issues[5]?.hint).toContain('.env');
+  });
+
+  test('flags that only mention keys or tokens are not secrets', () => {
+    const c = model('ssl-keyfile: /certs/key.pem\nssl-certfile: /certs/cert.pem\nmax-num-batched-tokens: 8192\nadditional_flags: [--tokenizer, org/tok, --long-prefill-token-threshold, "0"]');
+    expect(c.models[0]?.vllmArgs).toContain('--ssl-keyfile');
+    expect(c.models[0]?.vllmArgs).toContain('--tokenizer');
+  });
+
   test('an option given twice with _ and - is a duplicate', () => {
     expect(issuesOf('models:\n  m:\n    model: x\n    max_model_len: 1\n    max-model-len: 2\n')).toMatchObject([
       { code: 'duplicate-option', line: 5, column: 5 },
@@ -220,7 +314,7 @@ describe('image, environment, volumes', () => {
     expect(parse('models:\n  a: {model: x}\n', { settings: { VLLM_IMAGE: 'v0.9.0' } }).models[0]?.image).toBe('vllm/vllm-openai:v0.9.0');
     expect(parse('models:\n  a: {model: x}\n', { settings: { VLLM_IMAGE: 'registry:5000/vllm:dev' } }).models[0]?.image).toBe('registry:5000/vllm:dev');
     const plain = parse('models:\n  a: {model: x}\n');
-    expect(plain.models[0]?.image).toBe('vllm/vllm-openai:v0.11.0');
+    expect(plain.models[0]?.image).toBe('vllm/vllm-openai:v0.20.2-cu129');
     expect(plain.models[0]?.platform).toBeUndefined();
   });
 
@@ -337,6 +431,7 @@ describe('sections', () => {
       image: 'ghcr.io/berriai/litellm:v1.108.7',
       containerName: 'litellm',
       configFile: '/p/litellm/config.yaml',
+      database: { image: 'postgres:16-alpine' },
     });
     expect(c.monitoring).toEqual({
       mode: 'managed',
@@ -345,9 +440,9 @@ describe('sections', () => {
       prometheusImage: 'prom/prometheus:v3.5.0',
       prometheusContainerName: 'prometheus',
       targetsDir: '/p/prometheus/targets',
-      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:12.2.1', containerName: 'grafana' },
-      nodeExporter: { enabled: true, image: 'prom/node-exporter:v1.9.1', containerName: 'node-exporter' },
-      dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04', containerName: 'dcgm-exporter' },
+      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:13.0.1', containerName: 'grafana' },
+      nodeExporter: { enabled: true, image: 'quay.io/prometheus/node-exporter:v1.11.1', containerName: 'node-exporter' },
+      dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04', containerName: 'dcgm-exporter', devices: 'f', intervalMs: 30000 },
       extraScrapeConfigs: [],
     });
   });

@@ -15,6 +15,9 @@ import {
   DEFAULT_GRAFANA_IMAGE,
   DEFAULT_NODE_EXPORTER_IMAGE,
   DEFAULT_DCGM_EXPORTER_IMAGE,
+  DEFAULT_DCGM_DEVICES,
+  DEFAULT_DCGM_INTERVAL_MS,
+  DEFAULT_DATABASE_IMAGE,
   DEFAULT_GRAFANA_PORT,
   DEFAULT_LITELLM_CONFIG_FILE,
   DEFAULT_LITELLM_IMAGE,
@@ -28,7 +31,17 @@ import {
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
 import { hashModelSpec } from './hash-model-spec.js';
 import { unknownModelIssue } from './select-models.js';
-import { DefaultsSchema, GatewaySchema, IMAGE_PATTERN, MonitoringSchema, NetworkSchema, StackNameSchema, TOP_LEVEL_KEYS } from './schema.js';
+import {
+  DCGM_DEVICES_PATTERN,
+  DefaultsSchema,
+  GatewaySchema,
+  HOSTENGINE_PATTERN,
+  IMAGE_PATTERN,
+  MonitoringSchema,
+  NetworkSchema,
+  StackNameSchema,
+  TOP_LEVEL_KEYS,
+} from './schema.js';
 import { ENVIRONMENT_SOURCE } from './settings.js';
 import type { GatewaySettings, ModelSpec, MonitoringSettings, SourceLocation, StackConfig } from './types.js';
 
@@ -262,8 +275,18 @@ function settingPort(settings: Record<string, string>, name: string): number | u
   return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
 }
 
+/**
+ * The first of `names` that is set (non-empty) in the settings: the reference tool's name and
+ * ours are both accepted (they may not disagree; see `checkSettings`).
+ */
+function setting(settings: Record<string, string>, ...names: string[]): string | undefined {
+  for (const name of names) if (settings[name]) return settings[name];
+  return undefined;
+}
+
 function parseGateway(entry: LEntry | undefined, ctx: SectionContext): GatewaySettings {
   const raw = parseFields(entry, GatewaySchema, ctx.out);
+  const database = (raw.database ?? {}) as Record<string, unknown>;
   const mode = (raw.mode as GatewaySettings['mode'] | undefined) ?? 'managed';
   const port = (raw.port as number | undefined) ?? settingPort(ctx.settings, 'GATEWAY_PORT') ?? DEFAULT_GATEWAY_PORT;
   const bindAddress = (raw.bind as string | undefined) ?? DEFAULT_GATEWAY_BIND;
@@ -291,12 +314,23 @@ function parseGateway(entry: LEntry | undefined, ctx: SectionContext): GatewaySe
     url,
     port,
     bindAddress,
-    image: (raw.image as string | undefined) ?? DEFAULT_LITELLM_IMAGE,
+    image: (raw.image as string | undefined) ?? setting(settings, 'LITELLM_IMAGE') ?? DEFAULT_LITELLM_IMAGE,
     containerName: (raw['container-name'] as string | undefined) ?? GATEWAY_CONTAINER_NAME,
     configFile,
     ...(settings.LITELLM_MASTER_KEY ? { masterKey: settings.LITELLM_MASTER_KEY } : {}),
     ...(settings.LITELLM_SALT_KEY ? { saltKey: settings.LITELLM_SALT_KEY } : {}),
+    ...optional('uiUsername', (raw['ui-username'] as string | undefined) ?? setting(settings, 'LITELLM_USERNAME')),
+    ...optional('uiPassword', setting(settings, 'LITELLM_PASSWORD')),
+    database: {
+      image: (database.image as string | undefined) ?? setting(settings, 'POSTGRES_IMAGE', 'LITELLM_DB_IMAGE') ?? DEFAULT_DATABASE_IMAGE,
+      ...optional('password', setting(settings, 'POSTGRES_PASSWORD', 'LITELLM_DB_PASSWORD')),
+    },
   };
+}
+
+/** `{[key]: value}` when there is a value, else nothing (typed fields are absent, not undefined). */
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 function parseMonitoring(entry: LEntry | undefined, ctx: SectionContext): MonitoringSettings {
@@ -318,30 +352,36 @@ function parseMonitoring(entry: LEntry | undefined, ctx: SectionContext): Monito
     );
   }
   if (prometheusUrl === undefined) prometheusUrl = mode === 'none' ? '' : localUrl('127.0.0.1', prometheusPort);
-  const adminPassword = ctx.settings.GRAFANA_ADMIN_PASSWORD || ctx.settings.GF_SECURITY_ADMIN_PASSWORD || undefined;
+  const settings = ctx.settings;
+  const adminPassword = setting(settings, 'GRAFANA_ADMIN_PASSWORD', 'GF_SECURITY_ADMIN_PASSWORD');
+  const interval = settings.DCGM_EXPORTER_INTERVAL;
   return {
     mode,
     prometheusUrl,
     prometheusPort,
-    prometheusImage: (prom.image as string | undefined) ?? DEFAULT_PROMETHEUS_IMAGE,
+    prometheusImage: (prom.image as string | undefined) ?? setting(settings, 'PROMETHEUS_IMAGE') ?? DEFAULT_PROMETHEUS_IMAGE,
     prometheusContainerName: (prom['container-name'] as string | undefined) ?? 'prometheus',
     targetsDir: resolve(ctx.projectDir, (prom['targets-dir'] as string | undefined) ?? DEFAULT_TARGETS_DIR),
     grafana: {
       enabled: (graf.enabled as boolean | undefined) ?? mode === 'managed',
       port: (graf.port as number | undefined) ?? settingPort(ctx.settings, 'GRAFANA_PORT') ?? DEFAULT_GRAFANA_PORT,
-      image: (graf.image as string | undefined) ?? DEFAULT_GRAFANA_IMAGE,
+      image: (graf.image as string | undefined) ?? setting(settings, 'GRAFANA_IMAGE') ?? DEFAULT_GRAFANA_IMAGE,
       containerName: (graf['container-name'] as string | undefined) ?? 'grafana',
-      ...(adminPassword ? { adminPassword } : {}),
+      ...optional('adminUser', (graf['admin-user'] as string | undefined) ?? setting(settings, 'GRAFANA_ADMIN_USER', 'GF_SECURITY_ADMIN_USER')),
+      ...optional('adminPassword', adminPassword),
     },
     nodeExporter: {
       enabled: (node.enabled as boolean | undefined) ?? mode === 'managed',
-      image: (node.image as string | undefined) ?? DEFAULT_NODE_EXPORTER_IMAGE,
+      image: (node.image as string | undefined) ?? setting(settings, 'NODE_EXPORTER_IMAGE') ?? DEFAULT_NODE_EXPORTER_IMAGE,
       containerName: (node['container-name'] as string | undefined) ?? 'node-exporter',
     },
     dcgmExporter: {
       ...(typeof dcgm.enabled === 'boolean' ? { enabled: dcgm.enabled } : {}),
-      image: (dcgm.image as string | undefined) ?? DEFAULT_DCGM_EXPORTER_IMAGE,
+      image: (dcgm.image as string | undefined) ?? setting(settings, 'DCGM_EXPORTER_IMAGE') ?? DEFAULT_DCGM_EXPORTER_IMAGE,
       containerName: (dcgm['container-name'] as string | undefined) ?? 'dcgm-exporter',
+      ...optional('remoteHostengine', (dcgm['remote-hostengine'] as string | undefined) ?? setting(settings, 'DCGM_REMOTE_HOSTENGINE_INFO')),
+      devices: (dcgm.devices as string | undefined) ?? setting(settings, 'DCGM_EXPORTER_DEVICES_STR') ?? DEFAULT_DCGM_DEVICES,
+      intervalMs: (dcgm.interval as number | undefined) ?? (interval && /^[1-9][0-9]*$/.test(interval) ? Number(interval) : DEFAULT_DCGM_INTERVAL_MS),
     },
     extraScrapeConfigs: Array.isArray(raw['scrape-configs']) ? (raw['scrape-configs'] as unknown[]) : [],
   };
@@ -554,9 +594,42 @@ function checkSettings(settings: Record<string, string>, locations: Record<strin
   }
   const workers = settings.LITELLM_NUM_WORKERS;
   if (workers && !/^[1-9][0-9]*$/.test(workers)) add('LITELLM_NUM_WORKERS', `LITELLM_NUM_WORKERS=${workers} is not a positive whole number`, 'use a number such as 1 or 4');
+  const imagePattern = new RegExp(IMAGE_PATTERN);
   const image = settings.VLLM_IMAGE;
-  if (image && !new RegExp(IMAGE_PATTERN).test(resolveVllmImage(image))) {
-    add('VLLM_IMAGE', `VLLM_IMAGE=${image} is not an image reference`, 'use a full reference like vllm/vllm-openai:v0.11.0, or just a tag like v0.11.0');
+  if (image && !imagePattern.test(resolveVllmImage(image))) {
+    add('VLLM_IMAGE', `VLLM_IMAGE=${image} is not an image reference`, 'use a full reference like vllm/vllm-openai:v0.20.2-cu129, or just a tag like v0.20.2-cu129');
+  }
+  const images: Record<string, string> = {
+    LITELLM_IMAGE: DEFAULT_LITELLM_IMAGE,
+    POSTGRES_IMAGE: DEFAULT_DATABASE_IMAGE,
+    LITELLM_DB_IMAGE: DEFAULT_DATABASE_IMAGE,
+    PROMETHEUS_IMAGE: DEFAULT_PROMETHEUS_IMAGE,
+    NODE_EXPORTER_IMAGE: DEFAULT_NODE_EXPORTER_IMAGE,
+    DCGM_EXPORTER_IMAGE: DEFAULT_DCGM_EXPORTER_IMAGE,
+    GRAFANA_IMAGE: DEFAULT_GRAFANA_IMAGE,
+  };
+  for (const [name, example] of Object.entries(images)) {
+    const value = settings[name];
+    if (value && !imagePattern.test(value)) add(name, `${name}=${value} is not an image reference`, `use a full reference like ${example}`);
+  }
+  // The reference tool's name and ours for the same thing: two different values would leave one silently unused.
+  for (const [old, ours] of [['POSTGRES_PASSWORD', 'LITELLM_DB_PASSWORD'], ['POSTGRES_IMAGE', 'LITELLM_DB_IMAGE']] as const) {
+    if (settings[old] && settings[ours] && settings[old] !== settings[ours]) {
+      // Never the values: one pair is passwords.
+      add(ours, `${old} and ${ours} are both set, to different values; they name the same setting`, `keep one of them (${old} is the reference tool's name)`);
+    }
+  }
+  const hostengine = settings.DCGM_REMOTE_HOSTENGINE_INFO;
+  if (hostengine && !new RegExp(HOSTENGINE_PATTERN).test(hostengine)) {
+    add('DCGM_REMOTE_HOSTENGINE_INFO', `DCGM_REMOTE_HOSTENGINE_INFO=${hostengine} is not host:port`, 'use the address of an nv-hostengine, e.g. host.docker.internal:5555 (IPv6 in brackets: [::1]:5555)');
+  }
+  const devices = settings.DCGM_EXPORTER_DEVICES_STR;
+  if (devices && !new RegExp(DCGM_DEVICES_PATTERN).test(devices)) {
+    add('DCGM_EXPORTER_DEVICES_STR', `DCGM_EXPORTER_DEVICES_STR=${devices} is not a device selection`, 'use f (every GPU or its MIG instances), g, i, or a list such as g:0,2-3');
+  }
+  const interval = settings.DCGM_EXPORTER_INTERVAL;
+  if (interval && !/^[1-9][0-9]*$/.test(interval)) {
+    add('DCGM_EXPORTER_INTERVAL', `DCGM_EXPORTER_INTERVAL=${interval} is not a whole number of milliseconds`, 'use milliseconds, e.g. 30000 for 30 seconds');
   }
   const platform = settings.VLLM_PLATFORM;
   if (platform && !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(platform)) {

@@ -7,6 +7,9 @@ import {
   DEFAULT_GRAFANA_IMAGE,
   DEFAULT_NODE_EXPORTER_IMAGE,
   DEFAULT_DCGM_EXPORTER_IMAGE,
+  DEFAULT_DCGM_DEVICES,
+  DEFAULT_DCGM_INTERVAL_MS,
+  DEFAULT_DATABASE_IMAGE,
   DEFAULT_GRAFANA_PORT,
   DEFAULT_LITELLM_CONFIG_FILE,
   DEFAULT_LITELLM_IMAGE,
@@ -40,6 +43,12 @@ const CPUSET_MESSAGE = 'must be a CPU list like "0-3" or "0,2", or a list of CPU
 const CPU_MESSAGE = 'must be a CPU index (0 or more)';
 const SIZE_MESSAGE = 'must be a size like 8g, 512m or a number of bytes';
 const IP_MESSAGE = 'must be an IP address like 127.0.0.1 or 0.0.0.0';
+
+/** `host[:port]` of a DCGM host engine; IPv6 addresses in brackets. */
+export const HOSTENGINE_PATTERN = '^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[0-9]{1,5})?$';
+
+/** The DCGM exporter's device selection: `f`, or `g` / `i` with an optional `:0,2-4` list. */
+export const DCGM_DEVICES_PATTERN = '^(?:f|[gi](?::[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*)?)$';
 
 /** Environment variable names. */
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -186,7 +195,7 @@ export const ModelOptionsSchema = v.pipe(
           v.title('API key'), v.description('Key vLLM requires on /v1 routes. Passed as the VLLM_API_KEY environment variable, never on the command line. "${NAME}" takes it from .env or the environment.'),
         ),
       ),
-      image: v.optional(Image('Image', `vLLM image for this model. Default: defaults.image, then VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}. A bare tag such as v0.11.0 means vllm/vllm-openai:<tag>.`)),
+      image: v.optional(Image('Image', `vLLM image for this model. Default: defaults.image, then VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}. A bare tag such as v0.20.2-cu129 means vllm/vllm-openai:<tag>.`)),
       env: v.optional(EnvMap),
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),
@@ -268,7 +277,25 @@ export const GatewaySchema = v.pipe(
         ),
       ),
       port: v.optional(Port('Port', `Host port of a managed gateway. Default: GATEWAY_PORT from .env, then ${DEFAULT_GATEWAY_PORT}.`)),
-      image: v.optional(Image('Image', `LiteLLM image of a managed gateway. Default: ${DEFAULT_LITELLM_IMAGE}. Never use 1.82.7 or 1.82.8.`)),
+      image: v.optional(Image('Image', `LiteLLM image of a managed gateway. Default: LITELLM_IMAGE from .env, then ${DEFAULT_LITELLM_IMAGE}. Never use 1.82.7, 1.82.8 or 1.107.0.`)),
+      'ui-username': v.optional(
+        v.pipe(
+          v.string('must be a user name'),
+          v.regex(/^\S+$/, 'must be a user name without spaces'),
+          v.title('Admin UI user'), v.description("User name of the gateway's admin UI login (LiteLLM's UI_USERNAME). Default: LITELLM_USERNAME from .env, then LiteLLM's admin. The password is LITELLM_PASSWORD in .env (unset: the master key)."),
+        ),
+      ),
+      database: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              image: v.optional(Image('Image', `Postgres image of the gateway's database in API mode. Default: POSTGRES_IMAGE (or LITELLM_DB_IMAGE) from .env, then ${DEFAULT_DATABASE_IMAGE}.`)),
+            },
+            'must be a map with image',
+          ),
+          v.title('Database'), v.description("The Postgres inferstack runs for a managed gateway with sync: api (unless DATABASE_URL names your own); its password is POSTGRES_PASSWORD (or LITELLM_DB_PASSWORD) in .env."),
+        ),
+      ),
       'config-file': v.optional(
         v.pipe(
           v.string('must be a path'),
@@ -287,7 +314,7 @@ export const GatewaySchema = v.pipe(
         ),
       ),
     },
-    'must be a map with mode, sync, url, port, image, config-file, container-name or bind',
+    'must be a map with mode, sync, url, port, image, ui-username, database, config-file, container-name or bind',
   ),
   v.title('Gateway'), v.description('The LiteLLM gateway (container `litellm`).'),
 );
@@ -314,7 +341,7 @@ export const MonitoringSchema = v.pipe(
                 ),
               ),
               port: v.optional(Port('Port', `Host port of a managed Prometheus. Default: PROMETHEUS_PORT from .env, then ${DEFAULT_PROMETHEUS_PORT}.`)),
-              image: v.optional(Image('Image', `Prometheus image. Default: ${DEFAULT_PROMETHEUS_IMAGE}.`)),
+              image: v.optional(Image('Image', `Prometheus image. Default: PROMETHEUS_IMAGE from .env, then ${DEFAULT_PROMETHEUS_IMAGE}.`)),
               'container-name': v.optional(ContainerName('Name of the managed container. Default: prometheus.')),
               'targets-dir': v.optional(
                 v.pipe(
@@ -335,10 +362,17 @@ export const MonitoringSchema = v.pipe(
             {
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run Grafana. Default: true with mode: managed.'))),
               port: v.optional(Port('Port', `Host port of Grafana. Default: GRAFANA_PORT from .env, then ${DEFAULT_GRAFANA_PORT}.`)),
-              image: v.optional(Image('Image', `Grafana image. Default: ${DEFAULT_GRAFANA_IMAGE}.`)),
+              image: v.optional(Image('Image', `Grafana image. Default: GRAFANA_IMAGE from .env, then ${DEFAULT_GRAFANA_IMAGE}.`)),
               'container-name': v.optional(ContainerName('Name of the managed container. Default: grafana.')),
+              'admin-user': v.optional(
+                v.pipe(
+                  v.string('must be a user name'),
+                  v.regex(/^\S+$/, 'must be a user name without spaces'),
+                  v.title('Admin user'), v.description("Grafana's admin user name (GF_SECURITY_ADMIN_USER). Default: GRAFANA_ADMIN_USER from .env, then Grafana's admin."),
+                ),
+              ),
             },
-            'must be a map with enabled, port, image or container-name',
+            'must be a map with enabled, port, image, admin-user or container-name',
           ),
           v.title('Grafana'), v.description('Grafana settings; the admin password comes from GRAFANA_ADMIN_PASSWORD in .env.'),
         ),
@@ -348,7 +382,7 @@ export const MonitoringSchema = v.pipe(
           v.strictObject(
             {
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run node-exporter (host CPU, memory, disk). Default: true with mode: managed.'))),
-              image: v.optional(Image('Image', `node-exporter image. Default: ${DEFAULT_NODE_EXPORTER_IMAGE}.`)),
+              image: v.optional(Image('Image', `node-exporter image. Default: NODE_EXPORTER_IMAGE from .env, then ${DEFAULT_NODE_EXPORTER_IMAGE}.`)),
               'container-name': v.optional(ContainerName('Name of the managed container.')),
             },
             'must be a map with enabled, image or container-name',
@@ -361,10 +395,32 @@ export const MonitoringSchema = v.pipe(
           v.strictObject(
             {
               enabled: v.optional(v.pipe(v.boolean('must be true or false'), v.title('Enabled'), v.description('Run the NVIDIA DCGM exporter (GPU metrics). Default: with mode: managed, where the Docker host has NVIDIA GPUs.'))),
-              image: v.optional(Image('Image', `DCGM exporter image. Default: ${DEFAULT_DCGM_EXPORTER_IMAGE}.`)),
+              image: v.optional(Image('Image', `DCGM exporter image. Default: DCGM_EXPORTER_IMAGE from .env, then ${DEFAULT_DCGM_EXPORTER_IMAGE}.`)),
               'container-name': v.optional(ContainerName('Name of the managed container.')),
+              'remote-hostengine': v.optional(
+                v.pipe(
+                  v.string('must be host:port'),
+                  v.regex(new RegExp(HOSTENGINE_PATTERN), 'must be host:port of an nv-hostengine, e.g. host.docker.internal:5555'),
+                  v.title('Remote host engine'), v.description('host:port of an nv-hostengine to read the GPUs from instead of the exporter starting its own DCGM engine, e.g. host.docker.internal:5555 for the Docker host\'s (its nv-hostengine must listen on an address containers reach). Default: DCGM_REMOTE_HOSTENGINE_INFO from .env, else none.'),
+                ),
+              ),
+              devices: v.optional(
+                v.pipe(
+                  v.string('must be a device selection such as f'),
+                  v.regex(new RegExp(DCGM_DEVICES_PATTERN), 'must be f, g, i, or g:/i: with indices like g:0,2-3'),
+                  v.title('Devices'), v.description(`Devices to report: f (every GPU, or its MIG instances), g[:ids] (GPUs), i[:ids] (MIG instances). Default: DCGM_EXPORTER_DEVICES_STR from .env, then ${DEFAULT_DCGM_DEVICES}.`),
+                ),
+              ),
+              interval: v.optional(
+                v.pipe(
+                  v.number('must be a number of milliseconds'),
+                  v.integer('must be a whole number of milliseconds'),
+                  v.minValue(1, 'must be 1 millisecond or more'),
+                  v.title('Collection interval'), v.description(`How often the exporter collects, in milliseconds. Default: DCGM_EXPORTER_INTERVAL from .env, then ${DEFAULT_DCGM_INTERVAL_MS}.`),
+                ),
+              ),
             },
-            'must be a map with enabled, image or container-name',
+            'must be a map with enabled, image, container-name, remote-hostengine, devices or interval',
           ),
           v.title('DCGM exporter'), v.description('DCGM exporter settings.'),
         ),

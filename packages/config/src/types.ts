@@ -89,6 +89,23 @@ export interface GatewaySettings {
   configFile: string;
   masterKey?: string;
   saltKey?: string;
+  /**
+   * User name of the admin UI login (`ui-username`, else `LITELLM_USERNAME`; given to LiteLLM as
+   * `UI_USERNAME`). Unset: LiteLLM's own default, `admin`.
+   */
+  uiUsername?: string;
+  /**
+   * Password of the admin UI login (`LITELLM_PASSWORD`, given as `UI_PASSWORD`). Unset: LiteLLM
+   * accepts the master key. A secret.
+   */
+  uiPassword?: string;
+  /** The Postgres a managed gateway in API mode stores its models in (unless `DATABASE_URL` is set). */
+  database: {
+    /** `gateway.database.image`, else `POSTGRES_IMAGE` / `LITELLM_DB_IMAGE`, else the default. */
+    image: string;
+    /** `POSTGRES_PASSWORD` (the reference tool's name) or `LITELLM_DB_PASSWORD`. A secret. */
+    password?: string;
+  };
 }
 
 /** Monitoring: a managed Prometheus (and Grafana), an external one, or none. */
@@ -102,14 +119,37 @@ export interface MonitoringSettings {
   prometheusContainerName: string;
   /** Where file_sd target files are written on the host. */
   targetsDir: string;
-  grafana: { enabled: boolean; port: number; image: string; containerName: string; adminPassword?: string };
+  grafana: {
+    enabled: boolean;
+    port: number;
+    image: string;
+    containerName: string;
+    /** `admin-user`, else `GRAFANA_ADMIN_USER` (given as `GF_SECURITY_ADMIN_USER`). Unset: Grafana's `admin`. */
+    adminUser?: string;
+    /** `GRAFANA_ADMIN_PASSWORD` (given as `GF_SECURITY_ADMIN_PASSWORD`). A secret. */
+    adminPassword?: string;
+  };
   /** node-exporter, for the system dashboard. */
   nodeExporter: { enabled: boolean; image: string; containerName: string };
   /**
    * NVIDIA's DCGM exporter for GPU metrics. `enabled` unset: run it where the Docker host has
    * NVIDIA GPUs.
    */
-  dcgmExporter: { enabled?: boolean; image: string; containerName: string };
+  dcgmExporter: {
+    enabled?: boolean;
+    image: string;
+    containerName: string;
+    /**
+     * `host:port` of an `nv-hostengine` the exporter connects to instead of starting its own DCGM
+     * engine (`remote-hostengine`, else `DCGM_REMOTE_HOSTENGINE_INFO`), e.g.
+     * `host.docker.internal:5555` for the host's. Unset: the exporter's embedded engine.
+     */
+    remoteHostengine?: string;
+    /** Which devices it reports (`devices`, else `DCGM_EXPORTER_DEVICES_STR`): `f`, `g[:ids]`, `i[:ids]`. @default 'f' */
+    devices: string;
+    /** How often it collects, in milliseconds (`interval`, else `DCGM_EXPORTER_INTERVAL`). @default 30000 */
+    intervalMs: number;
+  };
   /** Extra scrape jobs kept verbatim in the generated Prometheus config. */
   extraScrapeConfigs: unknown[];
 }

@@ -31,6 +31,11 @@ export interface ServiceSpec {
   healthcheck?: { test: string[]; intervalSeconds?: number; startPeriodSeconds?: number };
   /** Give it every NVIDIA GPU (the DCGM exporter). */
   gpus?: boolean;
+  /**
+   * Extra `/etc/hosts` entries, `name:address` (`docker run --add-host`); the address
+   * `host-gateway` is the Docker host (Engine 20.10+), e.g. `host.docker.internal:host-gateway`.
+   */
+  extraHosts?: string[];
 }
 
 /** What {@link ensureService} did. */
@@ -87,6 +92,7 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
       PortBindings: bindings,
       RestartPolicy: { Name: 'unless-stopped' },
       ...(spec.gpus ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
+      ...(spec.extraHosts?.length ? { ExtraHosts: spec.extraHosts } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } },
   };

@@ -1,11 +1,11 @@
-import { parseConfig } from '@inferstack/config';
+import { DEFAULT_VLLM_IMAGE, parseConfig, parseEnvFile } from '@inferstack/config';
 import { modelContainerOptions, serviceContainerOptions, serviceSpecHash } from '@inferstack/docker-ops';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { secretValues } from './secrets.js';
 import { composeYaml, renderCompose, type ComposeFile } from './compose.js';
-import { gatewayServiceSpec } from './services/gateway.js';
-import { nodeExporterSpec, prometheusSpec } from './services/monitoring.js';
+import { databaseServiceSpec, gatewayServiceSpec } from './services/gateway.js';
+import { dcgmSpec, grafanaSpec, nodeExporterSpec, prometheusSpec } from './services/monitoring.js';
 
 const SETTINGS = {
   HF_TOKEN: 'hf_secret_token_value_123456',
@@ -14,6 +14,27 @@ const SETTINGS = {
   QWEN_API_KEY: 'qwen-vllm-key-0123456789abcdef',
   HUGGINGFACE_CACHE: '/srv/hf',
 };
+
+/** A reference-tool .env with every name it knows (fake secrets, images other than our defaults). */
+const REFERENCE_ENV = `HF_TOKEN=hf_reference_token_0123456789
+VLLM_IMAGE=vllm/vllm-openai:v0.19.1
+LITELLM_IMAGE=ghcr.io/berriai/litellm:v1.84.1
+LITELLM_MASTER_KEY=sk-reference-master-0123456789
+LITELLM_SALT_KEY=sk-reference-salt-0123456789
+LITELLM_USERNAME=ops
+LITELLM_PASSWORD=reference-ui-password-0123456789
+POSTGRES_IMAGE=postgres:16.9-alpine
+POSTGRES_PASSWORD=reference-db-password-0123456789
+PROMETHEUS_IMAGE=prom/prometheus:v3.4.2
+NODE_EXPORTER_IMAGE=quay.io/prometheus/node-exporter:v1.10.2
+DCGM_EXPORTER_IMAGE=nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.3.0-ubuntu22.04
+DCGM_REMOTE_HOSTENGINE_INFO=host.docker.internal:5555
+DCGM_EXPORTER_DEVICES_STR=g:0-1
+DCGM_EXPORTER_INTERVAL=15000
+GRAFANA_IMAGE=grafana/grafana:12.3.0
+GRAFANA_ADMIN_USER=grafana-ops
+GRAFANA_ADMIN_PASSWORD=reference-grafana-password-0123456789
+`;
 
 const MODELS = `
 gateway:
@@ -127,7 +148,7 @@ describe('renderCompose', () => {
 
   it('starts models that share a GPU one after another, and uses the image entrypoint style when known', () => {
     const config = parseConfig(MODELS, { file: '/p/model_config/models.yaml', projectDir: '/p', settings: SETTINGS });
-    const { compose } = renderCompose(config, { services: [], hashKey: 'k', argvStyles: new Map([['vllm/vllm-openai:v0.11.0', 'serve']]) });
+    const { compose } = renderCompose(config, { services: [], hashKey: 'k', argvStyles: new Map([[DEFAULT_VLLM_IMAGE, 'serve']]) });
     expect(compose.services['inference-big']!.depends_on).toBeUndefined();
     expect(compose.services['inference-org--small']!.depends_on).toEqual({ 'inference-big': { condition: 'service_healthy' } });
     expect(compose.services['inference-org--small']!.command!.slice(0, 2)).toEqual(['Qwen/Qwen3-0.6B', '--port']);
@@ -137,6 +158,43 @@ describe('renderCompose', () => {
     expect(out.services['inference-b']!.deploy).toBeUndefined();
     expect(out.services['inference-b']!.depends_on).toBeUndefined();
     expect(out.services['inference-a']!.command!.slice(0, 2)).toEqual(['--model', 'm/a']);
+  });
+
+  it("runs the images, DCGM settings and logins of a reference-tool .env, its secrets only as ${...}", () => {
+    const env = parseEnvFile(REFERENCE_ENV, '.env');
+    expect(env.issues).toEqual([]);
+    const config = parseConfig('gateway: {sync: api}\nmodels:\n  - qwen: {model: Qwen/Qwen3-4B, gpus: [0]}\n', {
+      file: '/p/model_config/models.yaml',
+      projectDir: '/p',
+      homeDir: '/home/u',
+      settings: env.values,
+      hashKey: 'k',
+    });
+    const services = [gatewayServiceSpec(config), databaseServiceSpec(config), prometheusSpec(config), nodeExporterSpec(config), dcgmSpec(config), grafanaSpec(config, '/dashboards')];
+    const rendered = renderCompose(config, { services, hashKey: 'k' });
+    const text = composeYaml(rendered, { source: 'model_config/models.yaml', envFile: '.env', secretValues: secretValues(config) });
+    const { services: s } = parseYaml(text) as ComposeFile;
+
+    expect(s['inference-qwen']!.image).toBe('vllm/vllm-openai:v0.19.1');
+    expect(s.litellm!.image).toBe('ghcr.io/berriai/litellm:v1.84.1');
+    expect(s.litellm!.environment).toMatchObject({ UI_USERNAME: 'ops', UI_PASSWORD: '${LITELLM_PASSWORD}', LITELLM_MASTER_KEY: '${LITELLM_MASTER_KEY}' });
+    expect(s['litellm-db']!.image).toBe('postgres:16.9-alpine');
+    expect(s['litellm-db']!.environment).toMatchObject({ POSTGRES_PASSWORD: '${POSTGRES_PASSWORD}' });
+    expect(s.prometheus!.image).toBe('prom/prometheus:v3.4.2');
+    expect(s['node-exporter']!.image).toBe('quay.io/prometheus/node-exporter:v1.10.2');
+    expect(s['dcgm-exporter']).toMatchObject({
+      image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.3.0-ubuntu22.04',
+      environment: { DCGM_REMOTE_HOSTENGINE_INFO: 'host.docker.internal:5555', DCGM_EXPORTER_DEVICES_STR: 'g:0-1', DCGM_EXPORTER_INTERVAL: '15000' },
+      extra_hosts: ['host.docker.internal:host-gateway'],
+      deploy: { resources: { reservations: { devices: [{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }] } } },
+    });
+    expect(s.grafana!.image).toBe('grafana/grafana:12.3.0');
+    expect(s.grafana!.environment).toMatchObject({ GF_SECURITY_ADMIN_USER: 'grafana-ops', GF_SECURITY_ADMIN_PASSWORD: '${GRAFANA_ADMIN_PASSWORD}' });
+
+    for (const [name, value] of Object.entries(env.values)) if (/PASSWORD|_KEY$|_TOKEN$/.test(name)) expect(text, name).not.toContain(value);
+    expect(rendered.secrets.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['GRAFANA_ADMIN_PASSWORD', 'HF_TOKEN', 'LITELLM_MASTER_KEY', 'LITELLM_PASSWORD', 'LITELLM_SALT_KEY', 'POSTGRES_PASSWORD']),
+    );
   });
 
   it('refuses to return text that holds a secret value', () => {

@@ -28,6 +28,7 @@ export interface ComposeService {
   ipc?: string;
   shm_size?: number;
   cpuset?: string;
+  extra_hosts?: string[];
   deploy?: { resources: { reservations: { devices: Array<{ driver: string; capabilities: string[]; device_ids?: string[]; count?: 'all' | number }> } } };
   healthcheck?: { test: string[]; interval?: string; timeout?: string; retries?: number; start_period?: string };
   restart?: string;
@@ -214,6 +215,7 @@ export function fromCreateOptions(create: ContainerCreateOptions, secretNames: R
     ...(host.IpcMode ? { ipc: host.IpcMode } : {}),
     ...(host.ShmSize ? { shm_size: host.ShmSize } : {}),
     ...(host.CpusetCpus ? { cpuset: host.CpusetCpus } : {}),
+    ...(host.ExtraHosts?.length ? { extra_hosts: host.ExtraHosts.map(literal) } : {}),
     ...(devices.length > 0 ? { deploy: { resources: { reservations: { devices } } } } : {}),
     ...(hc?.Test
       ? {

@@ -46,6 +46,31 @@ describe('serve init templates', () => {
     expect(m.vllmArgs).toContain('--trust-remote-code');
   });
 
+  it('shows the options without a default as comments that are valid once switched on', () => {
+    // Lines "#   key: value" (not "#~"): the admin logins and the DCGM host engine have no default value to show.
+    const on = renderModelsYaml({ uncommented: true }).replace(/^# {3}( *(?:ui-username|admin-user|remote-hostengine):)/gm, '  $1');
+    const config = parse(on, { QWEN_API_KEY: 'k'.repeat(40) });
+    expect(config.gateway.uiUsername).toBe('admin');
+    expect(config.gateway.database.image).toBe('postgres:16-alpine');
+    expect(config.monitoring.grafana.adminUser).toBe('admin');
+    expect(config.monitoring.dcgmExporter).toMatchObject({ remoteHostengine: 'host.docker.internal:5555', devices: 'f', intervalMs: 30000 });
+  });
+
+  it("lists the reference tool's optional .env names, commented, each valid with the value shown", () => {
+    const keys = generateKeys();
+    const on = renderEnvFile(keys).replace(/^# ([A-Z_]+=)/gm, '$1');
+    const env = parseEnvFile(on, '.env');
+    expect(env.issues).toEqual([]);
+    for (const name of ['LITELLM_USERNAME', 'LITELLM_PASSWORD', 'GRAFANA_ADMIN_USER', 'VLLM_IMAGE', 'DCGM_REMOTE_HOSTENGINE_INFO', 'DCGM_EXPORTER_DEVICES_STR', 'DCGM_EXPORTER_INTERVAL']) {
+      expect(env.values, name).toHaveProperty(name);
+    }
+    const config = parse(renderModelsYaml(), env.values);
+    expect(config.gateway.uiUsername).toBe('admin');
+    expect(config.gateway.uiPassword).toBeUndefined();
+    expect(config.monitoring.dcgmExporter.remoteHostengine).toBe('host.docker.internal:5555');
+    expect(config.models[0]?.image).toBe('vllm/vllm-openai:v0.20.2-cu129');
+  });
+
   it('renders a .env that parses cleanly, with the keys, an empty HF_TOKEN and the defaults', () => {
     const keys = generateKeys();
     const text = renderEnvFile(keys);
@@ -58,12 +83,13 @@ describe('serve init templates', () => {
       LITELLM_MASTER_KEY: keys.masterKey,
       LITELLM_SALT_KEY: keys.saltKey,
       GRAFANA_ADMIN_PASSWORD: keys.grafanaPassword,
-      LITELLM_DB_PASSWORD: keys.databasePassword,
+      POSTGRES_PASSWORD: keys.databasePassword,
     });
     expect(text).toMatch(/# .*\nHF_TOKEN=\n/);
     const config = parse(renderModelsYaml(), env.values);
     expect(config.gateway.masterKey).toBe(keys.masterKey);
     expect(config.monitoring.grafana.adminPassword).toBe(keys.grafanaPassword);
+    expect(config.gateway.database.password).toBe(keys.databasePassword);
     expect(config.models[0]?.volumes[0]?.source).toBe('/home/u/.cache/huggingface');
   });
 });

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
+  DEFAULT_DATABASE_IMAGE,
+  DEFAULT_DCGM_DEVICES,
   DEFAULT_DCGM_EXPORTER_IMAGE,
+  DEFAULT_DCGM_INTERVAL_MS,
   DEFAULT_GATEWAY_BIND,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GRAFANA_IMAGE,
@@ -70,8 +73,8 @@ models:
       #~ served-model-name: qwen-small    # the name clients ask the gateway for (default: the model)
       #~ api-key: "\${QWEN_API_KEY}"       # key vLLM requires on /v1; taken from .env, never put on the command line
       #~ enable-prefix-caching: true      # true gives a valueless flag, false leaves it out
-      #~ additional_flags: [--trust-remote-code]   # passed as they are
-      #~ image: ${DEFAULT_VLLM_IMAGE}     # per model; a bare tag such as v0.11.0 means vllm/vllm-openai:<tag>
+      #~ additional_flags: [--trust-remote-code]   # passed as they are; each flag once, no secrets (--api-key, --hf-token)
+      #~ image: ${DEFAULT_VLLM_IMAGE}     # per model; a bare tag such as v0.20.2-cu129 means vllm/vllm-openai:<tag>
       #~ pull: missing                    # missing | always | never
       #~ env: {VLLM_LOGGING_LEVEL: INFO}  # names ending in _KEY, _TOKEN, _SECRET or with PASSWORD are secrets
       #~ volumes: ["./models:/models:ro"] # extra mounts; the Hugging Face cache (HUGGINGFACE_CACHE) is always mounted
@@ -89,7 +92,9 @@ models:
 #~   sync: config                     # config: model list in the config file, gateway restarted on change (no database)
 #~   port: ${DEFAULT_GATEWAY_PORT}                       # host port (GATEWAY_PORT in .env also sets it)
 #~   bind: ${DEFAULT_GATEWAY_BIND}                  # this machine only; 0.0.0.0 opens it to the network (use strong keys)
-#~   image: ${DEFAULT_LITELLM_IMAGE}
+#~   image: ${DEFAULT_LITELLM_IMAGE}      # LITELLM_IMAGE in .env also sets it
+#   ui-username: admin               # admin UI (/ui) login, else LITELLM_USERNAME; password: LITELLM_PASSWORD in .env
+#~   database: {image: ${DEFAULT_DATABASE_IMAGE}}   # Postgres for sync: api (POSTGRES_IMAGE); password: POSTGRES_PASSWORD in .env
 #~   config-file: ${DEFAULT_LITELLM_CONFIG_FILE}     # relative to the project directory
 #~   container-name: ${GATEWAY_CONTAINER_NAME}
 
@@ -105,6 +110,7 @@ models:
 #~     enabled: true
 #~     port: ${DEFAULT_GRAFANA_PORT}                     # GRAFANA_PORT in .env also sets it
 #~     image: ${DEFAULT_GRAFANA_IMAGE}
+#     admin-user: admin              # else GRAFANA_ADMIN_USER; password: GRAFANA_ADMIN_PASSWORD in .env
 #~     container-name: grafana
 #~   node-exporter:
 #~     enabled: true
@@ -113,6 +119,9 @@ models:
 #~   dcgm-exporter:                   # GPU metrics; by default only where the Docker host has NVIDIA GPUs (or set enabled:)
 #~     image: ${DEFAULT_DCGM_EXPORTER_IMAGE}
 #~     container-name: dcgm-exporter
+#~     devices: ${DEFAULT_DCGM_DEVICES}                     # f: every GPU (or its MIG instances); g:0,1 some GPUs
+#~     interval: ${DEFAULT_DCGM_INTERVAL_MS}                # collection interval, milliseconds
+#     remote-hostengine: host.docker.internal:5555   # use the host's nv-hostengine (listening beyond 127.0.0.1)
 #~   scrape-configs: []               # extra Prometheus scrape_configs, kept as they are
 
 # The Docker network every container joins.
@@ -159,9 +168,20 @@ GATEWAY_PORT=${options.gatewayPort ?? DEFAULT_GATEWAY_PORT}
 LITELLM_MASTER_KEY=${keys.masterKey}
 # Encrypts the credentials LiteLLM keeps in a database (gateway sync: api); do not change it once used.
 LITELLM_SALT_KEY=${keys.saltKey}
-# Password of Grafana's "admin" user.
+# Password of Grafana's admin user (GRAFANA_ADMIN_USER, default admin).
 GRAFANA_ADMIN_PASSWORD=${keys.grafanaPassword}
 # Password of the gateway's Postgres, which serve runs when the gateway syncs through its API (gateway.sync: api).
-LITELLM_DB_PASSWORD=${keys.databasePassword}
+POSTGRES_PASSWORD=${keys.databasePassword}
+
+# Optional, with their defaults. Logins: the gateway's admin UI (password unset: the master key) and Grafana.
+# LITELLM_USERNAME=admin
+# LITELLM_PASSWORD=
+# GRAFANA_ADMIN_USER=admin
+# Images (models.yaml wins): LITELLM_IMAGE, POSTGRES_IMAGE, PROMETHEUS_IMAGE, NODE_EXPORTER_IMAGE, DCGM_EXPORTER_IMAGE, GRAFANA_IMAGE.
+# VLLM_IMAGE=${DEFAULT_VLLM_IMAGE}
+# The DCGM exporter: the host's nv-hostengine instead of its own engine; devices; interval in ms.
+# DCGM_REMOTE_HOSTENGINE_INFO=host.docker.internal:5555
+# DCGM_EXPORTER_DEVICES_STR=${DEFAULT_DCGM_DEVICES}
+# DCGM_EXPORTER_INTERVAL=${DEFAULT_DCGM_INTERVAL_MS}
 `;
 }

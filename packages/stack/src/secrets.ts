@@ -8,6 +8,7 @@ export function secretValues(config: StackConfig): string[] {
   const values = new Set<string>();
   for (const [name, value] of Object.entries(config.settings)) if (value && isSecretName(name)) values.add(value);
   for (const m of config.models) for (const v of Object.values(m.secretEnv)) values.add(v);
-  for (const v of [config.gateway.masterKey, config.gateway.saltKey, config.monitoring.grafana.adminPassword]) if (v) values.add(v);
+  const typed = [config.gateway.masterKey, config.gateway.saltKey, config.gateway.uiPassword, config.gateway.database.password, config.monitoring.grafana.adminPassword];
+  for (const v of typed) if (v) values.add(v);
   return [...values];
 }

@@ -55,6 +55,10 @@ export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
   if (g.saltKey) secretEnv.LITELLM_SALT_KEY = g.saltKey;
   for (const m of config.models) if (m.apiKey) secretEnv[apiKeyEnvName(m.key)] = m.apiKey;
   const env: Record<string, string> = { LITELLM_LOCAL_MODEL_COST_MAP: 'True' };
+  // The admin UI login (LiteLLM reads UI_USERNAME, default admin, and UI_PASSWORD, default the
+  // master key). Set only when configured: an empty UI_PASSWORD would be a valid, empty password.
+  if (g.uiUsername) env.UI_USERNAME = g.uiUsername;
+  if (g.uiPassword) secretEnv.UI_PASSWORD = g.uiPassword;
   if (g.sync === 'api') {
     env.STORE_MODEL_IN_DB = 'True';
     secretEnv.DATABASE_URL = config.settings.DATABASE_URL ?? managedDatabaseUrl(config);
@@ -74,9 +78,6 @@ export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
   };
 }
 
-/** Postgres image of the gateway's database in API mode (LiteLLM stores models there). */
-export const DEFAULT_DATABASE_IMAGE = 'postgres:16.6-alpine';
-
 /** API mode with a managed gateway and no DATABASE_URL of the user's: we run its Postgres. */
 export function needsManagedDatabase(config: StackConfig): boolean {
   return config.gateway.mode === 'managed' && config.gateway.sync === 'api' && !config.settings.DATABASE_URL;
@@ -88,10 +89,10 @@ export function databaseName(config: StackConfig): string {
 }
 
 function databasePassword(config: StackConfig): string {
-  const password = config.settings.LITELLM_DB_PASSWORD;
+  const password = config.gateway.database.password;
   if (!password) {
-    throw new StackInputError(`API mode runs a database for the gateway and needs LITELLM_DB_PASSWORD in ${join(config.projectDir, '.env')}`, {
-      hint: `add a line LITELLM_DB_PASSWORD=${randomBytes(18).toString('hex')} to .env, or give DATABASE_URL of your own Postgres`,
+    throw new StackInputError(`API mode runs a database for the gateway and needs POSTGRES_PASSWORD (or LITELLM_DB_PASSWORD) in ${join(config.projectDir, '.env')}`, {
+      hint: `add a line POSTGRES_PASSWORD=${randomBytes(18).toString('hex')} to .env, or give DATABASE_URL of your own Postgres`,
     });
   }
   return password;
@@ -107,7 +108,7 @@ export function databaseServiceSpec(config: StackConfig): ServiceSpec {
   return {
     name,
     kind: 'gateway-db',
-    image: config.settings.LITELLM_DB_IMAGE ?? DEFAULT_DATABASE_IMAGE,
+    image: config.gateway.database.image,
     env: { POSTGRES_USER: 'litellm', POSTGRES_DB: 'litellm' },
     secretEnv: { POSTGRES_PASSWORD: databasePassword(config) },
     binds: [`${name}-data:/var/lib/postgresql/data`],

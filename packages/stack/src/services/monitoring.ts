@@ -102,9 +102,26 @@ export function nodeExporterSpec(config: StackConfig): ServiceSpec {
   };
 }
 
+/** The name that reaches the Docker host from a container, given the extra host below. */
+const DOCKER_HOST_NAME = 'host.docker.internal';
+
 export function dcgmSpec(config: StackConfig): ServiceSpec {
   const d = config.monitoring.dcgmExporter;
-  return { name: d.containerName, kind: 'dcgm-exporter', image: d.image, network: config.network, gpus: true };
+  const env: Record<string, string> = { DCGM_EXPORTER_DEVICES_STR: d.devices, DCGM_EXPORTER_INTERVAL: String(d.intervalMs) };
+  // The exporter uses a remote host engine whenever this variable exists, even empty: only when set.
+  if (d.remoteHostengine) env.DCGM_REMOTE_HOSTENGINE_INFO = d.remoteHostengine;
+  const host = d.remoteHostengine?.replace(/:[0-9]+$/, '');
+  return {
+    name: d.containerName,
+    kind: 'dcgm-exporter',
+    image: d.image,
+    env,
+    network: config.network,
+    // Also with a remote host engine: exporter 4.4 initialises NVML at start-up in every mode.
+    gpus: true,
+    // Docker Desktop resolves host.docker.internal by itself; Linux needs the host-gateway entry.
+    ...(host === DOCKER_HOST_NAME ? { extraHosts: [`${DOCKER_HOST_NAME}:host-gateway`] } : {}),
+  };
 }
 
 /** Where Grafana's files come from: as given, else those `@inferstack/prometheus-sync` ships. */
@@ -133,7 +150,7 @@ export function grafanaSpec(config: StackConfig, dashboardsDir: string): Service
     name: g.containerName,
     kind: 'grafana',
     image: g.image,
-    env: { GF_USERS_ALLOW_SIGN_UP: 'false' },
+    env: { GF_USERS_ALLOW_SIGN_UP: 'false', ...(g.adminUser ? { GF_SECURITY_ADMIN_USER: g.adminUser } : {}) },
     ...(g.adminPassword ? { secretEnv: { GF_SECURITY_ADMIN_PASSWORD: g.adminPassword } } : {}),
     binds: [`${join(dir, 'provisioning')}:/etc/grafana/provisioning:ro`, `${dashboardsDir}:/var/lib/grafana/dashboards/inferstack:ro`, `${g.containerName}-data:/var/lib/grafana`],
     ports: [{ container: GRAFANA_PORT, host: g.port, hostIp: '127.0.0.1' }],
