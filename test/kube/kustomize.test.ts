@@ -6,17 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type KubeApiServer, kustomizeBuild, startKubeApiServerWithServiceMonitors, validateKubernetesObject } from '../support/kube.js';
+import { kustomizeBuild, SERVICE_MONITOR_CRD, useKubeApiServer, validateKubernetesObject } from '../support/kube.js';
 import { deployment, NAMESPACE, namespace, persistentVolumeClaim, service, serviceMonitor } from './_objects.js';
 
-let kube: KubeApiServer;
+const kube = useKubeApiServer({ crds: [SERVICE_MONITOR_CRD] });
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'inferstack-kustomize-'));
-  kube = await startKubeApiServerWithServiceMonitors();
 });
 afterAll(async () => {
-  await kube?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -66,9 +64,9 @@ describe('kustomize build → offline validation → kube-apiserver', () => {
     expect(monitor.spec.endpoints[0].authorization.credentials.name).toBe('inferstack-keys');
 
     // kustomize orders Namespaces first, so applying in its order works on an empty server.
-    for (const o of objects) await kube.apply(o);
+    for (const o of objects) await kube().apply(o);
     for (const o of objects) {
-      const stored = await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+      const stored = await kube().get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
       expect(stored?.metadata.uid, `${o.kind}/${o.metadata.name}`).toBeDefined();
     }
   });

@@ -9,6 +9,8 @@
 // Every field of ServiceMonitor, Endpoint and their nested types is declared, and nothing keeps
 // unknown fields, so a misspelt field is rejected under fieldValidation=Strict as on a real cluster.
 
+import type { KubeObject } from './kube.js';
+
 /** An OpenAPI v3 schema node, the subset a structural CRD schema uses. */
 export interface CrdSchema {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -159,7 +161,7 @@ export const SERVICE_MONITOR_SCHEMA: CrdSchema = object(
 );
 
 /** The CustomResourceDefinition that makes an API server serve monitoring.coreos.com/v1 ServiceMonitors. */
-export const SERVICE_MONITOR_CRD = {
+export const SERVICE_MONITOR_CRD: KubeObject = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name: 'servicemonitors.monitoring.coreos.com' },
@@ -169,4 +171,4 @@ export const SERVICE_MONITOR_CRD = {
     names: { kind: 'ServiceMonitor', listKind: 'ServiceMonitorList', plural: 'servicemonitors', singular: 'servicemonitor', shortNames: ['smon'], categories: ['prometheus-operator'] },
     versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: SERVICE_MONITOR_SCHEMA } }],
   },
-} as const;
+};

@@ -16,8 +16,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { SERVICE_MONITOR_CRD } from './kube-crds.js';
 
 export { SERVICE_MONITOR_CRD, SERVICE_MONITOR_SCHEMA } from './kube-crds.js';
 export { VALIDATED_KINDS, validateKubernetesObject } from './kube-validate.js';
@@ -249,9 +249,32 @@ export async function startKubeApiServer(options: StartOptions = {}): Promise<Ku
   }
 }
 
-/** Start an API server with the ServiceMonitor CRD installed. */
-export function startKubeApiServerWithServiceMonitors(options: Omit<StartOptions, 'crds'> = {}): Promise<KubeApiServer> {
-  return startKubeApiServer({ ...options, crds: [SERVICE_MONITOR_CRD as unknown as KubeObject] });
+/**
+ * One API server for a test file: started in beforeAll, stopped in afterAll. When it cannot start
+ * (binaries missing, a startup failure) every test of the file fails with the reason, instead of
+ * vitest's skipping them after a failed beforeAll.
+ * @returns a getter for the running server
+ */
+export function useKubeApiServer(options: StartOptions = {}): () => KubeApiServer {
+  let server: KubeApiServer | undefined;
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      server = await startKubeApiServer(options);
+    } catch (error) {
+      failure = error;
+    }
+  }, 180_000);
+  beforeEach(() => {
+    if (failure) throw failure;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw failure ?? new Error('the API server is started in beforeAll');
+    return server;
+  };
 }
 
 interface Resource {
