@@ -91,8 +91,8 @@ export class KubeApiError extends Error {
     readonly status: number,
     readonly body: unknown,
   ) {
-    const status_ = body as { message?: string; reason?: string } | undefined;
-    super(`${method} ${path} → ${status} ${status_?.reason ?? ''}: ${status_?.message ?? JSON.stringify(body)}`);
+    const answer = body as { message?: string; reason?: string } | undefined;
+    super(`${method} ${path} → ${status} ${answer?.reason ?? ''}: ${answer?.message ?? JSON.stringify(body)}`);
     this.name = 'KubeApiError';
   }
 }
@@ -105,7 +105,7 @@ export interface KubeBinaries {
 
 /**
  * The etcd, kube-apiserver and kustomize binaries, as `scripts/ensure-kube.sh --check` reports them.
- * Throws (with the command to run) when either is missing.
+ * Throws (with the command to run) when any is missing.
  */
 export function kubeBinaries(): KubeBinaries {
   const check = spawnSync('bash', ['scripts/ensure-kube.sh', '--check'], { cwd: repoRoot, encoding: 'utf8' });
@@ -125,10 +125,11 @@ export function kubeBinaries(): KubeBinaries {
 }
 
 /**
- * Render a kustomization with the real kustomize (`kustomize build DIR`), as `kubectl apply -k`
- * would. Rejects with kustomize's own message when it refuses the kustomization.
+ * Render a kustomization with the real kustomize (`kustomize build DIR`; `kubectl apply -k` runs
+ * the kustomize built into kubectl the same way). Rejects with kustomize's own message when it
+ * refuses the kustomization.
  */
-export function kustomizeBuild(dir: string): Promise<KubeObject[]> {
+export async function kustomizeBuild(dir: string): Promise<KubeObject[]> {
   const { kustomize } = kubeBinaries();
   return new Promise((resolve, reject) => {
     execFile(kustomize, ['build', dir], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
@@ -154,6 +155,17 @@ export interface StartOptions {
  */
 export async function startKubeApiServer(options: StartOptions = {}): Promise<KubeApiServer> {
   const binaries = kubeBinaries();
+  // The ports are free when picked but another process may take one before our servers bind it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binaries, options);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(binaries: KubeBinaries, options: StartOptions): Promise<KubeApiServer> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   const dir = await mkdtemp(join(tmpdir(), 'inferstack-kube-'));
   const children: ChildProcess[] = [];
@@ -226,7 +238,7 @@ export async function startKubeApiServer(options: StartOptions = {}): Promise<Ku
     const url = `https://127.0.0.1:${apiPort}`;
     const certFile = join(certDir, 'apiserver.crt');
     let ca: Buffer | undefined;
-    const raw = (method: string, path: string, body?: unknown, contentType?: string): Promise<KubeResponse> => {
+    const raw = async (method: string, path: string, body?: unknown, contentType?: string): Promise<KubeResponse> => {
       if (!ca) throw new Error('kube-apiserver has not written its certificate yet');
       return httpsCall(url, ca, token, method, path, body, contentType);
     };
@@ -236,6 +248,8 @@ export async function startKubeApiServer(options: StartOptions = {}): Promise<Ku
         ca = await readFile(certFile);
       }
       const r = await raw('GET', '/readyz').catch(() => undefined);
+      // Read the certificate again next time, in case it was caught half written.
+      if (!r) ca = undefined;
       return r?.status === 200;
     });
     const version = ((await raw('GET', '/version')).body as { gitVersion: string }).gitVersion;
