@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { PROMETHEUS_IMAGE } from '../../../test/support/prometheus-image.js';
 import { STANDIN, createProject, docker, type Project } from './_harness.js';
 
 const NODE = 'inferstack-test/node:20';
@@ -118,7 +119,7 @@ describe("a stack's identity", () => {
     p.writeModels(
       models(p).replace(
         'monitoring: {mode: none}',
-        `monitoring: {prometheus: {image: inferstack-test/prometheus:2.42, container-name: ${name}, port: 1, targets-dir: ${targets}}, node-exporter: {enabled: false}, grafana: {enabled: false}}`,
+        `monitoring: {prometheus: {image: ${PROMETHEUS_IMAGE}, container-name: ${name}, port: 1, targets-dir: ${targets}}, node-exporter: {enabled: false}, grafana: {enabled: false}}`,
       ),
     );
     const up = await p.serve(['up']);

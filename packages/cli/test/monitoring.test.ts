@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN, createProject, docker, removeByLabel, type Project, freePort, until } from './_harness.js';
 
-const PROMETHEUS = 'inferstack-test/prometheus:2.42';
+import { PROMETHEUS_IMAGE as PROMETHEUS } from '../../../test/support/prometheus-image.js';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 
 describe('serve with a managed Prometheus (real Prometheus 2.42)', () => {

@@ -24,8 +24,11 @@ export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.20.2-cu129`;
  */
 export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.7';
 
-/** Prometheus image (3.5 is a long-term-support release). */
-export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
+/**
+ * Prometheus image: 3.13, the long-term-support line (3.5's support ended in July 2026), and
+ * the version the tests run (built from Prometheus' Go module into a local image).
+ */
+export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.13.5';
 
 /** node-exporter image (host CPU, memory, disk for the system dashboard); `NODE_EXPORTER_IMAGE`. */
 export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.11.1';

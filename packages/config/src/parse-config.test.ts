@@ -437,7 +437,7 @@ describe('sections', () => {
       mode: 'managed',
       prometheusUrl: 'http://127.0.0.1:9090',
       prometheusPort: 9090,
-      prometheusImage: 'prom/prometheus:v3.5.0',
+      prometheusImage: 'prom/prometheus:v3.13.5',
       prometheusContainerName: 'prometheus',
       targetsDir: '/p/prometheus/targets',
       grafana: { enabled: true, port: 3000, image: 'grafana/grafana:13.0.1', containerName: 'grafana' },
