@@ -19,6 +19,11 @@ export const configArgs = {
   debug: { type: 'boolean', description: 'Print debug information (never secrets)' },
 } as const;
 
+/** `--drain-timeout`: how long a model gets to finish its requests before it stops. */
+export const drainArg = {
+  'drain-timeout': { type: 'string', description: 'Seconds a model gets to finish the requests in flight (after it is unrouted) before it stops (default 60)', valueHint: 'SECONDS' },
+} as const;
+
 /** `--json`. */
 export const jsonArg = { json: { type: 'boolean', description: 'Print the result as JSON' } } as const;
 

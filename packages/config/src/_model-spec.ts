@@ -19,6 +19,7 @@ export interface ModelDefaults {
   env: { name: string; value: string; pos: Pos; path: (string | number)[] }[];
   volumes: { mount: VolumeMount; pos: Pos; path: (string | number)[] }[];
   pull?: PullPolicy;
+  replace?: 'rolling' | 'in-place';
 }
 
 /** What normalising a model needs besides its own node. */
@@ -40,9 +41,9 @@ export interface ParsedModel {
 }
 
 /** Keys that are inferstack's own or Docker's, not vLLM flags. */
-const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'api-key', 'additional_flags']);
+const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'api-key', 'additional_flags']);
 /** Keys a typo of which is more likely than a real vLLM flag. */
-const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
+const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
 /** Flags inferstack sets itself. */
 const RESERVED_FLAGS: Record<string, string> = {
   port: 'inferstack runs vLLM with --port 8000 (the gateway and Prometheus reach it there)',
@@ -358,6 +359,7 @@ export function parseModel(
   );
   const platform = ctx.settings.VLLM_PLATFORM || undefined;
   const pullPolicy = (ok('pull') ? (value('pull') as PullPolicy) : undefined) ?? ctx.defaults.pull ?? 'missing';
+  const replace = (ok('replace') ? (value('replace') as 'rolling' | 'in-place') : undefined) ?? ctx.defaults.replace;
 
   const spec: Omit<ModelSpec, 'specHash'> = {
     key,
@@ -367,6 +369,7 @@ export function parseModel(
     image,
     ...(platform ? { platform } : {}),
     pullPolicy,
+    ...(replace === 'in-place' ? { replace } : {}),
     gpus,
     ...(cpusetCpus !== undefined ? { cpusetCpus } : {}),
     ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),

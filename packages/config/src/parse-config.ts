@@ -246,6 +246,7 @@ function parseDefaults(entry: LEntry | undefined, ctx: SectionContext): ModelDef
   const defaults: ModelDefaults = { env: [], volumes: [] };
   if (typeof raw.image === 'string') defaults.image = raw.image;
   if (typeof raw.pull === 'string') defaults.pull = raw.pull as ModelDefaults['pull'];
+  if (typeof raw.replace === 'string') defaults.replace = raw.replace as ModelDefaults['replace'];
   if (entry && raw.env && typeof raw.env === 'object') {
     for (const [name, value] of Object.entries(raw.env as Record<string, unknown>)) {
       defaults.env.push({ name, value: String(value), pos: locate(entry.value, ['env', name], 'key'), path: ['defaults', 'env', name] });

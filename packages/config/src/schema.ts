@@ -92,6 +92,14 @@ const Pull = v.pipe(
   v.title('Pull policy'), v.description('When to pull the image: `missing` (default: only when not present), `always`, or `never`.'),
 );
 
+const Replace = v.pipe(
+  v.picklist(['rolling', 'in-place'], 'must be rolling or in-place'),
+  v.title('Replacement'),
+  v.description(
+    'How a changed model is replaced: `rolling` (default): the new container starts beside the old one and takes over once ready, when both fit on the GPUs; `in-place`: the old one is unrouted, drained and stopped first (downtime), e.g. when the host cannot hold two copies.',
+  ),
+);
+
 const EnvMap = v.pipe(
   v.record(
     v.pipe(v.string(), v.regex(new RegExp(ENV_NAME_PATTERN), 'is not a valid environment variable name')),
@@ -199,6 +207,7 @@ export const ModelOptionsSchema = v.pipe(
       env: v.optional(EnvMap),
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),
+      replace: v.optional(Replace),
     },
     v.pipe(
       v.union(
@@ -247,8 +256,9 @@ export const DefaultsSchema = v.pipe(
       env: v.optional(EnvMap),
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),
+      replace: v.optional(Replace),
     },
-    'must be a map with image, env, volumes or pull',
+    'must be a map with image, env, volumes, pull or replace',
   ),
   v.title('Defaults'), v.description('Settings for every model; a model\'s own image and pull win, its env and volumes are added (same name or target: the model wins).'),
 );

@@ -41,6 +41,11 @@ export interface ModelSpec {
   /** Docker platform (`VLLM_PLATFORM`), if any. */
   platform?: string;
   pullPolicy: PullPolicy;
+  /**
+   * `in-place` (`replace: in-place`): a changed model's old container goes before the new one
+   * starts. Otherwise the replacement is rolling where the GPUs allow. Not part of the hash.
+   */
+  replace?: 'in-place';
   gpus: GpuSelection;
   /** `cpuset-cpus` as Docker's string form, e.g. `0-3` or `0,1,2`. */
   cpusetCpus?: string;

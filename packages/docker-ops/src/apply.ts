@@ -6,6 +6,8 @@ import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
 import { ensureImage, type PullProgress } from './images.js';
 import { gpusOverlap, type ModelChange } from './plan.js';
+import { LABEL_MODEL } from './labels.js';
+import type { ModelContainer } from './containers.js';
 import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
 
 /** Progress of `apply`, one model at a time, for a terminal or a log. */
@@ -20,6 +22,10 @@ export type ApplyEvent =
   | { type: 'waiting'; key: string }
   | { type: 'ready'; key: string; elapsedMs: number }
   | { type: 'kept'; key: string }
+  /** A changed model is replaced: `rolling` beside the old one, or `in-place` (downtime: `why`). */
+  | { type: 'replacing'; key: string; strategy: 'rolling' | 'in-place'; why?: string }
+  /** A rolling replacement is done: the new container serves under the model's usual name. */
+  | { type: 'replaced'; key: string }
   | { type: 'failed'; key: string; error: ModelFailure };
 
 /** Why one model failed, with what to do. */
@@ -59,6 +65,20 @@ export interface ApplyOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: (event: ApplyEvent) => void;
+  /**
+   * Called before a running container of the plan is stopped: with `next` (a rolling
+   * replacement, once the new container is ready) traffic must go to `next` instead; without,
+   * the model is taken out of traffic. Either way the old container's requests should finish
+   * (drain) before this returns. Not called for containers that serve nothing (stopped, crashed).
+   */
+  handOver?: (old: ModelContainer, next?: { id: string; name: string }) => Promise<void>;
+  /** Called when the new container of an in-place replacement is ready: route to it now. */
+  reroute?: (next: { id: string; name: string; key: string }) => Promise<void>;
+}
+
+/** The name of the new container of a rolling replacement, beside the old one. */
+export function replacementName(containerName: string): string {
+  return `${containerName}-next`;
 }
 
 /**
@@ -138,8 +158,9 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     changes
       .filter((c): c is Extract<ModelChange, { action: 'remove' }> => c.action === 'remove')
       .map(async (c) => {
-        emit({ type: 'removing', key: c.key, reason: c.reason });
         try {
+          if (c.container.state === 'running' && c.container.health !== 'unhealthy') await options.handOver?.(c.container);
+          emit({ type: 'removing', key: c.key, reason: c.reason });
           await removeContainer(docker, c.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
           emit({ type: 'removed', key: c.key });
           if (!outcomes.has(c.key)) outcomes.set(c.key, { key: c.key, action: 'remove', outcome: 'done' });
@@ -188,6 +209,16 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     let containerId: string | undefined = change.action === 'start' || change.action === 'keep' ? change.container.id : undefined;
     try {
       if (signal?.aborted) throw new OperationAbortedError();
+      // A run killed between removing the old container and renaming the new one left it
+      // under its temporary name: it takes the usual one (it still answers to both).
+      if (change.action !== 'create' && change.container.name === replacementName(spec.containerName)) {
+        await docker
+          .getContainer(change.container.id)
+          .rename({ name: spec.containerName })
+          .catch((error: unknown) => {
+            throw new DockerApiError(`cannot rename ${change.container.name} to ${spec.containerName}`, error);
+          });
+      }
       if (change.action === 'keep' && (await seenReady(docker, change.container.id))) {
         emit({ type: 'kept', key });
         outcomes.set(key, { key, action: 'keep', outcome: 'done', containerId });
@@ -199,16 +230,28 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         emit({ type: 'failed', key, error: imageError });
         return;
       }
+      const rolling = change.action === 'recreate' && change.strategy === 'rolling';
+      const serving = (c: ModelContainer) => c.state === 'running' && c.health !== 'unhealthy';
       if (change.action === 'recreate') {
-        emit({ type: 'removing', key, reason: change.reason });
-        await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
+        emit({ type: 'replacing', key, strategy: change.strategy, ...(change.why ? { why: change.why } : {}) });
+        if (!rolling) {
+          if (serving(change.container)) await options.handOver?.(change.container);
+          emit({ type: 'removing', key, reason: change.reason });
+          await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
+        } else {
+          // A leftover of a run killed mid-replacement: ours (this model's), so it goes.
+          await removeLeftover(docker, replacementName(spec.containerName), key);
+        }
       }
       if (change.action !== 'start' && change.action !== 'keep') {
         emit({ type: 'creating', key });
+        const name = rolling ? replacementName(spec.containerName) : spec.containerName;
         const create = modelContainerOptions(spec, {
           network: options.network,
           argvStyle: argvStyles.get(spec.image) ?? 'api-server',
           extraLabels: options.extraLabels,
+          // The new container keeps answering to this name once renamed to the usual one.
+          ...(rolling ? { name, aliases: [name] } : {}),
         });
         try {
           containerId = (await docker.createContainer(create)).id;
@@ -243,9 +286,32 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
             throw new DockerApiError(`cannot set the restart policy of ${spec.containerName}`, error);
           });
         inFlight.delete(containerId!);
+        emit(change.action === 'keep' ? { type: 'kept', key } : { type: 'ready', key, elapsedMs: result.elapsedMs });
+        if (rolling && change.action === 'recreate') {
+          // The new one serves: traffic moves to it, the old one drains and goes, the new one
+          // takes the model's usual name.
+          const next = { id: containerId!, name: replacementName(spec.containerName) };
+          try {
+            if (serving(change.container)) await options.handOver?.(change.container, next);
+          } catch (error) {
+            // Traffic could not move: the old container serves on, the new one goes.
+            await removeContainer(docker, containerId!, { timeoutSeconds: 5 }).catch(() => {});
+            throw error;
+          }
+          emit({ type: 'removing', key, reason: change.reason });
+          await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
+          try {
+            await docker.getContainer(containerId!).rename({ name: spec.containerName });
+          } catch (error) {
+            throw new DockerApiError(`cannot rename ${next.name} to ${spec.containerName}`, error);
+          }
+          emit({ type: 'replaced', key });
+        } else if (change.action === 'recreate') {
+          // In place, the model was out of traffic since its old container went: end that now.
+          await options.reroute?.({ id: containerId!, name: spec.containerName, key });
+        }
         const elapsedMs = Date.now() - started;
         outcomes.set(key, { key, action: change.action, outcome: 'done', elapsedMs, containerId });
-        emit(change.action === 'keep' ? { type: 'kept', key } : { type: 'ready', key, elapsedMs: result.elapsedMs });
         return;
       }
       inFlight.delete(containerId!);
@@ -259,7 +325,9 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         hint: `see "serve logs ${key}"`,
       };
       // A hung or unhealthy server still holds its GPU memory: stop it, keep it for its logs.
-      if (result.reason === 'timeout' || result.reason === 'unhealthy' || result.reason === 'restarting') {
+      // The failed new container of a rolling replacement goes: the old one serves on.
+      if (rolling) await removeContainer(docker, containerId!, { timeoutSeconds: 5 }).catch(() => {});
+      else if (result.reason === 'timeout' || result.reason === 'unhealthy' || result.reason === 'restarting') {
         await docker.getContainer(containerId!).stop({ t: 5 }).catch(() => {});
       }
       outcomes.set(key, { key, action: change.action, outcome: 'failed', elapsedMs: Date.now() - started, containerId, failure });
@@ -288,6 +356,19 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     );
   }
   return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+}
+
+/** Remove a container of `name` left by a killed run, when it is this model's. */
+async function removeLeftover(docker: DockerClient, name: string, key: string): Promise<void> {
+  let info;
+  try {
+    info = await docker.getContainer(name).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return;
+    throw new DockerApiError(`cannot inspect ${name}`, error);
+  }
+  if (info.Config.Labels?.[LABEL_MODEL] !== key) throw new DockerOpsError(`a container named ${name} is in the way and is not model ${key}'s`, { hint: 'remove or rename it' });
+  await removeContainer(docker, info.Id, { timeoutSeconds: 5 });
 }
 
 /**

@@ -37,6 +37,10 @@ export interface ModelContainerOptions {
    * CUDA graph capture). @default 3600
    */
   healthStartPeriodSeconds?: number;
+  /** Another container name (the new container of a rolling replacement). @default spec.containerName */
+  name?: string;
+  /** DNS names on the network besides the container's name (a name kept across a rename). */
+  aliases?: string[];
 }
 
 /**
@@ -53,7 +57,7 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
         ? [{ Driver: 'nvidia', DeviceIDs: spec.gpus.indices.map(String), Capabilities: [['gpu']] }]
         : undefined;
   return {
-    name: spec.containerName,
+    name: options.name ?? spec.containerName,
     Image: spec.image,
     ...(spec.platform ? { platform: spec.platform } : {}),
     Cmd: vllmCommand(spec, options.argvStyle),
@@ -78,6 +82,6 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
       // ready, the policy becomes unless-stopped (see apply).
       RestartPolicy: { Name: 'no' },
     },
-    NetworkingConfig: { EndpointsConfig: { [options.network]: {} } },
+    NetworkingConfig: { EndpointsConfig: { [options.network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
   };
 }

@@ -1,7 +1,7 @@
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
-import { LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
+import { LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
 
 /** Docker's container states. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -27,6 +27,8 @@ export interface ModelContainer {
   specFields?: Record<string, string>;
   servedModelName?: string;
   gpus?: string;
+  /** Its `gpu-memory-utilization`, when it was made with one. */
+  gpuMemoryUtilization?: number;
   labels: Record<string, string>;
   /** Addresses on each network, by network name. */
   addresses: Record<string, string>;
@@ -81,6 +83,7 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     specFields: decodeFieldDigests(labels[LABEL_SPEC_FIELDS]),
     servedModelName: labels[LABEL_SERVED_NAME],
     gpus: labels[LABEL_GPUS],
+    ...(labels[LABEL_GPU_UTILIZATION] ? { gpuMemoryUtilization: Number(labels[LABEL_GPU_UTILIZATION]) } : {}),
     labels,
     addresses,
     networks: [...new Set([...Object.keys(info.NetworkSettings?.Networks ?? {}), info.HostConfig?.NetworkMode].filter((n): n is string => Boolean(n) && n !== 'default'))],

@@ -16,6 +16,7 @@ export {
 } from './errors.js';
 export type { LockHolder } from './errors.js';
 export {
+  LABEL_GPU_UTILIZATION,
   LABEL_GPUS,
   LABEL_KIND,
   LABEL_MANAGED,
@@ -49,7 +50,9 @@ export { waitUntilReady } from './readiness.js';
 export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
 export { changedFields, changedFieldsOfObserved, drift, gpusOverlap, planHasChanges, planModels } from './plan.js';
 export type { ModelAction, ModelChange, PlanOptions, RecreateReason } from './plan.js';
-export { applyModelPlan, startOrder } from './apply.js';
+export { applyModelPlan, replacementName, startOrder } from './apply.js';
+export { gpuMap, replacementStrategy } from './gpu-map.js';
+export type { GpuLoad, GpuMap } from './gpu-map.js';
 export type { ApplyEvent, ApplyOptions, ModelFailure, ModelOutcome } from './apply.js';
 export { modelStatuses } from './status.js';
 export type { ModelStatus, SyncState } from './status.js';
@@ -98,4 +101,6 @@ export type { PublishedPort } from './daemon.js';
 export type { ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
 export { httpGet } from './http-get.js';
+export { modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
+export type { DrainResult, ModelLoad } from './load.js';
 export type { HttpAnswer } from './http-get.js';

@@ -14,6 +14,8 @@ export const LABEL_KIND = 'inferstack.kind';
 export const LABEL_SERVICE = 'inferstack.service';
 /** The stack (project) a container, network or volume belongs to. */
 export const LABEL_STACK = 'inferstack.stack';
+/** A model container's `gpu-memory-utilization`: what it holds on each of its GPUs. */
+export const LABEL_GPU_UTILIZATION = 'inferstack.gpu-memory-utilization';
 
 /** Fields of a spec whose change is reported by name in a plan. */
 export const SPEC_FIELDS = ['image', 'model', 'args', 'gpus', 'cpuset', 'shm', 'env', 'volumes'] as const;
@@ -68,5 +70,6 @@ export function modelLabels(spec: ModelSpec, extra: Record<string, string> = {})
     [LABEL_SPEC_FIELDS]: encodeFieldDigests(specFieldDigests(spec)),
     [LABEL_SERVED_NAME]: spec.servedModelName,
     [LABEL_GPUS]: formatGpuLabel(spec.gpus),
+    ...(spec.gpuMemoryUtilization !== undefined ? { [LABEL_GPU_UTILIZATION]: String(spec.gpuMemoryUtilization) } : {}),
   };
 }

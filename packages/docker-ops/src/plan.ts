@@ -1,11 +1,22 @@
 import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/config';
 import type { ModelContainer, ObservedSpec } from './containers.js';
+import { replacementStrategy } from './gpu-map.js';
 import { SPEC_FIELDS, specFieldDigests } from './labels.js';
 
 /** What `apply` will do for one model. */
 export type ModelChange =
   | { action: 'create'; key: string; spec: ModelSpec }
-  | { action: 'recreate'; key: string; spec: ModelSpec; container: ModelContainer; reason: RecreateReason; changed: string[] }
+  | {
+      action: 'recreate';
+      key: string;
+      spec: ModelSpec;
+      container: ModelContainer;
+      reason: RecreateReason;
+      changed: string[];
+      /** `rolling`: the new container takes over once ready; `in-place`: the old one goes first (`why`). */
+      strategy: 'rolling' | 'in-place';
+      why?: string;
+    }
   | { action: 'start'; key: string; spec: ModelSpec; container: ModelContainer }
   | { action: 'keep'; key: string; spec: ModelSpec; container: ModelContainer; adopted: boolean }
   | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' };
@@ -21,6 +32,8 @@ export interface PlanOptions {
   forceRecreate?: boolean;
   /** The stack's network: a container attached elsewhere is recreated on it. */
   network?: string;
+  /** The host's GPU indices (what `gpus: all` covers), for the replacement strategy. */
+  gpuIndices?: readonly number[];
 }
 
 /** Which fields of a container's recorded spec differ from `spec`. */
@@ -102,13 +115,13 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
     const adopted = primary.specHash === undefined;
     const changed = drift(spec, primary, options.network);
     if (options.forceRecreate) {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed });
+      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed, strategy: 'rolling' });
     } else if (changed.length > 0) {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'changed', changed });
+      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'changed', changed, strategy: 'rolling' });
     } else if (primary.state === 'restarting' || primary.state === 'dead') {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'crashed', changed: [] });
+      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'crashed', changed: [], strategy: 'rolling' });
     } else if (primary.state === 'running' && primary.health === 'unhealthy') {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'unhealthy', changed: [] });
+      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'unhealthy', changed: [], strategy: 'rolling' });
     } else if (primary.state === 'running') {
       changes.push({ action: 'keep', key: spec.key, spec, container: primary, adopted });
     } else {
@@ -121,6 +134,8 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
       for (const container of containers) changes.push({ action: 'remove', key, container, reason: 'not-in-config' });
     }
   }
+  // Only now are all models known: whether the old and new container of each fit together.
+  for (const c of changes) if (c.action === 'recreate') Object.assign(c, replacementStrategy(c, changes, options.gpuIndices));
   return changes;
 }
 

@@ -84,6 +84,18 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     expect(planGatewaySync([d('b', 'b', 'key-2')], await client.modelInfo())).toEqual([]);
   });
 
+  it('moves a route to another backend without a gap: the new entry is added before the old one is deleted', async () => {
+    const { fake, client } = await setup();
+    await sync(client, [d('a')]);
+    // The model's container is replaced by one of another name (a rolling replacement).
+    const next: DesiredDeployment = { modelKey: 'a', name: 'inference-a-next', apiBase: 'http://inference-a-next:8000/v1', servedModelName: 'a' };
+    const { report } = await sync(client, [next]);
+    expect(report.ok).toBe(true);
+    const calls = fake.requests.filter((r) => r.path === '/model/new' || r.path === '/model/delete').map((r) => r.path);
+    expect(calls.slice(-2)).toEqual(['/model/new', '/model/delete']);
+    expect(fake.models.map((m) => m.id)).toEqual(['inferstack-inference-a-next']);
+  });
+
   it("migrates the reference tool's organization-marked entries", async () => {
     const { fake, client } = await setup();
     for (const [id, key] of [

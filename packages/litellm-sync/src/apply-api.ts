@@ -122,7 +122,10 @@ export async function applyGatewaySyncApi(
     }
   };
 
-  const queue = [...changes];
+  // Adds (and replacements) first, all of them, then deletions: a route moved from one backend
+  // to another never disappears in between.
+  const phases = [changes.filter((c) => c.kind !== 'remove'), changes.filter((c) => c.kind === 'remove')];
+  let queue: GatewayChange[] = [];
   const worker = async (): Promise<void> => {
     for (let change = queue.shift(); change !== undefined && fatal === undefined; change = queue.shift()) {
       signal?.throwIfAborted();
@@ -143,8 +146,11 @@ export async function applyGatewaySyncApi(
     }
   };
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, changes.length)) }, worker));
-  if (fatal !== undefined) throw fatal;
+  for (const phase of phases) {
+    queue = [...phase];
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, phase.length)) }, worker));
+    if (fatal !== undefined) throw fatal;
+  }
 
   // Read back. Failed changes are left out: their state is not expected to hold.
   const failedIds = new Set(report.failed.map((failure) => failure.change));

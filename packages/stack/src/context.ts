@@ -65,6 +65,12 @@ export interface StackContext {
   resolve(): Promise<void>;
   /** The stack's identity, made now with this run's key and home when it has none (`up`). */
   ensureIdentity(): Promise<StackIdentity>;
+  /**
+   * What this run has told the gateway and Prometheus so far: containers taken out of traffic
+   * (about to stop) and containers seen ready. Every sync of the run builds on it, one at a time,
+   * so that two replacements never undo each other's routes.
+   */
+  readonly routing: { excludedIds: Set<string>; readyIds: Set<string>; last: Promise<unknown> };
 }
 
 /** @internal */
@@ -110,6 +116,7 @@ export function createContext(options: {
   };
 
   const ctx: StackContext = {
+    routing: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() },
     get config() {
       return config;
     },
@@ -171,11 +178,12 @@ export function createContext(options: {
  * @internal
  */
 export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandler; signal?: AbortSignal } = {}): StackContext {
-  if (!options.onEvent && !options.signal) return ctx;
   const signal = options.signal ? AbortSignal.any([ctx.signal, options.signal]) : ctx.signal;
-  // The stack's context underneath (its config and identity are shared), this call's on top.
+  // The stack's context underneath (its config and identity are shared), this call's on top:
+  // its signal, its events, and its own routing (what one `stop` unrouted, the next `up` routes).
   return Object.create(ctx, {
     signal: { value: signal, enumerable: true },
+    routing: { value: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() }, enumerable: true },
     emit: {
       value(event: StackEvent) {
         ctx.emit(event);

@@ -19,6 +19,12 @@ export type StackEvent =
   | { type: 'service-ready'; service: string; container: string; action: ServiceAction; reloaded: boolean; url?: string }
   | { type: 'service-failed'; service: string; container: string; error: Error }
   | { type: 'service-removed'; service: string; container: string; volumes: boolean }
+  /** A model has requests in flight: it is given time to finish them before it stops. */
+  | { type: 'draining'; key: string; container: string; inFlight: number }
+  /** The drain is over: `drained` false when the timeout cut it short (`inFlight` were left). */
+  | { type: 'drained'; key: string; container: string; elapsedMs: number; drained: boolean; inFlight?: number }
+  /** A model replaced in place is routed again: its downtime is over. */
+  | { type: 'routed'; key: string }
   /** `stop`: a model container was stopped. */
   | { type: 'stopped'; key: string; container: string }
   /** `stop` / `down`: a model container could not be stopped or removed. */

@@ -1,5 +1,5 @@
 import type { StackConfig } from '@inferstack/config';
-import { restartContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import { restartContainer, signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import {
   LitellmSyncError,
   applyGatewaySyncApi,
@@ -49,7 +49,9 @@ export interface GatewaySyncResult {
   routed: string[];
   added: number;
   removed: number;
-  /** Config-file mode: the gateway was restarted to load a changed list. */
+  /** Config-file mode: the gateway reloaded its config (SIGHUP): nothing was dropped. */
+  reloaded: boolean;
+  /** Config-file mode: the gateway had to be restarted to load a changed list (it did not reload). */
   restarted: boolean;
   /** Dry run: the plan lines. */
   plan?: string[];
@@ -71,6 +73,8 @@ export async function syncGateway(
     justStarted?: boolean;
     /** How long a (re)started gateway gets to answer. @default 120_000 */
     readyTimeoutMs?: number;
+    /** How long a reloaded gateway gets to route the new list. @default 30_000 */
+    reloadTimeoutMs?: number;
   } = {},
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
@@ -81,36 +85,38 @@ export async function syncGateway(
   const routed = desired.map((d) => d.servedModelName);
   if (mode === 'config') {
     if (options.dryRun) {
-      return { mode, routed, added: 0, removed: 0, restarted: false, plan: [`write ${desired.length} managed model(s) into ${config.gateway.configFile}`] };
+      return { mode, routed, added: 0, removed: 0, restarted: false, reloaded: false, plan: [`write ${desired.length} managed model(s) into ${config.gateway.configFile}`] };
     }
-    if (config.gateway.mode === 'managed') ensureGatewayConfigFile(config);
+    const managed = config.gateway.mode === 'managed';
+    if (managed) ensureGatewayConfigFile(config);
     const written = await writeLitellmConfig(config.gateway.configFile, desired, scope);
-    let restarted = false;
-    if (written.changed && config.gateway.mode === 'managed') {
-      await restartContainer(await docker(), config.gateway.containerName, 5);
-      restarted = true;
+    // A gateway we just started reads the file as it starts; one that should be up gets a short budget.
+    await client.waitUntilReady({ timeoutMs: options.justStarted ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
+    if (!managed) return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted: false, reloaded: false };
+    // Does the gateway route what the file says? Not when the file just changed, nor after a run
+    // killed between writing the file and reloading the gateway.
+    const routesOk = async () => planGatewaySync(desired, await client.modelInfo({ signal: options.signal }), scope).length === 0;
+    if (await routesOk()) return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted: false, reloaded: false };
+    // LiteLLM under gunicorn reloads its config on SIGHUP: new workers start with the new list
+    // while the old ones finish their requests, so no request to any model is dropped.
+    await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP');
+    if (await until(routesOk, { timeoutMs: options.reloadTimeoutMs ?? 30_000, stableMs: 1000, signal: options.signal })) {
+      return { mode, routed, added: desired.length, removed: 0, restarted: false, reloaded: true };
     }
-    // A gateway we just (re)started may take a while; one that should be up gets a short budget.
-    const long = restarted || options.justStarted;
-    await client.waitUntilReady({ timeoutMs: long ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
-    // An unchanged file does not prove the gateway loaded it: a run killed between writing the
-    // file and restarting the gateway leaves it routing to the old list. Ask it what it routes.
-    if (!restarted && config.gateway.mode === 'managed' && planGatewaySync(desired, await client.modelInfo({ signal: options.signal }), scope).length > 0) {
-      await restartContainer(await docker(), config.gateway.containerName, 5);
-      restarted = true;
-      await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
-    }
-    return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted };
+    // A gateway that does not reload (started without gunicorn by an older version): restart it.
+    await restartContainer(await docker(), config.gateway.containerName, 5);
+    await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    return { mode, routed, added: desired.length, removed: 0, restarted: true, reloaded: false };
   }
   const actual = await client.modelInfo({ signal: options.signal });
   const changes = planGatewaySync(desired, actual, scope);
-  if (options.dryRun) return { mode, routed, added: 0, removed: 0, restarted: false, plan: formatGatewayPlan(changes) };
+  if (options.dryRun) return { mode, routed, added: 0, removed: 0, restarted: false, reloaded: false, plan: formatGatewayPlan(changes) };
   const report = await applyGatewaySyncApi(changes, { client, signal: options.signal });
   if (!report.ok) {
     const first = report.failed[0]?.error;
     throw new LitellmSyncError(first ? `gateway sync incomplete: ${first.message}` : `gateway did not show the new model list in time (${report.pending.join(', ')})`);
   }
-  return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false };
+  return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false, reloaded: false };
 }
 
 /** Entries the gateway has now (for `status`), or the error. */
@@ -120,4 +126,21 @@ export async function gatewayEntries(config: StackConfig): Promise<GatewayEntry[
   } catch (error) {
     return error as Error;
   }
+}
+
+/**
+ * Poll `check` until it has held for `stableMs` (a reloading gateway answers from old and new
+ * workers for a moment), or `timeoutMs` passes.
+ */
+async function until(check: () => Promise<boolean>, options: { timeoutMs: number; stableMs: number; signal?: AbortSignal }): Promise<boolean> {
+  const end = Date.now() + options.timeoutMs;
+  let since: number | undefined;
+  while (Date.now() < end) {
+    options.signal?.throwIfAborted();
+    const ok = await check().catch(() => false);
+    if (!ok) since = undefined;
+    else if ((since ??= Date.now()) + options.stableMs <= Date.now()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }

@@ -22,10 +22,10 @@ export interface SyncResult {
 export interface SyncOptions {
   /** Change nothing; the results hold the plan. */
   dryRun?: boolean;
-  /** Models this run just saw ready. @internal */
-  readyKeys?: ReadonlySet<string>;
-  /** Models about to be stopped: deregistered first. @internal */
-  excluding?: ReadonlySet<string>;
+  /** Containers (ids) this run just saw ready. @internal */
+  readyIds?: ReadonlySet<string>;
+  /** Containers (ids) about to be stopped: deregistered first. @internal */
+  excludingIds?: ReadonlySet<string>;
   /** The stack's model containers, when the caller has listed them already. @internal */
   containers?: ModelContainer[];
   /** The gateway was (re)started by this run. @internal */
@@ -39,12 +39,21 @@ export interface SyncOptions {
  * integration: each reports its own error (also as an event).
  */
 export async function syncIntegrations(ctx: StackContext, options: SyncOptions = {}): Promise<SyncResult> {
+  for (const id of options.excludingIds ?? []) ctx.routing.excludedIds.add(id);
+  for (const id of options.readyIds ?? []) ctx.routing.readyIds.add(id);
+  // One at a time: each sees what the ones before it routed.
+  const run = ctx.routing.last.then(() => syncNow(ctx, options));
+  ctx.routing.last = run.catch(() => {});
+  return run;
+}
+
+async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncResult> {
   const { config } = ctx;
   // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
   await ctx.resolve();
   const containers = options.containers ?? (await stackContainers(ctx));
-  const candidates = containers.filter((c) => !options.excluding?.has(c.key));
-  const serving = await servingModels(candidates, { network: config.network, readyKeys: options.readyKeys, local: ctx.local });
+  const candidates = containers.filter((c) => !ctx.routing.excludedIds.has(c.id));
+  const serving = await servingModels(candidates, { network: config.network, readyIds: ctx.routing.readyIds, local: ctx.local });
 
   const gateway: SyncOutcome<GatewaySyncResult> =
     config.gateway.mode === 'none' || options.skipGateway

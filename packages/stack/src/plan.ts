@@ -1,4 +1,4 @@
-import { planHasChanges, planModels, type ModelChange } from '@inferstack/docker-ops';
+import { gpuMap, planHasChanges, planModels, type GpuMap, type ModelChange } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { selectedModels } from './select.js';
@@ -18,6 +18,8 @@ export interface StackPlan {
   changes: ModelChange[];
   /** Whether anything would change. */
   hasChanges: boolean;
+  /** Per GPU, the models on it and their `gpu-memory-utilization` summed, now and after `up`. */
+  gpus: GpuMap;
 }
 
 /** What `up` would do to the models, from one container listing. Changes nothing, takes no lock. */
@@ -25,7 +27,9 @@ export async function plan(ctx: StackContext, options: PlanOptions = {}): Promis
   await ctx.resolve();
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
-  const containers = await stackContainers(ctx, models.map((m) => m.key));
-  const changes = planModels(models, containers, { removeOrphans: !options.models?.length, forceRecreate: options.forceRecreate, network: config.network });
-  return { stack: ctx.name, changes, hasChanges: planHasChanges(changes) };
+  const [containers, gpus] = await Promise.all([stackContainers(ctx, models.map((m) => m.key)), ctx.localGpus()]);
+  // What `gpus: all` covers, when this machine's GPUs are known.
+  const gpuIndices = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);
+  const changes = planModels(models, containers, { removeOrphans: !options.models?.length, forceRecreate: options.forceRecreate, network: config.network, gpuIndices });
+  return { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus: gpuMap(changes, gpuIndices) };
 }

@@ -8,12 +8,12 @@ import { modelUrlFromHost } from './endpoints.js';
  */
 export async function servingModels(
   containers: readonly ModelContainer[],
-  options: { network: string; readyKeys?: ReadonlySet<string>; local: boolean },
+  options: { network: string; readyIds?: ReadonlySet<string>; local: boolean },
 ): Promise<ModelContainer[]> {
   const checks = await Promise.all(
     containers.map(async (c) => {
       if (c.state !== 'running' || c.health === 'unhealthy') return false;
-      if (c.health === 'healthy' || options.readyKeys?.has(c.key)) return true;
+      if (c.health === 'healthy' || options.readyIds?.has(c.id)) return true;
       const address = c.addresses[options.network];
       if (!options.local || !address) return false;
       try {

@@ -1,8 +1,7 @@
-import { listServices, modelStatuses, type ModelStatus } from '@inferstack/docker-ops';
+import { listServices, modelLoads, modelStatuses, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { modelApiBase } from './endpoints.js';
-import { modelLoads, type ModelLoad } from './model-load.js';
 import { serviceStatuses, type ServiceStatus } from './services/registry.js';
 
 /** One model in `status`. */

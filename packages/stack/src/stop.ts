@@ -3,6 +3,7 @@ import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { shownPath } from './_paths.js';
 import { StackInputError } from './errors.js';
+import { drain } from './drain.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { withLock } from './lock.js';
 import { removeServices, type ServiceRemoval } from './services/registry.js';
@@ -13,6 +14,8 @@ export interface StopOptions {
   models?: readonly string[];
   /** Seconds vLLM gets to shut down before SIGKILL. @default 30 */
   timeoutSeconds?: number;
+  /** How long each model gets to finish its requests (after it is unrouted) before it is stopped. @default 60_000 */
+  drainTimeoutMs?: number;
 }
 
 /** Options of `down`. */
@@ -68,8 +71,12 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
   return withLock(ctx, `serve ${mode}${requested}`, async () => {
     const all = await stackContainers(ctx);
     const containers = targets(ctx, options.models, all);
-    // With --all the gateway and Prometheus go too: nothing to deregister from.
-    const sync = containers.length > 0 && !options.all ? await syncIntegrations(ctx, { excluding: new Set(containers.map((c) => c.key)), containers: all }) : undefined;
+    // With --all a managed gateway and Prometheus go too: nothing to deregister from. An external
+    // one stays (shared, maybe, with other stacks): our models leave it first.
+    const external = config.gateway.mode === 'external' || config.monitoring.mode === 'external';
+    const sync = containers.length > 0 && (!options.all || external) ? await syncIntegrations(ctx, { excludingIds: new Set(containers.map((c) => c.id)), containers: all }) : undefined;
+    // Requests in flight finish before the servers go (vLLM cuts them on SIGTERM).
+    await Promise.all(containers.filter((c) => c.state === 'running').map((c) => drain(ctx, c, options.drainTimeoutMs)));
     const timeoutSeconds = options.timeoutSeconds ?? 30;
     const models = await Promise.all(
       containers.map(async (c): Promise<ModelStopOutcome> => {

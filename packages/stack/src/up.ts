@@ -13,6 +13,7 @@ import type { StackContext } from './context.js';
 import { GpuPreflightError } from './errors.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { withLock } from './lock.js';
+import { handOver } from './drain.js';
 import { plan } from './plan.js';
 import { selectedModels } from './select.js';
 import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
@@ -28,6 +29,8 @@ export interface UpOptions {
   dryRun?: boolean;
   /** How long each model gets to be ready. @default 3_600_000 */
   readyTimeoutMs?: number;
+  /** How long a replaced or removed model gets to finish its requests before it stops. @default 60_000 */
+  drainTimeoutMs?: number;
 }
 
 /** What `up` did. */
@@ -78,6 +81,12 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
       readyTimeoutMs: options.readyTimeoutMs,
       signal: ctx.signal,
       onEvent: ctx.emit,
+      // Before a serving container stops: traffic moves off it (to its replacement), then it drains.
+      handOver: (old, next) => handOver(ctx, old, next, options.drainTimeoutMs),
+      reroute: async (next) => {
+        const sync = await syncIntegrations(ctx, { readyIds: new Set([next.id]) });
+        if (sync.gateway.ok) ctx.emit({ type: 'routed', key: next.key });
+      },
     });
     // Containers of the old tool this stack keeps are now its own: no other stack takes them.
     const adopted = changes.filter((c) => (c.action === 'keep' || c.action === 'start') && c.container.stack === undefined).map((c) => (c as { container: { id: string } }).container.id);
@@ -87,7 +96,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     const sync = interrupted
       ? undefined
       : await syncIntegrations(ctx, {
-          readyKeys: new Set(models.filter((o) => o.outcome === 'done').map((o) => o.key)),
+          readyIds: new Set(models.flatMap((o) => (o.outcome === 'done' && o.containerId ? [o.containerId] : []))),
           gatewayJustStarted: gatewayStarted(services),
           skipGateway: gatewayFailed,
         });

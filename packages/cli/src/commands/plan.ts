@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
-import { planJson, printPlan } from '../render/plan.js';
+import { planJson, printGpuMap, printPlan } from '../render/plan.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -20,10 +20,11 @@ export default defineCommand({
     const stack = await openStackFor(ctx, args);
     const plan = await stack.plan({ models: args._, forceRecreate: args['force-recreate'] });
     if (args.json) {
-      ctx.output.json({ stack: plan.stack, changes: plan.hasChanges, plan: planJson(plan.changes) });
+      ctx.output.json({ stack: plan.stack, changes: plan.hasChanges, plan: planJson(plan.changes), gpus: plan.gpus });
     } else {
       ctx.output.print(`stack ${plan.stack} (network ${stack.config.network})`);
       printPlan(ctx.output, plan.changes);
+      printGpuMap(ctx.output, plan.gpus);
     }
     return args['exit-code'] && plan.hasChanges ? ExitCode.changes : ExitCode.ok;
   },

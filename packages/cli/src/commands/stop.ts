@@ -1,6 +1,6 @@
 import { defineCommand, type ArgsDef } from 'citty';
 import type { StopResult } from '@inferstack/stack';
-import { configArgs, jsonArg, strictArgs, wholeNumber } from '../args.js';
+import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
 import { commandEnv, openStackFor, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
@@ -10,6 +10,7 @@ import { meta } from './meta.js';
 const stopArgs = {
   models: { type: 'positional', required: false, description: 'Models to act on (default: every model container)', valueHint: 'MODEL...' },
   timeout: { type: 'string', description: 'Seconds vLLM gets to shut down before SIGKILL (default 30)', valueHint: 'SECONDS' },
+  ...drainArg,
   ...jsonArg,
   ...configArgs,
 } as const satisfies ArgsDef;
@@ -18,12 +19,13 @@ const stopArgs = {
 export async function stopOrDown(
   ctx: CommandEnv,
   mode: 'stop' | 'down',
-  args: { _: string[]; timeout?: string; json?: boolean; 'model-config': string; all?: boolean; volumes?: boolean },
+  args: { _: string[]; timeout?: string; 'drain-timeout'?: string; json?: boolean; 'model-config': string; project?: string; all?: boolean; volumes?: boolean },
 ): Promise<number> {
   const timeoutSeconds = wholeNumber('timeout', args.timeout);
+  const drain = wholeNumber('drain-timeout', args['drain-timeout']);
   const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
   const stack = await openStackFor(ctx, args, progress.handle);
-  const options = { models: args._, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
+  const options = { models: args._, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}) };
   const r: StopResult = mode === 'stop' ? await stack.stop(options) : await stack.down({ ...options, all: args.all, volumes: args.volumes });
   if (args.json) {
     ctx.output.json({

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { configArgs, jsonArg, strictArgs, wholeNumber } from '../args.js';
+import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
@@ -15,6 +15,7 @@ export default defineCommand({
     'force-recreate': { type: 'boolean', alias: 'force-reload', description: 'Recreate the models even when unchanged' },
     'dry-run': { type: 'boolean', description: 'Print the plan, change nothing' },
     timeout: { type: 'string', description: 'Seconds to wait for each model to be ready (default 3600)', valueHint: 'SECONDS' },
+    ...drainArg,
     ...jsonArg,
     ...configArgs,
   },
@@ -23,10 +24,11 @@ export default defineCommand({
     const ctx = commandEnv({ data });
     const out = ctx.output;
     const timeout = wholeNumber('timeout', args.timeout);
+    const drain = wholeNumber('drain-timeout', args['drain-timeout']);
     const progress = new Progress(out, { live: out.isTTY && !args.json, cwd: ctx.cwd });
     try {
       const stack = await openStackFor(ctx, args, progress.handle);
-      const r = await stack.up({ models: args._, forceRecreate: args['force-recreate'], dryRun: args['dry-run'], ...(timeout !== undefined ? { readyTimeoutMs: timeout * 1000 } : {}) });
+      const r = await stack.up({ models: args._, forceRecreate: args['force-recreate'], dryRun: args['dry-run'], ...(timeout !== undefined ? { readyTimeoutMs: timeout * 1000 } : {}), ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}) });
       progress.stop();
       if (args['dry-run']) {
         if (args.json) out.json({ plan: planJson(r.plan) });

@@ -1,5 +1,5 @@
 import { formatGpuLabel } from '@inferstack/config';
-import type { ModelChange } from '@inferstack/docker-ops';
+import type { GpuLoad, GpuMap, ModelChange } from '@inferstack/docker-ops';
 import { type Output, table } from '../output.js';
 
 const SYMBOL: Record<ModelChange['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', remove: '-' };
@@ -9,8 +9,9 @@ function detail(c: ModelChange): string {
     case 'create':
       return 'not running → create';
     case 'recreate':
-      if (c.reason !== 'changed') return `${c.reason} → recreate`;
-      return `${c.container.specHash === undefined ? 'made by the old tool; ' : ''}changed: ${c.changed.join(', ')} → recreate`;
+      const how = c.strategy === 'rolling' ? 'rolling, no downtime' : `in place, downtime: ${c.why}`;
+      if (c.reason !== 'changed') return `${c.reason} → recreate (${how})`;
+      return `${c.container.specHash === undefined ? 'made by the old tool; ' : ''}changed: ${c.changed.join(', ')} → recreate (${how})`;
     case 'start':
       return 'stopped, unchanged → start';
     case 'keep':
@@ -40,9 +41,22 @@ export function planJson(changes: readonly ModelChange[]) {
   return changes.map((c) => ({
     model: c.key,
     action: c.action,
-    ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed } : {}),
+    ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed, strategy: c.strategy, ...(c.why ? { why: c.why } : {}) } : {}),
     ...(c.action === 'remove' ? { reason: c.reason } : {}),
     ...(c.action === 'keep' ? { adopted: c.adopted } : {}),
     container: 'container' in c ? c.container.name : undefined,
   }));
+}
+
+/** The GPU map: per GPU, the models on it and their utilisation summed, now and after `up`. */
+export function printGpuMap(out: Output, map: GpuMap): void {
+  const gpus = [...new Set([...map.before, ...map.after].map((l) => l.gpu))];
+  if (gpus.length === 0) return;
+  const cell = (load: GpuLoad | undefined) => (load ? `${load.models.map((m) => `${m.key} ${m.utilization.toFixed(2)}`).join(' + ')} = ${load.sum.toFixed(2)}` : '-');
+  const rows = gpus.map((gpu) => {
+    const after = map.after.find((l) => l.gpu === gpu);
+    return [gpu, cell(map.before.find((l) => l.gpu === gpu)), after && after.sum > 1 ? out.red(cell(after)) : cell(after)];
+  });
+  out.print('');
+  for (const line of table(['GPU', 'NOW', 'AFTER UP'], rows)) out.print(line);
 }

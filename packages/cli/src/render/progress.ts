@@ -102,6 +102,20 @@ export class Progress {
         return this.set(event.key, `${o.green('✔')} ${event.key}  ready in ${formatDuration(event.elapsedMs)}`, true);
       case 'kept':
         return this.line(`${o.green('✔')} ${event.key}  unchanged, running`);
+      case 'replacing':
+        return event.strategy === 'rolling'
+          ? this.line(`${o.cyan('↻')} ${event.key}  rolling replacement: the new container starts beside the old one`)
+          : this.line(`${o.yellow('↻')} ${event.key}  replacing in place (downtime): ${event.why ?? 'the old container goes first'}`);
+      case 'routed':
+        return this.line(`${o.green('✔')} ${event.key}  routed again`);
+      case 'replaced':
+        return this.line(`${o.green('✔')} ${event.key}  replaced: the new container serves under the usual name`);
+      case 'draining':
+        return this.line(`${event.key}  draining: ${event.inFlight} request(s) in flight finish first`);
+      case 'drained':
+        return event.drained
+          ? this.line(`${o.green('✔')} ${event.key}  drained in ${formatDuration(event.elapsedMs)}`)
+          : this.line(`${o.yellow('!')} ${event.key}  ${event.inFlight ?? 'some'} request(s) still in flight after ${formatDuration(event.elapsedMs)}: stopping anyway (--drain-timeout)`);
       case 'failed': {
         this.set(event.key, `${o.red('✖')} ${event.key}  ${event.error.message}`, true);
         const d = event.error.diagnosis;
@@ -128,7 +142,8 @@ export class Progress {
           for (const l of g.plan) this.line(`  gateway plan: ${l}`);
           return;
         }
-        return this.line(`${o.green('✔')} ${pad('gateway')} ${g.routed.length} model(s) routed${g.restarted ? ' (gateway restarted to load them)' : ''}`);
+        const how = g.restarted ? ' (gateway restarted to load them)' : g.reloaded ? ' (gateway reloaded, no request dropped)' : '';
+        return this.line(`${o.green('✔')} ${pad('gateway')} ${g.routed.length} model(s) routed${how}`);
       }
       case 'gateway-failed':
         return this.failure(`gateway sync failed: ${event.error.message}`, event.hint);

@@ -68,7 +68,8 @@ export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
     name: g.containerName,
     kind: 'gateway',
     image: g.image,
-    cmd: ['--config', `${CONFIG_DIR_IN_CONTAINER}/${basename(g.configFile)}`, '--port', String(GATEWAY_CONTAINER_PORT), '--host', '0.0.0.0', '--num_workers', workers],
+    // Under gunicorn the proxy reloads its config on SIGHUP without dropping a request.
+    cmd: ['--config', `${CONFIG_DIR_IN_CONTAINER}/${basename(g.configFile)}`, '--port', String(GATEWAY_CONTAINER_PORT), '--host', '0.0.0.0', '--num_workers', workers, '--run_gunicorn'],
     env,
     secretEnv,
     // The directory, not the file: the file is replaced by rename, which a file mount would miss.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseVllmLoad } from './model-load.js';
+import { parseVllmLoad } from './load.js';
 
 describe('parseVllmLoad', () => {
   it('reads running, waiting and KV-cache use, preferring the new metric name', () => {

@@ -1,0 +1,109 @@
+import { VLLM_CONTAINER_PORT } from '@inferstack/config';
+import type { DockerClient } from './client.js';
+import type { ModelContainer } from './containers.js';
+import { OperationAbortedError } from './errors.js';
+import { httpGet } from './http-get.js';
+
+/** What a model's own `/metrics` says about its load. */
+export interface ModelLoad {
+  running: number;
+  waiting: number;
+  /** 0..1 */
+  kvCacheUsage?: number;
+}
+
+function sum(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) total = (total ?? 0) + value;
+  }
+  return total;
+}
+
+/** Read the load gauges out of vLLM's Prometheus text (new KV-cache name first, then the old). */
+export function parseVllmLoad(text: string): ModelLoad | undefined {
+  const running = sum(text, 'vllm:num_requests_running');
+  const waiting = sum(text, 'vllm:num_requests_waiting');
+  if (running === undefined && waiting === undefined) return undefined;
+  const kv = sum(text, 'vllm:kv_cache_usage_perc') ?? sum(text, 'vllm:gpu_cache_usage_perc');
+  return { running: running ?? 0, waiting: waiting ?? 0, ...(kv !== undefined ? { kvCacheUsage: kv } : {}) };
+}
+
+/** Fetch each running model's load from its `/metrics` (reachable when the daemon is local). */
+export async function modelLoads(containers: readonly ModelContainer[], network: string): Promise<Map<string, ModelLoad>> {
+  const out = new Map<string, ModelLoad>();
+  await Promise.all(
+    containers.map(async (c) => {
+      const address = c.addresses[network];
+      if (c.state !== 'running' || !address) return;
+      try {
+        const r = await httpGet(`http://${address}:${VLLM_CONTAINER_PORT}/metrics`, { timeoutMs: 1500 });
+        const load = r.status === 200 ? parseVllmLoad(r.body) : undefined;
+        if (load) out.set(c.key, load);
+      } catch {
+        // Not answering: status shows its health instead.
+      }
+    }),
+  );
+  return out;
+}
+
+/** A model's `/metrics` text: over HTTP when its address is reachable from here, else through `docker exec curl` (vLLM's image has curl). */
+async function metricsText(docker: DockerClient, container: ModelContainer, options: { network: string; local: boolean }): Promise<string | undefined> {
+  const address = container.addresses[options.network];
+  if (options.local && address) {
+    const r = await httpGet(`http://${address}:${VLLM_CONTAINER_PORT}/metrics`, { timeoutMs: 2000 }).catch(() => undefined);
+    return r?.status === 200 ? r.body : undefined;
+  }
+  try {
+    const exec = await docker.getContainer(container.id).exec({ Cmd: ['curl', '-fsS', `http://localhost:${VLLM_CONTAINER_PORT}/metrics`], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      docker.modem.demuxStream(stream, { write: (c: Buffer) => chunks.push(c) } as never, { write: () => {} } as never);
+      stream.on('end', resolve);
+      stream.on('error', () => resolve());
+    });
+    return Buffer.concat(chunks).toString('utf8') || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a drain came to. */
+export interface DrainResult {
+  /** No request was running or waiting any more. */
+  drained: boolean;
+  elapsedMs: number;
+  /** Requests running and waiting at the last look (undefined when the model did not answer). */
+  inFlight?: number;
+}
+
+/**
+ * Wait until a model has no request running or waiting (vLLM's `vllm:num_requests_running` and
+ * `vllm:num_requests_waiting`), or `timeoutMs` passes. A model whose metrics cannot be read (it
+ * is gone, or not vLLM) counts as drained. `onWait` hears the count while there is one.
+ */
+export async function waitUntilDrained(
+  docker: DockerClient,
+  container: ModelContainer,
+  options: { network: string; local: boolean; timeoutMs: number; intervalMs?: number; signal?: AbortSignal; onWait?: (inFlight: number) => void },
+): Promise<DrainResult> {
+  const started = Date.now();
+  let last: number | undefined;
+  for (;;) {
+    if (options.signal?.aborted) throw new OperationAbortedError();
+    const text = await metricsText(docker, container, options);
+    const load = text ? parseVllmLoad(text) : undefined;
+    if (!load) return { drained: true, elapsedMs: Date.now() - started, ...(last !== undefined ? { inFlight: last } : {}) };
+    last = load.running + load.waiting;
+    if (last === 0) return { drained: true, elapsedMs: Date.now() - started, inFlight: 0 };
+    if (Date.now() - started >= options.timeoutMs) return { drained: false, elapsedMs: Date.now() - started, inFlight: last };
+    options.onWait?.(last);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
+  }
+}
