@@ -13,8 +13,13 @@ export interface HttpAnswer {
  * Rejects on connection errors and after `timeoutMs`.
  */
 export function httpGet(url: string, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+  return httpRequest(url, { ...options, method: 'GET' });
+}
+
+/** {@link httpGet} with any method (and a body): vLLM's POST routes. */
+export function httpRequest(url: string, options: { method: string; body?: string; timeoutMs?: number; headers?: Record<string, string> }): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: options.headers, timeout: options.timeoutMs ?? 2000 }, (res) => {
+    const req = request(url, { method: options.method, headers: options.headers, timeout: options.timeoutMs ?? 2000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -22,6 +27,6 @@ export function httpGet(url: string, options: { timeoutMs?: number; headers?: Re
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${options.timeoutMs ?? 2000} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }

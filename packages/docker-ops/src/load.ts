@@ -3,6 +3,7 @@ import type { DockerClient } from './client.js';
 import type { ModelContainer } from './containers.js';
 import { OperationAbortedError } from './errors.js';
 import { httpGet } from './http-get.js';
+import { modelRequest, type ModelReach } from './model-http.js';
 
 /** What a model's own `/metrics` says about its load. */
 export interface ModelLoad {
@@ -52,26 +53,10 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
   return out;
 }
 
-/** A model's `/metrics` text: over HTTP when its address is reachable from here, else through `docker exec curl` (vLLM's image has curl). */
-async function metricsText(docker: DockerClient, container: ModelContainer, options: { network: string; local: boolean }): Promise<string | undefined> {
-  const address = container.addresses[options.network];
-  if (options.local && address) {
-    const r = await httpGet(`http://${address}:${VLLM_CONTAINER_PORT}/metrics`, { timeoutMs: 2000 }).catch(() => undefined);
-    return r?.status === 200 ? r.body : undefined;
-  }
-  try {
-    const exec = await docker.getContainer(container.id).exec({ Cmd: ['curl', '-fsS', `http://localhost:${VLLM_CONTAINER_PORT}/metrics`], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve) => {
-      docker.modem.demuxStream(stream, { write: (c: Buffer) => chunks.push(c) } as never, { write: () => {} } as never);
-      stream.on('end', resolve);
-      stream.on('error', () => resolve());
-    });
-    return Buffer.concat(chunks).toString('utf8') || undefined;
-  } catch {
-    return undefined;
-  }
+/** A model's `/metrics` text, undefined when it does not answer. */
+async function metricsText(docker: DockerClient, container: ModelContainer, reach: ModelReach): Promise<string | undefined> {
+  const r = await modelRequest(docker, container, reach, 'GET', '/metrics', 2000).catch(() => undefined);
+  return r?.status === 200 ? r.body : undefined;
 }
 
 /** What a drain came to. */
