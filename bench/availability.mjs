@@ -14,7 +14,8 @@
 //                .. IN_PLACE_END below) is where failures of that model are expected
 //
 // In (b), (c) and (d) one long streaming request to the affected model is under way when `up`
-// starts: "complete" means it got `data: [DONE]` (drained), "cut@N" that it broke after N chunks.
+// starts: "complete@N" means it got `data: [DONE]` after N chunks (drained), "cut@N" that it broke
+// after N chunks, "error@N" that an error event came instead of the rest (then `[DONE]`).
 // Per scenario it prints requests and failures of the unaffected models and of the affected one,
 // for (d) the failures outside the announced window, and the distinct failure reasons. Exit 0
 // whatever was measured (1 only when the stack could not be set up).
@@ -224,6 +225,20 @@ async function waitRouted(keys, timeoutMs = 120_000) {
 const traffic = (keys) =>
   startTraffic({ url: gatewayUrl, key: masterKey, models: keys, concurrency: CONCURRENCY, stream: values.stream, maxTokens: MAX_TOKENS, timeoutMs: REQUEST_TIMEOUT_MS });
 
+/**
+ * The in-place window `serve up` announced for a model: from its first IN_PLACE_START line to the
+ * first IN_PLACE_END line after that (undefined when either is missing).
+ */
+function announcedWindow(lines, model) {
+  const from = lines.findIndex((l) => IN_PLACE_START.exec(l.text)?.[1] === model);
+  if (from < 0) return undefined;
+  const to = lines.findIndex((l, i) => i > from && IN_PLACE_END.exec(l.text)?.[1] === model);
+  return to < 0 ? undefined : { from: lines[from].at, to: lines[to].at };
+}
+
+/** complete / error@N (an error event, then `[DONE]`) / cut@N (ended without `[DONE]`), N chunks. */
+const longLabel = (r) => (r.complete ? `complete@${r.chunks}` : r.done ? `error@${r.chunks}` : `cut@${r.chunks}`);
+
 /** Failure reasons with counts, most frequent first. */
 function reasons(failures) {
   const counts = new Map();
@@ -264,17 +279,14 @@ async function scenario({ name, affected, others, phase, edit, long, upArgs = []
   const [restReport, afterReport, longDone] = await Promise.all([rest.stop(), phase === 'before' ? mineReport : mine.stop(), longResult]);
   mineReport = afterReport;
 
-  // The announced in-place window: the first start line for the affected model, the first end
-  // line after it.
-  let window;
-  if (wantWindow) {
-    const startLine = up.lines.find((l) => IN_PLACE_START.exec(l.text)?.[1] === affected);
-    const endLine = startLine && up.lines.find((l) => l.at >= startLine.at && l !== startLine && IN_PLACE_END.exec(l.text)?.[1] === affected);
-    if (startLine && endLine) window = { from: startLine.at, to: endLine.at };
-  }
+  const window = wantWindow ? announcedWindow(up.lines, affected) : undefined;
   const affectedStats = mineReport.models[affected];
   const unaffected = Object.values(restReport.models).reduce((s, m) => ({ requests: s.requests + m.requests, failures: s.failures + m.failures }), { requests: 0, failures: 0 });
-  const spanOf = (fs) => (fs.length ? `${((Math.min(...fs.map((f) => f.start)) - up.start) / 1000).toFixed(1)}s..${((Math.max(...fs.map((f) => f.end)) - up.start) / 1000).toFixed(1)}s` : '-');
+  const sec = (t) => {
+    const v = Math.round((t - up.start) / 100) / 10;
+    return `${(v === 0 ? 0 : v).toFixed(1)}s`;
+  };
+  const spanOf = (fs) => (fs.length ? `${sec(Math.min(...fs.map((f) => f.start)))}..${sec(Math.max(...fs.map((f) => f.end)))}` : '-');
   const result = {
     name,
     upCode: up.code,
@@ -285,9 +297,9 @@ async function scenario({ name, affected, others, phase, edit, long, upArgs = []
     affected,
     affectedStats,
     affectedSpan: spanOf(mineReport.failures),
-    long: longDone ? (longDone.complete ? 'complete' : `cut@${longDone.chunks}`) : '-',
+    long: longDone ? `${longLabel(longDone)} ${sec(longDone.end)}` : '-',
     longError: longDone && !longDone.complete ? longDone.error : '',
-    window: wantWindow ? (window ? `${((window.from - up.start) / 1000).toFixed(1)}s..${((window.to - up.start) / 1000).toFixed(1)}s` : 'none announced') : '-',
+    window: wantWindow ? (window ? `${sec(window.from)}..${sec(window.to)}` : 'none announced') : '-',
     outside: wantWindow ? (window ? mineReport.failuresOutside(affected, window.from, window.to).length : affectedStats.failures) : undefined,
     reasons: { unaffected: reasons(restReport.failures), affected: reasons(mineReport.failures) },
   };
@@ -307,6 +319,12 @@ try {
   if (first.code !== 0) throw new Error(`the first serve up exited ${first.code}:\n${first.lines.map((l) => l.text).join('\n')}`);
   await waitRouted([key(1), key(2), key(3)]);
   log(`ready after ${((first.end - first.start) / 1000).toFixed(1)} s`);
+  // The long request must really be long through the gateway (LiteLLM passing vLLM's
+  // ignore_eos/min_tokens on), or "complete" in the table would mean nothing.
+  const probe = await longRequest({ url: gatewayUrl, key: masterKey, model: key(1), tokens: LONG_TOKENS, timeoutMs: 120_000 });
+  const probeLine = `long request through the gateway, undisturbed: ${longLabel(probe)} in ${((probe.end - probe.start) / 1000).toFixed(1)} s`;
+  log(probeLine);
+  if (!probe.complete || probe.chunks < LONG_TOKENS) throw new Error(`${probeLine}: expected ${LONG_TOKENS} chunks and [DONE] (${probe.error})`);
 
   const flip = (k) => {
     const m = models.get(k);
@@ -350,7 +368,7 @@ try {
   }
 
   // The table.
-  const head = ['scenario', 'serve up', 'unaffected failed/requests', 'failing (s after up)', 'affected', 'failed/requests', 'failing (s after up)', 'long stream', 'in-place window', 'outside window'];
+  const head = ['scenario', 'serve up', 'unaffected failed/requests', 'failing (s after up)', 'affected', 'failed/requests', 'failing (s after up)', 'long stream (ended, s after up)', 'in-place window', 'outside window'];
   const rows = [head];
   for (const x of results) {
     rows.push([
@@ -392,7 +410,8 @@ try {
     console.log(`  ${x.name}`);
     for (const [who, text, n] of all) console.log(`    ${String(n).padStart(4)} × ${who}: ${text}`);
   }
-  console.log(`\n* the affected model; the in-place window is where serve announced (${IN_PLACE_START} .. ${IN_PLACE_END}), from its stderr lines.`);
+  console.log(`\n${probeLine}`);
+  console.log(`* the affected model; the in-place window is where serve announced (${IN_PLACE_START} .. ${IN_PLACE_END}), from its stderr lines.`);
 } catch (error) {
   log(`\nbench failed: ${error.stack ?? error}`);
   status = 1;
