@@ -50,7 +50,8 @@ import { longRequest, startTraffic } from '../test/support/traffic.mjs';
 // serve up's stderr lines that open and close the in-place window of scenario (d). The first
 // group is the model key. Adjust them here when the CLI's wording changes.
 const IN_PLACE_START = /(\S+) +replacing in place/;
-const IN_PLACE_END = /✔ (\S+) +ready in/;
+// The model is routed again (serve up says so once the new container serves): the end of its downtime.
+const IN_PLACE_END = /✔ (\S+) +routed again/;
 
 const { values } = parseArgs({
   options: {
