@@ -1,17 +1,18 @@
 import { isAbsolute, posix, resolve } from 'node:path';
 import * as v from 'valibot';
 import { parseByteSize } from './_byte-size.js';
+import { parseDuration } from './_duration.js';
 import { normaliseCpuset } from './_cpuset.js';
 import { closest } from './_did-you-mean.js';
 import { resolveVllmImage } from './_image-ref.js';
 import { hintFor, type IssueCollector, reportSchemaIssues } from './_issues.js';
 import { type LEntry, type LNode, locate, type Pos, toPlain } from './_yaml-tree.js';
 import { containerNameForKey } from './container-name.js';
-import { DEFAULT_VLLM_IMAGE, HF_CACHE_CONTAINER_PATH } from './defaults.js';
+import { DEFAULT_VLLM_IMAGE, DEFAULT_WAKE_TIMEOUT_MS, HF_CACHE_CONTAINER_PATH } from './defaults.js';
 import { ModelOptionsSchema } from './schema.js';
 import { isSecretName } from './settings.js';
 import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
-import type { GpuSelection, ModelSpec, PullPolicy, VolumeMount } from './types.js';
+import type { GpuSelection, IdlePolicy, ModelSpec, PullPolicy, VolumeMount } from './types.js';
 
 /** Values of the `defaults:` section, already validated. */
 export interface ModelDefaults {
@@ -20,6 +21,8 @@ export interface ModelDefaults {
   volumes: { mount: VolumeMount; pos: Pos; path: (string | number)[] }[];
   pull?: PullPolicy;
   replace?: 'rolling' | 'in-place';
+  idle?: IdlePolicy | 'none';
+  wakeTimeoutMs?: number;
 }
 
 /** What normalising a model needs besides its own node. */
@@ -41,7 +44,7 @@ export interface ParsedModel {
 }
 
 /** Keys that are inferstack's own or Docker's, not vLLM flags. */
-const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'api-key', 'additional_flags']);
+const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'idle', 'swap-group', 'wake-timeout', 'api-key', 'additional_flags']);
 /** Keys a typo of which is more likely than a real vLLM flag. */
 const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
 /** Flags inferstack sets itself. */
@@ -360,6 +363,17 @@ export function parseModel(
   const platform = ctx.settings.VLLM_PLATFORM || undefined;
   const pullPolicy = (ok('pull') ? (value('pull') as PullPolicy) : undefined) ?? ctx.defaults.pull ?? 'missing';
   const replace = (ok('replace') ? (value('replace') as 'rolling' | 'in-place') : undefined) ?? ctx.defaults.replace;
+  const idleRaw = ok('idle') ? (value('idle') as 'none' | { after: string | number; then?: IdlePolicy['then'] }) : undefined;
+  const idle = idleRaw === undefined ? ctx.defaults.idle : idleRaw === 'none' ? 'none' : { afterMs: parseDuration(idleRaw.after) ?? 0, then: idleRaw.then ?? 'sleep' };
+  const swapGroup = ok('swap-group') ? (value('swap-group') as string) : undefined;
+  const wakeTimeoutMs = (ok('wake-timeout') ? parseDuration(value('wake-timeout') as string | number) : undefined) ?? ctx.defaults.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
+  // Sleep mode (an idle policy that sleeps, or a swap group) needs vLLM's flag and its dev-mode
+  // routes; the routes never leave the stack's network (model containers publish no port).
+  const sleeps = (idle !== undefined && idle !== 'none' && idle.then !== 'stop') || swapGroup !== undefined;
+  if (sleeps) {
+    if (!vllmArgs.includes('--enable-sleep-mode')) vllmArgs.push('--enable-sleep-mode');
+    env.VLLM_SERVER_DEV_MODE = '1';
+  }
 
   const spec: Omit<ModelSpec, 'specHash'> = {
     key,
@@ -370,6 +384,9 @@ export function parseModel(
     ...(platform ? { platform } : {}),
     pullPolicy,
     ...(replace === 'in-place' ? { replace } : {}),
+    ...(idle !== undefined && idle !== 'none' ? { idle } : {}),
+    ...(swapGroup !== undefined ? { swapGroup } : {}),
+    ...(wakeTimeoutMs !== DEFAULT_WAKE_TIMEOUT_MS ? { wakeTimeoutMs } : {}),
     gpus,
     ...(cpusetCpus !== undefined ? { cpusetCpus } : {}),
     ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),

@@ -99,3 +99,15 @@ export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
  * per-machine key to make the digests unguessable.
  */
 export const FALLBACK_HASH_KEY = 'inferstack/spec-hash/v1';
+
+/**
+ * The image the watcher runs in: any Node.js 20+ image (serve's own files are mounted into it).
+ * Slim Debian, for a glibc the bundle's optional parts are built against.
+ */
+export const DEFAULT_WATCHER_IMAGE = 'node:20-bookworm-slim';
+
+/** The port the watcher answers on, on the stack's network (wake requests, state, metrics). */
+export const WATCHER_PORT = 8787;
+
+/** How long a request waits for a sleeping or idle-stopped model to wake (`wake-timeout`). */
+export const DEFAULT_WAKE_TIMEOUT_MS = 600_000;

@@ -40,6 +40,9 @@ export {
   DEFAULT_TARGETS_DIR,
   DEFAULT_HUGGINGFACE_CACHE,
   DEFAULT_GPU_MEMORY_UTILIZATION,
+  DEFAULT_WAKE_TIMEOUT_MS,
+  DEFAULT_WATCHER_IMAGE,
+  WATCHER_PORT,
   HF_CACHE_CONTAINER_PATH,
   VLLM_CONTAINER_PORT,
   GATEWAY_CONTAINER_NAME,
@@ -48,6 +51,8 @@ export {
 export type {
   SourceLocation,
   GpuSelection,
+  IdlePolicy,
+  WatcherSettings,
   PullPolicy,
   VolumeMount,
   ModelSpec,

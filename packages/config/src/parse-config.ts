@@ -9,6 +9,7 @@ import { decodeSource } from './_source-text.js';
 import { getEntry, type LEntry, type LMap, type LNode, locate, parseYamlTree, type Pos, toPlain } from './_yaml-tree.js';
 import { modelKeyProblem } from './container-name.js';
 import {
+  DEFAULT_WATCHER_IMAGE,
   DEFAULT_GATEWAY_BIND,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GPU_MEMORY_UTILIZATION,
@@ -29,6 +30,7 @@ import {
   GATEWAY_CONTAINER_NAME,
 } from './defaults.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
+import { parseDuration } from './_duration.js';
 import { hashModelSpec } from './hash-model-spec.js';
 import { unknownModelIssue } from './select-models.js';
 import {
@@ -40,6 +42,7 @@ import {
   MonitoringSchema,
   NetworkSchema,
   StackNameSchema,
+  WatcherSchema,
   TOP_LEVEL_KEYS,
 } from './schema.js';
 import { ENVIRONMENT_SOURCE } from './settings.js';
@@ -162,6 +165,7 @@ export function buildConfig(
   const defaults = parseDefaults(getEntry(root, 'defaults'), ctxBase);
   const gateway = parseGateway(getEntry(root, 'gateway'), ctxBase);
   const monitoring = parseMonitoring(getEntry(root, 'monitoring'), ctxBase);
+  const watcherRaw = parseFields(getEntry(root, 'watcher'), WatcherSchema, out);
   const network = parseSection(getEntry(root, 'network'), NetworkSchema, out) as string | undefined;
   const name = parseSection(getEntry(root, 'name'), StackNameSchema, out) as string | undefined;
   checkPorts(gateway, monitoring, getEntry(root, 'gateway'), getEntry(root, 'monitoring'), out);
@@ -191,6 +195,10 @@ export function buildConfig(
       network: network ?? DEFAULT_NETWORK,
       gateway,
       monitoring,
+      watcher: {
+        image: (watcherRaw.image as string | undefined) ?? DEFAULT_WATCHER_IMAGE,
+        containerName: (watcherRaw['container-name'] as string | undefined) ?? `${name ?? stackNameFor(projectDir)}-watcher`,
+      },
       settings,
     },
   };
@@ -247,6 +255,13 @@ function parseDefaults(entry: LEntry | undefined, ctx: SectionContext): ModelDef
   if (typeof raw.image === 'string') defaults.image = raw.image;
   if (typeof raw.pull === 'string') defaults.pull = raw.pull as ModelDefaults['pull'];
   if (typeof raw.replace === 'string') defaults.replace = raw.replace as ModelDefaults['replace'];
+  if (raw.idle === 'none') defaults.idle = 'none';
+  else if (raw.idle && typeof raw.idle === 'object') {
+    const idle = raw.idle as { after: string | number; then?: 'sleep' | 'deep-sleep' | 'stop' };
+    const afterMs = parseDuration(idle.after);
+    if (afterMs !== undefined) defaults.idle = { afterMs, then: idle.then ?? 'sleep' };
+  }
+  if (raw['wake-timeout'] !== undefined) defaults.wakeTimeoutMs = parseDuration(raw['wake-timeout'] as string | number);
   if (entry && raw.env && typeof raw.env === 'object') {
     for (const [name, value] of Object.entries(raw.env as Record<string, unknown>)) {
       defaults.env.push({ name, value: String(value), pos: locate(entry.value, ['env', name], 'key'), path: ['defaults', 'env', name] });

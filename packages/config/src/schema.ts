@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { BYTE_SIZE_PATTERN } from './_byte-size.js';
+import { DURATION_PATTERN } from './_duration.js';
 import {
+  DEFAULT_WATCHER_IMAGE,
   DEFAULT_GATEWAY_BIND,
   DEFAULT_GATEWAY_PORT,
   DEFAULT_GRAFANA_IMAGE,
@@ -99,6 +101,45 @@ const Replace = v.pipe(
     'How a changed model is replaced: `rolling` (default): the new container starts beside the old one and takes over once ready, when both fit on the GPUs; `in-place`: the old one is unrouted, drained and stopped first (downtime), e.g. when the host cannot hold two copies.',
   ),
 );
+
+const Duration = (title: string, description: string) =>
+  v.pipe(
+    v.union([v.pipe(v.string(), v.regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 90s, 15m or 2h')), v.pipe(v.number(), v.minValue(0))], 'must be a duration such as 90s, 15m or 2h'),
+    v.title(title),
+    v.description(description),
+  );
+
+const Idle = v.pipe(
+  v.union(
+    [
+      v.literal('none'),
+      v.strictObject(
+        {
+          after: Duration('Idle after', 'How long without a request before the model is put away, e.g. 15m.'),
+          then: v.optional(
+            v.pipe(
+              v.picklist(['sleep', 'deep-sleep', 'stop'], 'must be sleep, deep-sleep or stop'),
+              v.description('`sleep` (default): vLLM sleep mode level 1 (weights to CPU RAM, fast wake); `deep-sleep`: level 2 (weights dropped, reloaded on wake); `stop`: the container stops (started again on the next request).'),
+            ),
+          ),
+        },
+        'must be a map with after (and then)',
+      ),
+    ],
+    'must be none, or a map with after: <duration> and then: sleep | deep-sleep | stop',
+  ),
+  v.title('Idle policy'),
+  v.description('What happens to a model nobody asks for: after `after` without requests it sleeps or stops, and the first request through the gateway wakes it (and waits for it). Unset or none: always on.'),
+);
+
+const SwapGroup = v.pipe(
+  v.string('must be a group name'),
+  v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, _ and -'),
+  v.title('Swap group'),
+  v.description('Models of one swap group take turns on their GPUs: waking one puts the others of the group to sleep first.'),
+);
+
+const WakeTimeout = Duration('Wake timeout', 'How long a request waits for a sleeping or idle-stopped model to wake before it fails. Default: 10m.');
 
 const EnvMap = v.pipe(
   v.record(
@@ -208,6 +249,9 @@ export const ModelOptionsSchema = v.pipe(
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),
       replace: v.optional(Replace),
+      idle: v.optional(Idle),
+      'swap-group': v.optional(SwapGroup),
+      'wake-timeout': v.optional(WakeTimeout),
     },
     v.pipe(
       v.union(
@@ -257,8 +301,10 @@ export const DefaultsSchema = v.pipe(
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),
       replace: v.optional(Replace),
+      idle: v.optional(Idle),
+      'wake-timeout': v.optional(WakeTimeout),
     },
-    'must be a map with image, env, volumes, pull or replace',
+    'must be a map with image, env, volumes, pull, replace, idle or wake-timeout',
   ),
   v.title('Defaults'), v.description('Settings for every model; a model\'s own image and pull win, its env and volumes are added (same name or target: the model wins).'),
 );
@@ -473,6 +519,19 @@ export const StackNameSchema = v.pipe(
   ),
 );
 
+/** The `watcher:` section: the container that sleeps idle models and wakes them on a request. */
+export const WatcherSchema = v.pipe(
+  v.strictObject(
+    {
+      image: v.optional(Image('Image', `A Node.js image (20 or newer) the watcher runs in; serve's own files are mounted into it. Default: ${DEFAULT_WATCHER_IMAGE}.`)),
+      'container-name': v.optional(ContainerName('Name of the watcher container. Default: <stack>-watcher.')),
+    },
+    'must be a map with image or container-name',
+  ),
+  v.title('Watcher'),
+  v.description('The watcher runs wherever a model has an idle policy or a swap group: it puts idle models to sleep (or stops them), wakes them on the first request through the gateway, and keeps the gateway and Prometheus in step with the models that serve.'),
+);
+
 /** The whole models.yaml file. */
 export const ModelsFileSchema = v.pipe(
   v.strictObject(
@@ -483,14 +542,15 @@ export const ModelsFileSchema = v.pipe(
       monitoring: v.optional(MonitoringSchema),
       name: v.optional(StackNameSchema),
       network: v.optional(NetworkSchema),
+      watcher: v.optional(WatcherSchema),
     },
-    'must be a map with models and optional defaults, gateway, monitoring, network',
+    'must be a map with models and optional name, defaults, gateway, monitoring, network, watcher',
   ),
   v.title('inferstack models.yaml'), v.description('Models served by vLLM behind a LiteLLM gateway, with Prometheus monitoring. See the @inferstack/config README.'),
 );
 
 /** Keys allowed at the top of models.yaml. */
-export const TOP_LEVEL_KEYS = ['name', 'models', 'defaults', 'gateway', 'monitoring', 'network'] as const;
+export const TOP_LEVEL_KEYS = ['name', 'models', 'defaults', 'gateway', 'monitoring', 'network', 'watcher'] as const;
 
 /**
  * The JSON Schema (draft-07) of models.yaml, for editors (yaml-language-server) and other

@@ -26,6 +26,14 @@ export interface VolumeMount {
   readOnly: boolean;
 }
 
+/** What happens to a model nobody asks for (`idle:`). */
+export interface IdlePolicy {
+  /** Without a request for this long, the model is put away. */
+  afterMs: number;
+  /** `sleep`: vLLM sleep level 1; `deep-sleep`: level 2; `stop`: the container stops. */
+  then: 'sleep' | 'deep-sleep' | 'stop';
+}
+
 /** One model, fully resolved: exactly what will be given to Docker. */
 export interface ModelSpec {
   /** The key in models.yaml, e.g. `qwen-vl-4b-instruct` or `org/name`. */
@@ -46,6 +54,12 @@ export interface ModelSpec {
    * starts. Otherwise the replacement is rolling where the GPUs allow. Not part of the hash.
    */
   replace?: 'in-place';
+  /** Its idle policy (`idle:`); unset: always on. Not part of the hash (sleep mode's flag is). */
+  idle?: IdlePolicy;
+  /** Its swap group: waking it puts the others of the group to sleep first. */
+  swapGroup?: string;
+  /** How long a request waits for it to wake. @default DEFAULT_WAKE_TIMEOUT_MS */
+  wakeTimeoutMs?: number;
   gpus: GpuSelection;
   /** `cpuset-cpus` as Docker's string form, e.g. `0-3` or `0,1,2`. */
   cpusetCpus?: string;
@@ -159,6 +173,12 @@ export interface MonitoringSettings {
   extraScrapeConfigs: unknown[];
 }
 
+/** The watcher (idle models sleep and wake on a request): where it runs. */
+export interface WatcherSettings {
+  image: string;
+  containerName: string;
+}
+
 /** The whole loaded configuration. */
 export interface StackConfig {
   /** Absolute path of the models file. */
@@ -176,6 +196,7 @@ export interface StackConfig {
   network: string;
   gateway: GatewaySettings;
   monitoring: MonitoringSettings;
+  watcher: WatcherSettings;
   /** Settings read from `.env` and the environment (secrets included; never print this). */
   settings: Record<string, string>;
 }

@@ -151,7 +151,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   // A running container is kept only once it is seen ready: a run killed while it waited leaves
   // one that may still be loading and has no restart policy yet. Those made by the old tool are
   // kept as they are.
-  const work = changes.filter((c) => c.action !== 'remove' && !(c.action === 'keep' && c.adopted)) as Array<Extract<ModelChange, { spec: ModelSpec }>>;
+  const work = changes.filter((c) => c.action !== 'remove' && !(c.action === 'keep' && (c.adopted || c.idle))) as Array<Extract<ModelChange, { spec: ModelSpec }>>;
 
   // Leftovers and models no longer configured go first: they may hold the GPUs we need.
   await Promise.all(
@@ -170,7 +170,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
       }),
   );
   for (const c of changes) {
-    if (c.action === 'keep' && c.adopted) {
+    if (c.action === 'keep' && (c.adopted || c.idle)) {
       emit({ type: 'kept', key: c.key });
       outcomes.set(c.key, { key: c.key, action: 'keep', outcome: 'done', containerId: c.container.id });
     }

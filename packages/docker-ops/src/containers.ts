@@ -29,6 +29,11 @@ export interface ModelContainer {
   gpus?: string;
   /** Its `gpu-memory-utilization`, when it was made with one. */
   gpuMemoryUtilization?: number;
+  /**
+   * Its restart policy, read for containers that do not run: `no` on a stopped model that was
+   * ready once marks one the watcher stopped because nobody asked for it (idle-stopped).
+   */
+  restartPolicy?: string;
   labels: Record<string, string>;
   /** Addresses on each network, by network name. */
   addresses: Record<string, string>;
@@ -157,12 +162,15 @@ export async function listModelContainers(docker: DockerClient, options: { label
         const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
         if ((info?.RestartCount ?? 0) > 0) c.state = 'restarting';
       }),
-    // The old tool recorded no spec: what they run is read, so that drift shows.
+    // The old tool recorded no spec: what they run is read, so that drift shows. Stopped ones:
+    // their restart policy tells an idle-stopped model from one stopped by hand.
     ...containers
-      .filter((c) => c.specHash === undefined)
+      .filter((c) => c.specHash === undefined || c.state !== 'running')
       .map(async (c) => {
         const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
-        if (info) c.observed = observedSpec(info);
+        if (!info) return;
+        if (c.specHash === undefined) c.observed = observedSpec(info);
+        if (c.state !== 'running') c.restartPolicy = info.HostConfig.RestartPolicy?.Name ?? 'no';
       }),
   ]);
   return containers;
@@ -292,4 +300,23 @@ export async function followContainerLogs(
     if (options.signal?.aborted) stop();
     options.signal?.addEventListener('abort', stop, { once: true });
   });
+}
+
+/** Start a container (one already running is fine). */
+export async function startContainer(docker: DockerClient, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).start();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 304) return;
+    throw classifyContainerError(`cannot start container ${id.slice(0, 12)}`, id.slice(0, 12), error);
+  }
+}
+
+/** Set a container's restart policy (`unless-stopped` once a model serves; see IDLE_STOP_POLICY). */
+export async function setRestartPolicy(docker: DockerClient, id: string, name: string): Promise<void> {
+  try {
+    await docker.getContainer(id).update({ RestartPolicy: { Name: name, ...(name === 'on-failure' ? { MaximumRetryCount: 1 } : {}) } });
+  } catch (error) {
+    throw new DockerApiError(`cannot set the restart policy of ${id.slice(0, 12)}`, error);
+  }
 }

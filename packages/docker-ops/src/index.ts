@@ -39,6 +39,8 @@ export {
   followContainerLogs,
   listModelContainers,
   removeNetwork,
+  setRestartPolicy,
+  startContainer,
   removeContainer,
   stopContainer,
   toModelContainer,
@@ -48,7 +50,7 @@ export { ensureImage, inspectImage, pullImage } from './images.js';
 export type { EnsureImageOptions, PullProgress } from './images.js';
 export { waitUntilReady } from './readiness.js';
 export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
-export { changedFields, changedFieldsOfObserved, drift, gpusOverlap, planHasChanges, planModels } from './plan.js';
+export { IDLE_STOP_POLICY, changedFields, changedFieldsOfObserved, drift, gpusOverlap, isIdleStopped, planHasChanges, planModels } from './plan.js';
 export type { ModelAction, ModelChange, PlanOptions, RecreateReason } from './plan.js';
 export { applyModelPlan, replacementName, startOrder } from './apply.js';
 export { gpuMap, replacementStrategy } from './gpu-map.js';

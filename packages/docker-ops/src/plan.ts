@@ -18,7 +18,15 @@ export type ModelChange =
       why?: string;
     }
   | { action: 'start'; key: string; spec: ModelSpec; container: ModelContainer }
-  | { action: 'keep'; key: string; spec: ModelSpec; container: ModelContainer; adopted: boolean }
+  | {
+      action: 'keep';
+      key: string;
+      spec: ModelSpec;
+      container: ModelContainer;
+      adopted: boolean;
+      /** Stopped by the watcher because nobody asked for it: the next request starts it. */
+      idle?: boolean;
+    }
   | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' };
 
 export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';
@@ -124,6 +132,8 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
       changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'unhealthy', changed: [], strategy: 'rolling' });
     } else if (primary.state === 'running') {
       changes.push({ action: 'keep', key: spec.key, spec, container: primary, adopted });
+    } else if (isIdleStopped(primary) && spec.idle?.then === 'stop') {
+      changes.push({ action: 'keep', key: spec.key, spec, container: primary, adopted, idle: true });
     } else {
       changes.push({ action: 'start', key: spec.key, spec, container: primary });
     }
@@ -137,6 +147,18 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
   // Only now are all models known: whether the old and new container of each fit together.
   for (const c of changes) if (c.action === 'recreate') Object.assign(c, replacementStrategy(c, changes, options.gpuIndices));
   return changes;
+}
+
+/**
+ * The restart policy the watcher gives a model it stops because nobody asked for it: a stopped
+ * container with it is idle-stopped (the next request starts it), not stopped by hand. Docker
+ * does not restart a container that was stopped, whatever its policy.
+ */
+export const IDLE_STOP_POLICY = 'on-failure';
+
+/** Whether the watcher stopped this container because nobody asked for it. */
+export function isIdleStopped(container: Pick<ModelContainer, 'state' | 'restartPolicy'>): boolean {
+  return container.state === 'exited' && container.restartPolicy === IDLE_STOP_POLICY;
 }
 
 /** Whether a plan changes anything (for `serve plan --exit-code`). */
