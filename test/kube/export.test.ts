@@ -219,6 +219,22 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
     }
   });
 
+  it("promtool of the Prometheus image accepts the exported prometheus.yml as the pod mounts it", async () => {
+    const promDir = await mkdtemp(join(tmpdir(), 'inferstack-k8s-promtool-'));
+    dirs.push(promDir);
+    await chmod(promDir, 0o755);
+    await writeFile(join(promDir, 'prometheus.yml'), r.files.find((f) => f.path === 'files/prometheus/prometheus.yml')!.text, { mode: 0o644 });
+    // The key file the projected volume adds from the Secret (promtool checks that it exists).
+    await writeFile(join(promDir, 'litellm-key'), 'not-a-key\n', { mode: 0o644 });
+    const mount = named(built, 'Deployment', 'inferstack-demo-prometheus').spec.template.spec.containers[0].volumeMounts[0].mountPath;
+    const check = await docker(
+      ['run', '--rm', '--label', sessionLabel(session), '--network', 'none', '-v', `${promDir}:${mount}:ro`, '--entrypoint', '/bin/promtool', PROMETHEUS_IMAGE, 'check', 'config', `${mount}/prometheus.yml`],
+      { allowFail: true },
+    );
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+    expect(check.code).toBe(0);
+  });
+
   it('the real Prometheus finds the ready model endpoints of the namespace through the API server, labelled as on Docker', async () => {
     // What the cluster's controllers would add: the pods (scheduled on a node) and the endpoint
     // slices of the Services, whose addresses are the stand-ins started above. Plus a model Service
