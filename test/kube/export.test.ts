@@ -353,7 +353,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
   beforeAll(async () => {
     dir = project('gpu', GPU_MODELS, GPU_ENV);
     out = join(dir, 'k8s');
-    r = await exportTo(dir, out, { withSecrets: true, serviceMonitors: true });
+    r = await exportTo(dir, out, { withSecrets: true, serviceMonitorLabels: { release: 'kps' } });
     built = await kustomizeBuild(out);
   });
 
@@ -392,6 +392,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
   it('the API server accepts every object (the ServiceMonitor CRD installed) and returns each as sent', async () => {
     for (const o of objectFiles(r)) expect(validateKubernetesObject(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     expect(byKind(built, 'ServiceMonitor').map((o) => o.metadata.name).sort()).toEqual(['litellm', 'vllm']);
+    expect(named(built, 'ServiceMonitor', 'vllm').metadata.labels).toMatchObject({ release: 'kps', 'app.kubernetes.io/part-of': 'gpu-stack' });
     await applyAll(built);
   });
 
@@ -421,9 +422,9 @@ describe('a 3-model GPU config on Kubernetes', () => {
   });
 
   it('is deterministic: the same config gives byte-equal files, and a second export changes nothing', async () => {
-    const again = await exportTo(dir, join(dir, 'k8s-again'), { withSecrets: true, serviceMonitors: true });
+    const again = await exportTo(dir, join(dir, 'k8s-again'), { withSecrets: true, serviceMonitorLabels: { release: 'kps' } });
     expect(again.files.map((f) => [f.path, f.text])).toEqual(r.files.map((f) => [f.path, f.text]));
-    const same = await exportTo(dir, out, { withSecrets: true, serviceMonitors: true });
+    const same = await exportTo(dir, out, { withSecrets: true, serviceMonitorLabels: { release: 'kps' } });
     expect(same.hasChanges).toBe(false);
     expect(same.changes.every((c) => c.action === 'keep')).toBe(true);
   });
@@ -433,11 +434,11 @@ describe('a 3-model GPU config on Kubernetes', () => {
     const changed = (x: KubernetesExport) => x.changes.filter((c) => c.action !== 'keep').map((c) => [c.action, c.path, c.objects.map((o) => `${o.action} ${o.kind}/${o.name}`)]);
     try {
       edit('max-model-len: 32768', 'max-model-len: 16384');
-      const flags = await exportTo(dir, out, { withSecrets: true, serviceMonitors: true, dryRun: true });
+      const flags = await exportTo(dir, out, { withSecrets: true, serviceMonitorLabels: { release: 'kps' }, dryRun: true });
       expect(changed(flags)).toEqual([['change', 'models/inference-big.yaml', ['change Deployment/inference-big']]]);
 
       edit('gpu-memory-utilization: 0.5', 'gpu-memory-utilization: 0.5\n      served-model-name: qwen-tiny');
-      const renamed = await exportTo(dir, out, { withSecrets: true, serviceMonitors: true, dryRun: true });
+      const renamed = await exportTo(dir, out, { withSecrets: true, serviceMonitorLabels: { release: 'kps' }, dryRun: true });
       expect(changed(renamed)).toEqual([
         ['change', 'files/litellm/config.yaml', ['change ConfigMap/litellm-config']],
         ['change', 'models/inference-small.yaml', ['change Deployment/inference-small', 'change Service/inference-small']],
@@ -445,7 +446,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
 
       // The CLI plan says the same, and --exit-code exits 3.
       const cli = join(repoRoot, 'packages/cli/dist/cli.js');
-      const plan = await run(process.execPath, [cli, 'plan', '--target', 'kubernetes', '--out', 'k8s', '--with-secrets', '--service-monitors', '--exit-code'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1' } }).then(
+      const plan = await run(process.execPath, [cli, 'plan', '--target', 'kubernetes', '--out', 'k8s', '--with-secrets', '--service-monitor-labels', 'release=kps', '--exit-code'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1' } }).then(
         () => ({ code: 0, stdout: '' }),
         (e: { code: number; stdout: string }) => e,
       );

@@ -14,6 +14,7 @@ export const kubernetesArgs = {
   'storage-class': { type: 'string', description: "Storage class of the claims (default: the cluster's)", valueHint: 'NAME' },
   'runtime-class': { type: 'string', description: 'runtimeClassName of the GPU pods, e.g. nvidia', valueHint: 'NAME' },
   'service-monitors': { type: 'boolean', description: 'Also ServiceMonitors for the Prometheus Operator' },
+  'service-monitor-labels': { type: 'string', description: 'Labels of the ServiceMonitors, e.g. release=kps for kube-prometheus-stack (implies --service-monitors)', valueHint: 'K=V[,K=V]' },
   'with-secrets': { type: 'boolean', description: 'Also write secret.yaml with the values from .env (mode 0600; keep it private)' },
 } as const;
 
@@ -26,6 +27,13 @@ export function kubernetesOptions(args: Record<string, unknown>): KubernetesExpo
   if (hfCache !== undefined && !HF_CACHE_MODES.includes(hfCache as HfCacheMode)) {
     throw new CliError(`--hf-cache takes ${HF_CACHE_MODES.join(' or ')}, not "${hfCache}"`);
   }
+  const labels = text('service-monitor-labels');
+  const serviceMonitorLabels: Record<string, string> = {};
+  for (const pair of labels?.split(',') ?? []) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new CliError(`--service-monitor-labels takes KEY=VALUE pairs separated by commas, not "${pair}"`);
+    serviceMonitorLabels[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
+  }
   const options: KubernetesExportOptions = {
     ...(text('namespace') !== undefined ? { namespace: text('namespace') } : {}),
     ...(hfCache !== undefined ? { hfCache: hfCache as HfCacheMode } : {}),
@@ -33,7 +41,8 @@ export function kubernetesOptions(args: Record<string, unknown>): KubernetesExpo
     ...(text('hf-cache-path') !== undefined ? { hfCachePath: text('hf-cache-path') } : {}),
     ...(text('storage-class') !== undefined ? { storageClass: text('storage-class') } : {}),
     ...(text('runtime-class') !== undefined ? { runtimeClass: text('runtime-class') } : {}),
-    ...(args['service-monitors'] ? { serviceMonitors: true } : {}),
+    ...(args['service-monitors'] || labels !== undefined ? { serviceMonitors: true } : {}),
+    ...(labels !== undefined ? { serviceMonitorLabels } : {}),
     ...(args['with-secrets'] ? { withSecrets: true } : {}),
   };
   return options;

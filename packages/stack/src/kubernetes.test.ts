@@ -253,6 +253,13 @@ describe('renderKubernetes', () => {
       ['litellm', 'app.kubernetes.io/name', '/metrics/'],
     ]);
     expect(parseYaml(r.files.find((f) => f.path === 'kustomization.yaml')!.text).resources).toContain('servicemonitors.yaml');
+    // kube-prometheus-stack's Prometheus selects ServiceMonitors by its release label.
+    const labelled = objects(render(config(), { serviceMonitorLabels: { release: 'kps' } }), 'servicemonitors.yaml');
+    expect(labelled.map((m) => m.metadata.labels)).toEqual([
+      { 'app.kubernetes.io/part-of': 'prod', 'app.kubernetes.io/managed-by': 'inferstack', release: 'kps' },
+      { 'app.kubernetes.io/part-of': 'prod', 'app.kubernetes.io/managed-by': 'inferstack', release: 'kps' },
+    ]);
+    expect(() => render(config(), { serviceMonitorLabels: { 'bad key!': 'x' } })).toThrow(/service monitor label/);
   });
 
   it('writes no secret value anywhere; with withSecrets, only secret.yaml (0600) holds them', () => {
