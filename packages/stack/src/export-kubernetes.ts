@@ -23,7 +23,7 @@ export interface KubernetesExport extends RenderedKubernetes {
   outDir?: string;
   /** Per file (and object) what the export changes there, against what the directory holds. */
   changes: KubernetesFileChange[];
-  /** Whether anything differs from the directory. */
+  /** Whether anything differs from the directory (true when no directory was given). */
   hasChanges: boolean;
   /** Whether the files were written. */
   written: boolean;
