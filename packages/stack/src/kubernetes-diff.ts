@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import type { KubeObjectRef } from './kubernetes-objects.js';
+import { compareText, type KubeObjectRef } from './kubernetes-objects.js';
 import type { KubernetesFile } from './kubernetes.js';
 
 /*
@@ -63,7 +63,7 @@ export function diffKubernetesFiles(previous: ReadonlyMap<string, string>, next:
     const objects = path.startsWith('files/') ? [] : [...(objectsOf(text)?.values() ?? [])].map(({ ref }) => ({ ...ref, action: 'remove' as const }));
     changes.push({ path, action: 'remove', objects });
   }
-  return changes.sort((a, b) => a.path.localeCompare(b.path));
+  return changes.sort((a, b) => compareText(a.path, b.path));
 }
 
 function objectChanges(file: Pick<KubernetesFile, 'path' | 'text' | 'objects'>, old: string): KubernetesObjectChange[] {

@@ -20,6 +20,11 @@ export interface KubeObjectRef {
   name: string;
 }
 
+/** Code-point order: the same on every machine, whatever its locale (localeCompare is not). */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**

@@ -11,6 +11,7 @@ import { secretValues } from './secrets.js';
 import { desiredDeployments } from './gateway-sync.js';
 import {
   bytesQuantity,
+  compareText,
   cpusetSize,
   envFromCreate,
   kubernetesName,
@@ -182,6 +183,8 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
   if (gateway && gatewayName) {
     const configName = `${gatewayName}-config`;
     const configKey = posix.basename(configFlag(gateway) ?? 'config.yaml');
+    // The gateway sync's own entries, for every model, at its Service: desiredDeployments reads
+    // only the name, key and served name of a container.
     const containers = config.models.map((m) => ({ name: modelNames.get(m.key)!, key: m.key, servedModelName: m.servedModelName }));
     const desired = desiredDeployments(config, containers as unknown as ModelContainer[], 'config');
     const litellm = renderLitellmConfig(input.gatewayConfig, desired, configKey, { owner: config.name });
@@ -236,7 +239,7 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
   const monitoring = config.monitoring.mode !== 'none';
   if (monitoring && input.grafana) {
     const grafanaName = grafana ? kubernetesName(grafana.name) : 'grafana';
-    const dashboards = [...input.grafana.dashboards].sort((a, b) => a.name.localeCompare(b.name));
+    const dashboards = [...input.grafana.dashboards].sort((a, b) => compareText(a.name, b.name));
     const dashboardMaps: string[] = [];
     for (const d of dashboards) {
       const stem = d.name.replace(/\.json$/, '');
@@ -288,7 +291,7 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
   const resources = files
     .filter((f) => f.path.endsWith('.yaml') && !f.path.startsWith('files/'))
     .map((f) => f.path)
-    .sort((a, b) => (a === 'namespace.yaml' ? -1 : b === 'namespace.yaml' ? 1 : a.localeCompare(b)));
+    .sort((a, b) => (a === 'namespace.yaml' ? -1 : b === 'namespace.yaml' ? 1 : compareText(a, b)));
   files.push(
     kustomizationFile(
       'kustomization.yaml',
@@ -306,7 +309,7 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
     ),
   );
 
-  files.sort((a, b) => a.path.localeCompare(b.path));
+  files.sort((a, b) => compareText(a.path, b.path));
   for (const f of files) {
     if (f.path !== 'secret.yaml' && holdsSecret(config, f.text)) throw new Error(`internal error: a secret value reached ${f.path}; nothing was written`);
   }
