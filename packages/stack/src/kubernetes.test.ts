@@ -297,6 +297,9 @@ describe('renderKubernetes', () => {
 `;
     const r = render(config(shared));
     expect(r.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^a and b share GPU 0 on Docker/)]));
+    const idle = render(config('models:\n  - two: {model: x/two, gpus: [0, 1]}\n'));
+    expect(idle.notes).toEqual(expect.arrayContaining(['two: gets 2 GPUs, as on Docker, but vLLM uses 1 (tensor × pipeline × data parallel size): set tensor-parallel-size to 2, or list 1']));
+    expect(render().notes.filter((n) => n.includes('but vLLM uses'))).toEqual([]);
     expect(render().notes).toEqual(
       expect.arrayContaining([expect.stringContaining('cpuset-cpus 0-7 becomes a request of 8 CPUs'), expect.stringContaining('/srv/data becomes a hostPath volume')]),
     );

@@ -399,7 +399,12 @@ export function vllmWorldSize(spec: Pick<ModelSpec, 'vllmArgs' | 'tensorParallel
 function gpuCount(c: Context, spec: ModelSpec, create: ContainerCreateOptions): number {
   const request = create.HostConfig?.DeviceRequests?.[0];
   if (!request) return 0;
-  if (request.DeviceIDs && request.DeviceIDs.length > 0) return request.DeviceIDs.length;
+  if (request.DeviceIDs && request.DeviceIDs.length > 0) {
+    const n = request.DeviceIDs.length;
+    const used = vllmWorldSize(spec);
+    if (used !== n) c.notes.push(`${spec.key}: gets ${n} GPUs, as on Docker, but vLLM uses ${used} (tensor × pipeline × data parallel size): set tensor-parallel-size to ${n}, or list ${used}`);
+    return n;
+  }
   const n = vllmWorldSize(spec);
   c.notes.push(`${spec.key}: gpus: all becomes ${n} GPU${n === 1 ? '' : 's'} (nvidia.com/gpu: ${n}, the tensor × pipeline × data parallel size): Kubernetes has no "every GPU of the node"`);
   return n;
