@@ -18,6 +18,11 @@ export const kubernetesArgs = {
   'with-secrets': { type: 'boolean', description: 'Also write secret.yaml with the values from .env (mode 0600; keep it private)' },
 } as const;
 
+/** The Kubernetes flags given on the command line (to refuse them where they mean nothing). */
+export function givenKubernetesFlags(args: Record<string, unknown>): string[] {
+  return Object.keys(kubernetesArgs).filter((k) => args[k] !== undefined && args[k] !== false);
+}
+
 const HF_CACHE_MODES: readonly HfCacheMode[] = ['pvc', 'host-path'];
 
 /** The stack's export options from the parsed flags (their values are checked by the stack). */

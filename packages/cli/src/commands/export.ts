@@ -4,7 +4,7 @@ import { defineCommand } from 'citty';
 import { configArgs, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import { DEFAULT_KUBERNETES_DIR, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
+import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';
 import { changeCounts, printKubernetesAdvice, printKubernetesChanges } from '../render/kubernetes.js';
 import { Progress } from '../render/progress.js';
@@ -29,7 +29,7 @@ export default defineCommand({
         hint: `formats: ${FORMATS.join(', ')} (serve export compose -o docker-compose.yml, serve export kubernetes --out k8s)`,
       });
     }
-    const kubernetesFlags = Object.keys(kubernetesArgs).filter((k) => args[k as keyof typeof args] !== undefined && args[k as keyof typeof args] !== false);
+    const kubernetesFlags = givenKubernetesFlags(args);
     if (format === 'compose' && kubernetesFlags.length > 0) throw new CliError(`--${kubernetesFlags[0]} is an option of "serve export kubernetes"`);
     const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
     const stack = await openStackFor(ctx, args, progress.handle);

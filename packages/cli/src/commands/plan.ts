@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
-import { DEFAULT_KUBERNETES_DIR, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
+import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';
 import { kubernetesJson, printKubernetesChanges } from '../render/kubernetes.js';
 import { planJson, printPlan } from '../render/plan.js';
@@ -24,7 +24,7 @@ export default defineCommand({
     const ctx = commandEnv({ data });
     const target = args.target ?? 'docker';
     if (target !== 'docker' && target !== 'kubernetes') throw new CliError(`--target takes docker or kubernetes, not "${target}"`);
-    const kubernetesFlags = Object.keys(kubernetesArgs).filter((k) => args[k as keyof typeof args] !== undefined && args[k as keyof typeof args] !== false);
+    const kubernetesFlags = givenKubernetesFlags(args);
     if (target === 'docker' && kubernetesFlags.length > 0) throw new CliError(`--${kubernetesFlags[0]} needs --target kubernetes`);
     if (target === 'kubernetes' && (args._.length > 0 || args['force-recreate'])) throw new CliError('--target kubernetes plans the whole stack: no models, no --force-recreate');
     const stack = await openStackFor(ctx, args);
