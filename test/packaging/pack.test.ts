@@ -143,6 +143,18 @@ describe('the packed packages', () => {
     expect(nets.stdout.trim()).toBe('');
   });
 
+  it('`npx serve export kubernetes` writes the Kustomize directory, dashboards included, from the installed bin', async () => {
+    const project = join(packed.root, 'k8s-project');
+    await mkdir(join(project, 'model_config'), { recursive: true });
+    await writeFile(join(project, '.env'), 'LITELLM_MASTER_KEY=sk-packaging-test-0123456789\n');
+    await writeFile(join(project, 'model_config', 'models.yaml'), 'models:\n  - tiny: {model: test/tiny, gpus: [0]}\n');
+    const r = await inApp('npx', ['--yes=false', 'serve', 'export', 'kubernetes', '-c', join(project, 'model_config', 'models.yaml'), '--out', join(project, 'k8s')]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const file of ['kustomization.yaml', 'models/inference-tiny.yaml', 'gateway.yaml', 'prometheus.yaml', 'grafana.yaml', 'files/grafana/dashboards/vllm.json']) {
+      expect(existsSync(join(project, 'k8s', file)), file).toBe(true);
+    }
+  });
+
   it('each library works from a plain Node ESM script', async () => {
     const script = `
 import { Writable } from 'node:stream';

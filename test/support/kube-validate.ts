@@ -16,11 +16,14 @@
 import * as clientModels from '@kubernetes/client-node/dist/gen/models/all.js';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { type CrdSchema, SERVICE_MONITOR_SCHEMA } from './kube-crds.js';
 
 /** A kubernetes-models class: its prototype's `validate` checks `this` and throws on problems. */
@@ -44,6 +47,10 @@ const KINDS: Record<string, KindSupport> = {
   'v1 Secret': { model: Secret, fields: 'V1Secret' },
   'v1 PersistentVolumeClaim': { model: PersistentVolumeClaim, fields: 'V1PersistentVolumeClaim' },
   'v1 Namespace': { model: Namespace, fields: 'V1Namespace' },
+  // What the exported Prometheus needs for its Kubernetes service discovery.
+  'v1 ServiceAccount': { model: ServiceAccount, fields: 'V1ServiceAccount' },
+  'rbac.authorization.k8s.io/v1 Role': { model: Role, fields: 'V1Role' },
+  'rbac.authorization.k8s.io/v1 RoleBinding': { model: RoleBinding, fields: 'V1RoleBinding' },
   'monitoring.coreos.com/v1 ServiceMonitor': { model: ServiceMonitor, schema: SERVICE_MONITOR_SCHEMA },
 };
 

@@ -137,6 +137,33 @@ scrape_configs:
     );
   });
 
+  test('modelDiscovery: the model job finds its targets as given (Kubernetes), no targets file', () => {
+    const discovery = {
+      kubernetes_sd_configs: [{ role: 'endpointslice', namespaces: { names: ['prod'] } }],
+      relabel_configs: [{ source_labels: ['__meta_kubernetes_service_name'], target_label: 'container' }],
+    };
+    const text = renderPrometheusConfig({ modelDiscovery: { what: 'the model Services of namespace prod', scrapeConfig: discovery } });
+    expect(text.split('\n')[1]).toBe('# Model targets: the model Services of namespace prod.');
+    expect(text).toContain(`  - job_name: vllm
+    metrics_path: /metrics
+    kubernetes_sd_configs:
+      - role: endpointslice
+        namespaces:
+          names:
+            - prod
+    relabel_configs:
+      - source_labels:
+          - __meta_kubernetes_service_name
+        target_label: container
+`);
+    expect(text).not.toContain('file_sd_configs');
+    expect(() => renderPrometheusConfig({})).toThrow('modelTargetsFile or modelDiscovery is needed');
+    expect(() => renderPrometheusConfig({ modelTargetsFile: '/t.json', modelDiscovery: { what: 'x', scrapeConfig: {} } })).toThrow('not both');
+    expect(() => renderPrometheusConfig({ modelDiscovery: { what: 'x', scrapeConfig: { job_name: 'mine' } } })).toThrow('may not set job_name');
+    // Debian's promtool is built without Kubernetes discovery: test/kube/export.test.ts checks
+    // this form with the promtool of the Prometheus 3 image, and runs it against an API server.
+  });
+
   test.skipIf(!promtool)('promtool check config accepts it (host promtool)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'prometheus-config-'));
     try {

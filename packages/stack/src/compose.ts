@@ -123,7 +123,7 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
 }
 
 /** A model's API key is stored under a name derived from its key when .env does not hold it. */
-function modelFallbackName(spec: ModelSpec, envName: string): string {
+export function modelFallbackName(spec: ModelSpec, envName: string): string {
   return envName === 'VLLM_API_KEY' ? apiKeyEnvName(spec.key) : envName;
 }
 
@@ -131,7 +131,7 @@ function modelFallbackName(spec: ModelSpec, envName: string): string {
  * Names for secret values: the setting that holds the value (`HF_TOKEN`, or `QWEN_API_KEY` for a
  * model whose `api-key: "${QWEN_API_KEY}"`), else the variable's own name.
  */
-class SecretRefs {
+export class SecretRefs {
   private readonly used = new Map<string, SecretReference>();
 
   constructor(private readonly settings: Record<string, string>) {}

@@ -1,7 +1,7 @@
 /**
  * `@inferstack/stack`: a whole inference stack as a library. Open a stack from its models.yaml
  * and call one method per thing a user does with it (plan, up, stop, down, sync, status, logs,
- * exportCompose); each returns typed results and reports progress as events. The `serve` CLI is
+ * exportCompose, exportKubernetes); each returns typed results and reports progress as events. The `serve` CLI is
  * a thin layer over this package.
  */
 export { openStack } from './open-stack.js';
@@ -18,6 +18,13 @@ export type { ModelLoad } from '@inferstack/docker-ops';
 export type { LogsOptions } from './logs.js';
 export type { ComposeExport } from './export-compose.js';
 export type { ComposeFile, ComposeService, SecretReference } from './compose.js';
+export type { KubernetesExport, KubernetesExportOptions } from './export-kubernetes.js';
+export { renderKubernetes, vllmWorldSize, SECRET_NAME as KUBERNETES_SECRET_NAME } from './kubernetes.js';
+export type { GrafanaFiles, HfCacheMode, KubernetesFile, KubernetesInput, KubernetesOptions, RenderedKubernetes } from './kubernetes.js';
+export { diffKubernetesFiles, hasKubernetesChanges } from './kubernetes-diff.js';
+export type { KubernetesFileChange, KubernetesObjectChange } from './kubernetes-diff.js';
+export { kubernetesName } from './kubernetes-objects.js';
+export type { KubeObject, KubeObjectRef } from './kubernetes-objects.js';
 export type { GatewaySyncResult } from './gateway-sync.js';
 export type { MonitoringSyncResult } from './monitoring-sync.js';
 export { DEFAULT_SERVICES } from './services/default-services.js';

@@ -5,6 +5,7 @@ import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
 import type { StackEventHandler } from './events.js';
 import { exportCompose, type ComposeExport } from './export-compose.js';
+import { exportKubernetes, type KubernetesExport, type KubernetesExportOptions } from './export-kubernetes.js';
 import { StackInputError } from './errors.js';
 import { labelsFromEnv, legacyHashKey } from './hash-key.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
@@ -83,6 +84,8 @@ export interface Stack {
   logs(model: string, options?: LogsOptions & CallOptions): Promise<string>;
   /** The stack as a docker compose file, without secrets. */
   exportCompose(options?: CallOptions): Promise<ComposeExport>;
+  /** The stack as a Kustomize directory for Kubernetes, without secrets unless asked; with `outDir`, what changes there (written unless `dryRun`). */
+  exportKubernetes(options?: KubernetesExportOptions & CallOptions): Promise<KubernetesExport>;
 }
 
 /**
@@ -150,5 +153,6 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     status: (o = {}) => status(forCall(ctx, o)),
     logs: (model, o = {}) => logs(forCall(ctx, o), model, o),
     exportCompose: (o = {}) => exportCompose(forCall(ctx, o)),
+    exportKubernetes: (o = {}) => exportKubernetes(forCall(ctx, o), o),
   };
 }

@@ -4,7 +4,7 @@
  */
 export const DESCRIPTIONS = {
   up: 'Start, recreate or remove model containers so that they match the config (alias: serve)',
-  plan: 'Show what "serve up" would change, as a table',
+  plan: 'Show what "serve up" (or, with --target kubernetes, "serve export kubernetes") would change, as a table',
   stop: 'Stop model containers and keep them',
   down: 'Stop and remove model containers (and with --all the whole stack)',
   status: 'Show each model: state, health, GPUs, uptime, and whether it matches the config',
@@ -13,7 +13,7 @@ export const DESCRIPTIONS = {
   unlock: 'Remove the deployment lock left by a run that died',
   init: 'Start a project: a commented models.yaml, a .env with fresh keys, the gateway and Prometheus files',
   doctor: 'Check Docker, the NVIDIA runtime, GPUs, disk, ports and keys for the configured stack',
-  export: 'Write the configured stack as a docker compose file (secrets stay in .env)',
+  export: 'Write the configured stack as a docker compose file or a Kubernetes (Kustomize) directory; secrets stay in .env',
 } as const;
 
 export type CommandName = keyof typeof DESCRIPTIONS;
