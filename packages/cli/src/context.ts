@@ -34,6 +34,8 @@ export async function openStackFor(ctx: CommandEnv, args: { 'model-config': stri
     signal: ctx.signal,
     ...(existsSync(grafana) ? { grafanaAssets: { dashboards: `${grafana}dashboards`, provisioning: `${grafana}provisioning` } } : {}),
     ...(onEvent ? { onEvent } : {}),
+    // The managed watcher runs this very program (the bundled bin) in a container of the stack.
+    ...(existsSync(fileURLToPath(new URL('./cli.js', import.meta.url))) ? { watcherProgram: { dir: fileURLToPath(new URL('.', import.meta.url)), main: 'cli.js' } } : {}),
   });
   ctx.output.addSecrets(stack.secrets);
   return stack;

@@ -24,6 +24,7 @@ const COMMANDS: Record<CommandName, Loader> = {
   init: load(() => import('./commands/init.js'), 'default'),
   doctor: load(() => import('./commands/doctor.js'), 'default'),
   export: load(() => import('./commands/export.js'), 'default'),
+  watch: load(() => import('./commands/watch.js'), 'default'),
 };
 
 /** The commands `serve` has (for docs and tests). */

@@ -393,6 +393,12 @@ describe('GPU checks', () => {
     expect(c.models).toHaveLength(2);
   });
 
+  test('the members of a swap group count as their largest one (they never hold the GPU together)', () => {
+    expect(parse('models:\n  a: {model: x, gpus: [0], swap-group: g}\n  b: {model: y, gpus: [0], swap-group: g}\n').models).toHaveLength(2);
+    const issues = issuesOf('models:\n  a: {model: x, gpus: [0], swap-group: g}\n  b: {model: y, gpus: [0], swap-group: g, gpu-memory-utilization: 0.5}\n  c: {model: z, gpus: [0], gpu-memory-utilization: 0.2}\n');
+    expect(issues).toMatchObject([{ code: 'gpu-oversubscribed' }]);
+  });
+
   test('the default 0.9 counts, and models on every GPU share each listed one', () => {
     const issues = issuesOf('models:\n  a: {model: x, gpus: [1]}\n  b: {model: y}\n');
     expect(issues).toMatchObject([{ code: 'gpu-oversubscribed', line: 3, column: 3 }]);

@@ -196,6 +196,7 @@ export function buildConfig(
       gateway,
       monitoring,
       watcher: {
+        mode: (watcherRaw.mode as 'managed' | 'none' | undefined) ?? 'managed',
         image: (watcherRaw.image as string | undefined) ?? DEFAULT_WATCHER_IMAGE,
         containerName: (watcherRaw['container-name'] as string | undefined) ?? `${name ?? stackNameFor(projectDir)}-watcher`,
       },
@@ -571,7 +572,18 @@ function checkGpuMemory(models: ParsedModel[], out: IssueCollector): void {
   // Models on every GPU share even the GPUs nobody lists.
   if (everyGpu.length > 1) groups.push({ gpu: 'every GPU (gpus: all)', members: everyGpu });
   const reported = new Set<ParsedModel>();
-  for (const { gpu, members } of groups) {
+  for (let { gpu, members } of groups) {
+    if (members.length < 2) continue;
+    // Members of a swap group never hold the GPU together: the group counts as its largest member.
+    const largest = new Map<string, ParsedModel>();
+    for (const m of members) {
+      const g = m.spec.swapGroup;
+      if (!g) continue;
+      const u = (x: ParsedModel) => x.spec.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
+      const best = largest.get(g);
+      if (!best || u(m) > u(best)) largest.set(g, m);
+    }
+    members = members.filter((m) => !m.spec.swapGroup || largest.get(m.spec.swapGroup) === m);
     if (members.length < 2) continue;
     let sum = 0;
     const parts: string[] = [];

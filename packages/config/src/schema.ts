@@ -523,10 +523,17 @@ export const StackNameSchema = v.pipe(
 export const WatcherSchema = v.pipe(
   v.strictObject(
     {
-      image: v.optional(Image('Image', `A Node.js image (20 or newer) the watcher runs in; serve's own files are mounted into it. Default: ${DEFAULT_WATCHER_IMAGE}.`)),
+      mode: v.optional(
+        v.pipe(
+          v.picklist(['managed', 'none'], 'must be managed or none'),
+          v.title('Mode'),
+          v.description('`managed` (default): serve up runs the watcher as a container of the stack. `none`: no container; run `serve watch` yourself (models then sleep and wake only while it runs).'),
+        ),
+      ),
+      image: v.optional(Image('Image', `A Node.js image (20 or newer) the watcher runs in; serve copies its own program into the container. Default: ${DEFAULT_WATCHER_IMAGE}.`)),
       'container-name': v.optional(ContainerName('Name of the watcher container. Default: <stack>-watcher.')),
     },
-    'must be a map with image or container-name',
+    'must be a map with mode, image or container-name',
   ),
   v.title('Watcher'),
   v.description('The watcher runs wherever a model has an idle policy or a swap group: it puts idle models to sleep (or stops them), wakes them on the first request through the gateway, and keeps the gateway and Prometheus in step with the models that serve.'),

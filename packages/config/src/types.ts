@@ -175,6 +175,8 @@ export interface MonitoringSettings {
 
 /** The watcher (idle models sleep and wake on a request): where it runs. */
 export interface WatcherSettings {
+  /** `managed`: a container of the stack (`serve up` runs it); `none`: `serve watch` run by the user. */
+  mode: 'managed' | 'none';
   image: string;
   containerName: string;
 }

@@ -93,6 +93,8 @@ export interface LockHolder {
   hostname: string;
   since: string;
   command: string;
+  /** When its process started (Linux: clock ticks since boot), telling a reused pid apart. */
+  processStart?: string;
 }
 
 /** The operation was cancelled (Ctrl-C or an AbortSignal). */

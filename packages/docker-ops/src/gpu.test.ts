@@ -166,6 +166,18 @@ describe('checkGpuPlacement', () => {
       [model('a', { gpuMemoryUtilization: 0.45 }), model('b', { gpuMemoryUtilization: 0.45 })],
       [],
     ],
+    [
+      'a swap group on one GPU needs only its largest member',
+      [IDLE],
+      [model('a', { gpuMemoryUtilization: 0.85, swapGroup: 'g' }), model('b', { gpuMemoryUtilization: 0.9, swapGroup: 'g' })],
+      [],
+    ],
+    [
+      'a swap group beside another model on one GPU: the largest member counts',
+      [IDLE],
+      [model('a', { gpuMemoryUtilization: 0.5, swapGroup: 'g' }), model('b', { gpuMemoryUtilization: 0.6, swapGroup: 'g' }), model('c', { gpuMemoryUtilization: 0.45 })],
+      ['insufficient-memory'],
+    ],
     ['GPU 1 on a single-GPU machine', [IDLE], [model('a', { gpus: { kind: 'devices', indices: [1] } })], ['unknown-gpu']],
     ['gpus: none needs nothing, whatever its TP', [], [model('a', { gpus: { kind: 'none' }, tensorParallelSize: 2 })], []],
     ['gpus: all with no GPU', [], [model('a', { gpus: { kind: 'all' } })], ['no-gpus']],

@@ -37,7 +37,7 @@ export function maxFittingUtilization(free: number, total: number): number {
  * A model that will be started by this run (new, or recreated); a `ModelSpec` fits. Unset
  * `gpuMemoryUtilization` means vLLM's default; unset `tensorParallelSize` means 1.
  */
-export type PlacementModel = Pick<ModelSpec, 'key' | 'gpus' | 'gpuMemoryUtilization' | 'tensorParallelSize'>;
+export type PlacementModel = Pick<ModelSpec, 'key' | 'gpus' | 'gpuMemoryUtilization' | 'tensorParallelSize' | 'swapGroup'>;
 
 /**
  * A running container this run removes before starting the models: its memory will be freed.
@@ -146,6 +146,7 @@ export function checkGpuPlacement(input: GpuPlacementInput): GpuProblem[] {
   const problems: GpuProblem[] = [];
   const starting = new Map<number, GpuShare[]>();
   const freed = new Map<number, { mib: number; keys: string[] }>();
+  const groupOf = new Map<string, GpuShare>();
 
   for (const model of input.models) {
     const tp = model.tensorParallelSize ?? 1;
@@ -165,7 +166,16 @@ export function checkGpuPlacement(input: GpuPlacementInput): GpuProblem[] {
     const utilization = model.gpuMemoryUtilization ?? defaultUtilization;
     for (const gpu of workingGpus(model.gpus, tp, existing)) {
       const shares = starting.get(gpu) ?? [];
-      shares.push({ key: model.key, utilization, defaulted: model.gpuMemoryUtilization === undefined });
+      // Members of a swap group never hold the GPU together (one is awake, the others asleep
+      // or stopped): the group needs as much as its largest member.
+      const peer = model.swapGroup ? groupOf.get(`${gpu}\0${model.swapGroup}`) : undefined;
+      if (peer) {
+        if (utilization > peer.utilization) Object.assign(peer, { key: model.key, utilization, defaulted: model.gpuMemoryUtilization === undefined });
+        continue;
+      }
+      const share = { key: model.key, utilization, defaulted: model.gpuMemoryUtilization === undefined };
+      if (model.swapGroup) groupOf.set(`${gpu}\0${model.swapGroup}`, share);
+      shares.push(share);
       starting.set(gpu, shares);
     }
   }

@@ -107,6 +107,6 @@ export { modelRequest } from './model-http.js';
 export type { ModelReach } from './model-http.js';
 export { sleepModel, sleepState, wakeModel } from './sleep-mode.js';
 export type { SleepState } from './sleep-mode.js';
-export { modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
-export type { DrainResult, ModelLoad } from './load.js';
+export { metricsText, modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
+export type { DrainResult, EngineSleepState, ModelLoad } from './load.js';
 export type { HttpAnswer } from './http-get.js';

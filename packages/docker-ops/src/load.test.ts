@@ -22,4 +22,16 @@ describe('parseVllmLoad', () => {
   it('says nothing for text that is not vLLM metrics', () => {
     expect(parseVllmLoad('up 1\n')).toBeUndefined();
   });
+
+  it('reads the finished-request counter and which sleep state is 1', () => {
+    const text = [
+      'vllm:num_requests_running{engine="0",model_name="m"} 0.0',
+      'vllm:request_success_total{engine="0",finished_reason="stop",model_name="m"} 4.0',
+      'vllm:request_success_total{engine="0",finished_reason="length",model_name="m"} 2.0',
+      'vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="awake"} 0.0',
+      'vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="weights_offloaded"} 1.0',
+      'vllm:engine_sleep_state{engine="0",model_name="m",sleep_state="discard_all"} 0.0',
+    ].join('\n');
+    expect(parseVllmLoad(text)).toEqual({ running: 0, waiting: 0, finished: 6, sleepState: 'weights_offloaded' });
+  });
 });

@@ -11,6 +11,23 @@ export interface ModelLoad {
   waiting: number;
   /** 0..1 */
   kvCacheUsage?: number;
+  /** Requests finished so far (`vllm:request_success_total`): it moves when the model is used. */
+  finished?: number;
+  /** Sleep mode's state (`vllm:engine_sleep_state`), when the model reports it. */
+  sleepState?: EngineSleepState;
+}
+
+/** `vllm:engine_sleep_state`'s `sleep_state` label: awake, level 1 (`weights_offloaded`) or level 2 (`discard_all`). */
+export type EngineSleepState = 'awake' | 'weights_offloaded' | 'discard_all';
+
+/** Which `sleep_state` series of vLLM's gauge is 1. */
+function sleepStateOf(text: string): EngineSleepState | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('vllm:engine_sleep_state{')) continue;
+    const state = /sleep_state="(awake|weights_offloaded|discard_all)"/.exec(line)?.[1] as EngineSleepState | undefined;
+    if (state && Number(line.slice(line.lastIndexOf(' ') + 1)) === 1) return state;
+  }
+  return undefined;
 }
 
 function sum(text: string, name: string): number | undefined {
@@ -31,7 +48,15 @@ export function parseVllmLoad(text: string): ModelLoad | undefined {
   const waiting = sum(text, 'vllm:num_requests_waiting');
   if (running === undefined && waiting === undefined) return undefined;
   const kv = sum(text, 'vllm:kv_cache_usage_perc') ?? sum(text, 'vllm:gpu_cache_usage_perc');
-  return { running: running ?? 0, waiting: waiting ?? 0, ...(kv !== undefined ? { kvCacheUsage: kv } : {}) };
+  const finished = sum(text, 'vllm:request_success_total');
+  const sleepState = sleepStateOf(text);
+  return {
+    running: running ?? 0,
+    waiting: waiting ?? 0,
+    ...(kv !== undefined ? { kvCacheUsage: kv } : {}),
+    ...(finished !== undefined ? { finished } : {}),
+    ...(sleepState ? { sleepState } : {}),
+  };
 }
 
 /** Fetch each running model's load from its `/metrics` (reachable when the daemon is local). */
@@ -54,7 +79,7 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
 }
 
 /** A model's `/metrics` text, undefined when it does not answer. */
-async function metricsText(docker: DockerClient, container: ModelContainer, reach: ModelReach): Promise<string | undefined> {
+export async function metricsText(docker: DockerClient, container: ModelContainer, reach: ModelReach): Promise<string | undefined> {
   const r = await modelRequest(docker, container, reach, 'GET', '/metrics', 2000).catch(() => undefined);
   return r?.status === 200 ? r.body : undefined;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import type { DockerClient } from './client.js';
@@ -74,7 +75,30 @@ function holderFromLabels(labels: Record<string, string> | undefined): LockHolde
     hostname: labels?.['inferstack.lock.host'] ?? '?',
     since: labels?.['inferstack.lock.since'] ?? '?',
     command: labels?.['inferstack.lock.command'] ?? '?',
+    ...(labels?.['inferstack.lock.process-start'] ? { processStart: labels['inferstack.lock.process-start'] } : {}),
   };
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or
+ * undefined where there is no /proc. Identifies a process beyond its pid: a restarted container
+ * runs its main process as pid 1 again, under the same host name.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lock's holder was a process of this machine that is gone (or whose pid another process has now). */
+function holderIsGone(holder: LockHolder): boolean {
+  if (holder.hostname !== hostname() || !(holder.pid > 0)) return false;
+  if (processIsGone(holder.pid)) return true;
+  return holder.processStart !== undefined && processStartTime(holder.pid) !== undefined && processStartTime(holder.pid) !== holder.processStart;
 }
 
 function processIsGone(pid: number): boolean {
@@ -97,6 +121,7 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
   const waitMs = options.waitMs ?? 600_000;
   const pollMs = options.pollMs ?? 500;
   const pid = options.pid ?? process.pid;
+  const start = processStartTime(pid);
   const deadline = Date.now() + waitMs;
   let announced = false;
   for (;;) {
@@ -113,6 +138,7 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
           'inferstack.lock.host': hostname(),
           'inferstack.lock.since': new Date().toISOString(),
           'inferstack.lock.command': options.command,
+          ...(start ? { 'inferstack.lock.process-start': start } : {}),
         },
       });
       return {
@@ -126,7 +152,7 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
     const held = await inspectLock(docker, name);
     if (!held) continue;
     const { holder, id } = held;
-    if (holder.hostname === hostname() && holder.pid > 0 && processIsGone(holder.pid)) {
+    if (holderIsGone(holder)) {
       // Exactly the lock we looked at: a run that took it over in the meantime keeps its own.
       await removeLockById(docker, id);
       continue;

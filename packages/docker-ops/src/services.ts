@@ -5,6 +5,7 @@ import { classifyContainerError, ensureNetwork, removeContainer } from './contai
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
 import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH, LABEL_STACK } from './labels.js';
+import { tarArchive, type TarEntry } from './tar.js';
 import type { PullPolicy } from '@inferstack/config';
 
 /** An infrastructure container: the gateway, Prometheus, Grafana, an exporter. */
@@ -36,6 +37,12 @@ export interface ServiceSpec {
    * `host-gateway` is the Docker host (Engine 20.10+), e.g. `host.docker.internal:host-gateway`.
    */
   extraHosts?: string[];
+  /**
+   * Files copied into the container before it first starts (the watcher's program): they live
+   * in the container, so it needs no mount of a directory that may go away. Their digests are
+   * part of the spec hash.
+   */
+  files?: { dir: string; entries: TarEntry[] };
 }
 
 /** What {@link ensureService} did. */
@@ -53,7 +60,10 @@ export function serviceSpecHash(spec: ServiceSpec, hashKey: string): string {
   const secrets = Object.entries(spec.secretEnv ?? {})
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => [k, createHmac('sha256', hashKey).update(`${k}\0${v}`).digest('hex').slice(0, 16)]);
-  const visible = { ...spec, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)) };
+  const files = spec.files
+    ? { dir: spec.files.dir, entries: spec.files.entries.map((e) => [e.name, e.mode ?? 0o644, createHash('sha256').update(e.content).digest('hex')]) }
+    : undefined;
+  const visible = { ...spec, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)), files };
   return createHash('sha256').update(JSON.stringify(visible)).digest('hex').slice(0, 16);
 }
 
@@ -168,6 +178,7 @@ export async function ensureService(
   let id: string;
   try {
     id = (await docker.createContainer(serviceContainerOptions(spec, hash, options.extraLabels))).id;
+    if (spec.files) await docker.getContainer(id).putArchive(tarArchive(spec.files.entries), { path: spec.files.dir });
     await docker.getContainer(id).start();
   } catch (error) {
     throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);

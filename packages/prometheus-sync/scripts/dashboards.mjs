@@ -367,6 +367,33 @@ const vllm = dashboard({
       description: 'Targets inferstack wrote for the running containers, with their labels; value 1 = scraped successfully.',
       hide: ['__name__', 'job'],
     }),
+    row('Sleep and wake'),
+    timeseries(
+      'Sleep state',
+      [
+        {
+          expr: `max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="weights_offloaded"}) + 2 * max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="discard_all"})`,
+          legend: '{{model_name}}',
+        },
+        { expr: `3 * max by (model) (inferstack_model_phase{model=~"$model_name", phase="stopped-idle"}) > 0`, legend: '{{model}} (stopped, idle)' },
+      ],
+      {
+        w: 12,
+        min: 0,
+        max: 3,
+        decimals: 0,
+        description:
+          '0 awake, 1 asleep (vLLM sleep mode level 1: weights in CPU memory), 2 deep asleep (level 2: weights dropped), from vllm:engine_sleep_state; 3 stopped for being idle, from the watcher.',
+      },
+    ),
+    timeseries(
+      'Wake latency',
+      [
+        { expr: quantile(0.5, 'inferstack_wake_duration_seconds', 'model, from', '{model=~"$model_name"}'), legend: '{{model}} from {{from}} p50' },
+        { expr: quantile(0.95, 'inferstack_wake_duration_seconds', 'model, from', '{model=~"$model_name"}'), legend: '{{model}} from {{from}} p95' },
+      ],
+      { w: 12, unit: 's', min: 0, description: "From a request for a sleeping or idle-stopped model until it served again (the watcher's inferstack_wake_duration_seconds)." },
+    ),
   ],
 });
 

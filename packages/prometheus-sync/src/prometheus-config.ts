@@ -13,6 +13,8 @@ export const DEFAULT_JOB_NAMES = {
   nodeExporter: 'node',
   /** NVIDIA DCGM exporter. */
   dcgm: 'dcgm',
+  /** The stack's watcher (idle models): wake latency and model phases. */
+  watcher: 'inferstack-watcher',
 } as const;
 
 /** Job names, overridable. */
@@ -53,6 +55,8 @@ export interface PrometheusConfigOptions {
   nodeExporter?: string;
   /** NVIDIA DCGM exporter, e.g. `dcgm-exporter:9400`. */
   dcgm?: string;
+  /** The stack's watcher, e.g. `mystack-watcher:8787` (wake latency, model phases). */
+  watcher?: string;
   /**
    * The user's own scrape jobs (from models.yaml), kept as they are. Each needs a `job_name`
    * unique among all jobs.
@@ -126,6 +130,7 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
   checkTarget('gateway.target', options.gateway?.target);
   checkTarget('nodeExporter', options.nodeExporter);
   checkTarget('dcgm', options.dcgm);
+  checkTarget('watcher', options.watcher);
   if (options.modelDiscovery === undefined && options.modelTargetsFile === undefined) {
     problems.push('modelTargetsFile or modelDiscovery is needed: where the model targets come from');
   } else if (options.modelDiscovery !== undefined && options.modelTargetsFile !== undefined) {
@@ -167,6 +172,9 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
   }
   if (options.dcgm) {
     scrapeConfigs.push({ job_name: jobs.dcgm, static_configs: [{ targets: [options.dcgm] }] });
+  }
+  if (options.watcher) {
+    scrapeConfigs.push({ job_name: jobs.watcher, static_configs: [{ targets: [options.watcher] }] });
   }
 
   const names = new Map<string, string>(scrapeConfigs.map((c) => [String(c.job_name), 'inferstack']));

@@ -12,6 +12,7 @@ import {
 } from '@inferstack/docker-ops';
 import type { StackEvent, StackEventHandler } from './events.js';
 import type { ServiceDefinition } from './services/registry.js';
+import type { WatcherProgram } from './services/watcher.js';
 
 /** Where the Grafana files that the stack mounts live. */
 export interface GrafanaAssets {
@@ -53,6 +54,8 @@ export interface StackContext {
   readonly local: boolean;
   /** How long to wait for another run's lock (ms). */
   readonly lockWaitMs?: number;
+  /** The program the managed watcher container runs (the CLI gives its own bundle). */
+  readonly watcherProgram?: WatcherProgram;
   emit(event: StackEvent): void;
   /** The Docker client, connected on first use (so verbs that need none never load it). */
   docker(): Promise<DockerClient>;
@@ -88,6 +91,7 @@ export function createContext(options: {
   grafanaAssets?: GrafanaAssets;
   docker?: DockerClient;
   lockWaitMs?: number;
+  watcherProgram?: WatcherProgram;
   onEvent?: StackEventHandler;
 }): StackContext {
   let client: Promise<DockerClient> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
@@ -132,6 +136,7 @@ export function createContext(options: {
     ...(options.grafanaAssets ? { grafanaAssets: options.grafanaAssets } : {}),
     local,
     ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
+    ...(options.watcherProgram ? { watcherProgram: options.watcherProgram } : {}),
     emit(event) {
       for (const listener of listeners) listener(event);
     },

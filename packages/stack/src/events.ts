@@ -36,6 +36,16 @@ export type StackEvent =
   | { type: 'prometheus-failed'; error: Error; hint: string }
   /** A file the stack's containers mount was written (the gateway config, prometheus.yml...). */
   | { type: 'file-written'; path: string; what: string }
+  /** Watcher: a model nobody asked for (`idle`), or a swap-group peer (`swap`), was put to sleep or stopped. */
+  | { type: 'model-put-away'; key: string; container: string; action: 'sleep' | 'deep-sleep' | 'stop'; reason: 'idle' | 'swap' }
+  /** Watcher: a request woke (or started) a model; `elapsedMs` until it served. */
+  | { type: 'model-woken'; key: string; container: string; from: 'asleep' | 'deep-asleep' | 'stopped-idle'; elapsedMs: number }
+  /** Watcher: a swap-group member was put away for another one. */
+  | { type: 'model-swapped-out'; key: string; for: string }
+  /** Watcher: models stopped serving (crashed, restarting) or serve again; the gateway and Prometheus follow. */
+  | { type: 'serving-changed'; unrouted: string[]; routed: string[] }
+  /** Watcher: it answers wake requests on this address. */
+  | { type: 'watcher-listening'; address: string }
   /** Something worth knowing that changes nothing (a pre-flight skipped, a default used). */
   | { type: 'note'; message: string; level: 'debug' | 'warn' };
 

@@ -1,4 +1,4 @@
-import type { ModelContainer } from '@inferstack/docker-ops';
+import { isIdleStopped, type ModelContainer } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import type { GatewaySyncResult } from './gateway-sync.js';
@@ -54,12 +54,15 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
   const containers = options.containers ?? (await stackContainers(ctx));
   const candidates = containers.filter((c) => !ctx.routing.excludedIds.has(c.id));
   const serving = await servingModels(candidates, { network: config.network, readyIds: ctx.routing.readyIds, local: ctx.local });
+  // A model the watcher stopped because nobody asked for it keeps its route: the next request
+  // through the gateway starts it (and waits for it). Prometheus has nothing to scrape there.
+  const routed = [...serving, ...candidates.filter((c) => isIdleStopped(c) && config.models.some((m) => m.key === c.key && m.idle?.then === 'stop'))];
 
   const gateway: SyncOutcome<GatewaySyncResult> =
     config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
       : // Loaded only when there is a gateway: its HTTP client is not needed otherwise.
-        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
+        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
           (result) => {
             ctx.emit({ type: 'gateway-synced', result });
             return { ok: true as const, result };

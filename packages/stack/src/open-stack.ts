@@ -18,6 +18,10 @@ import type { ServiceDefinition } from './services/registry.js';
 import { status, type StackStatus } from './status.js';
 import { stopOrDown, type DownOptions, type StopOptions, type StopResult } from './stop.js';
 import { up, type UpOptions, type UpResult } from './up.js';
+import { GATEWAY_CONTAINER_PORT } from './services/gateway.js';
+import { PROMETHEUS_PORT } from './services/monitoring.js';
+import type { WatcherProgram } from './services/watcher.js';
+import { watch, type WatchOptions } from './watcher/watch.js';
 
 /** Options of {@link openStack}. */
 export interface OpenStackOptions {
@@ -48,6 +52,14 @@ export interface OpenStackOptions {
   services?: readonly ServiceDefinition[];
   /** Where Grafana's dashboards and provisioning files are. @default those of `@inferstack/prometheus-sync` */
   grafanaAssets?: GrafanaAssets;
+  /** The program `up` runs the managed watcher with (the CLI gives its own bundle). @default none: idle models need "serve watch" */
+  watcherProgram?: WatcherProgram;
+  /**
+   * This process runs inside the stack's network (the managed watcher): the managed gateway and
+   * Prometheus are reached by their container names, not their published ports.
+   * @default env.INFERSTACK_IN_NETWORK === '1'
+   */
+  inNetwork?: boolean;
 }
 
 /** Options every call takes besides its own. */
@@ -86,6 +98,11 @@ export interface Stack {
   exportCompose(options?: CallOptions): Promise<ComposeExport>;
   /** The stack as a Kustomize directory for Kubernetes, without secrets unless asked; with `outDir`, what changes there (written unless `dryRun`). */
   exportKubernetes(options?: KubernetesExportOptions & CallOptions): Promise<KubernetesExport>;
+  /**
+   * Run the stack's watcher until the signal aborts: idle models are put to sleep (or stopped)
+   * and woken by requests, the gateway and Prometheus follow the models that serve.
+   */
+  watch(options?: WatchOptions & CallOptions): Promise<void>;
 }
 
 /**
@@ -106,8 +123,11 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
   }
   // Until the stack's identity is read from Docker: this run's key and home. A stack made
   // before identities existed keeps the per-user key it was made with.
-  const load = ({ hashKey, home }: { hashKey: string; home: string }) =>
-    loadConfig({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
+  const inNetwork = options.inNetwork ?? env.INFERSTACK_IN_NETWORK === '1';
+  const load = async ({ hashKey, home }: { hashKey: string; home: string }) => {
+    const loaded = await loadConfig({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
+    return inNetwork ? fromInsideNetwork(loaded) : loaded;
+  };
   const home = env.HOME || homedir();
   let fixedHashKey = options.hashKey ?? (env.INFERSTACK_HASH_KEY || undefined);
   const provisional = { hashKey: fixedHashKey ?? legacyHashKey(env) ?? randomBytes(32).toString('hex'), home };
@@ -132,6 +152,7 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     ...(options.docker ? { docker: options.docker } : {}),
     ...(env.INFERSTACK_LOCK_WAIT_MS ? { lockWaitMs: Number(env.INFERSTACK_LOCK_WAIT_MS) } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.watcherProgram ? { watcherProgram: options.watcherProgram } : {}),
   });
   return {
     get config() {
@@ -154,5 +175,16 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     logs: (model, o = {}) => logs(forCall(ctx, o), model, o),
     exportCompose: (o = {}) => exportCompose(forCall(ctx, o)),
     exportKubernetes: (o = {}) => exportKubernetes(forCall(ctx, o), o),
+    watch: (o = {}) => watch(forCall(ctx, o), o),
+  };
+}
+
+/** The config as seen from a container on the stack's network: managed services by name. */
+function fromInsideNetwork(config: StackConfig): StackConfig {
+  return {
+    ...config,
+    gateway: config.gateway.mode === 'managed' ? { ...config.gateway, url: `http://${config.gateway.containerName}:${GATEWAY_CONTAINER_PORT}` } : config.gateway,
+    monitoring:
+      config.monitoring.mode === 'managed' ? { ...config.monitoring, prometheusUrl: `http://${config.monitoring.prometheusContainerName}:${PROMETHEUS_PORT}` } : config.monitoring,
   };
 }

@@ -1,4 +1,5 @@
-import { listServices, modelLoads, modelStatuses, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
+import { WATCHER_PORT } from '@inferstack/config';
+import { httpGet, isIdleStopped, listServices, modelLoads, modelStatuses, type ModelLoad, type ModelStatus, type ServiceContainer } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { modelApiBase } from './endpoints.js';
@@ -16,6 +17,12 @@ export interface ModelStatusRow extends ModelStatus {
   scrape: { health: string; lastError: string } | null;
   /** Requests running and waiting, KV-cache use, from its `/metrics` (local daemon only). */
   load: ModelLoad | null;
+  /**
+   * For a model that sleeps or stops when idle (or is in a swap group): whether it is awake,
+   * asleep (level 1), deep asleep (level 2) or stopped for being idle, and when its last request
+   * came (from the watcher; null when it could not be asked or saw none). Null for other models.
+   */
+  idle: { state: 'awake' | 'asleep' | 'deep-asleep' | 'stopped-idle' | 'unknown'; lastRequestAt: string | null } | null;
 }
 
 /** What `status` found. */
@@ -53,7 +60,18 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     config.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(config)),
     config.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(config)),
   ]);
-  const loads = ctx.local ? await modelLoads(containers, config.network) : new Map<string, ModelLoad>();
+  const [loads, watched] = await Promise.all([
+    ctx.local ? modelLoads(containers, config.network) : new Map<string, ModelLoad>(),
+    watcherState(ctx, services),
+  ]);
+  const idle = (r: ModelStatus): ModelStatusRow['idle'] => {
+    const spec = config.models.find((m) => m.key === r.key);
+    if (!spec || !(spec.idle || spec.swapGroup)) return null;
+    const c = containers.find((x) => x.name === r.containerName);
+    const sleep = loads.get(r.key)?.sleepState;
+    const state = c && isIdleStopped(c) ? 'stopped-idle' : sleep === 'weights_offloaded' ? 'asleep' : sleep === 'discard_all' ? 'deep-asleep' : sleep === 'awake' ? 'awake' : 'unknown';
+    return { state, lastRequestAt: watched?.get(r.key) ?? null };
+  };
   const routed = (r: ModelStatus): boolean | null =>
     entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === modelApiBase(r.containerName));
   const models = modelStatuses(config.models, containers, { network: config.network }).map((r) => ({
@@ -63,6 +81,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     routed: routed(r),
     scrape: scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null,
     load: loads.get(r.key) ?? null,
+    idle: idle(r),
   }));
   return {
     stack: ctx.name,
@@ -74,4 +93,21 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     ...(entries instanceof Error ? { gatewayError: entries.message } : {}),
     ...(scrapes instanceof Error ? { prometheusError: scrapes.message } : {}),
   };
+}
+
+/** When each model's last request came, as the stack's running watcher container knows it (local daemon only). */
+async function watcherState(ctx: StackContext, services: readonly ServiceContainer[]): Promise<Map<string, string> | undefined> {
+  const own = services.find((s) => s.kind === 'watcher' && s.stack === ctx.name && s.state === 'running');
+  if (!own || !ctx.local) return undefined;
+  try {
+    const info = await (await ctx.docker()).getContainer(own.id).inspect();
+    const ip = info.NetworkSettings.Networks[ctx.config.network]?.IPAddress;
+    if (!ip) return undefined;
+    const r = await httpGet(`http://${ip}:${WATCHER_PORT}/state`, { timeoutMs: 1500 });
+    if (r.status !== 200) return undefined;
+    const body = JSON.parse(r.body) as { models?: Array<{ key: string; lastRequestAt: string | null }> };
+    return new Map((body.models ?? []).flatMap((m) => (m.lastRequestAt ? [[m.key, m.lastRequestAt] as [string, string]] : [])));
+  } catch {
+    return undefined;
+  }
 }

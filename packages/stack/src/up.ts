@@ -5,10 +5,15 @@ import {
   detectGpusViaDocker,
   formatGpuProblems,
   inspectImage,
+  sleepModel,
+  sleepState,
+  waitUntilDrained,
   type GpuInfo,
   type ModelChange,
   type ModelOutcome,
 } from '@inferstack/docker-ops';
+import type { ModelSpec } from '@inferstack/config';
+import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { GpuPreflightError } from './errors.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
@@ -18,6 +23,7 @@ import { plan } from './plan.js';
 import { selectedModels } from './select.js';
 import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from './services/registry.js';
+import { requireWakePath } from './watcher/wake-hook.js';
 
 /** Options of `up`. */
 export interface UpOptions {
@@ -61,6 +67,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
   // Bad input is found before anything is touched (not even the lock or the stack's identity).
   selectedModels(config, options.models, ctx.cwd);
   requireGatewayKey(config);
+  requireWakePath(config);
   const docker = await ctx.docker();
   const planNow = async () => (await plan(ctx, { models: options.models, forceRecreate: options.forceRecreate })).changes;
   if (options.dryRun) return { ok: true, interrupted: false, plan: await planNow(), models: [], services: [], elapsedMs: Date.now() - started };
@@ -74,7 +81,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     const services = await ensureServices(ctx, await wantedServices(ctx));
     const gatewayFailed = services.some((s) => s.service === 'gateway' && !s.ok);
 
-    const models = await applyModelPlan(docker, changes, {
+    const applyOptions: Parameters<typeof applyModelPlan>[2] = {
       network: config.network,
       extraLabels: ctx.labels,
       probe: ctx.local ? 'http' : 'healthcheck',
@@ -87,7 +94,15 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
         const sync = await syncIntegrations(ctx, { readyIds: new Set([next.id]) });
         if (sync.gateway.ok) ctx.emit({ type: 'routed', key: next.key });
       },
-    });
+    };
+    // Members of a swap group share their GPUs: each starts once the others of its group sleep.
+    const { together, oneByOne } = swapGroupOrder(changes);
+    const models = await applyModelPlan(docker, together, applyOptions);
+    for (const change of oneByOne) {
+      if (ctx.signal.aborted) break;
+      await sleepGroupPeers(ctx, change.spec);
+      models.push(...(await applyModelPlan(docker, [change], applyOptions)));
+    }
     // Containers of the old tool this stack keeps are now its own: no other stack takes them.
     const adopted = changes.filter((c) => (c.action === 'keep' || c.action === 'start') && c.container.stack === undefined).map((c) => (c as { container: { id: string } }).container.id);
     if (adopted.length > 0) await claimContainers(docker, identity, adopted, ctx.labels);
@@ -132,4 +147,40 @@ async function gpuPreflight(ctx: StackContext, changes: readonly ModelChange[]):
     replacing: changes.filter((c): c is Extract<ModelChange, { action: 'recreate' }> => c.action === 'recreate').map((c) => c.spec),
   });
   if (problems.length > 0) throw new GpuPreflightError('GPU pre-flight failed; nothing was started', { details: formatGpuProblems(problems) });
+}
+
+type StartingChange = Extract<ModelChange, { action: 'create' | 'recreate' | 'start' }>;
+
+/**
+ * The changes that may run at once, and the swap-group members that start one after the other
+ * (each once the others of its group sleep): every starting member of a group that has another
+ * member running or starting.
+ */
+export function swapGroupOrder(changes: readonly ModelChange[]): { together: ModelChange[]; oneByOne: StartingChange[] } {
+  const starting = (c: ModelChange): c is StartingChange => c.action === 'create' || c.action === 'recreate' || c.action === 'start';
+  const members = new Map<string, number>();
+  for (const c of changes) {
+    const group = 'spec' in c ? c.spec.swapGroup : undefined;
+    const present = starting(c) || (c.action === 'keep' && c.container.state === 'running');
+    if (group && present) members.set(group, (members.get(group) ?? 0) + 1);
+  }
+  const oneByOne = changes.filter((c): c is StartingChange => starting(c) && c.spec.swapGroup !== undefined && (members.get(c.spec.swapGroup) ?? 0) > 1);
+  return { together: changes.filter((c) => !oneByOne.includes(c as StartingChange)), oneByOne };
+}
+
+/** Put the running, awake members of `spec`'s swap group to sleep (before `spec` starts). */
+async function sleepGroupPeers(ctx: StackContext, spec: ModelSpec): Promise<void> {
+  const peers = ctx.config.models.filter((m) => m.swapGroup === spec.swapGroup && m.key !== spec.key);
+  const docker = await ctx.docker();
+  const reach = { network: ctx.config.network, local: ctx.local };
+  for (const c of await stackContainers(ctx, peers.map((p) => p.key))) {
+    if (c.state !== 'running') continue;
+    const peer = peers.find((p) => p.key === c.key);
+    if (!peer || (await sleepState(docker, c, reach)).asleep) continue;
+    // A request still running on it would die with the engine: let it finish.
+    await waitUntilDrained(docker, c, { ...reach, timeoutMs: 60_000, signal: ctx.signal });
+    const deep = peer.idle?.then === 'deep-sleep';
+    await sleepModel(docker, c, reach, deep ? 2 : 1);
+    ctx.emit({ type: 'model-put-away', key: c.key, container: c.name, action: deep ? 'deep-sleep' : 'sleep', reason: 'swap' });
+  }
 }

@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { formatDuration } from '../output.js';
 import type { ModelStatusRow } from '@inferstack/stack';
 import { configArgs, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
@@ -54,6 +55,7 @@ export default defineCommand({
           routed: r.routed,
           scrape: r.scrape,
           load: r.load,
+          idle: r.idle,
         })),
         services: s.services,
         ...(s.gatewayError ? { gatewayError: s.gatewayError } : {}),
@@ -75,6 +77,13 @@ export default defineCommand({
     const scrape = (r: ModelStatusRow) =>
       !s.monitoring ? '-' : r.scrape === null ? (r.state === 'running' ? out.yellow('no target') : '-') : r.scrape.health === 'up' ? out.green('up') : out.yellow(r.scrape.health);
     const load = (r: ModelStatusRow) => (r.load ? `${r.load.running}/${r.load.waiting}${r.load.kvCacheUsage !== undefined ? ` kv ${(r.load.kvCacheUsage * 100).toFixed(0)}%` : ''}` : '-');
+    // Only when some model sleeps or stops when idle: awake / asleep / stopped-idle, and the last request.
+    const withIdle = s.models.some((r) => r.idle);
+    const idle = (r: ModelStatusRow) => {
+      if (!r.idle) return '-';
+      const state = r.idle.state === 'awake' ? out.green('awake') : r.idle.state === 'unknown' ? '?' : out.cyan(r.idle.state);
+      return r.idle.lastRequestAt ? `${state}, asked ${formatDuration(Date.now() - Date.parse(r.idle.lastRequestAt))} ago` : state;
+    };
     const rows = s.models.map((r) => [
       r.key,
       stateText(out, r),
@@ -85,10 +94,12 @@ export default defineCommand({
       gateway(r),
       scrape(r),
       load(r),
+      ...(withIdle ? [idle(r)] : []),
       r.image,
       r.endpoint,
     ]);
-    for (const l of table(['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', 'IMAGE', 'ENDPOINT'], rows)) out.print(l);
+    const headers = ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), 'IMAGE', 'ENDPOINT'];
+    for (const l of table(headers, rows)) out.print(l);
     if (s.prometheusError) out.info(`${out.yellow('!')} Prometheus not reachable at ${stack.config.monitoring.prometheusUrl}: ${s.prometheusError}`);
     if (s.gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${stack.config.gateway.url}: ${s.gatewayError}`);
     return ExitCode.ok;

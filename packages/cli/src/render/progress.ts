@@ -165,6 +165,20 @@ export class Progress {
         return this.failure(`prometheus sync failed: ${event.error.message}`, event.hint);
       case 'file-written':
         return this.line(`wrote ${shownPath(this.options.cwd, event.path)} (${event.what})`);
+      case 'model-put-away': {
+        const what = event.action === 'stop' ? 'stopped' : event.action === 'deep-sleep' ? 'asleep (level 2)' : 'asleep';
+        return this.line(`${o.cyan('☾')} ${pad(event.key)} ${what}: ${event.reason === 'idle' ? 'idle' : 'its swap group serves another model'}`);
+      }
+      case 'model-woken':
+        return this.line(`${o.green('✔')} ${pad(event.key)} ${event.from === 'stopped-idle' ? 'started' : 'awake'} for a request in ${formatDuration(event.elapsedMs)}`);
+      case 'model-swapped-out':
+        return this.line(`${o.cyan('⇄')} ${pad(event.key)} made room for ${event.for}`);
+      case 'serving-changed':
+        for (const key of event.unrouted) this.line(`${o.yellow('!')} ${pad(key)} stopped serving: unrouted`);
+        for (const key of event.routed) this.line(`${o.green('✔')} ${pad(key)} serves again: routed`);
+        return;
+      case 'watcher-listening':
+        return this.line(`watching; wake requests on http://${event.address}`);
       case 'note':
         if (event.level === 'debug') return o.debug(event.message);
         return this.line(`${o.yellow('!')} ${event.message}`);

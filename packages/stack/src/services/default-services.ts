@@ -1,6 +1,7 @@
 import { databaseService, gatewayService } from './gateway.js';
 import { dcgmExporterService, grafanaService, nodeExporterService, prometheusService } from './monitoring.js';
 import type { ServiceDefinition } from './registry.js';
+import { watcherService } from './watcher.js';
 
 /**
  * The infrastructure of a stack, in the order `status` lists it and `up` starts it (each after
@@ -14,4 +15,5 @@ export const DEFAULT_SERVICES: readonly ServiceDefinition[] = [
   nodeExporterService,
   dcgmExporterService,
   grafanaService,
+  watcherService,
 ];

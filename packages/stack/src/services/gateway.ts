@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
-import { waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
+import { signalContainer, waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
+import { syncWakeHook } from '../watcher/wake-hook.js';
+import { watcherUrl } from './watcher.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
 import type { ServiceDefinition } from './registry.js';
@@ -141,7 +143,14 @@ export const gatewayService: ServiceDefinition = {
   async prepare(ctx) {
     if (ensureGatewayConfigFile(ctx.config)) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file" });
     // The model list in it is the sync's business; a change there does not mean a reload here.
-    return { changed: false };
+    // The wake hook (models that sleep when idle) is named in its callbacks: that does.
+    const changed = syncWakeHook(ctx.config, watcherUrl(ctx.config));
+    if (changed) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file (its wake hook for idle models)" });
+    return { changed };
+  },
+  async reload(ctx) {
+    // Under gunicorn, SIGHUP starts workers with the new config while the old ones finish.
+    await signalContainer(await ctx.docker(), ctx.config.gateway.containerName, 'SIGHUP');
   },
   spec: (ctx) => gatewayServiceSpec(ctx.config),
   url: (config) => config.gateway.url,

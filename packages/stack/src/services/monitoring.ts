@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { StackConfig } from '@inferstack/config';
+import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
+import { needsWatcher } from '../watcher/wake-hook.js';
 import { GATEWAY_CONTAINER_PORT } from './gateway.js';
 import type { ServiceDefinition } from './registry.js';
 
@@ -22,7 +23,8 @@ export const OLD_TARGETS_FILE = 'vllm.json';
 const GATEWAY_KEY_FILE = 'litellm-key';
 const NODE_EXPORTER_PORT = 9100;
 const DCGM_EXPORTER_PORT = 9400;
-const PROMETHEUS_PORT = 9090;
+/** The port Prometheus listens on in its container. */
+export const PROMETHEUS_PORT = 9090;
 const GRAFANA_PORT = 3000;
 
 /** The file_sd file the stack writes its model targets to, on this machine. */
@@ -66,6 +68,7 @@ export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean):
     modelTargetsFile: `${PROM_TARGETS_DIR}/${TARGETS_GLOB}`,
     ...(m.nodeExporter.enabled ? { nodeExporter: `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` } : {}),
     ...(dcgm ? { dcgm: `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` } : {}),
+    ...(config.watcher.mode === 'managed' && needsWatcher(config) ? { watcher: `${config.watcher.containerName}:${WATCHER_PORT}` } : {}),
     extraScrapeConfigs: m.extraScrapeConfigs,
     scrapeInterval: config.settings.PROMETHEUS_SCRAPE_INTERVAL ?? '15s',
   });

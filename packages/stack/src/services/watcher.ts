@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
+import { DEFAULT_DOCKER_SOCKET, httpGet, parseDockerAddress, type ServiceSpec } from '@inferstack/docker-ops';
+import type { StackContext } from '../context.js';
+import { needsWatcher } from '../watcher/wake-hook.js';
+import type { ServiceDefinition } from './registry.js';
+
+/** Where the watcher's program is copied to in its container. */
+const PROGRAM_DIR = '/opt/inferstack';
+
+/**
+ * The program the managed watcher runs: a directory of ES modules (the `serve` CLI's bundle),
+ * and the file of it that takes `watch` as its command.
+ */
+export interface WatcherProgram {
+  dir: string;
+  main: string;
+}
+
+/** The daemon's unix socket, when the stack talks to a local one through a socket (the watcher mounts it). */
+function dockerSocket(env: NodeJS.ProcessEnv): string | undefined {
+  const address = parseDockerAddress(env.DOCKER_HOST || DEFAULT_DOCKER_SOCKET);
+  return address.transport === 'unix' ? address.socketPath : undefined;
+}
+
+/**
+ * The directories the watcher reads and writes at the same paths as `serve` does: the project
+ * (models.yaml, .env), the gateway's config directory and the Prometheus targets directory.
+ * One mount for a directory inside another mounted one.
+ */
+export function watcherDirectories(config: StackConfig): string[] {
+  const dirs = [config.projectDir, dirname(config.file)];
+  if (config.gateway.mode !== 'none') dirs.push(dirname(config.gateway.configFile));
+  if (config.monitoring.mode !== 'none') dirs.push(config.monitoring.targetsDir);
+  const unique = [...new Set(dirs)].sort();
+  return unique.filter((d) => !unique.some((other) => other !== d && d.startsWith(`${other}/`)));
+}
+
+/** The watcher's container: serve's own program in a Node image, on the stack's network. */
+export function watcherServiceSpec(ctx: StackContext, program: WatcherProgram, socket: string): ServiceSpec {
+  const { config } = ctx;
+  const files = readdirSync(program.dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    .map((name) => ({ name: `${PROGRAM_DIR.slice(1)}/${name}`, content: readFileSync(join(program.dir, name)) }));
+  // Labels of the caller (a test session) go on what the watcher creates too (its locks).
+  const extra = Object.entries(ctx.labels).filter(([k]) => k !== 'inferstack.stack');
+  return {
+    name: config.watcher.containerName,
+    kind: 'watcher',
+    image: config.watcher.image,
+    entrypoint: ['node', `${PROGRAM_DIR}/${program.main}`],
+    cmd: ['watch', '--model-config', config.file, '--project', ctx.name, '--listen', `0.0.0.0:${WATCHER_PORT}`],
+    env: {
+      INFERSTACK_WATCHER_CONTAINER: '1',
+      // Inside the stack's network: the gateway and Prometheus by their container names.
+      INFERSTACK_IN_NETWORK: '1',
+      NO_COLOR: '1',
+      ...(extra.length ? { INFERSTACK_LABELS: extra.map(([k, v]) => `${k}=${v}`).join(',') } : {}),
+    },
+    binds: [`${socket}:/var/run/docker.sock`, ...watcherDirectories(config).map((d) => `${d}:${d}`)],
+    network: config.network,
+    files: { dir: '/', entries: files },
+    healthcheck: {
+      test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${WATCHER_PORT}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+      intervalSeconds: 10,
+      startPeriodSeconds: 30,
+    },
+  };
+}
+
+/** Where the gateway (and `status`) reach the watcher, on the stack's network. */
+export function watcherUrl(config: StackConfig): string {
+  return `http://${config.watcher.containerName}:${WATCHER_PORT}`;
+}
+
+/**
+ * The watcher, wherever a model sleeps, stops when idle or is in a swap group (and
+ * `watcher: {mode: managed}`). It needs serve's program (the CLI passes it) and a local daemon
+ * reached through its socket.
+ */
+export const watcherService: ServiceDefinition = {
+  id: 'watcher',
+  configured: (config) => config.watcher.mode === 'managed' && needsWatcher(config),
+  async wanted(ctx) {
+    if (!ctx.watcherProgram) {
+      ctx.emit({ type: 'note', level: 'warn', message: 'idle models sleep and wake only while a watcher runs: run "serve watch" (this caller gave no watcher program)' });
+      return false;
+    }
+    if (!dockerSocket(ctx.env)) {
+      ctx.emit({ type: 'note', level: 'warn', message: 'the managed watcher needs the Docker daemon on its socket (DOCKER_HOST is not unix://): run "serve watch" on a machine that reaches it' });
+      return false;
+    }
+    return true;
+  },
+  containerName: (config) => config.watcher.containerName,
+  after: ['gateway', 'prometheus'],
+  spec: (ctx) => watcherServiceSpec(ctx, ctx.watcherProgram!, dockerSocket(ctx.env)!),
+  async ready(ctx) {
+    const docker = await ctx.docker();
+    const info = await docker.getContainer(ctx.config.watcher.containerName).inspect();
+    const ip = info.NetworkSettings.Networks[ctx.config.network]?.IPAddress;
+    if (!ctx.local || !ip) return;
+    const end = Date.now() + 30_000;
+    while (Date.now() < end) {
+      ctx.signal.throwIfAborted();
+      const ok = await httpGet(`http://${ip}:${WATCHER_PORT}/health`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the watcher did not answer on ${ip}:${WATCHER_PORT} within 30 s (see "docker logs ${ctx.config.watcher.containerName}")`);
+  },
+};

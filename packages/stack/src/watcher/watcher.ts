@@ -1,0 +1,431 @@
+import type { ModelSpec } from '@inferstack/config';
+import {
+  IDLE_STOP_POLICY,
+  LockHeldError,
+  acquireLock,
+  isIdleStopped,
+  metricsText,
+  parseVllmLoad,
+  setRestartPolicy,
+  sleepModel,
+  sleepState,
+  startContainer,
+  stopContainer,
+  waitUntilDrained,
+  waitUntilReady,
+  wakeModel,
+  type ModelContainer,
+} from '@inferstack/docker-ops';
+import { stackContainers } from '../containers.js';
+import type { StackContext } from '../context.js';
+import { forCall } from '../context.js';
+import { syncIntegrations } from '../integrations.js';
+import { servingModels } from '../serving.js';
+import { WakeLatency } from './wake-latency.js';
+
+/**
+ * The watcher: the part of a stack that runs all the time. It puts models nobody asks for away
+ * (vLLM sleep mode, or a stop), brings them back when a request comes through the gateway (the
+ * gateway's wake hook asks {@link Watcher.acquire}), keeps the members of a swap group exclusive,
+ * and re-points the gateway and Prometheus whenever the set of serving models changes (a crash, a
+ * recovery, a wake from a stop). What it knows lives in Docker (containers, their state, the
+ * models' own metrics): a watcher killed at any point and started again picks up from there.
+ */
+
+/** How a model is, as the watcher sees it. */
+export type WatchedPhase =
+  | 'awake'
+  /** vLLM sleep mode level 1: weights in CPU memory, a wake takes about a second. */
+  | 'asleep'
+  /** Level 2: weights dropped, a wake reloads them. */
+  | 'deep-asleep'
+  /** Stopped because nobody asked for it: the next request starts it (its route stays). */
+  | 'stopped-idle'
+  /** Stopped by a user (`serve stop`) or crashed: not the watcher's to start. */
+  | 'stopped'
+  | 'waking'
+  | 'going-to-sleep'
+  /** No container (not deployed). */
+  | 'missing';
+
+/** One model the watcher looks after (it sleeps, stops when idle, or is in a swap group). */
+export interface WatchedModel {
+  key: string;
+  servedModelName: string;
+  container?: string;
+  phase: WatchedPhase;
+  /** When a request last came (through the wake hook, or seen in the model's counters); ISO 8601. */
+  lastRequestAt: string | null;
+  /** Wakes and starts since the watcher started. */
+  wakes: number;
+}
+
+/** What {@link Watcher.acquire} answers. */
+export type AcquireResult =
+  | { ok: true; model: string; woke: false }
+  | { ok: true; model: string; woke: true; from: 'asleep' | 'deep-asleep' | 'stopped-idle'; elapsedMs: number }
+  | { ok: false; model: string; status: 404 | 503; error: string };
+
+/** Options of {@link createWatcher}. */
+export interface WatcherOptions {
+  /** Between two looks at the models. @default 2000 */
+  intervalMs?: number;
+  /**
+   * A model is put away only when its last request is at least this old, whatever its idle
+   * policy says, so that a request let through by the wake hook has reached it. @default 2000
+   */
+  settleMs?: number;
+}
+
+/** A stack's watcher: see the module comment. */
+export interface Watcher {
+  /** Make sure the model served as `servedModelName` serves (wake it or start it), within its wake timeout. */
+  acquire(servedModelName: string): Promise<AcquireResult>;
+  /** One look at every model: put idle ones away, re-sync when the serving set changed. */
+  tick(): Promise<void>;
+  /** The models it looks after. */
+  models(): WatchedModel[];
+  /** Its own metrics (Prometheus text): wake latency, wakes, model phases. */
+  metrics(): string;
+  /** Tick until `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+interface Tracked {
+  key: string;
+  servedModelName: string;
+  container?: string;
+  /** The container being woken or started now (its route must stay while it loads). */
+  startingId?: string;
+  phase: WatchedPhase;
+  lastActive: number;
+  lastRequestAt?: number;
+  finished?: number;
+  wakes: number;
+  acquiring?: Promise<AcquireResult>;
+}
+
+const MIN_SETTLE_MS = 2000;
+
+/** The models a watcher looks after: those with an idle policy or a swap group. */
+export function watchedSpecs(models: readonly ModelSpec[]): ModelSpec[] {
+  return models.filter((m) => m.idle || m.swapGroup);
+}
+
+/** Make a watcher for the stack of `ctx`. */
+export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): Watcher {
+  const settleMs = Math.max(options.settleMs ?? MIN_SETTLE_MS, 0);
+  const tracked = new Map<string, Tracked>();
+  const queues = new Map<string, Promise<unknown>>();
+  /** The member of each swap group this watcher woke last (the others are asleep or stopped). */
+  const holders = new Map<string, string>();
+  const latency = new WakeLatency();
+  let lastServing: string | undefined;
+  const reach = () => ({ network: ctx.config.network, local: ctx.local });
+
+  const track = (spec: ModelSpec): Tracked => {
+    let t = tracked.get(spec.key);
+    if (!t) {
+      // A watcher (re)started knows of no request yet: the idle time counts from now. Until the
+      // first look the phase is not known ('missing'): acquire takes the careful path.
+      t = { key: spec.key, servedModelName: spec.servedModelName, phase: 'missing', lastActive: Date.now(), wakes: 0 };
+      tracked.set(spec.key, t);
+    }
+    t.servedModelName = spec.servedModelName;
+    return t;
+  };
+
+  /**
+   * Run `fn` alone for the model: members of one swap group share one queue, so that two of
+   * them never wake (or put each other away) at once.
+   */
+  const exclusive = <T>(spec: ModelSpec, fn: () => Promise<T>): Promise<T> => {
+    const id = spec.swapGroup ? `group:${spec.swapGroup}` : `model:${spec.key}`;
+    const run = (queues.get(id) ?? Promise.resolve()).then(fn, fn);
+    queues.set(
+      id,
+      run.catch(() => {}),
+    );
+    return run;
+  };
+
+  const containerOf = async (spec: ModelSpec): Promise<ModelContainer | undefined> => {
+    const list = await stackContainers(ctx, [spec.key]);
+    return primary(list, spec);
+  };
+
+  /** Put a model away: sleep (level 1 or 2) or stop. Returns false when it was used meanwhile. */
+  const putAway = async (spec: ModelSpec, c: ModelContainer, reason: 'idle' | 'swap', drainMs: number): Promise<boolean> => {
+    const t = track(spec);
+    const docker = await ctx.docker();
+    const before = t.phase;
+    t.phase = 'going-to-sleep';
+    try {
+      const afterMs = reason === 'idle' ? Math.max(spec.idle?.afterMs ?? 0, settleMs) : settleMs;
+      if (reason === 'idle' && Date.now() - t.lastActive < afterMs) {
+        t.phase = before;
+        return false;
+      }
+      // A request the wake hook let through just now may still be on its way to the model.
+      const wait = t.lastActive + settleMs - Date.now();
+      if (wait > 0) await delay(wait, ctx.signal);
+      const drained = await waitUntilDrained(docker, c, { ...reach(), timeoutMs: drainMs, signal: ctx.signal });
+      if (!drained.drained) {
+        t.phase = before;
+        ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${drained.inFlight} request(s) in flight: not put away` });
+        return false;
+      }
+      const then = spec.idle?.then ?? 'sleep';
+      if (then === 'stop') {
+        // The restart policy tells an idle stop from a user's `serve stop` (see IDLE_STOP_POLICY).
+        await setRestartPolicy(docker, c.id, IDLE_STOP_POLICY);
+        await stopContainer(docker, c.id, 30);
+        t.phase = 'stopped-idle';
+      } else {
+        await sleepModel(docker, c, reach(), then === 'deep-sleep' ? 2 : 1);
+        t.phase = then === 'deep-sleep' ? 'deep-asleep' : 'asleep';
+      }
+      if (spec.swapGroup && holders.get(spec.swapGroup) === spec.key) holders.delete(spec.swapGroup);
+      ctx.emit({ type: 'model-put-away', key: spec.key, container: c.name, action: then, reason });
+      return true;
+    } catch (error) {
+      t.phase = before;
+      throw error;
+    }
+  };
+
+  /** Wake or start a model, first putting the other members of its swap group away. */
+  const bringUp = async (spec: ModelSpec): Promise<AcquireResult> => {
+    const t = track(spec);
+    const docker = await ctx.docker();
+    const c = await containerOf(spec);
+    if (!c) return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is not deployed (run "serve up")` };
+    t.container = c.name;
+    const idleStopped = isIdleStopped(c);
+    if (c.state !== 'running' && !idleStopped) {
+      t.phase = 'stopped';
+      return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is ${c.state}, not stopped for being idle: "serve up" starts it` };
+    }
+    let from: 'asleep' | 'deep-asleep' | 'stopped-idle' | undefined;
+    let level: 1 | 2 = 1;
+    if (idleStopped) from = 'stopped-idle';
+    else {
+      const s = await sleepState(docker, c, reach());
+      if (s.asleep) {
+        from = s.level === 2 ? 'deep-asleep' : 'asleep';
+        level = s.level;
+      }
+    }
+    if (!from) {
+      t.phase = 'awake';
+      if (spec.swapGroup) {
+        await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
+        holders.set(spec.swapGroup, spec.key);
+      }
+      return { ok: true, model: spec.servedModelName, woke: false };
+    }
+    const started = Date.now();
+    if (spec.swapGroup) await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
+    t.phase = 'waking';
+    t.startingId = c.id;
+    try {
+      if (from === 'stopped-idle') {
+        await startContainer(docker, c.id);
+        const ready = await waitUntilReady(docker, c.id, {
+          network: ctx.config.network,
+          probe: ctx.local ? 'http' : 'healthcheck',
+          timeoutMs: spec.wakeTimeoutMs ?? 600_000,
+          servedModelName: spec.servedModelName,
+          ...(spec.apiKey ? { apiKey: spec.apiKey } : {}),
+          signal: ctx.signal,
+        });
+        if (!ready.ready) throw new Error(`${spec.key} did not start (${ready.reason})`);
+        await setRestartPolicy(docker, c.id, 'unless-stopped');
+      } else {
+        await wakeModel(docker, c, reach(), { level, timeoutMs: spec.wakeTimeoutMs ?? 600_000 });
+      }
+    } catch (error) {
+      t.phase = from;
+      throw error;
+    } finally {
+      t.startingId = undefined;
+    }
+    const elapsedMs = Date.now() - started;
+    if (spec.swapGroup) holders.set(spec.swapGroup, spec.key);
+    t.phase = 'awake';
+    t.lastActive = Date.now();
+    t.wakes += 1;
+    latency.observe(spec.servedModelName, from, elapsedMs / 1000);
+    ctx.emit({ type: 'model-woken', key: spec.key, container: c.name, from, elapsedMs });
+    return { ok: true, model: spec.servedModelName, woke: true, from, elapsedMs };
+  };
+
+  /** The other members of `spec`'s swap group go to sleep (or stop) before it wakes. */
+  const evictPeers = async (spec: ModelSpec, drainMs: number): Promise<void> => {
+    const peers = ctx.config.models.filter((m) => m.swapGroup === spec.swapGroup && m.key !== spec.key);
+    if (peers.length === 0) return;
+    const list = await stackContainers(ctx, peers.map((p) => p.key));
+    const docker = await ctx.docker();
+    for (const peer of peers) {
+      const c = primary(list, peer);
+      if (!c || c.state !== 'running') continue;
+      if ((await sleepState(docker, c, reach())).asleep) {
+        track(peer).phase = 'asleep';
+        continue;
+      }
+      if (await putAway(peer, c, 'swap', drainMs)) ctx.emit({ type: 'model-swapped-out', key: peer.key, for: spec.key });
+    }
+  };
+
+  const acquire = async (servedModelName: string): Promise<AcquireResult> => {
+    const spec = watchedSpecs(ctx.config.models).find((m) => m.servedModelName === servedModelName);
+    if (!spec) return { ok: false, model: servedModelName, status: 404, error: `${servedModelName} is not a model of stack ${ctx.name} that sleeps or stops when idle` };
+    const t = track(spec);
+    t.lastActive = Date.now();
+    t.lastRequestAt = t.lastActive;
+    // The common case answers at once: the model is awake and nothing is putting it away.
+    // (A member of a swap group: once it holds the group, the others being put away.)
+    if (t.phase === 'awake' && !t.acquiring && (!spec.swapGroup || holders.get(spec.swapGroup) === spec.key)) return { ok: true, model: servedModelName, woke: false };
+    // Concurrent first requests share one wake.
+    t.acquiring ??= exclusive(spec, () => bringUp(spec))
+      .catch((error: Error) => ({ ok: false as const, model: servedModelName, status: 503 as const, error: error.message }))
+      .finally(() => {
+        t.acquiring = undefined;
+        t.lastActive = Date.now();
+      });
+    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<AcquireResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, model: servedModelName, status: 503, error: `${spec.key} is not awake after ${Math.round(timeoutMs / 1000)} s (wake-timeout)` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([t.acquiring, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    const docker = await ctx.docker();
+    const containers = await stackContainers(ctx);
+    const due: Array<{ spec: ModelSpec; container: ModelContainer }> = [];
+    await Promise.all(
+      watchedSpecs(ctx.config.models).map(async (spec) => {
+        const t = track(spec);
+        const c = primary(containers, spec);
+        t.container = c?.name;
+        const busy = t.acquiring !== undefined || t.phase === 'waking' || t.phase === 'going-to-sleep';
+        if (!c) {
+          if (!busy) t.phase = 'missing';
+          return;
+        }
+        if (c.state !== 'running') {
+          if (!busy) t.phase = isIdleStopped(c) ? 'stopped-idle' : 'stopped';
+          return;
+        }
+        const text = await metricsText(docker, c, reach());
+        const load = text ? parseVllmLoad(text) : undefined;
+        if (!load) return;
+        // vLLM's counter of finished requests moves: somebody uses it (also past the gateway).
+        if (load.finished !== undefined && t.finished !== undefined && load.finished !== t.finished) {
+          t.lastActive = Date.now();
+          t.lastRequestAt = t.lastActive;
+        }
+        t.finished = load.finished;
+        if (load.running + load.waiting > 0) t.lastActive = Date.now();
+        if (busy) return;
+        t.phase = load.sleepState === 'weights_offloaded' ? 'asleep' : load.sleepState === 'discard_all' ? 'deep-asleep' : 'awake';
+        const afterMs = spec.idle ? Math.max(spec.idle.afterMs, settleMs) : undefined;
+        if (afterMs !== undefined && t.phase === 'awake' && load.running + load.waiting === 0 && Date.now() - t.lastActive >= afterMs) due.push({ spec, container: c });
+      }),
+    );
+    // A model a request is starting keeps its route while it loads: the request waits for it.
+    const starting = new Set([...tracked.values()].flatMap((t) => (t.startingId ? [t.startingId] : [])));
+    const serving = await servingModels(containers, { network: ctx.config.network, local: ctx.local, readyIds: starting });
+    const signature = JSON.stringify([serving.map((c) => c.id).sort(), containers.filter(isIdleStopped).map((c) => c.id).sort()]);
+    if (due.length === 0 && signature === lastServing) return;
+    // Changes wait for a running `serve up` (it holds the stack's lock, and syncs itself).
+    let lock;
+    try {
+      lock = await acquireLock(docker, { command: 'serve watch', waitMs: 0, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
+    } catch (error) {
+      if (error instanceof LockHeldError) return;
+      throw error;
+    }
+    try {
+      for (const { spec, container } of due) {
+        await exclusive(spec, async () => {
+          // Asked for while waiting in the queue: it stays.
+          if (Date.now() - track(spec).lastActive < Math.max(spec.idle?.afterMs ?? 0, settleMs)) return;
+          await putAway(spec, container, 'idle', 0);
+        }).catch((error: Error) => ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} could not be put away: ${error.message}` }));
+      }
+      if (signature !== lastServing) {
+        const before = lastServing ? (JSON.parse(lastServing) as string[][]) : undefined;
+        const call = forCall(ctx);
+        const result = await syncIntegrations(call, { containers: await stackContainers(ctx), readyIds: starting });
+        if (result.ok) {
+          if (before) {
+            const was = new Set(before[0]);
+            const now = new Set(serving.map((c) => c.id));
+            const went = containers.filter((c) => was.has(c.id) && !now.has(c.id) && !isIdleStopped(c)).map((c) => c.key);
+            const came = serving.filter((c) => !was.has(c.id)).map((c) => c.key);
+            if (went.length || came.length) ctx.emit({ type: 'serving-changed', unrouted: went, routed: came });
+          }
+          lastServing = signature;
+        }
+      }
+    } finally {
+      await lock.release();
+    }
+  };
+
+  return {
+    acquire,
+    tick,
+    models: () =>
+      watchedSpecs(ctx.config.models).map((spec) => {
+        const t = track(spec);
+        return {
+          key: t.key,
+          servedModelName: t.servedModelName,
+          ...(t.container ? { container: t.container } : {}),
+          phase: t.phase,
+          lastRequestAt: t.lastRequestAt ? new Date(t.lastRequestAt).toISOString() : null,
+          wakes: t.wakes,
+        };
+      }),
+    metrics: () => latency.text(watchedSpecs(ctx.config.models).map((spec) => ({ model: spec.servedModelName, phase: track(spec).phase }))),
+    async run(signal) {
+      while (!signal.aborted) {
+        try {
+          await tick();
+        } catch (error) {
+          ctx.emit({ type: 'note', level: 'warn', message: `watcher: ${(error as Error).message}` });
+        }
+        await delay(options.intervalMs ?? 2000, signal).catch(() => {});
+      }
+    },
+  };
+}
+
+/** The container that serves a model: the one with its usual name, else any of its containers. */
+function primary(containers: readonly ModelContainer[], spec: ModelSpec): ModelContainer | undefined {
+  const own = containers.filter((c) => c.key === spec.key);
+  return own.find((c) => c.name === spec.containerName) ?? own.find((c) => c.state === 'running') ?? own[0];
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
