@@ -97,6 +97,8 @@ interface Tracked {
   container?: string;
   /** The container being woken or started now (its route must stay while it loads). */
   startingId?: string;
+  /** The model's container at the last look, while it sleeps: a wake needs no listing first. */
+  sleeping?: ModelContainer;
   phase: WatchedPhase;
   lastActive: number;
   lastRequestAt?: number;
@@ -184,6 +186,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       } else {
         await sleepModel(docker, c, reach(), then === 'deep-sleep' ? 2 : 1);
         t.phase = then === 'deep-sleep' ? 'deep-asleep' : 'asleep';
+        t.sleeping = c;
       }
       if (spec.swapGroup && holders.get(spec.swapGroup) === spec.key) holders.delete(spec.swapGroup);
       ctx.emit({ type: 'model-put-away', key: spec.key, container: c.name, action: then, reason });
@@ -198,34 +201,31 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
   const bringUp = async (spec: ModelSpec): Promise<AcquireResult> => {
     const t = track(spec);
     const docker = await ctx.docker();
-    const c = await containerOf(spec);
-    if (!c) return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is not deployed (run "serve up")` };
-    t.container = c.name;
-    const idleStopped = isIdleStopped(c);
-    if (c.state !== 'running' && !idleStopped) {
-      t.phase = 'stopped';
-      return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is ${c.state}, not stopped for being idle: "serve up" starts it` };
-    }
-    let from: 'asleep' | 'deep-asleep' | 'stopped-idle' | undefined;
-    let level: 1 | 2 = 1;
-    if (idleStopped) from = 'stopped-idle';
-    else {
-      const s = await sleepState(docker, c, reach());
-      if (s.asleep) {
-        from = s.level === 2 ? 'deep-asleep' : 'asleep';
-        level = s.level;
+    // Seen asleep at the last look (a tick, or our own sleep): no listing or question first, the
+    // wake starts at once. Waking an awake model is harmless (vLLM says "not sleeping").
+    let c = t.sleeping && (t.phase === 'asleep' || t.phase === 'deep-asleep') ? t.sleeping : undefined;
+    let from: 'asleep' | 'deep-asleep' | 'stopped-idle' | undefined = c ? (t.phase as 'asleep' | 'deep-asleep') : undefined;
+    if (!c) {
+      c = await containerOf(spec);
+      if (!c) return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is not deployed (run "serve up")` };
+      if (isIdleStopped(c)) from = 'stopped-idle';
+      else if (c.state !== 'running') {
+        t.phase = 'stopped';
+        return { ok: false, model: spec.servedModelName, status: 503, error: `${spec.key} is ${c.state}, not stopped for being idle: "serve up" starts it` };
+      } else {
+        const s = await sleepState(docker, c, reach());
+        if (s.asleep) from = s.level === 2 ? 'deep-asleep' : 'asleep';
       }
     }
+    t.container = c.name;
+    if (spec.swapGroup) await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
     if (!from) {
       t.phase = 'awake';
-      if (spec.swapGroup) {
-        await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
-        holders.set(spec.swapGroup, spec.key);
-      }
+      if (spec.swapGroup) holders.set(spec.swapGroup, spec.key);
       return { ok: true, model: spec.servedModelName, woke: false };
     }
     const started = Date.now();
-    if (spec.swapGroup) await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
+    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
     t.phase = 'waking';
     t.startingId = c.id;
     try {
@@ -234,7 +234,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
         const ready = await waitUntilReady(docker, c.id, {
           network: ctx.config.network,
           probe: ctx.local ? 'http' : 'healthcheck',
-          timeoutMs: spec.wakeTimeoutMs ?? 600_000,
+          timeoutMs,
           servedModelName: spec.servedModelName,
           ...(spec.apiKey ? { apiKey: spec.apiKey } : {}),
           signal: ctx.signal,
@@ -242,10 +242,12 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
         if (!ready.ready) throw new Error(`${spec.key} did not start (${ready.reason})`);
         await setRestartPolicy(docker, c.id, 'unless-stopped');
       } else {
-        await wakeModel(docker, c, reach(), { level, timeoutMs: spec.wakeTimeoutMs ?? 600_000 });
+        await wakeModel(docker, c, reach(), { level: from === 'deep-asleep' ? 2 : 1, timeoutMs });
       }
     } catch (error) {
-      t.phase = from;
+      // What we knew is stale (the container was replaced, or stopped): look again next time.
+      t.phase = 'missing';
+      t.sleeping = undefined;
       throw error;
     } finally {
       t.startingId = undefined;
@@ -253,6 +255,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     const elapsedMs = Date.now() - started;
     if (spec.swapGroup) holders.set(spec.swapGroup, spec.key);
     t.phase = 'awake';
+    t.sleeping = undefined;
     t.lastActive = Date.now();
     t.wakes += 1;
     latency.observe(spec.servedModelName, from, elapsedMs / 1000);
@@ -335,6 +338,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
         if (load.running + load.waiting > 0) t.lastActive = Date.now();
         if (busy) return;
         t.phase = load.sleepState === 'weights_offloaded' ? 'asleep' : load.sleepState === 'discard_all' ? 'deep-asleep' : 'awake';
+        t.sleeping = t.phase === 'awake' ? undefined : c;
         const afterMs = spec.idle ? Math.max(spec.idle.afterMs, settleMs) : undefined;
         if (afterMs !== undefined && t.phase === 'awake' && load.running + load.waiting === 0 && Date.now() - t.lastActive >= afterMs) due.push({ spec, container: c });
       }),
