@@ -1,6 +1,6 @@
 import { stackNameFor } from '@inferstack/config';
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -240,6 +240,38 @@ describe('serve init / doctor / export against a real daemon', () => {
       expect(compose.services['inference-old']!.command!.slice(0, 2)).toEqual(['--model', 'm/old']);
     } finally {
       writeFileSync(join(dir, 'model_config', 'models.yaml'), models);
+    }
+  });
+
+  it("a reference-tool project whose .env sets every name it knew plans, and exports with the images and ports it names", async () => {
+    const old = mkdtempSync(join(tmpdir(), 'inferstack-old-env-'));
+    try {
+      const fixture = join(import.meta.dirname, '..', '..', 'config', 'test-fixtures', 'reference-env');
+      cpSync(fixture, old, { recursive: true });
+      const plan = await serve(old, ['plan', '--json', '-p', `old-env-${sessionId().slice(0, 8)}`]);
+      expect(plan.code, plan.stderr).toBe(0);
+      const changes = JSON.parse(plan.stdout) as { plan: Array<{ model: string; action: string; image?: string }> };
+      expect(changes.plan.map((c) => [c.model, c.action])).toEqual([['qwen', 'create']]);
+      const r = await serve(old, ['export', 'compose', '-o', 'compose.yml', '-p', `old-env-${sessionId().slice(0, 8)}`]);
+      expect(r.code, r.stderr).toBe(0);
+      const text = readFileSync(join(old, 'compose.yml'), 'utf8');
+      const compose = parseYaml(text) as Compose;
+      const image = (name: string) => compose.services[name]?.image;
+      expect(image('inference-qwen')).toBe('vllm/vllm-openai:v0.19.1');
+      expect(image('litellm')).toBe('ghcr.io/berriai/litellm:v1.84.1');
+      expect(image('prometheus')).toBe('prom/prometheus:v3.4.2');
+      expect(image('node-exporter')).toBe('quay.io/prometheus/node-exporter:v1.10.2');
+      expect(image('grafana')).toBe('grafana/grafana:12.3.0');
+      expect(JSON.stringify(compose.services.litellm?.ports)).toContain('8100');
+      expect(JSON.stringify(compose.services.prometheus?.ports)).toContain('9191');
+      expect(JSON.stringify(compose.services.grafana?.ports)).toContain('3300');
+      // Its secrets stay in .env.
+      for (const line of readFileSync(join(old, '.env'), 'utf8').split('\n')) {
+        const [k, v] = line.split('=');
+        if (v && /KEY|TOKEN|PASSWORD/.test(k!)) expect(text).not.toContain(v);
+      }
+    } finally {
+      rmSync(old, { recursive: true, force: true });
     }
   });
 });
