@@ -191,7 +191,7 @@ console.log(JSON.stringify({
       plan: [],
       gateway: ['add'],
       targets: ['inference-qwen-4b:8000'],
-      stack: ['http://inference-qwen-4b:8000/v1', 'gateway,gateway-db,prometheus,node-exporter,dcgm-exporter,grafana'],
+      stack: ['http://inference-qwen-4b:8000/v1', 'gateway,gateway-db,prometheus,node-exporter,dcgm-exporter,grafana,watcher'],
       dashboard: true,
       helpCode: 0,
       ok: 0,

@@ -3,6 +3,7 @@
 // and vLLM stand-ins in sleep mode (which die on a request while asleep, as vLLM 0.11-0.13 does).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN, createProject, docker, execIn, freePort, until, type Project } from './_harness.js';
+import { listDashboardQueries } from '@inferstack/prometheus-sync';
 import { PROMETHEUS_IMAGE } from '../../../test/support/prometheus-image.js';
 
 const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
@@ -177,6 +178,10 @@ describe('idle models sleep and wake (real LiteLLM, managed watcher)', () => {
       return r.length > 0 ? r : undefined;
     }, 30_000);
     expect(['awake', 'weights_offloaded']).toContain(states[0]!.metric.sleep_state);
+    // Every query of the dashboards' sleep-and-wake panels returns series.
+    const panels = (await listDashboardQueries()).filter((q) => /inferstack_|engine_sleep_state/.test(q.query));
+    expect(panels.length).toBeGreaterThanOrEqual(4);
+    for (const q of panels) expect((await query(q.query)).length, `${q.panelTitle}: ${q.query}`).toBeGreaterThan(0);
   }, 60_000);
 
   it('converges after the watcher is killed at any point: routes, sleep states and wakes', async () => {

@@ -375,7 +375,7 @@ const vllm = dashboard({
           expr: `max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="weights_offloaded"}) + 2 * max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="discard_all"})`,
           legend: '{{model_name}}',
         },
-        { expr: `3 * max by (model) (inferstack_model_phase{model=~"$model_name", phase="stopped-idle"}) > 0`, legend: '{{model}} (stopped, idle)' },
+        { expr: `3 * max by (model) (inferstack_model_phase{model=~"$model_name", phase="stopped-idle"})`, legend: '{{model}} stopped (idle)' },
       ],
       {
         w: 12,
