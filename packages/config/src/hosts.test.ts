@@ -156,3 +156,20 @@ describe('hosts', () => {
     expect(issues[0]?.message).toMatch(/GPU 0 of host b is shared by "x", "y"/);
   });
 });
+
+describe('the README example of hosts:', () => {
+  test('parses as documented', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Several Docker hosts'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const c = parseConfig(yaml, { ...base, settings: { GPU2_KEY: 'sk-gpu2-0123456789' } });
+    expect(c.hosts.map((h) => [h.name, h.address])).toEqual([
+      ['local', undefined],
+      ['gpu2', '10.0.0.12'],
+      ['gpu3', '10.0.0.13'],
+    ]);
+    expect(c.hosts[1]?.ssh).toEqual({ privateKeyPath: '/home/u/.ssh/id_ed25519', knownHostsPath: '/home/u/.ssh/known_hosts' });
+    expect(c.models.map((m) => m.host)).toEqual(['gpu2', 'local']);
+  });
+});
