@@ -214,6 +214,10 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
     expect(envOf(idB)).toBe(envOf(idA));
     const onBLabels = (await dockerOnB(['ps', '-a', '--filter', `label=${p.labels}`, '--format', '{{.Names}} {{.Label "inferstack.stack"}}'])).stdout.trim().split('\n');
     for (const line of onBLabels) expect(line.split(' ')[1], line).toBe(stack);
+    // Its log comes from host b.
+    const logs = await p.serve(['logs', key('b1'), '--tail', '50']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/Application startup complete/);
     // A second up changes nothing on either host.
     const again = await p.serve(['up'], { timeoutMs: 120_000 });
     expect(again.code, again.stderr).toBe(0);
@@ -262,6 +266,11 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
       expect(await onB(`inference-${key('b2')}`)).toBeUndefined();
       // Nothing is left locked on A: the lock taken there was given back.
       await expect(docker.getContainer(lock).inspect()).rejects.toThrow();
+      // `serve unlock` breaks the stack's lock on every host.
+      const unlock = await p.serve(['unlock']);
+      expect(unlock.code, unlock.stderr).toBe(0);
+      expect(unlock.stderr).toMatch(/host b: removed the lock of pid 1 on another-machine \(serve up, since 2026-01-01T00:00:00Z\)/);
+      expect(await onB(lock)).toBeUndefined();
     } finally {
       await dockerOnB(['rm', '-f', lock], { allowFail: true });
       p.writeModels(models());

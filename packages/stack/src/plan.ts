@@ -89,14 +89,15 @@ export async function plan(ctx: StackContext, options: PlanOptions = {}): Promis
 async function planHost(ctx: StackContext, reached: ReachedHost, selected: readonly ModelSpec[], options: PlanOptions): Promise<HostPlanPart> {
   const { config } = ctx;
   const host = reached.host;
-  const hashKey = await hostHashKey(ctx, reached);
-  const models = modelsOnHost(selected, host.name, hashKey, ctx.hashKey);
-  const [containers, gpus] = await Promise.all([
-    stackContainers(ctx, models.map((m) => m.key), { host: host.name, docker: reached.docker }),
+  const keys = selected.filter((m) => hostOf(m) === host.name).map((m) => m.key);
+  const [hashKey, containers, gpus] = await Promise.all([
+    hostHashKey(ctx, reached),
+    stackContainers(ctx, keys, { host: host.name, docker: reached.docker }),
     // This machine's GPUs, when the default host's daemon runs here; another host's are asked
     // by `up` (a short container), not by a plan.
     host.local ? ctx.localGpus() : Promise.resolve('unavailable' as const),
   ]);
+  const models = modelsOnHost(selected, host.name, hashKey, ctx.hashKey);
   // What `gpus: all` covers, when the host's GPUs are known.
   const gpuIndices = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);
   const publishOn = publishAddress(host);
