@@ -25,7 +25,7 @@ export default defineCommand({
       ctx.output.json({
         stack: plan.stack,
         changes: plan.hasChanges,
-        plan: planJson(plan.changes),
+        plan: planJson(plan.changes, { hosts: several }),
         gpus: plan.gpus,
         ...(several ? { hosts: plan.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
         ...(plan.warnings.length ? { warnings: plan.warnings } : {}),

@@ -32,7 +32,7 @@ export default defineCommand({
       progress.stop();
       const several = stack.config.hosts.length > 1;
       if (args['dry-run']) {
-        if (args.json) out.json({ plan: planJson(r.plan) });
+        if (args.json) out.json({ plan: planJson(r.plan, { hosts: several }) });
         else printPlan(out, r.plan, { hosts: several });
         if (!args.json) printHostFailures(out, r.hosts);
         return r.hosts.every((h) => h.ok) ? ExitCode.ok : ExitCode.failed;

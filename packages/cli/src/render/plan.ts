@@ -55,12 +55,12 @@ export function printHostFailures(out: Output, hosts: readonly HostPlanStatus[] 
   for (const h of hosts ?? []) if (!h.ok) out.error(`host ${h.host}: ${h.error.message}; its models were left as they are`, h.hint);
 }
 
-/** The plan as JSON (no secrets: specs are not included). */
-export function planJson(changes: readonly PlannedChange[]) {
+/** The plan as JSON (no secrets: specs are not included); `host` and `opens` with several hosts. */
+export function planJson(changes: readonly PlannedChange[], options: { hosts?: boolean } = {}) {
   return changes.map((c) => ({
     model: c.key,
-    ...(c.host !== undefined ? { host: c.host } : {}),
-    ...(c.opens !== undefined ? { opens: c.opens } : {}),
+    ...(options.hosts && c.host !== undefined ? { host: c.host } : {}),
+    ...(options.hosts && c.opens !== undefined ? { opens: c.opens } : {}),
     action: c.action,
     ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed, strategy: c.strategy, ...(c.why ? { why: c.why } : {}) } : {}),
     ...(c.action === 'remove' ? { reason: c.reason } : {}),
