@@ -64,10 +64,11 @@ export async function planOnHosts(
   ctx: StackContext,
   options: PlanOptions & { requireDefault?: boolean; reached?: { reached: ReachedHost[]; failed: HostFailure[] } } = {},
 ): Promise<{ plan: StackPlan; parts: HostPlanPart[]; failed: HostFailure[] }> {
-  await ctx.resolve();
+  // The other hosts are reached while the stack's identity is read (on the default host).
+  const [, connected] = await Promise.all([ctx.resolve(), options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true })]);
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
-  const { reached, failed } = options.reached ?? (await reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true }));
+  const { reached, failed } = connected;
   const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
   const parts = planned.results.map((r) => r.value);
   const unplanned = [...failed, ...planned.failed];

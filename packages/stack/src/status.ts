@@ -56,9 +56,9 @@ function uptime(status: string): string | null {
  * each to the gateway and Prometheus, all asked in parallel. Changes nothing.
  */
 export async function status(ctx: StackContext): Promise<StackStatus> {
-  await ctx.resolve();
+  // The other hosts are reached while the stack's identity is read (on the default host).
+  const [, { reached }] = await Promise.all([ctx.resolve(), reachHosts(ctx)]);
   const { config } = ctx;
-  const { reached } = await reachHosts(ctx);
   const [listed, entries, scrapes] = await Promise.all([
     onEachHost(ctx, reached, async (r) => {
       const [containers, services, hashKey] = await Promise.all([
