@@ -59,7 +59,7 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
   const names = () => ({ gateway: `${p.prefix}-litellm`, prom: `${p.prefix}-prometheus`, node: `${p.prefix}-node-exporter` });
 
   /** models.yaml with host b reached as `endpoint` (tcp through the relay by default). */
-  const models = (options: { endpoint?: 'tcp' | 'ssh' | 'unix'; onB?: string[] } = {}) => {
+  const models = (options: { endpoint?: 'tcp' | 'ssh' | 'unix'; onB?: string[]; bEnv?: string } = {}) => {
     const endpoint = options.endpoint ?? 'tcp';
     const hostB =
       endpoint === 'tcp'
@@ -92,7 +92,7 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
         'models:',
         ...model('a1'),
         ...model('a2'),
-        ...(options.onB ?? ['b1']).flatMap((k) => model(k, 'b', ['api-key: "${B_VLLM_KEY}"'])),
+        ...(options.onB ?? ['b1']).flatMap((k) => model(k, 'b', ['api-key: "${B_VLLM_KEY}"', ...(options.bEnv ? [`env: {STANDIN_LOAD_DELAY: "1", MARK: "${options.bEnv}"}`] : [])])),
       ].join('\n') + '\n'
     );
   };
@@ -224,7 +224,7 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
     expect(again.stderr).toMatch(/nothing to do/);
   });
 
-  it('the same host b over ssh:// and over its unix socket: the same stack, nothing to change', async () => {
+  it('the same host b over ssh:// and over its unix socket: the same stack, nothing to change; a change over ssh is rolled out there', async () => {
     for (const endpoint of ['ssh', 'unix'] as const) {
       p.writeModels(models({ endpoint }));
       const r = await p.serve(['plan', '--exit-code', '--json']);
@@ -232,7 +232,18 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
       const plan = JSON.parse(r.stdout);
       expect(plan.plan.find((c: { model: string }) => c.model === key('b1'))).toMatchObject({ host: 'b', action: 'keep' });
     }
-    p.writeModels(models());
+    // Over ssh: b1 changed is replaced rolling on b (create, health, hand-over through the
+    // gateway, drain through docker exec, remove, rename), and served again through the gateway.
+    const before = (await onB(`inference-${key('b1')}`)).Id;
+    p.writeModels(models({ endpoint: 'ssh', bEnv: 'ssh' }));
+    const up = await p.serve(['up'], { timeoutMs: 180_000 });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(new RegExp(`${key('b1')} +replaced`));
+    const after = await onB(`inference-${key('b1')}`);
+    expect(after.Id).not.toBe(before);
+    expect(after.Config.Env).toContain('MARK=ssh');
+    expect((await chat(served('b1'))).status).toBe(200);
+    p.writeModels(models({ bEnv: 'ssh' }));
   });
 
   it('down of host b\'s model unroutes it and removes its target; A\'s models serve on', async () => {
@@ -258,7 +269,7 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
       'inferstack/lock:1', 'lock',
     ]);
     try {
-      p.writeModels(models({ onB: ['b1', 'b2'] }));
+      p.writeModels(models({ onB: ['b1', 'b2'], bEnv: 'ssh' }));
       const r = await p.serve(['up'], { env: { INFERSTACK_LOCK_WAIT_MS: '1500' }, timeoutMs: 60_000 });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/waiting for another serve run to finish \(pid 1 on another-machine/);
@@ -273,7 +284,7 @@ describe('several Docker hosts from one models.yaml (daemon A and host b, real L
       expect(await onB(lock)).toBeUndefined();
     } finally {
       await dockerOnB(['rm', '-f', lock], { allowFail: true });
-      p.writeModels(models());
+      p.writeModels(models({ bEnv: 'ssh' }));
     }
   });
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerB, dockerOnB, removeSessionResourcesOnB, type DockerB } from '../../../test/support/docker-b.js';
 import { docker, NODE_IMAGE, sessionLabel, STANDIN_IMAGE, TEST_LABEL_KEY, testSession } from '../../../test/support/docker.js';
-import { connectDocker, containerLogs, createDockerClient, DaemonUnreachableError, DockerEndpointError, isLocalDaemon, type ConnectOptions, type DockerClient } from '../src/index.js';
+import { connectDocker, containerLogs, createDockerClient, DaemonUnreachableError, DockerEndpointError, isLocalDaemon, modelRequest, type ConnectOptions, type DockerClient } from '../src/index.js';
 
 const run = promisify(execFile);
 const session = testSession();
@@ -94,6 +94,9 @@ async function containerRoundTrip(client: DockerClient, transport: string): Prom
     if (!logs.includes('Application startup complete.')) await new Promise((r) => setTimeout(r, 100));
   }
   expect(logs).toContain('Application startup complete.');
+  // An exec attached to its output (a hijacked connection), as the model's own routes of a remote host are reached.
+  const health = await modelRequest(client, { id: container.id, addresses: {} }, { network: 'none', local: false }, 'GET', '/health');
+  expect(health.status).toBe(200);
   await container.remove({ force: true });
   expect(await client.listContainers({ all: true, filters })).toEqual([]);
 }
