@@ -6,7 +6,9 @@
 // reached over its unix socket, over tcp with mutual TLS and over ssh (its endpoints.json); the
 // models are vLLM stand-ins with gateway and monitoring `none`, so only Docker is asked.
 // Target: 2 hosts ≤ 1.3 × 1 host (median), for plan and for status, over the unix socket and tcp+TLS;
-// ssh is shown for information (docker-modem opens one SSH connection per API request).
+// ssh is shown for information: its SSH login and the `docker system dial-stdio` process each
+// channel starts on the host cost a few hundred milliseconds whatever the number of hosts (here
+// on the same two cores as everything else).
 //
 //   pnpm build && bash images/build.sh vllm-standin && bash scripts/ensure-docker-b.sh
 //   node bench/hosts.mjs [--runs N] [--models N]
