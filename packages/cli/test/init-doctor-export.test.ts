@@ -17,7 +17,7 @@ interface Check {
 }
 
 interface Compose {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; labels?: Record<string, string>; ports?: Array<{ host_ip: string; published: string }> }>;
+  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; labels?: Record<string, string>; ports?: Array<{ host_ip: string; published: string }> }>;
 }
 
 /** Run the built bin in `dir`, as a user would. */

@@ -59,6 +59,12 @@ const HINTS: Record<string, string> = {
   devices: 'write f (every GPU or its MIG instances), g, i, or a list such as g:0,2-3',
   interval: 'write the collection interval in milliseconds, e.g. interval: 30000',
   defaults: 'write a map with image, env, volumes or pull',
+  endpoint: 'write unix:///path/to/docker.sock, tcp://host:2376 (with tls:) or ssh://user@host[:port]',
+  address: 'write the IP address or DNS name the gateway\'s host reaches this host on, e.g. address: 10.0.0.12',
+  host: 'write the name of a host under hosts:, e.g. host: gpu2 (leave it out for the default host)',
+  hosts: 'write a map of <name>: {endpoint: ...}, e.g. gpu2: {endpoint: "ssh://root@gpu2"}',
+  tls: 'write tls: {ca: ca.pem, cert: cert.pem, key: key.pem} (paths relative to the project directory)',
+  ssh: 'write ssh: {private-key: <key file>, known-hosts: <known_hosts file>}',
   gateway: 'write a map with mode, sync, url, port, image, ui-username, database, config-file or bind',
   monitoring: 'write a map with mode, prometheus, grafana, node-exporter, dcgm-exporter or scrape-configs',
 };
@@ -119,6 +125,18 @@ export function reportSchemaIssues(
     const field = [...rel].reverse().find((k) => typeof k === 'string');
     const where = rel.length === 0 ? label : `${label}${label ? ': ' : ''}${formatPath(rel)}`;
 
+    if ((issue.type === 'strict_object' || issue.type === 'object') && last?.origin === 'key' && issue.expected !== 'never') {
+      // A required key that is not there (valibot reports it at the key's path, with no value).
+      const key = String(last.key);
+      out.add(
+        positionOf(rel.slice(0, -1), 'value'),
+        [...basePath, ...rel],
+        'missing-key',
+        `${[label, ...rel.slice(0, -1)].filter(Boolean).join('.')} has no "${key}"`,
+        `add ${key}: (required here)`,
+      );
+      continue;
+    }
     if (issue.type === 'strict_object' && last?.origin === 'key') {
       const key = String(last.key);
       const known = knownKeysAt(schema, rel.slice(0, -1));

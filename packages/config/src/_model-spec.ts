@@ -8,7 +8,7 @@ import { resolveVllmImage } from './_image-ref.js';
 import { hintFor, type IssueCollector, reportSchemaIssues } from './_issues.js';
 import { type LEntry, type LNode, locate, type Pos, toPlain } from './_yaml-tree.js';
 import { containerNameForKey } from './container-name.js';
-import { DEFAULT_VLLM_IMAGE, DEFAULT_WAKE_TIMEOUT_MS, HF_CACHE_CONTAINER_PATH } from './defaults.js';
+import { DEFAULT_VLLM_IMAGE, DEFAULT_WAKE_TIMEOUT_MS, HF_CACHE_CONTAINER_PATH, LOCAL_HOST } from './defaults.js';
 import { ModelOptionsSchema } from './schema.js';
 import { isSecretName } from './settings.js';
 import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
@@ -40,18 +40,22 @@ export interface ParsedModel {
   keyPos: Pos;
   /** Position of `gpu-memory-utilization` (or of the key when unset). */
   utilizationPos: Pos;
+  /** Position of `host:`, when given. */
+  hostPos?: Pos;
   path: (string | number)[];
 }
 
 /** Keys that are inferstack's own or Docker's, not vLLM flags. */
-const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'idle', 'swap-group', 'wake-timeout', 'api-key', 'additional_flags']);
+const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'idle', 'swap-group', 'wake-timeout', 'api-key', 'host', 'additional_flags']);
 /** Keys a typo of which is more likely than a real vLLM flag. */
 const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
 /** Flags inferstack sets itself. */
 const RESERVED_FLAGS: Record<string, string> = {
   port: 'inferstack runs vLLM with --port 8000 (the gateway and Prometheus reach it there)',
-  host: 'inferstack runs vLLM with --host 0.0.0.0 so the gateway can reach it',
 };
+/** `host:` names the Docker host; an address there is vLLM's `--host`, which inferstack sets. */
+const VLLM_HOST_HINT = 'remove it: inferstack runs vLLM with --host 0.0.0.0 so the gateway can reach it (host: names the Docker host a model runs on, from hosts:)';
+const looksLikeAddress = (value: unknown) => typeof value === 'string' && (/^[0-9.]+$/.test(value) || value.includes(':') || value === 'localhost');
 /** What vLLM gets from inferstack and so may not come from additional_flags either. */
 const RESERVED_IN_FLAGS: Record<string, string> = {
   ...RESERVED_FLAGS,
@@ -137,15 +141,20 @@ export function parseModel(
     }
     // A missing model gets its own, plainer message below.
     const missingModel = !entries.has('model');
+    const vllmHost = looksLikeAddress(plain.host);
     reportSchemaIssues(
       out,
       ModelOptionsSchema as never,
-      result.issues.filter((i) => !(missingModel && i.path?.length === 1 && i.path[0]?.key === 'model')),
+      result.issues.filter((i) => !(missingModel && i.path?.length === 1 && i.path[0]?.key === 'model') && !(vllmHost && i.path?.[0]?.key === 'host')),
       node,
       path,
       label,
       { flagKeys, positionOf },
     );
+  }
+  if (looksLikeAddress(plain.host)) {
+    // The reference tool's files could not set it either; an address here means vLLM's --host.
+    out.add(entries.get('host')!.keyPos, [...path, entries.get('host')!.key], 'reserved-flag', `${label}: "host: ${String(plain.host)}" would be vLLM's --host, which cannot be set`, VLLM_HOST_HINT);
   }
   if (!entries.has('model')) {
     const typo = closest('model', node.entries.map((e) => e.key), 2);
@@ -397,12 +406,14 @@ export function parseModel(
     secretEnv,
     volumes,
     ...(apiKey !== undefined ? { apiKey } : {}),
+    host: ok('host') ? (value('host') as string) : LOCAL_HOST,
     source: { file: out.file, line: keyPos.line, column: keyPos.column },
   };
   return {
     spec,
     keyPos,
     utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
+    ...(entries.has('host') ? { hostPos: entries.get('host')!.value.pos } : {}),
     path,
   };
 }
@@ -442,6 +453,10 @@ function checkFlags(
         if (name === undefined) return;
         const itemPath = [...path, entry.key, i];
         const token = String(raw).split('=')[0];
+        if (name === 'host') {
+          out.add(item.pos, itemPath, 'reserved-flag', `${label}: ${token} in additional_flags cannot be set`, VLLM_HOST_HINT);
+          return;
+        }
         if (RESERVED_IN_FLAGS[name]) {
           out.add(item.pos, itemPath, 'reserved-flag', `${label}: ${token} in additional_flags cannot be set`, `remove it: ${RESERVED_IN_FLAGS[name]}`);
           return;

@@ -111,3 +111,9 @@ export const WATCHER_PORT = 8787;
 
 /** How long a request waits for a sleeping or idle-stopped model to wake (`wake-timeout`). */
 export const DEFAULT_WAKE_TIMEOUT_MS = 600_000;
+
+/**
+ * The name of the default Docker host: the daemon `DOCKER_HOST` names (else the local socket).
+ * The gateway and Prometheus run there; a model without `host:` too.
+ */
+export const LOCAL_HOST = 'local';

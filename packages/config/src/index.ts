@@ -47,6 +47,7 @@ export {
   VLLM_CONTAINER_PORT,
   GATEWAY_CONTAINER_NAME,
   FALLBACK_HASH_KEY,
+  LOCAL_HOST,
 } from './defaults.js';
 export type {
   SourceLocation,
@@ -59,4 +60,6 @@ export type {
   GatewaySettings,
   MonitoringSettings,
   StackConfig,
+  HostSpec,
+  HostTlsFiles,
 } from './types.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { readSource } from './_source-text.js';
 import { DEFAULT_MODELS_FILE } from './defaults.js';
@@ -90,6 +91,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Stack
     ...(options.select ? { select: options.select } : {}),
     ...(options.hashKey !== undefined ? { hashKey: options.hashKey } : {}),
     ...(options.homeDir !== undefined ? { homeDir: options.homeDir } : {}),
+    // A host's TLS and SSH files are named in the file: a missing one is found here, with its line.
+    fileExists: existsSync,
   });
   if (source.issue) {
     // An unreadable models file says nothing about the models; report it with the .env issues.

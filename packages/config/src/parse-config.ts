@@ -5,6 +5,7 @@ import { didYouMean } from './_did-you-mean.js';
 import { resolveVllmImage } from './_image-ref.js';
 import { IssueCollector, reportSchemaIssues } from './_issues.js';
 import { type ModelDefaults, type ParsedModel, parseModel, parseVolume } from './_model-spec.js';
+import { checkModelHosts, hostNamesIn, parseHosts } from './_hosts.js';
 import { decodeSource } from './_source-text.js';
 import { getEntry, type LEntry, type LMap, type LNode, locate, parseYamlTree, type Pos, toPlain } from './_yaml-tree.js';
 import { modelKeyProblem } from './container-name.js';
@@ -28,6 +29,7 @@ import {
   DEFAULT_TARGETS_DIR,
   FALLBACK_HASH_KEY,
   GATEWAY_CONTAINER_NAME,
+  LOCAL_HOST,
 } from './defaults.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
 import { parseDuration } from './_duration.js';
@@ -79,6 +81,11 @@ export interface ParseConfigOptions {
   hashKey?: string;
   /** Home directory for `~` in paths. @default os.homedir() */
   homeDir?: string;
+  /**
+   * Checks that the files a host names (TLS, SSH) exist; `loadConfig` passes `existsSync`.
+   * @default none: files are not looked at (parsing stays pure)
+   */
+  fileExists?: (path: string) => boolean;
 }
 
 /**
@@ -170,8 +177,21 @@ export function buildConfig(
   const name = parseSection(getEntry(root, 'name'), StackNameSchema, out) as string | undefined;
   checkPorts(gateway, monitoring, getEntry(root, 'gateway'), getEntry(root, 'monitoring'), out);
 
+  const hostsEntry = getEntry(root, 'hosts');
+  const hosts = parseHosts(hostsEntry, { out, projectDir, homeDir, ...(options.fileExists ? { fileExists: options.fileExists } : {}) });
+  const brokenHosts = new Set([...hostNamesIn(hostsEntry)].filter((n) => !hosts.hosts.some((h) => h.name === n)));
+
   const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
-  checkGpuMemory(parsed, out);
+  // GPU indices are per machine: models on different hosts never share one.
+  const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
+  for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
+  checkModelHosts(
+    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path })),
+    hosts,
+    hostsEntry,
+    out,
+    brokenHosts,
+  );
 
   const select = options.select ? [...new Set(options.select)] : undefined;
   for (const name of select ?? []) {
@@ -192,6 +212,7 @@ export function buildConfig(
       projectDir,
       name: name ?? stackNameFor(projectDir),
       models,
+      hosts: hosts.hosts,
       network: network ?? DEFAULT_NETWORK,
       gateway,
       monitoring,
@@ -558,7 +579,7 @@ function parseModels(
 }
 
 /** Models sharing a GPU must not ask for more than all of its memory. */
-function checkGpuMemory(models: ParsedModel[], out: IssueCollector): void {
+function checkGpuMemory(models: ParsedModel[], out: IssueCollector, host: string): void {
   const withGpus = models.filter((m) => m.spec.gpus.kind !== 'none');
   const everyGpu = withGpus.filter((m) => m.spec.gpus.kind === 'all');
   const listed = new Set<number>();
@@ -571,6 +592,8 @@ function checkGpuMemory(models: ParsedModel[], out: IssueCollector): void {
     }));
   // Models on every GPU share even the GPUs nobody lists.
   if (everyGpu.length > 1) groups.push({ gpu: 'every GPU (gpus: all)', members: everyGpu });
+  // Named by host only where there is more than one.
+  if (host !== LOCAL_HOST) for (const g of groups) g.gpu = `${g.gpu} of host ${host}`;
   const reported = new Set<ParsedModel>();
   for (let { gpu, members } of groups) {
     if (members.length < 2) continue;

@@ -20,6 +20,7 @@ import {
   DEFAULT_PROMETHEUS_PORT,
   DEFAULT_TARGETS_DIR,
   DEFAULT_VLLM_IMAGE,
+  LOCAL_HOST,
 } from './defaults.js';
 
 /*
@@ -51,6 +52,9 @@ export const HOSTENGINE_PATTERN = '^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-
 
 /** The DCGM exporter's device selection: `f`, or `g` / `i` with an optional `:0,2-4` list. */
 export const DCGM_DEVICES_PATTERN = '^(?:f|[gi](?::[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*)?)$';
+
+/** A host's `address:`: an IPv4/IPv6 address or a DNS name. */
+export const HOST_ADDRESS_PATTERN = '^(?:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$';
 
 /** Environment variable names. */
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -140,6 +144,82 @@ const SwapGroup = v.pipe(
 );
 
 const WakeTimeout = Duration('Wake timeout', 'How long a request waits for a sleeping or idle-stopped model to wake before it fails. Default: 10m.');
+
+/** Host names (`hosts:` keys, a model's `host:`): short identifiers, like stack names. */
+export const HOST_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+
+const HostRef = v.pipe(
+  v.string('must be a host name'),
+  v.regex(new RegExp(HOST_NAME_PATTERN), 'must be a host name: lower-case letters, digits, _ and -'),
+  v.title('Host'),
+  v.description(`The Docker host the model runs on: a name under hosts:, or ${JSON.stringify(LOCAL_HOST)} (the default), the daemon DOCKER_HOST names (else the local socket).`),
+);
+
+const HostPath = (title: string, description: string) =>
+  v.pipe(v.string('must be a path'), v.minLength(1, 'must not be empty'), v.title(title), v.description(description));
+
+/** One entry of `hosts:`. */
+export const HostSchema = v.pipe(
+  v.strictObject(
+    {
+      endpoint: v.pipe(
+        v.string('must be a Docker endpoint'),
+        v.regex(/^(?:unix|tcp|ssh):\/\/\S+$/, 'must be unix:///path, tcp://host:port or ssh://user@host[:port]'),
+        v.title('Endpoint'),
+        v.description('How to reach the host\'s Docker daemon: unix:///path/to/docker.sock, tcp://host:2376 (with tls:), or ssh://user@host[:port] (the remote user runs `docker system dial-stdio`; needs the docker CLI there).'),
+      ),
+      address: v.optional(
+        v.pipe(
+          v.string('must be an address'),
+          v.regex(new RegExp(HOST_ADDRESS_PATTERN), 'must be an IP address or a host name'),
+          v.title('Address'),
+          v.description('The address the gateway and Prometheus reach this host\'s published ports on; its models publish their port on this address only. Default: the host name of a tcp:// or ssh:// endpoint (required for unix:// and loopback endpoints).'),
+        ),
+      ),
+      tls: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              ca: HostPath('CA', 'The CA that signed the daemon\'s certificate (ca.pem), relative to the project directory.'),
+              cert: HostPath('Certificate', 'Our client certificate (cert.pem), relative to the project directory.'),
+              key: HostPath('Key', 'Its private key (key.pem), relative to the project directory. Never shown.'),
+            },
+            'must be a map with ca, cert and key',
+          ),
+          v.title('TLS'),
+          v.description('Mutual TLS for a tcp:// endpoint whose daemon runs with --tlsverify (what DOCKER_CERT_PATH holds).'),
+        ),
+      ),
+      ssh: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              'private-key': v.optional(HostPath('Private key', 'Key file to log in with, relative to the project directory. Default: the ssh-agent (SSH_AUTH_SOCK), else ~/.ssh/id_ed25519, id_ecdsa, id_rsa.')),
+              'known-hosts': v.optional(HostPath('known_hosts', 'The known_hosts file that must list the host\'s key. Default: ~/.ssh/known_hosts.')),
+            },
+            'must be a map with private-key or known-hosts',
+          ),
+          v.title('SSH'),
+          v.description('Login for an ssh:// endpoint. ~/.ssh/config is not read.'),
+        ),
+      ),
+    },
+    'must be a map with endpoint and optional address, tls, ssh',
+  ),
+  v.title('Host'),
+  v.description('A Docker host models can run on, reached through its daemon\'s API: no agent to install.'),
+);
+
+/** The `hosts:` section. */
+export const HostsSchema = v.pipe(
+  v.record(
+    v.pipe(v.string(), v.regex(new RegExp(HOST_NAME_PATTERN), 'is not a valid host name (lower-case letters, digits, _ and -)')),
+    HostSchema,
+    'must be a map of <name>: {endpoint: ...}',
+  ),
+  v.title('Hosts'),
+  v.description(`Further Docker hosts, by name; a model picks one with host:. ${JSON.stringify(LOCAL_HOST)} is the default daemon (DOCKER_HOST, else the local socket), where the gateway and Prometheus run.`),
+);
 
 const EnvMap = v.pipe(
   v.record(
@@ -252,6 +332,7 @@ export const ModelOptionsSchema = v.pipe(
       idle: v.optional(Idle),
       'swap-group': v.optional(SwapGroup),
       'wake-timeout': v.optional(WakeTimeout),
+      host: v.optional(HostRef),
     },
     v.pipe(
       v.union(
@@ -550,14 +631,15 @@ export const ModelsFileSchema = v.pipe(
       name: v.optional(StackNameSchema),
       network: v.optional(NetworkSchema),
       watcher: v.optional(WatcherSchema),
+      hosts: v.optional(HostsSchema),
     },
-    'must be a map with models and optional name, defaults, gateway, monitoring, network, watcher',
+    'must be a map with models and optional name, defaults, gateway, monitoring, network, watcher, hosts',
   ),
   v.title('inferstack models.yaml'), v.description('Models served by vLLM behind a LiteLLM gateway, with Prometheus monitoring. See the @inferstack/config README.'),
 );
 
 /** Keys allowed at the top of models.yaml. */
-export const TOP_LEVEL_KEYS = ['name', 'models', 'defaults', 'gateway', 'monitoring', 'network', 'watcher'] as const;
+export const TOP_LEVEL_KEYS = ['name', 'models', 'defaults', 'gateway', 'monitoring', 'network', 'watcher', 'hosts'] as const;
 
 /**
  * The JSON Schema (draft-07) of models.yaml, for editors (yaml-language-server) and other

@@ -86,6 +86,11 @@ export interface ModelSpec {
    * env, volumes, and secrets only as a keyed digest. Equal specs give equal hashes.
    */
   specHash: string;
+  /**
+   * The Docker host it runs on (`host:`, a name under `hosts:`); `parseConfig` always sets it.
+   * @default LOCAL_HOST
+   */
+  host?: string;
   /** Where the model was defined. */
   source: SourceLocation;
 }
@@ -181,6 +186,38 @@ export interface WatcherSettings {
   containerName: string;
 }
 
+/** TLS files (absolute paths) of a `tcp://` host endpoint. The key is a secret: never shown. */
+export interface HostTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * One Docker host of the stack (`hosts:`), or the default one ({@link LOCAL_HOST}): where models
+ * run. The gateway and Prometheus run on the default host and reach the models of the others at
+ * `address` and the port each publishes there.
+ */
+export interface HostSpec {
+  /** Its name: the key under `hosts:`, or `local`. */
+  name: string;
+  /** The default host: the daemon `DOCKER_HOST` names, else the local socket (no `endpoint`). */
+  local: boolean;
+  /** `unix:///path`, `tcp://host:port` or `ssh://user@host[:port]`; unset for the default host. */
+  endpoint?: string;
+  /** Mutual TLS for a `tcp://` endpoint. */
+  tls?: HostTlsFiles;
+  /** Login for an `ssh://` endpoint (absolute paths). */
+  ssh?: { privateKeyPath?: string; knownHostsPath?: string };
+  /**
+   * Where the gateway and Prometheus reach the ports this host's models (and exporters) publish:
+   * they publish on this address only. Set for every other host that has models.
+   */
+  address?: string;
+  /** Where it was defined (unset for the default host). */
+  source?: SourceLocation;
+}
+
 /** The whole loaded configuration. */
 export interface StackConfig {
   /** Absolute path of the models file. */
@@ -194,6 +231,11 @@ export interface StackConfig {
   name: string;
   /** Models in file order. */
   models: ModelSpec[];
+  /**
+   * The Docker hosts: the default one ({@link LOCAL_HOST}) first, then those of `hosts:` in file
+   * order (all of them, also when models are selected).
+   */
+  hosts: HostSpec[];
   /** Docker network for every container. @default 'inference_default' */
   network: string;
   gateway: GatewaySettings;

@@ -30,7 +30,10 @@ export function fakeSpec(key: string, over: Partial<ModelSpec> = {}): ModelSpec 
 }
 
 /** A container as Docker would list it after we created it from `spec`. */
-export function fakeContainer(spec: ModelSpec, over: { state?: string; status?: string; labels?: Record<string, string>; name?: string; id?: string } = {}): ModelContainer {
+export function fakeContainer(
+  spec: ModelSpec,
+  over: { state?: string; status?: string; labels?: Record<string, string>; name?: string; id?: string; ports?: Array<{ IP: string; PrivatePort: number; PublicPort: number; Type: string }> } = {},
+): ModelContainer {
   return toModelContainer({
     Id: over.id ?? `id-${spec.key}`,
     Names: [`/${over.name ?? spec.containerName}`],
@@ -38,7 +41,7 @@ export function fakeContainer(spec: ModelSpec, over: { state?: string; status?: 
     ImageID: 'sha256:x',
     Command: '',
     Created: 1_700_000_000,
-    Ports: [],
+    Ports: over.ports ?? [],
     Labels: over.labels ?? modelLabels(spec),
     State: over.state ?? 'running',
     Status: over.status ?? 'Up 5 minutes (healthy)',

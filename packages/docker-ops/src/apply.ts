@@ -53,6 +53,8 @@ export interface ModelOutcome {
 /** Options for {@link applyModelPlan}. */
 export interface ApplyOptions {
   network: string;
+  /** Publish each model's vLLM port on this address of its Docker host (a port Docker picks; never on every interface). */
+  publishOn?: string;
   /** Labels added to every container and network made (e.g. a test session). */
   extraLabels?: Record<string, string>;
   /** @default 'http' */
@@ -250,6 +252,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           network: options.network,
           argvStyle: argvStyles.get(spec.image) ?? 'api-server',
           extraLabels: options.extraLabels,
+          ...(options.publishOn ? { publishOn: options.publishOn } : {}),
           // The new container keeps answering to this name once renamed to the usual one.
           ...(rolling ? { name, aliases: [name] } : {}),
         });

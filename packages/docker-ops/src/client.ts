@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DEFAULT_DOCKER_SOCKET, isLocalAddress, parseDockerAddress, redactAddress, type DockerAddress } from './endpoint.js';
 import { DaemonUnreachableError, DockerEndpointError } from './errors.js';
+import { SshDialAgent } from './ssh-agent.js';
 import { sshLogin, type DockerSshOptions, type EndpointFileReader } from './ssh-options.js';
 
 export type { DockerSshOptions } from './ssh-options.js';
@@ -120,7 +121,9 @@ function resolveEndpoint(options: ClientOptions): { address: DockerAddress; clie
       return { address, client: newDocker({ socketPath: address.socketPath }) };
     case 'ssh': {
       const login = sshLogin(address, options.ssh ?? {}, { env, read, exists: existsSync });
-      const client = newDocker({ protocol: 'ssh', host: address.hostname, port: address.port, ...login } as Docker.DockerOptions);
+      // Plain HTTP through our agent: one SSH connection, dial-stdio channels kept alive (see ssh-agent.ts).
+      const agent = new SshDialAgent({ ...login.sshOptions, host: address.hostname, port: address.port, username: login.username, ...(login.password ? { password: login.password } : {}) });
+      const client = newDocker({ protocol: 'http', host: address.hostname, port: address.port, agent } as Docker.DockerOptions);
       return { address, client };
     }
     case 'tcp': {
@@ -176,6 +179,9 @@ export async function connectDocker(options: ConnectOptions = {}): Promise<Docke
       }),
     ]);
   } catch (error) {
+    // An SSH login still under way would keep the process alive until its own timeout.
+    const agent = (docker.modem as unknown as { agent?: unknown }).agent;
+    if (agent instanceof SshDialAgent) agent.destroy();
     throw new DaemonUnreachableError(address.display, error, { endpoint: options.name, hint: unreachableHint(address, error) });
   } finally {
     clearTimeout(timer);

@@ -47,3 +47,12 @@ describe('modelContainerOptions', () => {
     expect(opts.Labels?.['inferstack.test']).toBe('s1');
   });
 });
+
+describe('a model for a gateway on another host', () => {
+  it('publishes vLLM\'s port on the host\'s address only, on a port Docker picks', () => {
+    const spec = fakeSpec('remote');
+    const options = modelContainerOptions(spec, { network: 'n', argvStyle: 'serve', publishOn: '172.31.250.1' });
+    expect(options.HostConfig?.PortBindings).toEqual({ '8000/tcp': [{ HostIp: '172.31.250.1', HostPort: '' }] });
+    expect(modelContainerOptions(spec, { network: 'n', argvStyle: 'serve' }).HostConfig?.PortBindings).toBeUndefined();
+  });
+});

@@ -41,6 +41,11 @@ export interface ModelContainerOptions {
   name?: string;
   /** DNS names on the network besides the container's name (a name kept across a rename). */
   aliases?: string[];
+  /**
+   * Publish vLLM's port on this host address (a port Docker picks), for a gateway on another
+   * Docker host. Only there: never on every interface. @default not published
+   */
+  publishOn?: string;
 }
 
 /**
@@ -81,6 +86,7 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
       // No restart while it starts: a crash must be seen, not hidden by a restart loop. Once
       // ready, the policy becomes unless-stopped (see apply).
       RestartPolicy: { Name: 'no' },
+      ...(options.publishOn ? { PortBindings: { [`${VLLM_PORT}/tcp`]: [{ HostIp: options.publishOn, HostPort: '' }] } } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [options.network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
   };

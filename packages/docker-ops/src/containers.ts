@@ -1,3 +1,4 @@
+import { VLLM_CONTAINER_PORT } from '@inferstack/config';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
@@ -41,6 +42,13 @@ export interface ModelContainer {
   networks: string[];
   /** The stack it belongs to (its label); undefined for the old tool's and earlier versions' containers. */
   stack?: string;
+  /**
+   * Where vLLM's port is published on its Docker host, if it is (a model of another host than
+   * the gateway's publishes it on that host's address).
+   */
+  published?: { address: string; port: number };
+  /** The name of the Docker host it was found on (set by callers that manage several). */
+  host?: string;
   /**
    * For a container without a spec hash (the old tool's): what it really runs, read by
    * {@link listModelContainers}, so that a plan can tell what differs from the config.
@@ -93,7 +101,14 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     addresses,
     networks: [...new Set([...Object.keys(info.NetworkSettings?.Networks ?? {}), info.HostConfig?.NetworkMode].filter((n): n is string => Boolean(n) && n !== 'default'))],
     ...(labels[LABEL_STACK] ? { stack: labels[LABEL_STACK] } : {}),
+    ...publishedVllmPort(info),
   };
+}
+
+/** The host address and port vLLM's port is published on, from a list entry. */
+function publishedVllmPort(info: ContainerInfo): { published?: { address: string; port: number } } {
+  const p = (info.Ports ?? []).find((x) => x.PrivatePort === VLLM_CONTAINER_PORT && x.Type === 'tcp' && x.PublicPort);
+  return p ? { published: { address: p.IP ?? '0.0.0.0', port: p.PublicPort } } : {};
 }
 
 /** Docker's default /dev/shm size, which a container made without --shm-size has. */

@@ -1,6 +1,7 @@
 export { connectDocker, createDockerClient, daemonAddress, isLocalDaemon } from './client.js';
 export type { ClientOptions, ConnectOptions, DockerClient, DockerEndpoint, DockerSshOptions, DockerTlsFiles } from './client.js';
 export { DEFAULT_DOCKER_SOCKET, isLocalAddress, parseDockerAddress, redactAddress } from './endpoint.js';
+export { connectHost, daemonId, hostClient, hostEndpoint } from './hosts.js';
 export type { DockerAddress, DockerTransport } from './endpoint.js';
 export {
   DaemonUnreachableError,

@@ -125,3 +125,32 @@ describe('GPU ordering', () => {
     expect(Object.fromEntries(order)).toEqual({ a: [], b: [], c: ['a', 'b'], d: [], e: ['a', 'b', 'c'] });
   });
 });
+
+describe('planModels on one of several hosts', () => {
+  const published = (address: string, port = 32768) => [{ IP: address, PrivatePort: 8000, PublicPort: port, Type: 'tcp' }];
+
+  it('reads where vLLM\'s port is published, and keeps a model published on the host\'s address', () => {
+    const a = fakeSpec('a');
+    const container = fakeContainer(a, { ports: published('10.0.0.2', 32801) });
+    expect(container.published).toEqual({ address: '10.0.0.2', port: 32801 });
+    expect(summary(planModels([a], [container], { publishOn: '10.0.0.2' }))).toEqual(['keep:a']);
+  });
+
+  it('recreates a model published on another address, or not at all ("address" changed)', () => {
+    const a = fakeSpec('a');
+    for (const container of [fakeContainer(a, { ports: published('10.0.0.9') }), fakeContainer(a)]) {
+      const [change] = planModels([a], [container], { publishOn: '10.0.0.2' });
+      expect(change?.action === 'recreate' && change.changed).toEqual(['address']);
+    }
+    // On the gateway's host nothing is published, and nothing is expected.
+    expect(summary(planModels([a], [fakeContainer(a)]))).toEqual(['keep:a']);
+  });
+
+  it('removes the container of a model the config moved to another host, also when not serving all', () => {
+    const a = fakeSpec('a');
+    const moved = fakeSpec('moved');
+    const changes = planModels([a], [fakeContainer(a), fakeContainer(moved)], { elsewhere: new Set(['moved']) });
+    expect(summary(changes)).toEqual(['keep:a', 'remove:moved']);
+    expect(changes[1]?.action === 'remove' && changes[1].reason).toBe('other-host');
+  });
+});

@@ -27,7 +27,7 @@ export type ModelChange =
       /** Stopped by the watcher because nobody asked for it: the next request starts it. */
       idle?: boolean;
     }
-  | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' };
+  | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' | 'other-host' };
 
 export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';
 export type ModelAction = ModelChange['action'];
@@ -42,6 +42,16 @@ export interface PlanOptions {
   network?: string;
   /** The host's GPU indices (what `gpus: all` covers), for the replacement strategy. */
   gpuIndices?: readonly number[];
+  /**
+   * The address the models of this host publish vLLM's port on (for a gateway on another
+   * host): a container published elsewhere, or not at all, is recreated.
+   */
+  publishOn?: string;
+  /**
+   * Models of the plan that the config runs on another Docker host: their containers here are
+   * removed (reason `other-host`), also when not serving all models.
+   */
+  elsewhere?: ReadonlySet<string>;
 }
 
 /** Which fields of a container's recorded spec differ from `spec`. */
@@ -92,10 +102,12 @@ export function changedFieldsOfObserved(spec: ModelSpec, observed: ObservedSpec)
  * old tool's containers, what they run), and the network, which the gateway and Prometheus
  * reach it on.
  */
-export function drift(spec: ModelSpec, container: ModelContainer, network?: string): string[] {
+export function drift(spec: ModelSpec, container: ModelContainer, network?: string, publishOn?: string): string[] {
   const changed =
     container.specHash === undefined ? (container.observed ? changedFieldsOfObserved(spec, container.observed) : []) : changedFields(spec, container);
   if (network && !container.networks.includes(network)) changed.push('network');
+  // The gateway on another host reaches it there: published elsewhere (or not), it cannot.
+  if (publishOn !== undefined && container.published?.address !== publishOn) changed.push('address');
   return changed;
 }
 
@@ -121,7 +133,7 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
       continue;
     }
     const adopted = primary.specHash === undefined;
-    const changed = drift(spec, primary, options.network);
+    const changed = drift(spec, primary, options.network, options.publishOn);
     if (options.forceRecreate) {
       changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed, strategy: 'rolling' });
     } else if (changed.length > 0) {
@@ -139,10 +151,10 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
     }
   }
 
-  if (options.removeOrphans) {
-    for (const [key, containers] of byKey) {
-      for (const container of containers) changes.push({ action: 'remove', key, container, reason: 'not-in-config' });
-    }
+  for (const [key, containers] of byKey) {
+    const moved = options.elsewhere?.has(key) ?? false;
+    if (!moved && !options.removeOrphans) continue;
+    for (const container of containers) changes.push({ action: 'remove', key, container, reason: moved ? 'other-host' : 'not-in-config' });
   }
   // Only now are all models known: whether the old and new container of each fit together.
   for (const c of changes) if (c.action === 'recreate') Object.assign(c, replacementStrategy(c, changes, options.gpuIndices));

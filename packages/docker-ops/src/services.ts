@@ -23,7 +23,7 @@ export interface ServiceSpec {
   secretEnv?: Record<string, string>;
   /** `host:container[:ro]` or `volume:container`. */
   binds?: string[];
-  /** Published ports. */
+  /** Published ports; `host` 0: a port Docker picks (read it back from {@link ServiceContainer.ports}). */
   ports?: Array<{ container: number; host: number; hostIp?: string }>;
   network: string;
   /** Network aliases (DNS names) besides the container name. */
@@ -74,7 +74,7 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of spec.ports ?? []) {
     exposed[`${p.container}/tcp`] = {};
-    bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: String(p.host) }];
+    bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: p.host ? String(p.host) : '' }];
   }
   return {
     name: spec.name,
@@ -119,6 +119,8 @@ export interface ServiceContainer {
   image: string;
   /** Its stack's name; undefined for containers made before stacks had names. */
   stack?: string;
+  /** The ports it publishes (running containers only). */
+  ports: Array<{ container: number; address: string; port: number }>;
 }
 
 /** The service containers on the daemon, by kind. */
@@ -134,6 +136,7 @@ export async function listServices(docker: DockerClient): Promise<ServiceContain
       specHash: c.Labels[LABEL_SPEC_HASH],
       image: c.Image,
       ...(c.Labels[LABEL_STACK] ? { stack: c.Labels[LABEL_STACK] } : {}),
+      ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ container: p.PrivatePort, address: p.IP ?? '0.0.0.0', port: p.PublicPort })),
     }));
   } catch (error) {
     throw new DockerApiError('cannot list service containers', error);

@@ -26,13 +26,21 @@ export interface ModelStatus {
  * One row per model in the config and per model container not in it (orphans). Pure: the
  * caller lists containers once.
  */
-export function modelStatuses(specs: readonly ModelSpec[], containers: readonly ModelContainer[], options: { network?: string } = {}): ModelStatus[] {
+export function modelStatuses(
+  specs: readonly ModelSpec[],
+  containers: readonly ModelContainer[],
+  options: {
+    network?: string;
+    /** The address this host's models publish vLLM's port on (see `PlanOptions.publishOn`). */
+    publishOn?: string;
+  } = {},
+): ModelStatus[] {
   const rows: ModelStatus[] = [];
   const seen = new Set<string>();
   for (const spec of specs) {
     const container = containers.find((c) => c.key === spec.key && c.name === spec.containerName) ?? containers.find((c) => c.key === spec.key);
     for (const c of containers) if (c.key === spec.key) seen.add(c.id);
-    const changed = container ? drift(spec, container, options.network) : [];
+    const changed = container ? drift(spec, container, options.network, options.publishOn) : [];
     rows.push({
       key: spec.key,
       containerName: spec.containerName,

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerB, dockerOnB, removeSessionResourcesOnB, type DockerB } from '../../../test/support/docker-b.js';
 import { docker, NODE_IMAGE, sessionLabel, STANDIN_IMAGE, TEST_LABEL_KEY, testSession } from '../../../test/support/docker.js';
-import { connectDocker, containerLogs, createDockerClient, DaemonUnreachableError, DockerEndpointError, isLocalDaemon, type ConnectOptions, type DockerClient } from '../src/index.js';
+import { connectDocker, containerLogs, createDockerClient, DaemonUnreachableError, DockerEndpointError, isLocalDaemon, modelRequest, type ConnectOptions, type DockerClient } from '../src/index.js';
 
 const run = promisify(execFile);
 const session = testSession();
@@ -94,6 +94,9 @@ async function containerRoundTrip(client: DockerClient, transport: string): Prom
     if (!logs.includes('Application startup complete.')) await new Promise((r) => setTimeout(r, 100));
   }
   expect(logs).toContain('Application startup complete.');
+  // An exec attached to its output (a hijacked connection), as the model's own routes of a remote host are reached.
+  const health = await modelRequest(client, { id: container.id, addresses: {} }, { network: 'none', local: false }, 'GET', '/health');
+  expect(health.status).toBe(200);
   await container.remove({ force: true });
   expect(await client.listContainers({ all: true, filters })).toEqual([]);
 }
@@ -184,6 +187,59 @@ describe('host b over each transport', () => {
     expect(r.stdout, r.stderr).toMatch(/^200 /);
     await server.remove({ force: true });
     await network.remove();
+  });
+});
+
+describe('ssh: one SSH connection per endpoint, as the docker CLI', () => {
+  /** A relay in front of B's sshd that counts the TCP connections (SSH logins) made through it. */
+  async function countingRelay(): Promise<{ port: number; connections: () => number; knownHosts: string }> {
+    const target = new URL(b.ssh.host.replace(/^ssh:/, 'http:'));
+    let count = 0;
+    const port = await listen((socket) => {
+      count++;
+      const upstream = net.connect(Number(target.port), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    // The host key, listed for the relay's port.
+    const known = readFileSync(b.ssh.ssh.knownHostsPath, 'utf8').replaceAll(`[${target.hostname}]:${target.port}`, `[127.0.0.1]:${port}`);
+    const knownHosts = join(tmp, `known_hosts-${port}`);
+    writeFileSync(knownHosts, known);
+    return { port, connections: () => count, knownHosts };
+  }
+
+  it('many requests, in parallel and one after another, share one SSH login', async () => {
+    const relay = await countingRelay();
+    const client = await connectDocker({ name: 'b', host: `ssh://root@127.0.0.1:${relay.port}`, ssh: { ...b.ssh.ssh, knownHostsPath: relay.knownHosts } });
+    for (let round = 0; round < 3; round++) {
+      const infos = await Promise.all(Array.from({ length: 8 }, () => client.info()));
+      for (const info of infos) expect(info.ID).toBe(b.id);
+      await client.listContainers({ all: true, filters: { label: [`${TEST_LABEL_KEY}=${session}`] } });
+    }
+    expect(relay.connections()).toBe(1);
+    // More at once than sshd allows sessions on one connection (MaxSessions, 10): another login.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => client.version()));
+    expect(burst).toHaveLength(20);
+    expect(relay.connections()).toBeGreaterThan(1);
+    expect(relay.connections()).toBeLessThanOrEqual(3);
+  });
+
+  it('an idle SSH connection does not keep a process alive', async () => {
+    const relay = await countingRelay();
+    const dist = join(dirname(new URL(import.meta.url).pathname), '..', 'dist', 'index.js');
+    const script = `
+      const { connectDocker } = await import(${JSON.stringify(dist)});
+      const client = await connectDocker({ host: ${JSON.stringify(`ssh://root@127.0.0.1:${relay.port}`)}, ssh: ${JSON.stringify({ ...b.ssh.ssh, knownHostsPath: relay.knownHosts })} });
+      const [info] = await Promise.all([client.info(), client.version(), client.listContainers()]);
+      console.log(info.ID);`;
+    const started = performance.now();
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+    const ms = Math.round(performance.now() - started);
+    expect(stdout.trim()).toBe(b.id);
+    // Done means exited: the free channel and its SSH connection did not hold the event loop.
+    console.log(`hosts: a process with three requests over ssh ran and exited in ${ms} ms`);
+    expect(relay.connections()).toBe(1);
   });
 });
 

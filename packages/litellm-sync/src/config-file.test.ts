@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderLitellmConfig, writeLitellmConfig } from './config-file.js';
+import { readLitellmConfigEntries, renderLitellmConfig, writeLitellmConfig } from './config-file.js';
 import { LitellmConfigError } from './errors.js';
 import type { DesiredDeployment } from './types.js';
 
@@ -211,5 +211,21 @@ describe('writeLitellmConfig', () => {
     await writeFile(file, 'model_list: [\n');
     await expect(writeLitellmConfig(file, [qwen])).rejects.toBeInstanceOf(LitellmConfigError);
     expect(await readFile(file, 'utf8')).toBe('model_list: [\n');
+  });
+});
+
+describe('readLitellmConfigEntries', () => {
+  it('reads the model list of a file, [] without one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "litellm-read-"));
+    try {
+      const file = path.join(dir, "config.yaml");
+      expect(await readLitellmConfigEntries(file)).toEqual([]);
+      await writeLitellmConfig(file, [{ name: 'inference-a', modelKey: 'a', apiBase: 'http://inference-a:8000/v1', servedModelName: 'org/a' }], { owner: 's' });
+      const entries = await readLitellmConfigEntries(file);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ model_name: 'org/a', litellm_params: { api_base: 'http://inference-a:8000/v1' }, model_info: { inferstack_stack: 's', inferstack_model_key: 'a' } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -122,6 +122,29 @@ export async function writeLitellmConfig(file: string, desired: DesiredDeploymen
   return { changed: true, path: target, entries: rendered.entries };
 }
 
+/**
+ * The `model_list` entries of a LiteLLM config file as they stand (`[]` when the file does not
+ * exist or lists none): what the gateway routes once it has loaded the file.
+ * @throws {LitellmConfigError} the YAML does not parse
+ */
+export async function readLitellmConfigEntries(file: string): Promise<GatewayEntry[]> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const list = parseConfig(text, file).get('model_list', true);
+  if (!isSeq(list)) return [];
+  return list.items.flatMap((item) => {
+    const plain = toPlain(item);
+    if (!isRecord(plain) || typeof plain['model_name'] !== 'string') return [];
+    const entry = asEntry(item);
+    return [{ model_name: plain['model_name'], litellm_params: entry.litellm_params, model_info: entry.model_info } as GatewayEntry];
+  });
+}
+
 function parseConfig(text: string, file: string | undefined): Document {
   const doc = parseDocument(text, { keepSourceTokens: false });
   const error = doc.errors[0];

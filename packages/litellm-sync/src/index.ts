@@ -26,6 +26,7 @@ export {
 export type { LitellmErrorBody, LitellmHttpErrorInit } from './errors.js';
 export {
   deploymentId,
+  deploymentOfEntry,
   formatGatewayPlan,
   ID_PREFIX,
   isLegacyEntry,
@@ -37,7 +38,7 @@ export {
 } from './plan.js';
 export { applyGatewaySyncApi } from './apply-api.js';
 export type { ApplyApiOptions, FailedGatewayChange, GatewaySyncReport } from './apply-api.js';
-export { renderLitellmConfig, writeLitellmConfig } from './config-file.js';
+export { readLitellmConfigEntries, renderLitellmConfig, writeLitellmConfig } from './config-file.js';
 export type { RenderedLitellmConfig, WriteLitellmConfigResult } from './config-file.js';
 export { LEGACY_ORGANIZATION, MANAGED_BY } from './types.js';
 export type {

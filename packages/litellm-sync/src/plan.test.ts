@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   deploymentId,
+  deploymentOfEntry,
   formatGatewayPlan,
   isManagedEntry,
   managedEntryFor,
@@ -264,5 +265,25 @@ describe('formatGatewayPlan', () => {
 
   it('prints nothing for an empty plan', () => {
     expect(formatGatewayPlan([])).toEqual([]);
+  });
+});
+
+describe('deploymentOfEntry', () => {
+  it('gives back the deployment an entry was written for: syncing it again changes nothing', () => {
+    const desired = [
+      { name: 'inference-b', modelKey: 'b', apiBase: 'http://172.31.250.1:32801/v1', servedModelName: 'org/b', apiKey: 'os.environ/INFERSTACK_VLLM_KEY_B' },
+      { name: 'inference-c', modelKey: 'c', apiBase: 'http://inference-c:8000/v1', servedModelName: 'org/c' },
+    ];
+    const entries = desired.map((d) => managedEntryFor(d, { owner: 's' })) as unknown as GatewayEntry[];
+    const back = entries.map((e) => deploymentOfEntry(e));
+    expect(back).toEqual(desired);
+    expect(planGatewaySync(back as DesiredDeployment[], entries, { owner: 's' })).toEqual([]);
+    // LiteLLM does not return api_key: the caller gives the one it was written with.
+    const { api_key: _, ...params } = entries[0]!.litellm_params;
+    expect(deploymentOfEntry({ ...entries[0]!, litellm_params: params }, 'os.environ/INFERSTACK_VLLM_KEY_B')).toEqual(desired[0]);
+  });
+
+  it('is undefined for entries inferstack did not write', () => {
+    expect(deploymentOfEntry({ model_name: 'x', litellm_params: { api_base: 'http://x/v1' }, model_info: { id: 'hand-made' } })).toBeUndefined();
   });
 });

@@ -88,6 +88,28 @@ export function managedEntryFor(deployment: DesiredDeployment, scope: SyncScope 
   };
 }
 
+/**
+ * The deployment an entry inferstack wrote stands for: syncing it again keeps the entry exactly
+ * as it is (same id, same fields). For a sync that cannot tell whether a backend still serves
+ * (its Docker host did not answer) and so leaves its route alone. LiteLLM's `/model/info` does
+ * not return `api_key`: pass the key it was written with (`apiKey`) for such entries.
+ * Undefined for entries inferstack did not write.
+ */
+export function deploymentOfEntry(entry: Pick<GatewayEntry, 'model_name' | 'litellm_params' | 'model_info'>, apiKey?: string): DesiredDeployment | undefined {
+  if (!isInferstackEntry(entry)) return undefined;
+  const id = String(entry.model_info.id ?? '');
+  const apiBase = entry.litellm_params.api_base;
+  if (!id.startsWith(ID_PREFIX) || typeof apiBase !== 'string') return undefined;
+  const key = apiKey ?? entry.litellm_params.api_key;
+  return {
+    name: id.slice(ID_PREFIX.length),
+    apiBase,
+    servedModelName: entry.model_name,
+    ...(typeof entry.model_info.inferstack_model_key === 'string' ? { modelKey: entry.model_info.inferstack_model_key } : {}),
+    ...(typeof key === 'string' && key !== '' ? { apiKey: key } : {}),
+  };
+}
+
 /** Entries inferstack wrote (marked in `model_info.managed_by`), whoever the owner. */
 function isInferstackEntry(entry: Pick<GatewayEntry, 'model_info'>): boolean {
   return entry.model_info?.managed_by === MANAGED_BY;

@@ -1,4 +1,4 @@
-export { renderTargets, serializeTargets, TARGET_LABELS, DEFAULT_HOST_LABEL } from './targets.js';
+export { parseTargets, renderTargets, serializeTargets, TARGET_LABELS, DEFAULT_HOST_LABEL } from './targets.js';
 export type { RunningModelTarget, FileSdGroup } from './targets.js';
 export { writeTargetsFile, TARGETS_FILE_MODE } from './targets-file.js';
 export type { WriteTargetsResult } from './targets-file.js';
@@ -23,7 +23,7 @@ export type {
 export { syncPrometheusTargets } from './sync.js';
 export type { SyncPrometheusTargetsOptions, SyncPrometheusTargetsResult, SyncedTarget, ConfirmOptions, ReloadMethod } from './sync.js';
 export { renderPrometheusConfig, DEFAULT_JOB_NAMES } from './prometheus-config.js';
-export type { PrometheusConfigOptions, JobNames } from './prometheus-config.js';
+export type { HostTarget, PrometheusConfigOptions, JobNames } from './prometheus-config.js';
 export {
   PrometheusSyncError,
   PrometheusUnreachableError,

@@ -207,4 +207,38 @@ describe('toYaml', () => {
     loop.self = loop;
     expect(() => toYaml(loop)).toThrow('circular');
   });
+
+  test('exporters on several Docker hosts: one group per host, labelled with it', () => {
+    const text = renderPrometheusConfig({
+      modelTargetsFile: '/t/inferstack-*.json',
+      nodeExporter: [
+        { target: 'node-exporter:9100', host: 'local' },
+        { target: '172.31.250.1:32768', host: 'b' },
+      ],
+      dcgm: [{ target: '10.0.0.3:32769', host: 'gpu3' }],
+    });
+    expect(text).toContain(`  - job_name: node
+    static_configs:
+      - targets:
+          - node-exporter:9100
+        labels:
+          host: local
+      - targets:
+          - "172.31.250.1:32768"
+        labels:
+          host: b
+`);
+    expect(text).toContain(`  - job_name: dcgm
+    static_configs:
+      - targets:
+          - "10.0.0.3:32769"
+        labels:
+          host: gpu3
+`);
+    // No exporter anywhere: no job.
+    expect(renderPrometheusConfig({ modelTargetsFile: '/t/x.json', nodeExporter: [], dcgm: [] })).not.toMatch(/job_name: (node|dcgm)/);
+    expect(() => renderPrometheusConfig({ modelTargetsFile: '/t/x.json', nodeExporter: [{ target: 'a:1', host: 'x' }, { target: 'nope', host: 'x' }] })).toThrow(
+      /nodeExporter\[1\]\.target "nope" is not a host:port target[\s\S]*host "x" is given twice/,
+    );
+  });
 });

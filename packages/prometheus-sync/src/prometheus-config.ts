@@ -20,6 +20,14 @@ export const DEFAULT_JOB_NAMES = {
 /** Job names, overridable. */
 export type JobNames = { -readonly [K in keyof typeof DEFAULT_JOB_NAMES]: string };
 
+/** An exporter on one of several Docker hosts: its target and the `host` label its series get. */
+export interface HostTarget {
+  /** `host:port` as Prometheus reaches it. */
+  target: string;
+  /** The Docker host's name (the `host` label of the model targets on it too). */
+  host: string;
+}
+
 /** Options of {@link renderPrometheusConfig}. Targets are `host:port` as Prometheus reaches them. */
 export interface PrometheusConfigOptions {
   /** The LiteLLM gateway, e.g. `{ target: 'litellm:4000' }`. Omit when there is none. */
@@ -51,10 +59,10 @@ export interface PrometheusConfigOptions {
    * header where the targets come from.
    */
   modelDiscovery?: { what: string; scrapeConfig: Record<string, unknown> };
-  /** node-exporter, e.g. `node-exporter:9100`. */
-  nodeExporter?: string;
-  /** NVIDIA DCGM exporter, e.g. `dcgm-exporter:9400`. */
-  dcgm?: string;
+  /** node-exporter, e.g. `node-exporter:9100`, or one per Docker host (each labelled with its `host`). */
+  nodeExporter?: string | readonly HostTarget[];
+  /** NVIDIA DCGM exporter, e.g. `dcgm-exporter:9400`, or one per Docker host with GPUs. */
+  dcgm?: string | readonly HostTarget[];
   /** The stack's watcher, e.g. `mystack-watcher:8787` (wake latency, model phases). */
   watcher?: string;
   /**
@@ -128,8 +136,17 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
     if (value !== undefined && !TARGET.test(value)) problems.push(`${name} "${value}" is not a host:port target`);
   };
   checkTarget('gateway.target', options.gateway?.target);
-  checkTarget('nodeExporter', options.nodeExporter);
-  checkTarget('dcgm', options.dcgm);
+  const hostTargets = (name: string, value: string | readonly HostTarget[] | undefined): void => {
+    if (typeof value === 'string' || value === undefined) return checkTarget(name, value);
+    const seen = new Set<string>();
+    value.forEach((t, i) => {
+      checkTarget(`${name}[${i}].target`, t.target);
+      if (seen.has(t.host)) problems.push(`${name}: host "${t.host}" is given twice`);
+      seen.add(t.host);
+    });
+  };
+  hostTargets('nodeExporter', options.nodeExporter);
+  hostTargets('dcgm', options.dcgm);
   checkTarget('watcher', options.watcher);
   if (options.modelDiscovery === undefined && options.modelTargetsFile === undefined) {
     problems.push('modelTargetsFile or modelDiscovery is needed: where the model targets come from');
@@ -167,11 +184,14 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
     metrics_path: '/metrics',
     ...(options.modelDiscovery ? options.modelDiscovery.scrapeConfig : { file_sd_configs: [{ files: [options.modelTargetsFile], refresh_interval: refresh }] }),
   });
-  if (options.nodeExporter) {
-    scrapeConfigs.push({ job_name: jobs.nodeExporter, static_configs: [{ targets: [options.nodeExporter] }] });
+  // One static group per host, so every series carries the host it comes from.
+  const staticConfigs = (value: string | readonly HostTarget[]) =>
+    typeof value === 'string' ? [{ targets: [value] }] : value.map((t) => ({ targets: [t.target], labels: { host: t.host } }));
+  if (options.nodeExporter && options.nodeExporter.length > 0) {
+    scrapeConfigs.push({ job_name: jobs.nodeExporter, static_configs: staticConfigs(options.nodeExporter) });
   }
-  if (options.dcgm) {
-    scrapeConfigs.push({ job_name: jobs.dcgm, static_configs: [{ targets: [options.dcgm] }] });
+  if (options.dcgm && options.dcgm.length > 0) {
+    scrapeConfigs.push({ job_name: jobs.dcgm, static_configs: staticConfigs(options.dcgm) });
   }
   if (options.watcher) {
     scrapeConfigs.push({ job_name: jobs.watcher, static_configs: [{ targets: [options.watcher] }] });

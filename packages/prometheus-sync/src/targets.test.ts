@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { PrometheusConfigError } from './errors.js';
-import { type RunningModelTarget, TARGET_LABELS, renderTargets, serializeTargets } from './targets.js';
+import { type RunningModelTarget, TARGET_LABELS, parseTargets, renderTargets, serializeTargets } from './targets.js';
 
 const qwen: RunningModelTarget = { key: 'qwen-4b', address: 'inference-qwen-4b:8000', servedModelName: 'Qwen/Qwen3-4B', gpus: '1,0' };
 const llama: RunningModelTarget = {
@@ -108,5 +108,26 @@ describe('serializeTargets', () => {
 
   test('no groups are written as one empty group (Prometheus 2.x keeps old targets otherwise)', () => {
     expect(JSON.parse(serializeTargets([]))).toEqual([{ targets: [], labels: {} }]);
+  });
+});
+
+describe('parseTargets', () => {
+  test('reads back what renderTargets and serializeTargets wrote', () => {
+    const models = [
+      { key: 'a', address: 'inference-a:8000', servedModelName: 'org/a', gpus: '0', container: 'inference-a' },
+      { key: 'b', address: '172.31.250.1:32801', servedModelName: 'org/b', gpus: 'none', host: 'b', container: 'inference-b' },
+    ];
+    const parsed = parseTargets(serializeTargets(renderTargets(models)));
+    expect(parsed).toEqual([
+      { key: 'b', address: '172.31.250.1:32801', servedModelName: 'org/b', gpus: 'none', host: 'b', container: 'inference-b' },
+      { key: 'a', address: 'inference-a:8000', servedModelName: 'org/a', gpus: '0', host: 'local', container: 'inference-a' },
+    ]);
+    expect(serializeTargets(renderTargets(parsed))).toBe(serializeTargets(renderTargets(models)));
+  });
+
+  test('gives nothing for an empty file, text that is not JSON, or groups that are not ours', () => {
+    expect(parseTargets(serializeTargets([]))).toEqual([]);
+    expect(parseTargets('not json')).toEqual([]);
+    expect(parseTargets('[{"targets": ["x:1"], "labels": {"job": "other"}}]')).toEqual([]);
   });
 });

@@ -114,3 +114,33 @@ export function serializeTargets(groups: readonly FileSdGroup[]): string {
   const body = canonical.length ? canonical : [{ targets: [], labels: {} }];
   return `${JSON.stringify(body, null, 2)}\n`;
 }
+
+/**
+ * The model targets a file_sd text written by {@link serializeTargets} holds: the inverse of
+ * {@link renderTargets}, so that a sync can keep the targets it cannot re-check (a Docker host
+ * that did not answer). Groups without a `model` label (not ours) and unreadable text give none.
+ */
+export function parseTargets(text: string): RunningModelTarget[] {
+  let groups: unknown;
+  try {
+    groups = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(groups)) return [];
+  const out: RunningModelTarget[] = [];
+  for (const group of groups as Array<Partial<FileSdGroup>>) {
+    const labels = group?.labels ?? {};
+    const address = group?.targets?.[0];
+    if (typeof address !== 'string' || typeof labels.model !== 'string') continue;
+    out.push({
+      key: labels.model,
+      address,
+      servedModelName: labels.served_model_name ?? labels.model,
+      ...(labels.gpus ? { gpus: labels.gpus } : {}),
+      ...(labels.host ? { host: labels.host } : {}),
+      ...(labels.container ? { container: labels.container } : {}),
+    });
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { hashModelSpec, type StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, hashModelSpec, type StackConfig } from '@inferstack/config';
 import {
   LABEL_STACK,
   connectDocker,
@@ -11,6 +11,7 @@ import {
   type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { StackEvent, StackEventHandler } from './events.js';
+import { connectConfiguredHost, type HostFailure } from './hosts.js';
 import type { ServiceDefinition } from './services/registry.js';
 import type { WatcherProgram } from './services/watcher.js';
 
@@ -44,6 +45,8 @@ export interface StackContext {
   readonly cwd: string;
   /** Key of the keyed digests of secrets in spec hashes. */
   readonly hashKey: string;
+  /** The key is fixed (`INFERSTACK_HASH_KEY`, the `hashKey` option): no identity's key replaces it. */
+  readonly fixedHashKey: boolean;
   /** Labels added to everything created: the stack's, and the caller's (a test session, a team). */
   readonly labels: Record<string, string>;
   readonly signal: AbortSignal;
@@ -57,8 +60,11 @@ export interface StackContext {
   /** The program the managed watcher container runs (the CLI gives its own bundle). */
   readonly watcherProgram?: WatcherProgram;
   emit(event: StackEvent): void;
-  /** The Docker client, connected on first use (so verbs that need none never load it). */
-  docker(): Promise<DockerClient>;
+  /**
+   * The Docker client of a host (`hosts:`; the default host without a name), connected on first
+   * use (so verbs that need none never load it).
+   */
+  docker(host?: string): Promise<DockerClient>;
   /** GPUs of this machine (nvidia-smi), asked once; `unavailable` without a driver or remote. */
   localGpus(): Promise<GpuInfo[] | 'unavailable'>;
   /**
@@ -74,6 +80,11 @@ export interface StackContext {
    * so that two replacements never undo each other's routes.
    */
   readonly routing: { excludedIds: Set<string>; readyIds: Set<string>; last: Promise<unknown> };
+  /**
+   * The hosts this call found unreachable (or failing), by name: reported once, and not asked
+   * again within the call (see hosts.ts).
+   */
+  readonly hostFailures: Map<string, HostFailure>;
 }
 
 /** @internal */
@@ -95,6 +106,8 @@ export function createContext(options: {
   onEvent?: StackEventHandler;
 }): StackContext {
   let client: Promise<DockerClient> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
+  // The other hosts' clients, by name (see hosts.ts).
+  const hostClients = new Map<string, Promise<DockerClient>>();
   let gpus: Promise<GpuInfo[] | 'unavailable'> | undefined;
   const name = options.name ?? options.config.name;
   // `-p` names the stack whatever models.yaml says: one name everywhere.
@@ -121,6 +134,7 @@ export function createContext(options: {
 
   const ctx: StackContext = {
     routing: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() },
+    hostFailures: new Map(),
     get config() {
       return config;
     },
@@ -130,6 +144,7 @@ export function createContext(options: {
     get hashKey() {
       return hashKey;
     },
+    fixedHashKey: source?.fixedHashKey !== undefined,
     labels,
     signal: options.signal,
     services: options.services,
@@ -140,7 +155,17 @@ export function createContext(options: {
     emit(event) {
       for (const listener of listeners) listener(event);
     },
-    docker() {
+    docker(host) {
+      if (host !== undefined && host !== LOCAL_HOST) {
+        let remote = hostClients.get(host);
+        if (!remote) {
+          remote = connectConfiguredHost(config, host, options.env);
+          hostClients.set(host, remote);
+          // As for the default host: a failed connection is tried again by the next call.
+          remote.catch(() => hostClients.delete(host));
+        }
+        return remote;
+      }
       client ??= connectDocker({ env: options.env });
       // A failed connection is not remembered: the next call tries again.
       client.catch(() => {
@@ -189,6 +214,7 @@ export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandle
   return Object.create(ctx, {
     signal: { value: signal, enumerable: true },
     routing: { value: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() }, enumerable: true },
+    hostFailures: { value: new Map(), enumerable: true },
     emit: {
       value(event: StackEvent) {
         ctx.emit(event);

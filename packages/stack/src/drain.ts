@@ -1,6 +1,7 @@
 import { waitUntilDrained, type ModelContainer } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
 import { StackError } from './errors.js';
+import { hostNamed } from './hosts.js';
 import { syncIntegrations } from './integrations.js';
 
 /** How long a model gets to finish its requests before it is stopped anyway. */
@@ -9,9 +10,11 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 60_000;
 /** Wait until a model has finished its requests (or the drain timeout passed), with events. */
 export async function drain(ctx: StackContext, container: ModelContainer, timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
   let announced = false;
-  const r = await waitUntilDrained(await ctx.docker(), container, {
+  // On its own host; only the default host's containers are reachable by address from here.
+  const onDefaultHost = hostNamed(ctx.config, container.host)?.local ?? true;
+  const r = await waitUntilDrained(await ctx.docker(onDefaultHost ? undefined : container.host), container, {
     network: ctx.config.network,
-    local: ctx.local,
+    local: ctx.local && onDefaultHost,
     timeoutMs,
     signal: ctx.signal,
     onWait: (inFlight) => {

@@ -16,9 +16,10 @@ export type StackEvent =
   /** Another run holds the lock; this one waits. */
   | { type: 'lock-wait'; holder: LockHolder }
   /** An infrastructure service was made to match the config. */
-  | { type: 'service-ready'; service: string; container: string; action: ServiceAction; reloaded: boolean; url?: string }
-  | { type: 'service-failed'; service: string; container: string; error: Error }
-  | { type: 'service-removed'; service: string; container: string; volumes: boolean }
+  /** `host`: on another Docker host than the default one (the exporters run on every host). */
+  | { type: 'service-ready'; service: string; container: string; action: ServiceAction; reloaded: boolean; url?: string; host?: string }
+  | { type: 'service-failed'; service: string; container: string; error: Error; host?: string }
+  | { type: 'service-removed'; service: string; container: string; volumes: boolean; host?: string }
   /** A model has requests in flight: it is given time to finish them before it stops. */
   | { type: 'draining'; key: string; container: string; inFlight: number }
   /** The drain is over: `drained` false when the timeout cut it short (`inFlight` were left). */
@@ -46,6 +47,11 @@ export type StackEvent =
   | { type: 'serving-changed'; unrouted: string[]; routed: string[] }
   /** Watcher: it answers wake requests on this address. */
   | { type: 'watcher-listening'; address: string }
+  /**
+   * A Docker host (`hosts:`) could not be reached, or its part of the call failed: reported, the
+   * other hosts went on (and the call ends not ok). `hint`: what to do.
+   */
+  | { type: 'host-failed'; host: string; error: Error; hint?: string }
   /** Something worth knowing that changes nothing (a pre-flight skipped, a default used). */
   | { type: 'note'; message: string; level: 'debug' | 'warn' };
 

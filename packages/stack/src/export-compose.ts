@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import { LOCAL_HOST } from '@inferstack/config';
 import { argvStyleForEntrypoint, inspectImage, type ArgvStyle, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
 import { shownPath } from './_paths.js';
 import { composeYaml, renderCompose, type ComposeFile, type SecretReference } from './compose.js';
 import { secretValues } from './secrets.js';
+import { hasSeveralHosts, hostOf } from './hosts.js';
 import { requireGatewayKey } from './services/gateway.js';
 import { wantedServices } from './services/registry.js';
 
@@ -24,9 +26,11 @@ export interface ComposeExport {
  * are written as `up` writes them (the gateway's config when missing, prometheus.yml, Grafana's
  * provisioning), so the compose file works on its own.
  */
-export async function exportCompose(ctx: StackContext): Promise<ComposeExport> {
+export async function exportCompose(call: StackContext): Promise<ComposeExport> {
+  requireGatewayKey(call.config);
+  // A compose file drives one daemon: the default host's part of the stack.
+  const ctx = defaultHostOnly(call);
   const { config } = ctx;
-  requireGatewayKey(config);
   const services: ServiceSpec[] = [];
   for (const service of await wantedServices(ctx)) {
     await service.prepare?.(ctx);
@@ -58,4 +62,18 @@ async function argvStyles(ctx: StackContext): Promise<Map<string, ArgvStyle>> {
     else ctx.emit({ type: 'note', level: 'debug', message: `${image} is not on the daemon: its command uses --model, which every vLLM image accepts` });
   }
   return styles;
+}
+
+/**
+ * The context restricted to the default Docker host: its models, no other hosts (a compose file
+ * drives one daemon). The models of other hosts are named in a warning.
+ */
+function defaultHostOnly(ctx: StackContext): StackContext {
+  if (!hasSeveralHosts(ctx.config)) return ctx;
+  const elsewhere = ctx.config.models.filter((m) => hostOf(m) !== LOCAL_HOST);
+  if (elsewhere.length > 0) {
+    ctx.emit({ type: 'note', level: 'warn', message: `the compose file covers the default host only: ${elsewhere.map((m) => `${m.key} (host ${hostOf(m)})`).join(', ')} not in it` });
+  }
+  const config = { ...ctx.config, hosts: ctx.config.hosts.filter((h) => h.local), models: ctx.config.models.filter((m) => hostOf(m) === LOCAL_HOST) };
+  return Object.create(ctx, { config: { value: config, enumerable: true } }) as StackContext;
 }

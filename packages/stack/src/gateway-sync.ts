@@ -4,14 +4,16 @@ import {
   LitellmSyncError,
   applyGatewaySyncApi,
   createLitellmClient,
+  deploymentOfEntry,
   formatGatewayPlan,
   planGatewaySync,
+  readLitellmConfigEntries,
   writeLitellmConfig,
   type DesiredDeployment,
   type GatewayEntry,
   type LitellmClient,
 } from '@inferstack/litellm-sync';
-import { modelApiBase } from './endpoints.js';
+import { containerApiBase } from './endpoints.js';
 import { apiKeyEnvName, ensureGatewayConfigFile } from './services/gateway.js';
 
 /**
@@ -19,16 +21,44 @@ import { apiKeyEnvName, ensureGatewayConfigFile } from './services/gateway.js';
  * the gateway's environment and the config file only names it (`os.environ/...`).
  */
 export function desiredDeployments(config: StackConfig, serving: readonly ModelContainer[], mode: 'config' | 'api'): DesiredDeployment[] {
-  return serving.map((c) => {
+  return serving.flatMap((c) => {
     const spec = config.models.find((m) => m.key === c.key);
-    const apiKey = spec?.apiKey ? (mode === 'config' ? `os.environ/${apiKeyEnvName(c.key)}` : spec.apiKey) : undefined;
-    return {
-      name: c.name,
-      modelKey: c.key,
-      apiBase: modelApiBase(c.name),
-      servedModelName: c.servedModelName ?? spec?.servedModelName ?? c.key,
-      ...(apiKey ? { apiKey } : {}),
-    };
+    const apiKey = gatewayApiKey(config, c.key, mode);
+    // Where the gateway reaches it: on its own network, or at another host's address.
+    const apiBase = containerApiBase(config, c);
+    if (apiBase === undefined) return [];
+    return [
+      {
+        name: c.name,
+        modelKey: c.key,
+        apiBase,
+        servedModelName: c.servedModelName ?? spec?.servedModelName ?? c.key,
+        ...(apiKey ? { apiKey } : {}),
+      },
+    ];
+  });
+}
+
+/** The key the gateway sends to a model: in config-file mode a reference to its environment. */
+function gatewayApiKey(config: StackConfig, key: string, mode: 'config' | 'api'): string | undefined {
+  const spec = config.models.find((m) => m.key === key);
+  return spec?.apiKey ? (mode === 'config' ? `os.environ/${apiKeyEnvName(key)}` : spec.apiKey) : undefined;
+}
+
+/**
+ * The stack's routes to `keep` (models of a Docker host that could not be asked) as they are
+ * now: read from the config file (config mode) or the gateway (API mode), so that the sync
+ * leaves them exactly as they were.
+ */
+async function keptDeployments(config: StackConfig, client: LitellmClient, keep: ReadonlySet<string>, signal?: AbortSignal): Promise<DesiredDeployment[]> {
+  if (keep.size === 0) return [];
+  const mode = config.gateway.sync;
+  const entries = mode === 'config' ? await readLitellmConfigEntries(config.gateway.configFile) : await client.modelInfo({ signal });
+  return entries.flatMap((e) => {
+    const key = e.model_info?.inferstack_model_key;
+    if (e.model_info?.inferstack_stack !== config.name || typeof key !== 'string' || !keep.has(key)) return [];
+    const kept = deploymentOfEntry(e, mode === 'api' ? gatewayApiKey(config, key, mode) : undefined);
+    return kept ? [kept] : [];
   });
 }
 
@@ -75,13 +105,17 @@ export async function syncGateway(
     readyTimeoutMs?: number;
     /** How long a reloaded gateway gets to route the new list. @default 30_000 */
     reloadTimeoutMs?: number;
+    /** Model keys whose routes stay as they are (their Docker host could not be asked). */
+    keep?: ReadonlySet<string>;
   } = {},
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
-  const desired = desiredDeployments(config, serving, mode);
+  const client = gatewayClient(config);
+  const serve = desiredDeployments(config, serving, mode);
+  const kept = await keptDeployments(config, client, options.keep ?? new Set(), options.signal);
+  const desired = [...serve, ...kept.filter((k) => !serve.some((d) => d.name === k.name))];
   // Entries are the stack's: another stack syncing the same gateway keeps its own.
   const scope = { owner: config.name };
-  const client = gatewayClient(config);
   const routed = desired.map((d) => d.servedModelName);
   if (mode === 'config') {
     if (options.dryRun) {

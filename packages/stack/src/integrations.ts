@@ -1,8 +1,9 @@
 import { isIdleStopped, type ModelContainer } from '@inferstack/docker-ops';
-import { stackContainers } from './containers.js';
+import { allStackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import type { GatewaySyncResult } from './gateway-sync.js';
 import type { MonitoringSyncResult } from './monitoring-sync.js';
+import { keptModels } from './hosts.js';
 import { servingModels } from './serving.js';
 
 /** The outcome of one integration sync: its result, the error that stopped it (and what to do), or skipped (configured off). */
@@ -14,7 +15,12 @@ export interface SyncResult {
   serving: ModelContainer[];
   gateway: SyncOutcome<GatewaySyncResult>;
   monitoring: SyncOutcome<MonitoringSyncResult>;
-  /** Both went well (or were off). */
+  /**
+   * Docker hosts that could not be asked which of their models serve: their models' routes and
+   * targets were left as they were.
+   */
+  unknownHosts: string[];
+  /** Both went well (or were off), and every host could be asked. */
   ok: boolean;
 }
 
@@ -28,6 +34,8 @@ export interface SyncOptions {
   excludingIds?: ReadonlySet<string>;
   /** The stack's model containers, when the caller has listed them already. @internal */
   containers?: ModelContainer[];
+  /** With `containers`: the hosts that could not be listed. @internal */
+  unknownHosts?: ReadonlySet<string>;
   /** The gateway was (re)started by this run. @internal */
   gatewayJustStarted?: boolean;
   /** The gateway failed to start: do not wait for it. @internal */
@@ -51,18 +59,26 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
   const { config } = ctx;
   // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
   await ctx.resolve();
-  const containers = options.containers ?? (await stackContainers(ctx));
+  let containers = options.containers;
+  let unknownHosts = options.unknownHosts ?? new Set<string>();
+  if (!containers) {
+    const listed = await allStackContainers(ctx);
+    containers = listed.containers;
+    unknownHosts = new Set(listed.failed.map((f) => f.host));
+  }
   const candidates = containers.filter((c) => !ctx.routing.excludedIds.has(c.id));
-  const serving = await servingModels(candidates, { network: config.network, readyIds: ctx.routing.readyIds, local: ctx.local });
+  const serving = await servingModels(candidates, { network: config.network, readyIds: ctx.routing.readyIds, local: ctx.local, config });
   // A model the watcher stopped because nobody asked for it keeps its route: the next request
   // through the gateway starts it (and waits for it). Prometheus has nothing to scrape there.
   const routed = [...serving, ...candidates.filter((c) => isIdleStopped(c) && config.models.some((m) => m.key === c.key && m.idle?.then === 'stop'))];
+  // The models of a host that could not be asked keep their routes and targets as they were.
+  const keep = keptModels(config, unknownHosts);
 
   const gateway: SyncOutcome<GatewaySyncResult> =
     config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
       : // Loaded only when there is a gateway: its HTTP client is not needed otherwise.
-        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted }).then(
+        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted, keep }).then(
           (result) => {
             ctx.emit({ type: 'gateway-synced', result });
             return { ok: true as const, result };
@@ -76,7 +92,7 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
   const monitoring: SyncOutcome<MonitoringSyncResult> =
     config.monitoring.mode === 'none'
       ? { ok: true, skipped: true }
-      : await (await import('./monitoring-sync.js')).syncMonitoring(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal }).then(
+      : await (await import('./monitoring-sync.js')).syncMonitoring(ctx.docker, config, serving, { dryRun: options.dryRun, signal: ctx.signal, keep }).then(
           (result) => {
             ctx.emit({ type: 'prometheus-synced', result });
             return { ok: true as const, result };
@@ -92,5 +108,5 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
             return { ok: false as const, error, hint };
           },
         );
-  return { serving, gateway, monitoring, ok: gateway.ok && monitoring.ok };
+  return { serving, gateway, monitoring, unknownHosts: [...unknownHosts], ok: gateway.ok && monitoring.ok && unknownHosts.size === 0 };
 }

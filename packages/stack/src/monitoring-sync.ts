@@ -1,9 +1,10 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatGpuLabel, type StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, formatGpuLabel, type StackConfig } from '@inferstack/config';
 import { signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
-import { createPrometheusClient, syncPrometheusTargets, type PrometheusClient } from '@inferstack/prometheus-sync';
-import { modelAddress } from './endpoints.js';
+import { createPrometheusClient, parseTargets, syncPrometheusTargets, type PrometheusClient, type RunningModelTarget } from '@inferstack/prometheus-sync';
+import { containerAddress } from './endpoints.js';
+import { hasSeveralHosts } from './hosts.js';
 import { OLD_TARGETS_FILE, targetsFile } from './services/monitoring.js';
 
 /** A client for the configured Prometheus. */
@@ -27,15 +28,33 @@ export async function syncMonitoring(
   docker: () => Promise<DockerClient>,
   config: StackConfig,
   serving: readonly ModelContainer[],
-  options: { dryRun?: boolean; signal?: AbortSignal },
+  options: {
+    dryRun?: boolean;
+    signal?: AbortSignal;
+    /** Model keys whose targets stay as they are (their Docker host could not be asked). */
+    keep?: ReadonlySet<string>;
+  },
 ): Promise<MonitoringSyncResult> {
-  const models = serving.map((c) => ({
-    key: c.key,
-    address: modelAddress(c.name),
-    container: c.name,
-    servedModelName: c.servedModelName ?? config.models.find((m) => m.key === c.key)?.servedModelName ?? c.key,
-    gpus: c.gpus ?? formatGpuLabel(config.models.find((m) => m.key === c.key)?.gpus ?? { kind: 'all' }),
-  }));
+  const several = hasSeveralHosts(config);
+  const models: RunningModelTarget[] = serving.flatMap((c) => {
+    const address = containerAddress(config, c);
+    if (address === undefined) return [];
+    return [
+      {
+        key: c.key,
+        address,
+        container: c.name,
+        servedModelName: c.servedModelName ?? config.models.find((m) => m.key === c.key)?.servedModelName ?? c.key,
+        gpus: c.gpus ?? formatGpuLabel(config.models.find((m) => m.key === c.key)?.gpus ?? { kind: 'all' }),
+        // Which Docker host it runs on: the `host` label of its series (and its exporters').
+        ...(several ? { host: c.host ?? LOCAL_HOST } : {}),
+      },
+    ];
+  });
+  if (options.keep?.size) {
+    const now = existsSync(targetsFile(config)) ? parseTargets(readFileSync(targetsFile(config), 'utf8')) : [];
+    for (const t of now) if (options.keep.has(t.key) && !models.some((m) => m.key === t.key)) models.push(t);
+  }
   if (options.dryRun) return { changed: false, targets: models.map((m) => ({ target: m.address, model: m.key, health: 'planned' })), warnings: [] };
   const result = await syncPrometheusTargets({
     models,

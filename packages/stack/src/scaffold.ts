@@ -78,6 +78,7 @@ models:
       #~ pull: missing                    # missing | always | never
       #~ env: {VLLM_LOGGING_LEVEL: INFO}  # names ending in _KEY, _TOKEN, _SECRET or with PASSWORD are secrets
       #~ volumes: ["./models:/models:ro"] # extra mounts; the Hugging Face cache (HUGGINGFACE_CACHE) is always mounted
+      #~ host: gpu2                       # the Docker host it runs on (see hosts: below); default: this one
 
 # For every model (a model's own image and pull win; env and volumes add up):
 #~ defaults:
@@ -126,6 +127,13 @@ models:
 
 # The Docker network every container joins.
 #~ network: ${DEFAULT_NETWORK}
+
+# More GPU boxes, no cluster: each Docker daemon by name; a model picks one with host:.
+# The gateway and Prometheus stay on this one (DOCKER_HOST, else the local socket).
+#~ hosts:
+#~   gpu2:
+#~     endpoint: ssh://deploy@gpu2.lan     # or tcp://gpu2.lan:2376 with tls: {ca, cert, key}
+#~     address: 10.0.0.12               # where the gateway reaches gpu2's models (default: the endpoint's host)
 `;
 
 /**

@@ -1,21 +1,27 @@
+import type { StackConfig } from '@inferstack/config';
 import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
-import { modelUrlFromHost } from './endpoints.js';
+import { containerAddress, modelUrlFromHost } from './endpoints.js';
+import { hostNamed } from './hosts.js';
 
 /**
  * The model containers that really serve now: running, and either healthy by Docker's check,
  * made ready by this run, or answering `/health` when we can reach them. The gateway and
- * Prometheus are pointed at exactly these.
+ * Prometheus are pointed at exactly these. A container of another host that publishes no port
+ * the gateway could reach is none of them.
  */
 export async function servingModels(
   containers: readonly ModelContainer[],
-  options: { network: string; readyIds?: ReadonlySet<string>; local: boolean },
+  options: { network: string; readyIds?: ReadonlySet<string>; local: boolean; config?: Pick<StackConfig, 'hosts'> },
 ): Promise<ModelContainer[]> {
   const checks = await Promise.all(
     containers.map(async (c) => {
       if (c.state !== 'running' || c.health === 'unhealthy') return false;
+      const onDefaultHost = !options.config || (hostNamed(options.config, c.host)?.local ?? true);
+      if (!onDefaultHost && containerAddress(options.config!, c) === undefined) return false;
       if (c.health === 'healthy' || options.readyIds?.has(c.id)) return true;
       const address = c.addresses[options.network];
-      if (!options.local || !address) return false;
+      // Only the default host's containers are reachable from here by their address.
+      if (!options.local || !onDefaultHost || !address) return false;
       try {
         return (await httpGet(`${modelUrlFromHost(address)}/health`, { timeoutMs: 1500 })).status === 200;
       } catch {

@@ -1,12 +1,21 @@
-import { WATCHER_PORT } from '@inferstack/config';
-import { httpGet, isIdleStopped, listServices, modelLoads, modelStatuses, type ModelLoad, type ModelStatus, type ServiceContainer } from '@inferstack/docker-ops';
+import { WATCHER_PORT, formatGpuLabel, type ModelSpec } from '@inferstack/config';
+import { LABEL_STACK, httpGet, isIdleStopped, listServices, modelLoads, modelStatuses, type ModelContainer, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
-import { modelApiBase } from './endpoints.js';
+import { containerApiBase, shownApiBase } from './endpoints.js';
+import { hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts } from './hosts.js';
+import type { HostPlanStatus } from './plan.js';
+import { otherHostServiceStatuses } from './services/host-services.js';
 import { serviceStatuses, type ServiceStatus } from './services/registry.js';
 
 /** One model in `status`. */
-export interface ModelStatusRow extends ModelStatus {
+export interface ModelStatusRow extends Omit<ModelStatus, 'state' | 'sync'> {
+  /** Docker's state, `absent`, or `unknown` when its host could not be asked. */
+  state: ModelStatus['state'] | 'unknown';
+  /** How it compares with the config; `unknown` when its host could not be asked. */
+  sync: ModelStatus['sync'] | 'unknown';
+  /** The Docker host it runs on (`local`: the default one). */
+  host: string;
   /** Where the gateway and Prometheus reach it (its OpenAI base URL). */
   endpoint: string;
   /** `5 minutes` while running. */
@@ -30,7 +39,8 @@ export interface StackStatus {
   /** The stack's name. */
   stack: string;
   models: ModelStatusRow[];
-  services: ServiceStatus[];
+  /** The services; those on another Docker host than the default one (the exporters) carry their `host`. */
+  services: Array<ServiceStatus & { host?: string }>;
   /** Whether the stack has a gateway / a Prometheus to ask. */
   gateway: boolean;
   monitoring: boolean;
@@ -38,6 +48,8 @@ export interface StackStatus {
   gatewayError?: string;
   /** Why Prometheus could not be asked, if it could not. */
   prometheusError?: string;
+  /** Each Docker host: asked, or why not (its models show as `unknown`). */
+  hosts: HostPlanStatus[];
 }
 
 function uptime(status: string): string | null {
@@ -46,61 +58,114 @@ function uptime(status: string): string | null {
 
 /**
  * Each model (state, health, GPUs, whether it matches the config, whether it is routed and
- * scraped, its load) and each service, from one container listing and one question each to the
- * gateway and Prometheus, asked in parallel. Changes nothing.
+ * scraped, its load) and each service, from one container listing per host and one question
+ * each to the gateway and Prometheus, all asked in parallel. Changes nothing.
  */
 export async function status(ctx: StackContext): Promise<StackStatus> {
-  await ctx.resolve();
+  // The other hosts are reached while the stack's identity is read (on the default host).
+  const [, { reached }] = await Promise.all([ctx.resolve(), reachHosts(ctx)]);
   const { config } = ctx;
-  const docker = await ctx.docker();
-  const [containers, services, entries, scrapes] = await Promise.all([
-    stackContainers(ctx),
-    listServices(docker),
+  const [listed, entries, scrapes] = await Promise.all([
+    onEachHost(ctx, reached, async (r) => {
+      const [containers, services, hashKey] = await Promise.all([
+        stackContainers(ctx, undefined, { host: r.host.name, docker: r.docker }),
+        r.host.local
+          ? // Only ours: a container of that name made by someone else is not this stack's service.
+            listServices(r.docker).then((all) => serviceStatuses(config, ctx.services, all.filter((s) => s.stack === undefined || s.stack === ctx.name)))
+          : otherHostServiceStatuses(ctx, r),
+        hostHashKey(ctx, r),
+      ]);
+      return { containers, services, hashKey };
+    }),
     // Their HTTP clients are loaded only when there is something to ask.
     config.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(config)),
     config.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(config)),
   ]);
+  const local = listed.results.find((r) => r.host.local);
   const [loads, watched] = await Promise.all([
-    ctx.local ? modelLoads(containers, config.network) : new Map<string, ModelLoad>(),
-    watcherState(ctx, services),
+    ctx.local && local ? modelLoads(local.value.containers, config.network) : new Map<string, ModelLoad>(),
+    watcherState(ctx),
   ]);
-  const idle = (r: ModelStatus): ModelStatusRow['idle'] => {
+  const idle = (r: ModelStatus, containers: readonly ModelContainer[], hostIsLocal: boolean): ModelStatusRow['idle'] => {
     const spec = config.models.find((m) => m.key === r.key);
     if (!spec || !(spec.idle || spec.swapGroup)) return null;
     const c = containers.find((x) => x.name === r.containerName);
-    const sleep = loads.get(r.key)?.sleepState;
+    const sleep = hostIsLocal ? loads.get(r.key)?.sleepState : undefined;
     const state = c && isIdleStopped(c) ? 'stopped-idle' : sleep === 'weights_offloaded' ? 'asleep' : sleep === 'discard_all' ? 'deep-asleep' : sleep === 'awake' ? 'awake' : 'unknown';
     return { state, lastRequestAt: watched?.get(r.key) ?? null };
   };
-  const routed = (r: ModelStatus): boolean | null =>
-    entries === undefined || entries instanceof Error ? null : entries.some((e) => e.litellm_params.api_base === modelApiBase(r.containerName));
-  const models = modelStatuses(config.models, containers, { network: config.network }).map((r) => ({
-    ...r,
-    endpoint: modelApiBase(r.containerName),
-    uptime: r.state === 'running' ? uptime(r.status) : null,
-    routed: routed(r),
-    scrape: scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null,
-    load: loads.get(r.key) ?? null,
-    idle: idle(r),
-  }));
+  const routedTo = (apiBase: string | undefined): boolean | null =>
+    entries === undefined || entries instanceof Error ? null : apiBase !== undefined && entries.some((e) => e.litellm_params.api_base === apiBase);
+
+  const models: ModelStatusRow[] = [];
+  for (const host of hostsOf(config)) {
+    const found = listed.results.find((r) => r.host.name === host.name);
+    if (!found) {
+      // Its host could not be asked: what the config says, state unknown.
+      for (const spec of config.models.filter((m) => hostOf(m) === host.name)) models.push(unknownRow(config, spec, host.name));
+      continue;
+    }
+    const specs = modelsOnHost(config.models, host.name, found.value.hashKey, ctx.hashKey);
+    const publishOn = publishAddress(host);
+    for (const r of modelStatuses(specs, found.value.containers, { network: config.network, ...(publishOn ? { publishOn } : {}) })) {
+      const endpoint = shownApiBase(config, r.containerName, host.name, r.container);
+      models.push({
+        ...r,
+        host: host.name,
+        endpoint,
+        uptime: r.state === 'running' ? uptime(r.status) : null,
+        routed: routedTo(r.container ? containerApiBase(config, r.container) : endpoint),
+        scrape: scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null,
+        load: host.local ? (loads.get(r.key) ?? null) : null,
+        idle: idle(r, found.value.containers, host.local),
+      });
+    }
+  }
+  const hosts = hostsOf(config).map((h): HostPlanStatus => {
+    const f = ctx.hostFailures.get(h.name);
+    return f ? { host: h.name, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : { host: h.name, ok: true };
+  });
   return {
     stack: ctx.name,
     models,
-    // Only ours: a container of that name made by someone else is not this stack's service.
-    services: serviceStatuses(config, ctx.services, services.filter((s) => s.stack === undefined || s.stack === ctx.name)),
+    services: listed.results.flatMap((r) => r.value.services),
     gateway: entries !== undefined,
     monitoring: scrapes !== undefined,
     ...(entries instanceof Error ? { gatewayError: entries.message } : {}),
     ...(scrapes instanceof Error ? { prometheusError: scrapes.message } : {}),
+    hosts,
+  };
+}
+
+function unknownRow(config: StackContext['config'], spec: ModelSpec, host: string): ModelStatusRow {
+  return {
+    key: spec.key,
+    containerName: spec.containerName,
+    state: 'unknown',
+    health: 'none',
+    sync: 'unknown',
+    changed: [],
+    gpus: formatGpuLabel(spec.gpus),
+    image: spec.image,
+    status: `host ${host} could not be asked`,
+    servedModelName: spec.servedModelName,
+    host,
+    endpoint: shownApiBase(config, spec.containerName, host),
+    uptime: null,
+    routed: null,
+    scrape: null,
+    load: null,
+    idle: spec.idle || spec.swapGroup ? { state: 'unknown', lastRequestAt: null } : null,
   };
 }
 
 /** When each model's last request came, as the stack's running watcher container knows it (local daemon only). */
-async function watcherState(ctx: StackContext, services: readonly ServiceContainer[]): Promise<Map<string, string> | undefined> {
-  const own = services.find((s) => s.kind === 'watcher' && s.stack === ctx.name && s.state === 'running');
-  if (!own || !ctx.local) return undefined;
+async function watcherState(ctx: StackContext): Promise<Map<string, string> | undefined> {
+  if (!ctx.local || ctx.config.watcher.mode !== 'managed' || !ctx.config.models.some((m) => m.idle || m.swapGroup)) return undefined;
   try {
-    const info = await (await ctx.docker()).getContainer(own.id).inspect();
+    const info = await (await ctx.docker()).getContainer(ctx.config.watcher.containerName).inspect();
+    // Only the stack's own watcher, and only while it runs.
+    if (!info.State.Running || info.Config.Labels?.[LABEL_STACK] !== ctx.name) return undefined;
     const ip = info.NetworkSettings.Networks[ctx.config.network]?.IPAddress;
     if (!ip) return undefined;
     const r = await httpGet(`http://${ip}:${WATCHER_PORT}/state`, { timeoutMs: 1500 });

@@ -1,3 +1,4 @@
+import { LOCAL_HOST } from '@inferstack/config';
 import { removeContainer, removeNetwork, removeStackIdentity, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
@@ -5,7 +6,10 @@ import { shownPath } from './_paths.js';
 import { StackInputError } from './errors.js';
 import { drain } from './drain.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
-import { withLock } from './lock.js';
+import { hasSeveralHosts, hostsOf, onEachHost, reachHosts } from './hosts.js';
+import { withHostLocks } from './lock.js';
+import type { HostPlanStatus } from './plan.js';
+import { removeOtherHostServices } from './services/host-services.js';
 import { removeServices, type ServiceRemoval } from './services/registry.js';
 
 /** Options of `stop`. */
@@ -26,17 +30,19 @@ export interface DownOptions extends StopOptions {
   volumes?: boolean;
 }
 
-/** What happened to one model container in `stop` / `down`. */
-export type ModelStopOutcome = { model: string; container: string; ok: true } | { model: string; container: string; ok: false; error: Error };
+/** What happened to one model container in `stop` / `down` (`host`: with several Docker hosts, which one). */
+export type ModelStopOutcome = { model: string; container: string; ok: true; host?: string } | { model: string; container: string; ok: false; error: Error; host?: string };
 
 /** What `stop` / `down` did. */
 export interface StopResult {
   ok: boolean;
   models: ModelStopOutcome[];
-  /** `down --all`: the service containers removed. */
-  services: ServiceRemoval[];
+  /** `down --all`: the service containers removed (`host`: on another Docker host than the default one). */
+  services: Array<ServiceRemoval & { host?: string }>;
   /** The deregistration from the gateway and Prometheus, before anything stopped. */
   sync?: SyncResult;
+  /** Each Docker host: done, or why not (it could not be reached: its models were left as they are). */
+  hosts: HostPlanStatus[];
 }
 
 /**
@@ -66,20 +72,28 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
   if (options.all && options.models?.length) throw new StackInputError('--all removes the whole stack: name no models with it');
   await ctx.resolve();
   const { config } = ctx;
-  const docker = await ctx.docker();
   const requested = options.models?.length ? ` ${options.models.join(' ')}` : '';
-  return withLock(ctx, `serve ${mode}${requested}`, async () => {
-    const all = await stackContainers(ctx);
+  const { reached } = await reachHosts(ctx, { requireDefault: true, distinct: true });
+  const several = hasSeveralHosts(config);
+  return withHostLocks(ctx, reached, `serve ${mode}${requested}`, async (locked) => {
+    const listed = await onEachHost(ctx, locked, (r) => stackContainers(ctx, undefined, { host: r.host.name, docker: r.docker }));
+    const all = listed.results.flatMap((r) => r.value);
+    const clientOf = new Map(listed.results.map((r) => [r.host.name, locked.find((l) => l.host === r.host)!.docker]));
+    const unknownHosts = new Set(ctx.hostFailures.keys());
     const containers = targets(ctx, options.models, all);
     // With --all a managed gateway and Prometheus go too: nothing to deregister from. An external
     // one stays (shared, maybe, with other stacks): our models leave it first.
     const external = config.gateway.mode === 'external' || config.monitoring.mode === 'external';
-    const sync = containers.length > 0 && (!options.all || external) ? await syncIntegrations(ctx, { excludingIds: new Set(containers.map((c) => c.id)), containers: all }) : undefined;
+    const sync =
+      containers.length > 0 && (!options.all || external)
+        ? await syncIntegrations(ctx, { excludingIds: new Set(containers.map((c) => c.id)), containers: all, unknownHosts })
+        : undefined;
     // Requests in flight finish before the servers go (vLLM cuts them on SIGTERM).
     await Promise.all(containers.filter((c) => c.state === 'running').map((c) => drain(ctx, c, options.drainTimeoutMs)));
     const timeoutSeconds = options.timeoutSeconds ?? 30;
     const models = await Promise.all(
       containers.map(async (c): Promise<ModelStopOutcome> => {
+        const docker = clientOf.get(c.host ?? LOCAL_HOST)!;
         try {
           if (mode === 'stop') {
             await stopContainer(docker, c.id, timeoutSeconds);
@@ -88,21 +102,35 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
             await removeContainer(docker, c.id, { timeoutSeconds });
             ctx.emit({ type: 'removed', key: c.key });
           }
-          return { model: c.key, container: c.name, ok: true };
+          return { model: c.key, container: c.name, ok: true, ...(several ? { host: c.host ?? LOCAL_HOST } : {}) };
         } catch (error) {
           ctx.emit({ type: 'stop-failed', key: c.key, container: c.name, error: error as Error });
-          return { model: c.key, container: c.name, ok: false, error: error as Error };
+          return { model: c.key, container: c.name, ok: false, error: error as Error, ...(several ? { host: c.host ?? LOCAL_HOST } : {}) };
         }
       }),
     );
-    const services = options.all ? await removeServices(ctx, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds }) : [];
+    const services = options.all
+      ? [
+          ...(await removeServices(ctx, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds })),
+          ...(await removeOtherHostServices(ctx, locked, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds })),
+        ]
+      : [];
     if (options.all) {
       // The stack's network goes with it once nothing else is attached (another stack may share
-      // it); then its identity: nothing of the stack is left to recognise.
-      await removeNetwork(docker, config.network, { stack: ctx.name });
-      if (models.every((m) => m.ok) && services.every((s) => s.ok)) await removeStackIdentity(docker, ctx.name);
+      // it); then its identity: nothing of the stack is left to recognise. On every host.
+      const clean = models.every((m) => m.ok) && services.every((s) => s.ok);
+      await Promise.all(
+        locked.map(async (r) => {
+          await removeNetwork(r.docker, config.network, { stack: ctx.name });
+          if (clean) await removeStackIdentity(r.docker, ctx.name);
+        }),
+      );
     }
-    const ok = models.every((m) => m.ok) && services.every((s) => s.ok) && (sync?.ok ?? true);
-    return { ok, models, services, ...(sync ? { sync } : {}) };
+    const hosts = hostsOf(config).map((h): HostPlanStatus => {
+      const f = ctx.hostFailures.get(h.name);
+      return f ? { host: h.name, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : { host: h.name, ok: true };
+    });
+    const ok = hosts.every((h) => h.ok) && models.every((m) => m.ok) && services.every((s) => s.ok) && (sync?.ok ?? true);
+    return { ok, models, services, ...(sync ? { sync } : {}), hosts };
   });
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_MODELS_FILE, loadConfig, projectDirFor, stackNameFor } from '@inferstack/config';
-import { breakLock, connectDocker, type DockerClient, type LockHolder } from '@inferstack/docker-ops';
+import { breakLock, connectDocker, connectHost, type DockerClient, type LockHolder } from '@inferstack/docker-ops';
 
 /** Options of {@link unlock}. */
 export interface UnlockOptions {
@@ -11,6 +11,11 @@ export interface UnlockOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   docker?: DockerClient;
+  /**
+   * With several Docker hosts (`hosts:`), the stack's lock is broken on each of the others too;
+   * this gets what was found there: the holder, none, or why the host could not be asked.
+   */
+  onHost?: (host: string, result: LockHolder | undefined | Error) => void;
 }
 
 /**
@@ -22,7 +27,21 @@ export async function unlock(options: UnlockOptions = {}): Promise<LockHolder | 
   const cwd = options.cwd ?? process.cwd();
   const file = options.configPath ?? DEFAULT_MODELS_FILE;
   // A broken config must not keep a lock in place: its directory names the stack then.
-  const name = options.name ?? (await loadConfig({ file, cwd, env }).then((c) => c.name, () => stackNameFor(projectDirFor(resolve(cwd, file)))));
+  const config = await loadConfig({ file, cwd, env }).catch(() => undefined);
+  const name = options.name ?? config?.name ?? stackNameFor(projectDirFor(resolve(cwd, file)));
   const docker = options.docker ?? (await connectDocker({ env }));
-  return breakLock(docker, name);
+  const holder = await breakLock(docker, name);
+  // Each other host has the stack's lock too (a broken config names none of them).
+  await Promise.all(
+    (config?.hosts ?? [])
+      .filter((h) => !h.local)
+      .map(async (h) => {
+        const result = await connectHost(h, { env }).then(
+          (client) => breakLock(client, name),
+          (error: Error) => error,
+        );
+        options.onHost?.(h.name, result);
+      }),
+  );
+  return holder;
 }

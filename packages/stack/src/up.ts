@@ -3,6 +3,7 @@ import {
   checkGpuPlacement,
   claimContainers,
   detectGpusViaDocker,
+  ensureStackIdentity,
   formatGpuProblems,
   inspectImage,
   sleepModel,
@@ -11,17 +12,21 @@ import {
   type GpuInfo,
   type ModelChange,
   type ModelOutcome,
+  type DockerClient,
+  type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { ModelSpec } from '@inferstack/config';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { GpuPreflightError } from './errors.js';
+import { publishAddress, reachHosts, type ReachedHost } from './hosts.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
-import { withLock } from './lock.js';
+import { withHostLocks } from './lock.js';
 import { handOver } from './drain.js';
-import { plan } from './plan.js';
+import { planOnHosts, type HostedChange, type HostPlanPart, type HostPlanStatus } from './plan.js';
 import { selectedModels } from './select.js';
 import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
+import { ensureOtherHostServices, type HostServiceOutcome } from './services/host-services.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from './services/registry.js';
 import { requireWakePath } from './watcher/wake-hook.js';
 
@@ -41,25 +46,29 @@ export interface UpOptions {
 
 /** What `up` did. */
 export interface UpResult {
-  /** Everything asked for was done: every model ready, every service and sync fine. */
+  /** Everything asked for was done: every host reached, every model ready, every service and sync fine. */
   ok: boolean;
   /** The signal was aborted: what was started and not ready was removed again. */
   interrupted: boolean;
-  /** The plan that was carried out (or would be, in a dry run). */
-  plan: ModelChange[];
+  /** The plan that was carried out (or would be, in a dry run), each change with its host. */
+  plan: HostedChange[];
   /** Per model; empty in a dry run. */
   models: ModelOutcome[];
-  services: ServiceOutcome[];
+  /** The services; those of other hosts than the default one (the exporters) carry their `host`. */
+  services: Array<ServiceOutcome & { host?: string }>;
   /** The gateway and Prometheus sync; absent in a dry run or when interrupted. */
   sync?: SyncResult;
+  /** Each Docker host: done, or why not (it could not be reached: its models were left as they are). */
+  hosts: HostPlanStatus[];
   elapsedMs: number;
 }
 
 /**
  * Make the running stack match the config: the infrastructure services, then the models
  * (created, recreated when their spec changed, started, or removed when no longer configured),
- * then the gateway and Prometheus pointed at the models that serve. Holds the daemon's lock
- * while it changes anything.
+ * then the gateway and Prometheus pointed at the models that serve. With several Docker hosts,
+ * each is worked on at once; one that cannot be reached is reported and the others go on. Holds
+ * the stack's lock (on every host) while it changes anything.
  */
 export async function up(ctx: StackContext, options: UpOptions = {}): Promise<UpResult> {
   const started = Date.now();
@@ -68,44 +77,68 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
   selectedModels(config, options.models, ctx.cwd);
   requireGatewayKey(config);
   requireWakePath(config);
-  const docker = await ctx.docker();
-  const planNow = async () => (await plan(ctx, { models: options.models, forceRecreate: options.forceRecreate })).changes;
-  if (options.dryRun) return { ok: true, interrupted: false, plan: await planNow(), models: [], services: [], elapsedMs: Date.now() - started };
+  const planOptions = { models: options.models, forceRecreate: options.forceRecreate, requireDefault: true };
+  if (options.dryRun) {
+    const { plan } = await planOnHosts(ctx, planOptions);
+    return { ok: plan.hosts.every((h) => h.ok), interrupted: false, plan: plan.changes, models: [], services: [], hosts: plan.hosts, elapsedMs: Date.now() - started };
+  }
 
-  return withLock(ctx, `serve up ${options.models?.join(' ') ?? ''}`.trim(), async () => {
-    // The stack's key and home, recorded on its first up: every later run plans with them.
+  const hostsReached = await reachHosts(ctx, { requireDefault: true, distinct: true });
+  return withHostLocks(ctx, hostsReached.reached, `serve up ${options.models?.join(' ') ?? ''}`.trim(), async (locked) => {
+    // The stack's key and home, recorded on its first up: every later run plans with them. Each
+    // other host gets the stack's identity too (the same key), so that it plans the same.
     const identity = await ctx.ensureIdentity();
-    const changes = await planNow();
-    await gpuPreflight(ctx, changes);
+    const identities = await hostIdentities(ctx, locked, identity);
+    const { plan, parts } = await planOnHosts(ctx, { ...planOptions, reached: { reached: locked, failed: [...ctx.hostFailures.values()] } });
+    const gpus = hostGpus(ctx, parts);
+    await gpuPreflight(ctx, parts, gpus);
 
+    // The exporters of the other hosts first: prometheus.yml names the ports they publish.
+    const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus.get(host) ?? Promise.resolve('unavailable'));
     const services = await ensureServices(ctx, await wantedServices(ctx));
     const gatewayFailed = services.some((s) => s.service === 'gateway' && !s.ok);
 
-    const applyOptions: Parameters<typeof applyModelPlan>[2] = {
-      network: config.network,
-      extraLabels: ctx.labels,
-      probe: ctx.local ? 'http' : 'healthcheck',
-      readyTimeoutMs: options.readyTimeoutMs,
-      signal: ctx.signal,
-      onEvent: ctx.emit,
-      // Before a serving container stops: traffic moves off it (to its replacement), then it drains.
-      handOver: (old, next) => handOver(ctx, old, next, options.drainTimeoutMs),
-      reroute: async (next) => {
-        const sync = await syncIntegrations(ctx, { readyIds: new Set([next.id]) });
-        if (sync.gateway.ok) ctx.emit({ type: 'routed', key: next.key });
-      },
-    };
-    // Members of a swap group share their GPUs: each starts once the others of its group sleep.
-    const { together, oneByOne } = swapGroupOrder(changes);
-    const models = await applyModelPlan(docker, together, applyOptions);
-    for (const change of oneByOne) {
-      if (ctx.signal.aborted) break;
-      await sleepGroupPeers(ctx, change.spec);
-      models.push(...(await applyModelPlan(docker, [change], applyOptions)));
-    }
+    const perHost = await Promise.all(
+      parts.map(async (part) => {
+        const publishOn = publishAddress(part.reached.host);
+        const applyOptions: Parameters<typeof applyModelPlan>[2] = {
+          network: config.network,
+          extraLabels: ctx.labels,
+          ...(publishOn ? { publishOn } : {}),
+          // From here, only the default host's containers are reachable by their address (when its daemon runs here).
+          probe: part.reached.host.local && ctx.local ? 'http' : 'healthcheck',
+          readyTimeoutMs: options.readyTimeoutMs,
+          signal: ctx.signal,
+          onEvent: ctx.emit,
+          // Before a serving container stops: traffic moves off it (to its replacement), then it drains.
+          handOver: (old, next) => handOver(ctx, old, next, options.drainTimeoutMs),
+          reroute: async (next) => {
+            const sync = await syncIntegrations(ctx, { readyIds: new Set([next.id]) });
+            if (sync.gateway.ok) ctx.emit({ type: 'routed', key: next.key });
+          },
+        };
+        // Members of a swap group share their GPUs: each starts once the others of its group sleep.
+        const { together, oneByOne } = swapGroupOrder(part.changes);
+        const done = await applyModelPlan(part.reached.docker, together, applyOptions);
+        for (const change of oneByOne) {
+          if (ctx.signal.aborted) break;
+          await sleepGroupPeers(ctx, change.spec, { host: part.reached.host.name, docker: part.reached.docker, local: part.reached.host.local });
+          done.push(...(await applyModelPlan(part.reached.docker, [change], applyOptions)));
+        }
+        return done;
+      }),
+    );
+    const models = perHost.flat();
     // Containers of the old tool this stack keeps are now its own: no other stack takes them.
-    const adopted = changes.filter((c) => (c.action === 'keep' || c.action === 'start') && c.container.stack === undefined).map((c) => (c as { container: { id: string } }).container.id);
-    if (adopted.length > 0) await claimContainers(docker, identity, adopted, ctx.labels);
+    await Promise.all(
+      parts.map(async (part) => {
+        const adopted = part.changes
+          .filter((c) => (c.action === 'keep' || c.action === 'start') && c.container.stack === undefined)
+          .map((c) => (c as { container: { id: string } }).container.id);
+        const own = identities.get(part.reached.host.name);
+        if (adopted.length > 0 && own) await claimContainers(part.reached.docker, own, adopted, ctx.labels);
+      }),
+    );
     const interrupted = ctx.signal.aborted;
     // Register only what is ready; a model that failed is not routed to.
     const sync = interrupted
@@ -115,38 +148,82 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
           gatewayJustStarted: gatewayStarted(services),
           skipGateway: gatewayFailed,
         });
-    const ok = !interrupted && models.every((o) => o.outcome === 'done') && services.every((s) => s.ok) && (sync?.ok ?? true);
-    return { ok, interrupted, plan: changes, models, services, ...(sync ? { sync } : {}), elapsedMs: Date.now() - started };
+    const allServices = [...otherServices, ...services] as Array<ServiceOutcome & { host?: string }>;
+    // Every host that failed anywhere in this call (unreachable, lock, plan): its models were not touched.
+    const hosts = plan.hosts.map((h): HostPlanStatus => {
+      const f = ctx.hostFailures.get(h.host);
+      return f ? { host: h.host, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : h;
+    });
+    const ok =
+      !interrupted &&
+      hosts.every((h) => h.ok) &&
+      models.every((o) => o.outcome === 'done') &&
+      allServices.every((s) => s.ok) &&
+      (sync?.ok ?? true);
+    return { ok, interrupted, plan: plan.changes, models, services: allServices, ...(sync ? { sync } : {}), hosts, elapsedMs: Date.now() - started };
   });
 }
 
+/** The stack's identity on each host: the default host's, and the same key recorded on the others. */
+async function hostIdentities(ctx: StackContext, locked: readonly ReachedHost[], identity: StackIdentity): Promise<Map<string, StackIdentity>> {
+  const out = new Map<string, StackIdentity>();
+  await Promise.all(
+    locked.map(async (r) => {
+      if (r.host.local) return void out.set(r.host.name, identity);
+      out.set(r.host.name, await ensureStackIdentity(r.docker, ctx.name, { hashKey: ctx.hashKey, home: identity.home, extraLabels: ctx.labels }));
+    }),
+  );
+  return out;
+}
+
 /**
- * Before anything starts: every listed GPU exists and the requested memory fits what is free
- * now (as vLLM checks at start). Where no GPU answers (no NVIDIA runtime), skipped.
+ * Each host's GPUs, asked once per run: this machine's `nvidia-smi` for the default host when
+ * its daemon runs here, else a short `--gpus all` container with an image the host has already.
  */
-async function gpuPreflight(ctx: StackContext, changes: readonly ModelChange[]): Promise<void> {
-  const starting = changes.filter((c): c is Extract<ModelChange, { spec: unknown }> => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
-  const gpuModels = starting.filter((c) => c.spec.gpus.kind !== 'none');
-  if (gpuModels.length === 0) return;
-  let gpus: GpuInfo[] | 'unavailable';
-  if (ctx.local) {
-    gpus = await ctx.localGpus();
-  } else {
-    // A remote daemon: ask a short --gpus all container, with an image already there.
-    const docker = await ctx.docker();
-    const image = (await Promise.all(gpuModels.map(async (c) => ((await inspectImage(docker, c.spec.image)) ? c.spec.image : undefined)))).find(Boolean);
-    gpus = image ? await detectGpusViaDocker(docker, image, { labels: ctx.labels }) : 'unavailable';
+function hostGpus(ctx: StackContext, parts: readonly HostPlanPart[]): Map<string, Promise<GpuInfo[] | 'unavailable'>> {
+  const out = new Map<string, Promise<GpuInfo[] | 'unavailable'>>();
+  for (const part of parts) {
+    const host = part.reached.host;
+    out.set(
+      host.name,
+      (async () => {
+        if (host.local && ctx.local) return ctx.localGpus();
+        const docker = part.reached.docker;
+        const images = [...new Set(part.models.filter((m) => m.gpus.kind !== 'none').map((m) => m.image))];
+        const image = (await Promise.all(images.map(async (i) => ((await inspectImage(docker, i)) ? i : undefined)))).find(Boolean);
+        return image ? detectGpusViaDocker(docker, image, { labels: ctx.labels }) : 'unavailable';
+      })(),
+    );
   }
-  if (gpus === 'unavailable') {
-    ctx.emit({ type: 'note', level: 'debug', message: 'nvidia-smi did not answer (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped' });
-    return;
-  }
-  const problems = checkGpuPlacement({
-    gpus,
-    models: starting.map((c) => c.spec),
-    replacing: changes.filter((c): c is Extract<ModelChange, { action: 'recreate' }> => c.action === 'recreate').map((c) => c.spec),
-  });
-  if (problems.length > 0) throw new GpuPreflightError('GPU pre-flight failed; nothing was started', { details: formatGpuProblems(problems) });
+  return out;
+}
+
+/**
+ * Before anything starts: on every host, every listed GPU exists and the requested memory fits
+ * what is free now (as vLLM checks at start). Where no GPU answers (no NVIDIA runtime), skipped.
+ */
+async function gpuPreflight(ctx: StackContext, parts: readonly HostPlanPart[], gpusOf: Map<string, Promise<GpuInfo[] | 'unavailable'>>): Promise<void> {
+  const problems = await Promise.all(
+    parts.map(async (part) => {
+      const changes = part.changes;
+      const starting = changes.filter((c): c is Extract<ModelChange, { spec: unknown }> & HostedChange => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
+      if (!starting.some((c) => c.spec.gpus.kind !== 'none')) return [];
+      const gpus = await (gpusOf.get(part.reached.host.name) ?? Promise.resolve('unavailable' as const));
+      if (gpus === 'unavailable') {
+        ctx.emit({ type: 'note', level: 'debug', message: `nvidia-smi did not answer on host ${part.reached.host.name} (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped there` });
+        return [];
+      }
+      const found = checkGpuPlacement({
+        gpus,
+        models: starting.map((c) => c.spec),
+        replacing: changes.filter((c): c is Extract<ModelChange, { action: 'recreate' }> & HostedChange => c.action === 'recreate').map((c) => c.spec),
+      });
+      const lines = formatGpuProblems(found);
+      return parts.length > 1 ? lines.map((l) => `host ${part.reached.host.name}: ${l}`) : lines;
+    }),
+  );
+  const details = problems.flat();
+  if (details.length > 0) throw new GpuPreflightError('GPU pre-flight failed; nothing was started', { details });
 }
 
 type StartingChange = Extract<ModelChange, { action: 'create' | 'recreate' | 'start' }>;
@@ -168,12 +245,12 @@ export function swapGroupOrder(changes: readonly ModelChange[]): { together: Mod
   return { together: changes.filter((c) => !oneByOne.includes(c as StartingChange)), oneByOne };
 }
 
-/** Put the running, awake members of `spec`'s swap group to sleep (before `spec` starts). */
-async function sleepGroupPeers(ctx: StackContext, spec: ModelSpec): Promise<void> {
+/** Put the running, awake members of `spec`'s swap group on its host to sleep (before `spec` starts). */
+async function sleepGroupPeers(ctx: StackContext, spec: ModelSpec, on: { host: string; docker: DockerClient; local: boolean }): Promise<void> {
   const peers = ctx.config.models.filter((m) => m.swapGroup === spec.swapGroup && m.key !== spec.key);
-  const docker = await ctx.docker();
-  const reach = { network: ctx.config.network, local: ctx.local };
-  for (const c of await stackContainers(ctx, peers.map((p) => p.key))) {
+  const docker = on.docker;
+  const reach = { network: ctx.config.network, local: ctx.local && on.local };
+  for (const c of await stackContainers(ctx, peers.map((p) => p.key), on)) {
     if (c.state !== 'running') continue;
     const peer = peers.find((p) => p.key === c.key);
     if (!peer || (await sleepState(docker, c, reach)).asleep) continue;

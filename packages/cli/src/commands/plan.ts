@@ -5,7 +5,7 @@ import { CliError, ExitCode } from '../errors.js';
 import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';
 import { kubernetesJson, printKubernetesChanges } from '../render/kubernetes.js';
-import { planJson, printGpuMap, printPlan } from '../render/plan.js';
+import { planJson, printGpuMap, printHostFailures, printPlan } from '../render/plan.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -39,13 +39,26 @@ export default defineCommand({
       return args['exit-code'] && r.hasChanges ? ExitCode.changes : ExitCode.ok;
     }
     const plan = await stack.plan({ models: args._, forceRecreate: args['force-recreate'] });
+    const several = stack.config.hosts.length > 1;
+    const hostsOk = plan.hosts.every((h) => h.ok);
     if (args.json) {
-      ctx.output.json({ stack: plan.stack, changes: plan.hasChanges, plan: planJson(plan.changes), gpus: plan.gpus });
+      ctx.output.json({
+        stack: plan.stack,
+        changes: plan.hasChanges,
+        plan: planJson(plan.changes, { hosts: several }),
+        gpus: plan.gpus,
+        ...(several ? { hosts: plan.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
+        ...(plan.warnings.length ? { warnings: plan.warnings } : {}),
+      });
     } else {
-      ctx.output.print(`stack ${plan.stack} (network ${stack.config.network})`);
-      printPlan(ctx.output, plan.changes);
+      ctx.output.print(`stack ${plan.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
+      printPlan(ctx.output, plan.changes, { hosts: several });
       printGpuMap(ctx.output, plan.gpus);
+      for (const w of plan.warnings) ctx.output.info(`${ctx.output.yellow('!')} ${w}`);
+      printHostFailures(ctx.output, plan.hosts);
     }
+    // A host that could not be planned is a failure, whatever the others would do.
+    if (!hostsOk) return ExitCode.failed;
     return args['exit-code'] && plan.hasChanges ? ExitCode.changes : ExitCode.ok;
   },
 });

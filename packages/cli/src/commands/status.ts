@@ -10,6 +10,7 @@ import { meta } from './meta.js';
 function stateText(out: Output, s: ModelStatusRow): string {
   if (s.state === 'running') return s.health === 'unhealthy' ? out.red('running') : out.green('running');
   if (s.state === 'absent') return out.dim('absent');
+  if (s.state === 'unknown') return out.red('unknown');
   return out.yellow(s.state);
 }
 
@@ -25,6 +26,8 @@ function syncText(out: Output, s: ModelStatusRow): string {
       return out.yellow('orphan');
     case 'missing':
       return out.dim('not created');
+    case 'unknown':
+      return out.dim('?');
   }
 }
 
@@ -37,11 +40,16 @@ export default defineCommand({
     const stack = await openStackFor(ctx, args);
     const s = await stack.status();
     const out = ctx.output;
+    // With several Docker hosts, HOST columns (and the hosts in JSON); with one, nothing changes.
+    const several = stack.config.hosts.length > 1;
+    const hostsOk = s.hosts.every((h) => h.ok);
     if (args.json) {
       out.json({
         stack: s.stack,
+        ...(several ? { hosts: s.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
         models: s.models.map((r) => ({
           model: r.key,
+          ...(several ? { host: r.host } : {}),
           container: r.containerName,
           state: r.state,
           health: r.health,
@@ -61,11 +69,15 @@ export default defineCommand({
         ...(s.gatewayError ? { gatewayError: s.gatewayError } : {}),
         ...(s.prometheusError ? { prometheusError: s.prometheusError } : {}),
       });
-      return ExitCode.ok;
+      return hostsOk ? ExitCode.ok : ExitCode.failed;
     }
-    out.print(`stack ${s.stack} (network ${stack.config.network})`);
+    out.print(`stack ${s.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
     if (s.services.length > 0) {
-      for (const l of table(['SERVICE', 'CONTAINER', 'STATE', 'URL'], s.services.map((i) => [i.service, i.container, i.state === 'running' ? out.green(i.state) : out.yellow(i.state), i.url ?? '-']))) out.print(l);
+      const state = (i: (typeof s.services)[number]) => (i.state === 'running' ? out.green(i.state) : out.yellow(i.state));
+      const lines = several
+        ? table(['SERVICE', 'HOST', 'CONTAINER', 'STATE', 'URL'], s.services.map((i) => [i.service, i.host ?? 'local', i.container, state(i), i.url ?? '-']))
+        : table(['SERVICE', 'CONTAINER', 'STATE', 'URL'], s.services.map((i) => [i.service, i.container, state(i), i.url ?? '-']));
+      for (const l of lines) out.print(l);
       out.print('');
     }
     if (s.models.length === 0) {
@@ -86,6 +98,7 @@ export default defineCommand({
     };
     const rows = s.models.map((r) => [
       r.key,
+      ...(several ? [r.host] : []),
       stateText(out, r),
       r.health === 'none' ? '-' : r.health,
       r.gpus,
@@ -98,10 +111,11 @@ export default defineCommand({
       r.image,
       r.endpoint,
     ]);
-    const headers = ['MODEL', 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), 'IMAGE', 'ENDPOINT'];
+    const headers = ['MODEL', ...(several ? ['HOST'] : []), 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), 'IMAGE', 'ENDPOINT'];
     for (const l of table(headers, rows)) out.print(l);
     if (s.prometheusError) out.info(`${out.yellow('!')} Prometheus not reachable at ${stack.config.monitoring.prometheusUrl}: ${s.prometheusError}`);
     if (s.gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${stack.config.gateway.url}: ${s.gatewayError}`);
-    return ExitCode.ok;
+    for (const h of s.hosts) if (!h.ok) out.error(`host ${h.host} could not be asked: ${h.error.message}`, h.hint);
+    return hostsOk ? ExitCode.ok : ExitCode.failed;
   },
 });

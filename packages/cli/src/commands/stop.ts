@@ -4,6 +4,7 @@ import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.
 import { commandEnv, openStackFor, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
+import { printHostFailures } from '../render/plan.js';
 import { syncJson } from '../render/sync.js';
 import { meta } from './meta.js';
 
@@ -32,9 +33,11 @@ export async function stopOrDown(
       [mode === 'stop' ? 'stopped' : 'removed']: r.models.map((m) => (m.ok ? m : { model: m.model, container: m.container, ok: false, error: m.error.message })),
       ...(args.all ? { services: r.services.map((s) => (s.ok ? { service: s.container, ok: true } : { service: s.container, ok: false, error: s.error.message })) } : {}),
       ...(r.sync ? syncJson(r.sync) : {}),
+      ...(stack.config.hosts.length > 1 ? { hosts: r.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message })) } : {}),
     });
-  } else if (r.models.length === 0 && r.services.length === 0) {
-    ctx.output.info(`no model containers to ${mode}`);
+  } else {
+    if (r.models.length === 0 && r.services.length === 0) ctx.output.info(`no model containers to ${mode}`);
+    printHostFailures(ctx.output, r.hosts);
   }
   return r.ok ? ExitCode.ok : ExitCode.failed;
 }

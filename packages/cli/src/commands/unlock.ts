@@ -11,8 +11,22 @@ export default defineCommand({
   async run({ args, data }) {
     const ctx = commandEnv({ data });
     const { unlock } = await import('@inferstack/stack');
-    const holder = await unlock({ env: ctx.env, cwd: ctx.cwd, configPath: args['model-config'], ...(args.project !== undefined ? { name: args.project } : {}) });
-    ctx.output.info(holder ? `removed the lock of pid ${holder.pid} on ${holder.hostname} (${holder.command}, since ${holder.since})` : 'no lock is held');
-    return ExitCode.ok;
+    let failed = false;
+    const said = (h: { pid: number; hostname: string; command: string; since: string }) => `removed the lock of pid ${h.pid} on ${h.hostname} (${h.command}, since ${h.since})`;
+    const holder = await unlock({
+      env: ctx.env,
+      cwd: ctx.cwd,
+      configPath: args['model-config'],
+      ...(args.project !== undefined ? { name: args.project } : {}),
+      // The stack's lock on each other Docker host of the config.
+      onHost: (host, result) => {
+        if (result instanceof Error) {
+          failed = true;
+          ctx.output.error(`host ${host}: ${result.message}`, (result as { hint?: string }).hint);
+        } else if (result) ctx.output.info(`host ${host}: ${said(result)}`);
+      },
+    });
+    ctx.output.info(holder ? said(holder) : 'no lock is held');
+    return failed ? ExitCode.failed : ExitCode.ok;
   },
 });

@@ -3,7 +3,7 @@ import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
-import { planJson, printPlan } from '../render/plan.js';
+import { planJson, printHostFailures, printPlan } from '../render/plan.js';
 import { Progress } from '../render/progress.js';
 import { syncJson } from '../render/sync.js';
 import { meta } from './meta.js';
@@ -30,10 +30,12 @@ export default defineCommand({
       const stack = await openStackFor(ctx, args, progress.handle);
       const r = await stack.up({ models: args._, forceRecreate: args['force-recreate'], dryRun: args['dry-run'], ...(timeout !== undefined ? { readyTimeoutMs: timeout * 1000 } : {}), ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}) });
       progress.stop();
+      const several = stack.config.hosts.length > 1;
       if (args['dry-run']) {
-        if (args.json) out.json({ plan: planJson(r.plan) });
-        else printPlan(out, r.plan);
-        return ExitCode.ok;
+        if (args.json) out.json({ plan: planJson(r.plan, { hosts: several }) });
+        else printPlan(out, r.plan, { hosts: several });
+        if (!args.json) printHostFailures(out, r.hosts);
+        return r.hosts.every((h) => h.ok) ? ExitCode.ok : ExitCode.failed;
       }
       const changed = r.models.filter((o) => o.action !== 'keep' && o.outcome === 'done');
       const failed = r.models.filter((o) => o.outcome === 'failed');
@@ -49,6 +51,7 @@ export default defineCommand({
             error: o.failure && { message: o.failure.message, reason: o.failure.reason, exitCode: o.failure.exitCode, cause: o.failure.diagnosis?.cause, advice: o.failure.diagnosis?.advice, hint: o.failure.hint },
           })),
           ...(r.sync ? syncJson(r.sync) : {}),
+          ...(several ? { hosts: r.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
         });
       } else if (r.interrupted) {
         const aborted = r.models.filter((o) => o.outcome === 'aborted');
@@ -58,6 +61,8 @@ export default defineCommand({
       } else {
         out.info(`${changed.length} model(s) changed, ${failed.length} failed in ${formatDuration(r.elapsedMs)}`);
       }
+      // Hosts that could not be reached: said once more at the end, where it is seen.
+      if (!args.json) printHostFailures(out, r.hosts);
       for (const f of args.json ? [] : failed) {
         if (!f.failure?.logs || f.failure.diagnosis) continue;
         out.info(`last log lines of ${f.key}:`);

@@ -1,5 +1,6 @@
 import { formatGpuLabel } from '@inferstack/config';
 import type { GpuLoad, GpuMap, ModelChange } from '@inferstack/docker-ops';
+import type { HostPlanStatus } from '@inferstack/stack';
 import { type Output, table } from '../output.js';
 
 const SYMBOL: Record<ModelChange['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', remove: '-' };
@@ -17,18 +18,31 @@ function detail(c: ModelChange): string {
     case 'keep':
       return c.adopted ? 'running, made by the old tool, matches the config: adopted by this stack' : 'running, unchanged';
     case 'remove':
-      return c.reason === 'duplicate' ? 'duplicate container → remove' : 'not in the config → remove';
+      return c.reason === 'duplicate' ? 'duplicate container → remove' : c.reason === 'other-host' ? 'runs on another host now → remove here' : 'not in the config → remove';
   }
 }
 
-/** The plan as a table a person reads. */
-export function printPlan(out: Output, changes: readonly ModelChange[]): void {
+/** A change of a plan, on its host (several hosts) and with the address it opens there. */
+type PlannedChange = ModelChange & { host?: string; opens?: string };
+
+/**
+ * The plan as a table a person reads. With several hosts (`hosts` true), a HOST column and an
+ * OPENS column: the address and port a model of another host than the gateway's publishes
+ * (`auto` until Docker picks the port).
+ */
+export function printPlan(out: Output, changes: readonly PlannedChange[], options: { hosts?: boolean } = {}): void {
   if (changes.length === 0) {
     out.print('no models in the config and no model containers');
     return;
   }
-  const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, 'spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?'), detail(c)]);
-  for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
+  const gpus = (c: PlannedChange) => ('spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?'));
+  if (options.hosts) {
+    const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.host ?? 'local', c.action, gpus(c), c.opens ?? '-', detail(c)]);
+    for (const line of table(['', 'MODEL', 'HOST', 'ACTION', 'GPUS', 'OPENS', 'WHY'], rows)) out.print(line);
+  } else {
+    const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, gpus(c), detail(c)]);
+    for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
+  }
   const counts = new Map<string, number>();
   for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
   out.print('');
@@ -36,10 +50,17 @@ export function printPlan(out: Output, changes: readonly ModelChange[]): void {
 }
 
 
-/** The plan as JSON (no secrets: specs are not included). */
-export function planJson(changes: readonly ModelChange[]) {
+/** Hosts that could not be planned (or changed), with why and what to do. */
+export function printHostFailures(out: Output, hosts: readonly HostPlanStatus[] | undefined): void {
+  for (const h of hosts ?? []) if (!h.ok) out.error(`host ${h.host}: ${h.error.message}; its models were left as they are`, h.hint);
+}
+
+/** The plan as JSON (no secrets: specs are not included); `host` and `opens` with several hosts. */
+export function planJson(changes: readonly PlannedChange[], options: { hosts?: boolean } = {}) {
   return changes.map((c) => ({
     model: c.key,
+    ...(options.hosts && c.host !== undefined ? { host: c.host } : {}),
+    ...(options.hosts && c.opens !== undefined ? { opens: c.opens } : {}),
     action: c.action,
     ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed, strategy: c.strategy, ...(c.why ? { why: c.why } : {}) } : {}),
     ...(c.action === 'remove' ? { reason: c.reason } : {}),

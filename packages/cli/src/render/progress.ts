@@ -127,15 +127,17 @@ export class Progress {
         const h = event.holder;
         return this.line(`waiting for another serve run to finish (pid ${h.pid} on ${h.hostname}, ${h.command}, since ${h.since})`);
       }
+      case 'host-failed':
+        return this.failure(`host ${event.host}: ${event.error.message}; the other hosts go on`, event.hint);
       case 'service-ready': {
         const what = `${event.action}${event.reloaded ? ' (config reloaded)' : ''}`;
-        const name = event.service === 'gateway' ? `${pad('gateway')} ${event.container}` : pad(event.service);
+        const name = event.service === 'gateway' ? `${pad('gateway')} ${event.container}` : event.host ? `${pad(event.service)} on host ${event.host},` : pad(event.service);
         return this.line(`${o.green('✔')} ${name} ${what}${event.url ? `, ${event.url}` : ''}`);
       }
       case 'service-removed':
-        return this.line(`${o.green('✔')} ${event.container}  removed${event.volumes ? ' (with its volumes)' : ''}`);
+        return this.line(`${o.green('✔')} ${event.container}${event.host ? ` on host ${event.host}` : ''}  removed${event.volumes ? ' (with its volumes)' : ''}`);
       case 'service-failed':
-        return this.failure(`${event.service}: ${event.error.message}`, (event.error as { hint?: string }).hint);
+        return this.failure(`${event.service}${event.host ? ` on host ${event.host}` : ''}: ${event.error.message}`, (event.error as { hint?: string }).hint);
       case 'gateway-synced': {
         const g = event.result;
         if (g.plan) {

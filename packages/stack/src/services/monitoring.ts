@@ -1,9 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
+import type { HostTarget } from '@inferstack/prometheus-sync';
 import type { StackContext } from '../context.js';
 import { needsWatcher } from '../watcher/wake-hook.js';
+import { hasSeveralHosts } from '../hosts.js';
+import { otherHostExporters } from './host-services.js';
 import { GATEWAY_CONTAINER_PORT } from './gateway.js';
 import type { ServiceDefinition } from './registry.js';
 
@@ -52,7 +55,7 @@ export async function wantDcgm(ctx: StackContext): Promise<boolean> {
 }
 
 /** Write prometheus.yml (and the gateway's scrape key) for the managed Prometheus. */
-export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean): Promise<{ changed: boolean }> {
+export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean, otherHosts?: ExporterTargets): Promise<{ changed: boolean }> {
   const { renderPrometheusConfig } = await import('@inferstack/prometheus-sync');
   const m = config.monitoring;
   let changed = false;
@@ -66,14 +69,27 @@ export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean):
       ? { gateway: { target: `${config.gateway.containerName}:${GATEWAY_CONTAINER_PORT}`, ...(config.gateway.masterKey ? { bearerTokenFile: `${PROM_CONFIG_DIR}/${GATEWAY_KEY_FILE}` } : {}) } }
       : {}),
     modelTargetsFile: `${PROM_TARGETS_DIR}/${TARGETS_GLOB}`,
-    ...(m.nodeExporter.enabled ? { nodeExporter: `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` } : {}),
-    ...(dcgm ? { dcgm: `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` } : {}),
+    // With other hosts: each one's exporters too, every series labelled with its host.
+    ...exporterTargets('nodeExporter', m.nodeExporter.enabled ? `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` : undefined, otherHosts?.nodeExporter),
+    ...exporterTargets('dcgm', dcgm ? `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` : undefined, otherHosts?.dcgm),
     ...(config.watcher.mode === 'managed' && needsWatcher(config) ? { watcher: `${config.watcher.containerName}:${WATCHER_PORT}` } : {}),
     extraScrapeConfigs: m.extraScrapeConfigs,
     scrapeInterval: config.settings.PROMETHEUS_SCRAPE_INTERVAL ?? '15s',
   });
   changed = writeIfChanged(stateDir(config, 'prometheus', 'prometheus.yml'), text, 0o644) || changed;
   return { changed };
+}
+
+/** The exporters of the other Docker hosts, as Prometheus reaches them (`address:port`). */
+export interface ExporterTargets {
+  nodeExporter: HostTarget[];
+  dcgm: HostTarget[];
+}
+
+function exporterTargets(name: 'nodeExporter' | 'dcgm', local: string | undefined, others: HostTarget[] | undefined): Record<string, string | HostTarget[]> {
+  if (others === undefined) return local ? { [name]: local } : {};
+  const all = [...(local ? [{ target: local, host: LOCAL_HOST }] : []), ...others];
+  return all.length > 0 ? { [name]: all } : {};
 }
 
 export function prometheusSpec(config: StackConfig): ServiceSpec {
@@ -168,6 +184,10 @@ export const nodeExporterService: ServiceDefinition = {
   configured: (config) => managed(config) && config.monitoring.nodeExporter.enabled,
   containerName: (config) => config.monitoring.nodeExporter.containerName,
   spec: (ctx) => nodeExporterSpec(ctx.config),
+  onOtherHosts: {
+    port: NODE_EXPORTER_PORT,
+    spec: (config, host) => ({ ...nodeExporterSpec(config), ports: [{ container: NODE_EXPORTER_PORT, host: 0, hostIp: host.address }] }),
+  },
 };
 
 export const dcgmExporterService: ServiceDefinition = {
@@ -177,6 +197,12 @@ export const dcgmExporterService: ServiceDefinition = {
   absentIsNormal: (config) => config.monitoring.dcgmExporter.enabled === undefined,
   containerName: (config) => config.monitoring.dcgmExporter.containerName,
   spec: (ctx) => dcgmSpec(ctx.config),
+  onOtherHosts: {
+    port: DCGM_EXPORTER_PORT,
+    spec: (config, host) => ({ ...dcgmSpec(config), ports: [{ container: DCGM_EXPORTER_PORT, host: 0, hostIp: host.address }] }),
+    // As on the default host: where configured, else where the host has NVIDIA GPUs.
+    wanted: (config, gpus) => config.monitoring.dcgmExporter.enabled ?? (gpus !== 'unavailable' && gpus.length > 0),
+  },
 };
 
 /** The managed Prometheus: its config is generated; a change is applied by a reload. */
@@ -188,7 +214,8 @@ export const prometheusService: ServiceDefinition = {
   after: ['node-exporter', 'dcgm-exporter'],
   async prepare(ctx) {
     mkdirSync(ctx.config.monitoring.targetsDir, { recursive: true, mode: 0o755 });
-    const { changed } = await renderPrometheusFiles(ctx.config, await wantDcgm(ctx));
+    const others = hasSeveralHosts(ctx.config) ? await otherHostExporters(ctx) : undefined;
+    const { changed } = await renderPrometheusFiles(ctx.config, await wantDcgm(ctx), others);
     if (changed) ctx.emit({ type: 'file-written', path: stateDir(ctx.config, 'prometheus', 'prometheus.yml'), what: 'the Prometheus config' });
     return { changed };
   },

@@ -1,5 +1,5 @@
-import type { StackConfig } from '@inferstack/config';
-import { ensureService, listServices, removeServiceContainer, type ServiceSpec } from '@inferstack/docker-ops';
+import type { HostSpec, StackConfig } from '@inferstack/config';
+import { ensureService, listServices, removeServiceContainer, type GpuInfo, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 
@@ -42,6 +42,21 @@ export interface ServiceDefinition {
   url?(config: StackConfig): string | undefined;
   /** Whether a missing container is normal for this config (it runs only where the host has GPUs). */
   absentIsNormal?(config: StackConfig): boolean;
+  /**
+   * Also run on every other Docker host (`hosts:`) that has an address: the exporters, which
+   * Prometheus scrapes on each host (see services/host-services.ts).
+   */
+  onOtherHosts?: OtherHostService;
+}
+
+/** How a service runs on the other Docker hosts of a stack. */
+export interface OtherHostService {
+  /** The port Prometheus scrapes: published on the host's address, on a port Docker picks. */
+  readonly port: number;
+  /** Its container there. */
+  spec(config: StackConfig, host: HostSpec & { address: string }): ServiceSpec;
+  /** Whether it runs on this host, given the host's GPUs (`unavailable`: unknown). @default configured */
+  wanted?(config: StackConfig, gpus: GpuInfo[] | 'unavailable'): boolean;
 }
 
 /** What happened to one service in `up`. */

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, type StackConfig } from '@inferstack/config';
 import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { StackInputError } from '../errors.js';
+import { hostOf } from '../hosts.js';
 
 /**
  * The gateway's side of waking: a LiteLLM pre-call hook, loaded from the gateway's config
@@ -103,6 +104,13 @@ export function needsWatcher(config: StackConfig): boolean {
  * Bad input otherwise, found before anything changes.
  */
 export function requireWakePath(config: StackConfig): void {
+  // The watcher reaches models on the default host only (their metrics and sleep routes).
+  const remote = config.models.find((m) => (m.idle || m.swapGroup) && hostOf(m) !== LOCAL_HOST);
+  if (remote) {
+    throw new StackInputError(`${config.file}: model ${remote.key} runs on host ${remote.host} and has ${remote.idle ? 'an idle policy' : 'a swap group'}; idle policies and swap groups work on the default host (${LOCAL_HOST}) only for now`, {
+      hint: `remove idle/swap-group from ${remote.key}, or run it on the default host`,
+    });
+  }
   if (config.gateway.mode === 'managed') return;
   const sleepy = config.models.find((m) => (m.idle && m.idle.then !== 'stop') || m.swapGroup);
   if (!sleepy) return;

@@ -367,7 +367,8 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       if (signature !== lastServing) {
         const before = lastServing ? (JSON.parse(lastServing) as string[][]) : undefined;
         const call = forCall(ctx);
-        const result = await syncIntegrations(call, { containers: await stackContainers(ctx), readyIds: starting });
+        // Every host's models are listed again (a host the watcher cannot reach keeps its routes).
+        const result = await syncIntegrations(call, { readyIds: starting });
         if (result.ok) {
           if (before) {
             const was = new Set(before[0]);
