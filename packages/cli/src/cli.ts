@@ -15,5 +15,11 @@ process.on('SIGTERM', onSignal(143));
 
 const code = await runCli(process.argv.slice(2), { signal: controller.signal });
 process.exitCode = code;
-// Sockets to the daemon may keep the loop alive a moment; the work is done.
-setTimeout(() => process.exit(code), 50).unref();
+// The work is done: kept-alive sockets (to the daemon, to the models) must not hold the process.
+// Exit once what was written to stdout and stderr has been handed on.
+let pending = 2;
+const done = () => {
+  if (--pending === 0) process.exit(code);
+};
+process.stdout.write('', done);
+process.stderr.write('', done);

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, type ConnectConfig } from 'ssh2';
+// Loaded when the first SSH connection is made: only ssh:// hosts need ssh2 (and its crypto).
+import type { Client, ConnectConfig } from 'ssh2';
 
 /**
  * An HTTP agent that reaches a Docker daemon over SSH the way the docker CLI does: one SSH
@@ -66,22 +67,27 @@ export class SshDialAgent extends http.Agent {
       const i = this.connections.indexOf(connection);
       if (i >= 0) this.connections.splice(i, 1);
     };
-    connection.client = new Promise<Client>((resolve, reject) => {
-      const client = new Client();
-      client
-        .once('ready', () => {
-          // ssh2 made the TCP socket; it is referenced only while requests are in flight.
-          connection.socket = (client as unknown as { _sock?: Socket })._sock;
-          this.refresh();
-          resolve(client);
-        })
-        .once('error', (error) => {
-          forget();
-          reject(error);
-        })
-        // A later request logs in again.
-        .once('close', forget);
-      client.connect(this.config);
+    const open = (ssh2: typeof import('ssh2')) =>
+      new Promise<Client>((resolve, reject) => {
+        const client = new ssh2.Client();
+        client
+          .once('ready', () => {
+            // ssh2 made the TCP socket; it is referenced only while requests are in flight.
+            connection.socket = (client as unknown as { _sock?: Socket })._sock;
+            this.refresh();
+            resolve(client);
+          })
+          .once('error', (error) => {
+            forget();
+            reject(error);
+          })
+          // A later request logs in again.
+          .once('close', forget);
+        client.connect(this.config);
+      });
+    connection.client = loadSsh2().then(open, (error: unknown) => {
+      forget();
+      throw error;
     });
     // Failures reach the request that asked (and each later one, until it is forgotten).
     connection.client.catch(() => {});
@@ -147,3 +153,10 @@ interface SshConnection {
 
 /** Channels (SSH sessions) on one SSH connection at most; below sshd's default MaxSessions of 10. */
 export const MAX_CHANNELS = 8;
+
+/** ssh2 (CommonJS), loaded once. */
+let ssh2Module: Promise<typeof import('ssh2')> | undefined;
+function loadSsh2(): Promise<typeof import('ssh2')> {
+  ssh2Module ??= import('ssh2').then((m) => ((m as { Client?: unknown }).Client ? m : ((m as { default: typeof import('ssh2') }).default)));
+  return ssh2Module;
+}

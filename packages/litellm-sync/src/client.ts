@@ -1,4 +1,10 @@
-import ky, { type KyInstance, TimeoutError as KyTimeoutError } from 'ky';
+import type { KyInstance } from 'ky';
+
+// ky is loaded with the first request: its module checks the platform's fetch when evaluated,
+// which loads Node's undici, and a CLI that never talks HTTP (status without a gateway) should
+// not pay for that.
+let kyModule: Promise<typeof import('ky')> | undefined;
+const loadKy = (): Promise<typeof import('ky')> => (kyModule ??= import('ky'));
 import { httpErrorFor, parseErrorBody, redact } from './_error-body.js';
 import {
   backoffDelay,
@@ -146,7 +152,9 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
 
-  const http: KyInstance = ky.create({
+  let instance: Promise<KyInstance> | undefined;
+  const http = async (...args: Parameters<KyInstance>) => (await (instance ??= makeInstance()))(...args);
+  const makeInstance = async (): Promise<KyInstance> => (await loadKy()).default.create({
     prefixUrl: `${baseUrl}/`,
     retry: 0,
     throwHttpErrors: false,
@@ -181,7 +189,7 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
         });
       } catch (error) {
         if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-        if (error instanceof KyTimeoutError) {
+        if (error instanceof (await loadKy()).TimeoutError) {
           // A GET is safe to repeat; a POST that timed out may have been applied: do not repeat it.
           const wait = spec.method === 'GET' ? nextDelay() : undefined;
           if (wait === undefined) {

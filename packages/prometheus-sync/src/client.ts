@@ -1,5 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import ky, { type KyInstance, TimeoutError as KyTimeoutError } from 'ky';
+import type { KyInstance } from 'ky';
+
+// ky is loaded with the first request: its module checks the platform's fetch when evaluated,
+// which loads Node's undici, and a CLI that never talks HTTP (status without a gateway) should
+// not pay for that.
+let kyModule: Promise<typeof import('ky')> | undefined;
+const loadKy = (): Promise<typeof import('ky')> => (kyModule ??= import('ky'));
 import {
   PrometheusApiError,
   PrometheusQueryError,
@@ -317,7 +323,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
 
-  const http: KyInstance = ky.create({
+  let instance: Promise<KyInstance> | undefined;
+  const http = async (...args: Parameters<KyInstance>) => (await (instance ??= makeInstance()))(...args);
+  const makeInstance = async (): Promise<KyInstance> => (await loadKy()).default.create({
     prefixUrl: `${baseUrl}/`,
     retry: 0,
     throwHttpErrors: false,
@@ -338,7 +346,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       });
     } catch (error) {
       if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      const code = error instanceof KyTimeoutError ? 'TIMEOUT' : networkErrorCode(error);
+      const code = error instanceof (await loadKy()).TimeoutError ? 'TIMEOUT' : networkErrorCode(error);
       throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
     }
     let text: string;

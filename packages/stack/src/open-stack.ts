@@ -4,13 +4,13 @@ import { loadConfig, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
 import type { StackEventHandler } from './events.js';
-import { exportCompose, type ComposeExport } from './export-compose.js';
-import { exportKubernetes, type KubernetesExport, type KubernetesExportOptions } from './export-kubernetes.js';
+import type { ComposeExport } from './export-compose.js';
+import type { KubernetesExport, KubernetesExportOptions } from './export-kubernetes.js';
 import { StackInputError } from './errors.js';
 import { labelsFromEnv, legacyHashKey } from './hash-key.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { withLock } from './lock.js';
-import { logs, type LogsOptions } from './logs.js';
+import type { LogsOptions } from './logs.js';
 import { plan, type PlanOptions, type StackPlan } from './plan.js';
 import { secretValues } from './secrets.js';
 import { DEFAULT_SERVICES } from './services/default-services.js';
@@ -21,7 +21,7 @@ import { up, type UpOptions, type UpResult } from './up.js';
 import { GATEWAY_CONTAINER_PORT } from './services/gateway.js';
 import { PROMETHEUS_PORT } from './services/monitoring.js';
 import type { WatcherProgram } from './services/watcher.js';
-import { watch, type WatchOptions } from './watcher/watch.js';
+import type { WatchOptions } from './watcher/watch.js';
 
 /** Options of {@link openStack}. */
 export interface OpenStackOptions {
@@ -172,10 +172,12 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
       return o.dryRun ? syncIntegrations(c, { dryRun: true }) : withLock(c, 'serve sync', () => syncIntegrations(c));
     },
     status: (o = {}) => status(forCall(ctx, o)),
-    logs: (model, o = {}) => logs(forCall(ctx, o), model, o),
-    exportCompose: (o = {}) => exportCompose(forCall(ctx, o)),
-    exportKubernetes: (o = {}) => exportKubernetes(forCall(ctx, o), o),
-    watch: (o = {}) => watch(forCall(ctx, o), o),
+    logs: async (model, o = {}) => (await import('./logs.js')).logs(forCall(ctx, o), model, o),
+    // Loaded when called: `serve status` and `serve up` start without the exporters (and the
+    // HTTP client the Kubernetes export's renderers bring), the watcher or the log follower.
+    exportCompose: async (o = {}) => (await import('./export-compose.js')).exportCompose(forCall(ctx, o)),
+    exportKubernetes: async (o = {}) => (await import('./export-kubernetes.js')).exportKubernetes(forCall(ctx, o), o),
+    watch: async (o = {}) => (await import('./watcher/watch.js')).watch(forCall(ctx, o), o),
   };
 }
 
