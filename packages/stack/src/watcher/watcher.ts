@@ -172,6 +172,11 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       const wait = t.lastActive + settleMs - Date.now();
       if (wait > 0) await delay(wait, ctx.signal);
       const drained = await waitUntilDrained(docker, c, { ...reach(), timeoutMs: drainMs, signal: ctx.signal });
+      // Asked for while it settled: an idle model stays (the request waits in the queue anyway).
+      if (reason === 'idle' && Date.now() - t.lastActive < afterMs) {
+        t.phase = before;
+        return false;
+      }
       if (!drained.drained) {
         t.phase = before;
         ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${drained.inFlight} request(s) in flight: not put away` });
