@@ -39,6 +39,22 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * LiteLLM's start-up takes seconds alone and can take minutes on a loaded CI machine; the wait ends
+ * well inside the test's own budget so that a gateway that never becomes ready fails with its state
+ * and last log lines rather than a bare test timeout.
+ */
+const GATEWAY_WAIT_MS = 150_000;
+const GATEWAY_TEST_MS = GATEWAY_WAIT_MS + 90_000;
+async function waitForGateway(url: string, id: string): Promise<void> {
+  const t0 = Date.now();
+  await waitForHttp(url, { timeoutMs: GATEWAY_WAIT_MS, intervalMs: 500 }).catch(async (e: unknown) => {
+    const state = await docker(['inspect', '-f', '{{json .State}}', id], { allowFail: true });
+    throw new Error(`LiteLLM did not start: ${String(e)}\nstate: ${state.stdout.trim()}\n${(await containerLogs(id)).slice(-3000)}`);
+  });
+  console.log(`LiteLLM ready after ${Date.now() - t0} ms`);
+}
+
 /** A project directory named `name` (the stack's name) with models.yaml and .env. */
 function project(name: string, models: string, env: string): string {
   const root = mkdtempSync(join(tmpdir(), 'inferstack-k8s-'));
@@ -193,13 +209,9 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
     expect(models.map((m) => m.aliases).sort()).toEqual([['inference-demo-chat'], ['inference-demo-code']]);
     for (const m of models) await waitForHttp(`http://127.0.0.1:${m.ports.get(8000)}/health`, { timeoutMs: 30_000 });
     const gatewayUrl = `http://127.0.0.1:${gateway.ports.get(4000)}`;
-    const t0 = Date.now();
     // The path of the gateway's readiness probe.
     const probe = named(built, 'Deployment', 'inferstack-demo-litellm').spec.template.spec.containers[0].readinessProbe.httpGet.path;
-    await waitForHttp(`${gatewayUrl}${probe}`, { timeoutMs: 180_000, intervalMs: 500 }).catch(async (e: unknown) => {
-      throw new Error(`LiteLLM did not start: ${String(e)}\n${(await containerLogs(gateway.id)).slice(-3000)}`);
-    });
-    console.log(`LiteLLM ready after ${Date.now() - t0} ms`);
+    await waitForGateway(`${gatewayUrl}${probe}`, gateway.id);
 
     const auth = { authorization: `Bearer ${MASTER}` };
     const info = (await (await fetch(`${gatewayUrl}/model/info`, { headers: auth })).json()) as { data: Array<{ model_name: string; litellm_params: { api_base: string } }> };
@@ -217,7 +229,7 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
       expect(res.status, await res.clone().text()).toBe(200);
       expect(((await res.json()) as { model: string }).model).toContain(model.split('/').pop());
     }
-  });
+  }, GATEWAY_TEST_MS);
 
   it("promtool of the Prometheus image accepts the exported prometheus.yml as the pod mounts it", async () => {
     const promDir = await mkdtemp(join(tmpdir(), 'inferstack-k8s-promtool-'));
@@ -403,9 +415,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
     const gateway = await runDeployment(named(built, 'Deployment', 'litellm'), built, { network: net, secret, dirs, prefix: `${prefix}-gpu` });
     containers.push(gateway.id);
     const url = `http://127.0.0.1:${gateway.ports.get(4000)}`;
-    await waitForHttp(`${url}/health/readiness`, { timeoutMs: 180_000, intervalMs: 500 }).catch(async (e: unknown) => {
-      throw new Error(`LiteLLM did not start: ${String(e)}\n${(await containerLogs(gateway.id)).slice(-3000)}`);
-    });
+    await waitForGateway(`${url}/health/readiness`, gateway.id);
     const info = (await (await fetch(`${url}/model/info`, { headers: { authorization: `Bearer ${MASTER}` } })).json()) as {
       data: Array<{ model_name: string; litellm_params: { api_base: string } }>;
     };
@@ -419,7 +429,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
     // The secured model's key reaches LiteLLM through the pod's environment, never the ConfigMap.
     const config = r.files.find((f) => f.path === 'files/litellm/config.yaml')!.text;
     expect(config).toContain('api_key: os.environ/INFERSTACK_VLLM_KEY_SECURED');
-  });
+  }, GATEWAY_TEST_MS);
 
   it('is deterministic: the same config gives byte-equal files, and a second export changes nothing', async () => {
     const again = await exportTo(dir, join(dir, 'k8s-again'), { withSecrets: true, serviceMonitorLabels: { release: 'kps' } });
