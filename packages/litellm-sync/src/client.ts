@@ -310,7 +310,7 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
         if (remaining <= 0 || now() + interval > deadline) {
           throw new LitellmTimeoutError(
             { operation: `waiting for ${baseUrl} to be ready`, timeoutMs: timeout },
-            { cause: lastError, hint: 'see the gateway logs (inferstack logs gateway)' },
+            { cause: lastError, hint: "see the gateway's log" },
           );
         }
         await sleep(interval, waitOptions.signal);

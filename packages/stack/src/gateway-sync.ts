@@ -2,6 +2,7 @@ import type { StackConfig } from '@inferstack/config';
 import { restartContainer, signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import {
   LitellmSyncError,
+  LitellmTimeoutError,
   applyGatewaySyncApi,
   createLitellmClient,
   deploymentOfEntry,
@@ -107,6 +108,13 @@ export async function syncGateway(
     reloadTimeoutMs?: number;
     /** Model keys whose routes stay as they are (their Docker host could not be asked). */
     keep?: ReadonlySet<string>;
+    /**
+     * How long a managed gateway may say nothing before it gets a fresh worker.
+     * @default 30_000 just started, else 10_000 (it answers in milliseconds when it is well)
+     */
+    stallMs?: number;
+    /** Told when a managed gateway that did not answer was given a fresh worker. */
+    onStall?: (message: string) => void;
   } = {},
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
@@ -125,7 +133,9 @@ export async function syncGateway(
     if (managed) ensureGatewayConfigFile(config);
     const written = await writeLitellmConfig(config.gateway.configFile, desired, scope);
     // A gateway we just started reads the file as it starts; one that should be up gets a short budget.
-    await client.waitUntilReady({ timeoutMs: options.justStarted ? (options.readyTimeoutMs ?? 120_000) : 15_000, signal: options.signal });
+    const timeoutMs = options.justStarted ? (options.readyTimeoutMs ?? 120_000) : 15_000;
+    if (managed) await waitForManagedGateway(docker, config, client, { ...options, timeoutMs });
+    else await client.waitUntilReady({ timeoutMs, signal: options.signal });
     if (!managed) return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted: false, reloaded: false };
     // Does the gateway route what the file says? Not when the file just changed, nor after a run
     // killed between writing the file and reloading the gateway.
@@ -139,8 +149,11 @@ export async function syncGateway(
     }
     // A gateway that does not reload (started without gunicorn by an older version): restart it.
     await restartContainer(await docker(), config.gateway.containerName, 5);
-    await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 120_000, signal: options.signal });
+    await waitForManagedGateway(docker, config, client, { ...options, justStarted: true, timeoutMs: options.readyTimeoutMs ?? 120_000 });
     return { mode, routed, added: desired.length, removed: 0, restarted: true, reloaded: false };
+  }
+  if (options.justStarted && config.gateway.mode === 'managed' && !options.dryRun) {
+    await waitForManagedGateway(docker, config, client, { ...options, timeoutMs: options.readyTimeoutMs ?? 120_000 });
   }
   const actual = await client.modelInfo({ signal: options.signal });
   const changes = planGatewaySync(desired, actual, scope);
@@ -151,6 +164,55 @@ export async function syncGateway(
     throw new LitellmSyncError(first ? `gateway sync incomplete: ${first.message}` : `gateway did not show the new model list in time (${report.pending.join(', ')})`);
   }
   return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false, reloaded: false };
+}
+
+/**
+ * Wait until the managed gateway answers, giving it a fresh worker when it stays silent.
+ *
+ * LiteLLM under gunicorn starts a background thread in the master and forks the worker at
+ * once. Now and then the fork lands while that thread is importing a module; the worker
+ * inherits the import lock held by a thread it does not have, and hangs for good at "Waiting
+ * for application startup." (listening, never answering). A SIGHUP makes gunicorn fork a new
+ * worker from the master, whose thread is idle by then, and retire the hung one: the same
+ * reload that changes the model list. Each silence gets twice the time of the one before.
+ */
+const FRESH_WORKER_MS = 30_000;
+async function waitForManagedGateway(
+  docker: () => Promise<DockerClient>,
+  config: StackConfig,
+  client: LitellmClient,
+  options: { timeoutMs: number; justStarted?: boolean; stallMs?: number; signal?: AbortSignal; onStall?: (message: string) => void },
+): Promise<void> {
+  const start = Date.now();
+  let end = start + options.timeoutMs;
+  let stallMs = options.stallMs ?? (options.justStarted ? 30_000 : 10_000);
+  let nudged = 0;
+  for (;;) {
+    const left = end - Date.now();
+    try {
+      await client.waitUntilReady({ timeoutMs: Math.max(1, Math.min(left, stallMs)), signal: options.signal });
+      return;
+    } catch (error) {
+      // A real error (not a LiteLLM, a bad key): as it is.
+      if (!(error instanceof LitellmTimeoutError)) throw error;
+      if (end - Date.now() < 1000) {
+        const hint = `see its log: docker logs ${config.gateway.containerName}${nudged ? ` (it was given a fresh worker ${nudged} time(s) on the way)` : ''}`;
+        throw new LitellmTimeoutError({ operation: error.operation, timeoutMs: Date.now() - start }, { cause: error.cause, hint });
+      }
+      // Only a gateway that takes connections and answers none has a hung worker. One that
+      // refuses them is still starting, and a signal before gunicorn handles it ends the process.
+      if (!(error.cause instanceof LitellmTimeoutError)) continue;
+      options.onStall?.(`the gateway ${config.gateway.containerName} did not answer for ${Math.round(stallMs / 1000)} s: giving it a fresh worker (SIGHUP)`);
+      // A container that is not running cannot be signalled: the timeout is the error to report.
+      await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP').catch(() => {
+        throw error;
+      });
+      nudged++;
+      stallMs *= 2;
+      // The fresh worker gets its time even when the budget was short (the gateway was up).
+      end = Math.max(end, Date.now() + FRESH_WORKER_MS);
+    }
+  }
 }
 
 /** Entries the gateway has now (for `status`), or the error. */

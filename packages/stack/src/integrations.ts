@@ -78,7 +78,13 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
     config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
       : // Loaded only when there is a gateway: its HTTP client is not needed otherwise.
-        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, { dryRun: options.dryRun, signal: ctx.signal, justStarted: options.gatewayJustStarted, keep }).then(
+        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, {
+          dryRun: options.dryRun,
+          signal: ctx.signal,
+          justStarted: options.gatewayJustStarted,
+          keep,
+          onStall: (message) => ctx.emit({ type: 'note', level: 'warn', message }),
+        }).then(
           (result) => {
             ctx.emit({ type: 'gateway-synced', result });
             return { ok: true as const, result };
