@@ -166,6 +166,9 @@ export async function syncGateway(
   return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, restarted: false, reloaded: false };
 }
 
+/** How long a fresh worker gets to answer, even when the gateway's budget was short. */
+const FRESH_WORKER_MS = 30_000;
+
 /**
  * Wait until the managed gateway answers, giving it a fresh worker when it stays silent.
  *
@@ -176,7 +179,6 @@ export async function syncGateway(
  * worker from the master, whose thread is idle by then, and retire the hung one: the same
  * reload that changes the model list. Each silence gets twice the time of the one before.
  */
-const FRESH_WORKER_MS = 30_000;
 async function waitForManagedGateway(
   docker: () => Promise<DockerClient>,
   config: StackConfig,
@@ -209,7 +211,6 @@ async function waitForManagedGateway(
       });
       nudged++;
       stallMs *= 2;
-      // The fresh worker gets its time even when the budget was short (the gateway was up).
       end = Math.max(end, Date.now() + FRESH_WORKER_MS);
     }
   }
