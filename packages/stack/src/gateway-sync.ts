@@ -1,8 +1,10 @@
 import type { StackConfig } from '@inferstack/config';
 import { restartContainer, signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import {
+  LitellmHttpError,
   LitellmSyncError,
   LitellmTimeoutError,
+  LitellmUnreachableError,
   applyGatewaySyncApi,
   createLitellmClient,
   deploymentOfEntry,
@@ -109,8 +111,8 @@ export async function syncGateway(
     /** Model keys whose routes stay as they are (their Docker host could not be asked). */
     keep?: ReadonlySet<string>;
     /**
-     * How long a managed gateway may say nothing before it gets a fresh worker.
-     * @default 30_000 just started, else 10_000 (it answers in milliseconds when it is well)
+     * How long a managed gateway may take connections and answer none before it gets a fresh
+     * worker. @default 10_000, 90_000 in API mode (a worker with a database migrates as it starts)
      */
     stallMs?: number;
     /** Told when a managed gateway that did not answer was given a fresh worker. */
@@ -134,7 +136,7 @@ export async function syncGateway(
     const written = await writeLitellmConfig(config.gateway.configFile, desired, scope);
     // A gateway we just started reads the file as it starts; one that should be up gets a short budget.
     const timeoutMs = options.justStarted ? (options.readyTimeoutMs ?? 120_000) : 15_000;
-    if (managed) await waitForManagedGateway(docker, config, client, { ...options, timeoutMs });
+    if (managed) await waitForManagedGateway(docker, config, { ...options, timeoutMs });
     else await client.waitUntilReady({ timeoutMs, signal: options.signal });
     if (!managed) return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, restarted: false, reloaded: false };
     // Does the gateway route what the file says? Not when the file just changed, nor after a run
@@ -149,11 +151,11 @@ export async function syncGateway(
     }
     // A gateway that does not reload (started without gunicorn by an older version): restart it.
     await restartContainer(await docker(), config.gateway.containerName, 5);
-    await waitForManagedGateway(docker, config, client, { ...options, justStarted: true, timeoutMs: options.readyTimeoutMs ?? 120_000 });
+    await waitForManagedGateway(docker, config, { ...options, timeoutMs: options.readyTimeoutMs ?? 120_000 });
     return { mode, routed, added: desired.length, removed: 0, restarted: true, reloaded: false };
   }
   if (options.justStarted && config.gateway.mode === 'managed' && !options.dryRun) {
-    await waitForManagedGateway(docker, config, client, { ...options, timeoutMs: options.readyTimeoutMs ?? 120_000 });
+    await waitForManagedGateway(docker, config, { ...options, timeoutMs: options.readyTimeoutMs ?? 120_000 });
   }
   const actual = await client.modelInfo({ signal: options.signal });
   const changes = planGatewaySync(desired, actual, scope);
@@ -168,51 +170,71 @@ export async function syncGateway(
 
 /** How long a fresh worker gets to answer, even when the gateway's budget was short. */
 const FRESH_WORKER_MS = 30_000;
+/** One readiness probe: a gateway that is well answers it in milliseconds. */
+const PROBE_MS = 2000;
 
 /**
  * Wait until the managed gateway answers, giving it a fresh worker when it stays silent.
  *
  * LiteLLM under gunicorn starts a background thread in the master and forks the worker at
- * once. Now and then the fork lands while that thread is importing a module; the worker
- * inherits the import lock held by a thread it does not have, and hangs for good at "Waiting
- * for application startup." (listening, never answering). A SIGHUP makes gunicorn fork a new
- * worker from the master, whose thread is idle by then, and retire the hung one: the same
- * reload that changes the model list. Each silence gets twice the time of the one before.
+ * once. Now and then (a start in three to six here) the fork lands while that thread is
+ * importing a module; the worker inherits the import lock held by a thread it does not have,
+ * and hangs for good at "Waiting for application startup.": the port takes connections and
+ * answers none. A SIGHUP makes gunicorn fork a new worker from the master, whose thread is idle
+ * by then, and retire the hung one: the same reload that changes the model list.
+ *
+ * Silence is counted only while connections are taken: a gateway that refuses them is still
+ * importing, and a signal before gunicorn handles it would end the process. A worker that is
+ * well is silent for a second or two as it starts. With a database it also migrates then, which
+ * must not be cut short, so API mode waits much longer before it signals.
  */
 async function waitForManagedGateway(
   docker: () => Promise<DockerClient>,
   config: StackConfig,
-  client: LitellmClient,
-  options: { timeoutMs: number; justStarted?: boolean; stallMs?: number; signal?: AbortSignal; onStall?: (message: string) => void },
+  options: { timeoutMs: number; stallMs?: number; signal?: AbortSignal; onStall?: (message: string) => void },
 ): Promise<void> {
+  const probe = gatewayClient(config, { timeoutMs: PROBE_MS, retry: false });
   const start = Date.now();
   let end = start + options.timeoutMs;
-  let stallMs = options.stallMs ?? (options.justStarted ? 30_000 : 10_000);
+  let stallMs = options.stallMs ?? (config.gateway.sync === 'api' ? 90_000 : 10_000);
+  let silentSince: number | undefined;
   let nudged = 0;
+  let last: unknown;
   for (;;) {
-    const left = end - Date.now();
+    options.signal?.throwIfAborted();
+    const asked = Date.now();
     try {
-      await client.waitUntilReady({ timeoutMs: Math.max(1, Math.min(left, stallMs)), signal: options.signal });
-      return;
+      const ready = await probe.readiness({ signal: options.signal });
+      if (ready.status === 'healthy') return;
+      last = new LitellmSyncError(`LiteLLM readiness: status "${ready.status}"`);
+      silentSince = undefined;
     } catch (error) {
-      // A real error (not a LiteLLM, a bad key): as it is.
-      if (!(error instanceof LitellmTimeoutError)) throw error;
-      if (end - Date.now() < 1000) {
-        const hint = `see its log: docker logs ${config.gateway.containerName}${nudged ? ` (it was given a fresh worker ${nudged} time(s) on the way)` : ''}`;
-        throw new LitellmTimeoutError({ operation: error.operation, timeoutMs: Date.now() - start }, { cause: error.cause, hint });
-      }
-      // Only a gateway that takes connections and answers none has a hung worker. One that
-      // refuses them is still starting, and a signal before gunicorn handles it ends the process.
-      if (!(error.cause instanceof LitellmTimeoutError)) continue;
-      options.onStall?.(`the gateway ${config.gateway.containerName} did not answer for ${Math.round(stallMs / 1000)} s: giving it a fresh worker (SIGHUP)`);
-      // A container that is not running cannot be signalled: the timeout is the error to report.
-      await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP').catch(() => {
-        throw error;
-      });
-      nudged++;
-      stallMs *= 2;
-      end = Math.max(end, Date.now() + FRESH_WORKER_MS);
+      options.signal?.throwIfAborted();
+      last = error;
+      if (error instanceof LitellmTimeoutError) silentSince ??= asked;
+      else if (error instanceof LitellmUnreachableError || (error instanceof LitellmHttpError && (error.status === 429 || error.status >= 500))) silentSince = undefined;
+      else throw error; // not a LiteLLM, a bad key: as it is
     }
+    const now = Date.now();
+    if (silentSince !== undefined && now - silentSince >= stallMs) {
+      options.onStall?.(`the gateway ${config.gateway.containerName} took connections and answered none for ${Math.round((now - silentSince) / 1000)} s: giving it a fresh worker (SIGHUP)`);
+      // A container that is not running cannot be signalled: the timeout below says so.
+      const signalled = await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP').then(
+        () => true,
+        () => false,
+      );
+      if (signalled) {
+        nudged++;
+        stallMs *= 2;
+        silentSince = undefined;
+        end = Math.max(end, now + FRESH_WORKER_MS);
+      }
+    }
+    if (now >= end) {
+      const hint = `see its log: docker logs ${config.gateway.containerName}${nudged ? ` (it was given a fresh worker ${nudged} time(s) on the way)` : ''}`;
+      throw new LitellmTimeoutError({ operation: `waiting for ${config.gateway.url} to be ready`, timeoutMs: now - start }, { cause: last, hint });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, end - now))));
   }
 }
 
