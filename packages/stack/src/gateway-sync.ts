@@ -1,10 +1,8 @@
 import type { StackConfig } from '@inferstack/config';
 import { restartContainer, signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import {
-  LitellmHttpError,
   LitellmSyncError,
   LitellmTimeoutError,
-  LitellmUnreachableError,
   applyGatewaySyncApi,
   createLitellmClient,
   deploymentOfEntry,
@@ -199,42 +197,37 @@ async function waitForManagedGateway(
   let stallMs = options.stallMs ?? (config.gateway.sync === 'api' ? 90_000 : 10_000);
   let silentSince: number | undefined;
   let nudged = 0;
-  let last: unknown;
   for (;;) {
-    options.signal?.throwIfAborted();
     const asked = Date.now();
     try {
-      const ready = await probe.readiness({ signal: options.signal });
-      if (ready.status === 'healthy') return;
-      last = new LitellmSyncError(`LiteLLM readiness: status "${ready.status}"`);
-      silentSince = undefined;
+      // Probes for one probe's time: what is "not yet" is litellm-sync's rule.
+      await probe.waitUntilReady({ timeoutMs: Math.max(1, Math.min(PROBE_MS, end - asked)), signal: options.signal });
+      return;
     } catch (error) {
-      options.signal?.throwIfAborted();
-      last = error;
-      if (error instanceof LitellmTimeoutError) silentSince ??= asked;
-      else if (error instanceof LitellmUnreachableError || (error instanceof LitellmHttpError && (error.status === 429 || error.status >= 500))) silentSince = undefined;
-      else throw error; // not a LiteLLM, a bad key: as it is
-    }
-    const now = Date.now();
-    if (silentSince !== undefined && now - silentSince >= stallMs) {
-      options.onStall?.(`the gateway ${config.gateway.containerName} took connections and answered none for ${Math.round((now - silentSince) / 1000)} s: giving it a fresh worker (SIGHUP)`);
-      // A container that is not running cannot be signalled: the timeout below says so.
-      const signalled = await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP').then(
-        () => true,
-        () => false,
-      );
-      if (signalled) {
-        nudged++;
-        stallMs *= 2;
-        silentSince = undefined;
-        end = Math.max(end, now + FRESH_WORKER_MS);
+      if (!(error instanceof LitellmTimeoutError)) throw error; // not a LiteLLM, a bad key: as it is
+      // The last probe got no answer at all (silent), or was refused or told "not yet".
+      if (error.cause instanceof LitellmTimeoutError) silentSince ??= asked;
+      else silentSince = undefined;
+      const now = Date.now();
+      if (silentSince !== undefined && now - silentSince >= stallMs) {
+        options.onStall?.(`the gateway ${config.gateway.containerName} took connections and answered none for ${Math.round((now - silentSince) / 1000)} s: giving it a fresh worker (SIGHUP)`);
+        // A container that is not running cannot be signalled: the timeout below says so.
+        const signalled = await signalContainer(await docker(), config.gateway.containerName, 'SIGHUP').then(
+          () => true,
+          () => false,
+        );
+        if (signalled) {
+          nudged++;
+          stallMs *= 2;
+          silentSince = undefined;
+          end = Math.max(end, now + FRESH_WORKER_MS);
+        }
+      }
+      if (now >= end) {
+        const hint = `see its log: docker logs ${config.gateway.containerName}${nudged ? ` (it was given a fresh worker ${nudged} time(s) on the way)` : ''}`;
+        throw new LitellmTimeoutError({ operation: error.operation, timeoutMs: now - start }, { cause: error.cause, hint });
       }
     }
-    if (now >= end) {
-      const hint = `see its log: docker logs ${config.gateway.containerName}${nudged ? ` (it was given a fresh worker ${nudged} time(s) on the way)` : ''}`;
-      throw new LitellmTimeoutError({ operation: `waiting for ${config.gateway.url} to be ready`, timeoutMs: now - start }, { cause: last, hint });
-    }
-    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, end - now))));
   }
 }
 

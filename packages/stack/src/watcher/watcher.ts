@@ -164,7 +164,8 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     t.phase = 'going-to-sleep';
     try {
       const afterMs = reason === 'idle' ? Math.max(spec.idle?.afterMs ?? 0, settleMs) : settleMs;
-      if (reason === 'idle' && Date.now() - t.lastActive < afterMs) {
+      const usedLately = () => reason === 'idle' && Date.now() - t.lastActive < afterMs;
+      if (usedLately()) {
         t.phase = before;
         return false;
       }
@@ -173,7 +174,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       if (wait > 0) await delay(wait, ctx.signal);
       const drained = await waitUntilDrained(docker, c, { ...reach(), timeoutMs: drainMs, signal: ctx.signal });
       // Asked for while it settled: an idle model stays (the request waits in the queue anyway).
-      if (reason === 'idle' && Date.now() - t.lastActive < afterMs) {
+      if (usedLately()) {
         t.phase = before;
         return false;
       }
