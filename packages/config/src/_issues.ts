@@ -67,6 +67,7 @@ const HINTS: Record<string, string> = {
   address: 'write the IP address or DNS name the gateway\'s host reaches this host on, e.g. address: 10.0.0.12',
   host: 'write the name of a host under hosts:, e.g. host: gpu2 (leave it out for the default host)',
   hosts: 'write a map of <name>: {endpoint: ...}, e.g. gpu2: {endpoint: "ssh://root@gpu2"}',
+  'allow-open-models': 'write allow-open-models: true (models of this host may go without an api-key) or leave it out',
   tls: 'write tls: {ca: ca.pem, cert: cert.pem, key: key.pem} (paths relative to the project directory)',
   ssh: 'write ssh: {private-key: <key file>, known-hosts: <known_hosts file>}',
   gateway: 'write a map with mode, sync, url, port, image, ui-username, database, config-file or bind',

@@ -42,6 +42,8 @@ export interface ParsedModel {
   utilizationPos: Pos;
   /** Position of `host:`, when given. */
   hostPos?: Pos;
+  /** `api-key:` is written (its value may be missing: that is reported on its own). */
+  apiKeyGiven: boolean;
   path: (string | number)[];
 }
 
@@ -415,6 +417,7 @@ export function parseModel(
     keyPos,
     utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
     ...(entries.has('host') ? { hostPos: entries.get('host')!.value.pos } : {}),
+    apiKeyGiven: entries.has('api-key'),
     path,
   };
 }

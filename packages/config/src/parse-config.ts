@@ -190,7 +190,7 @@ export function buildConfig(
   const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
   for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
   checkModelHosts(
-    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path })),
+    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path, hasApiKey: m.spec.apiKey !== undefined || m.apiKeyGiven })),
     hosts,
     hostsEntry,
     out,

@@ -224,8 +224,17 @@ export const HostSchema = v.pipe(
           v.description('Login for an ssh:// endpoint. ~/.ssh/config is not read.'),
         ),
       ),
+      'allow-open-models': v.optional(
+        v.pipe(
+          v.boolean('must be true or false'),
+          v.title('Allow open models'),
+          v.description(
+            'true: models of this host without an api-key are accepted although they are published on its address (not a loopback one), where anyone who reaches the address can use them. Default: false (such a model is refused: give it an api-key).',
+          ),
+        ),
+      ),
     },
-    'must be a map with endpoint and optional address, tls, ssh',
+    'must be a map with endpoint and optional address, tls, ssh, allow-open-models',
   ),
   v.title('Host'),
   v.description('A Docker host models can run on, reached through its daemon\'s API: no agent to install.'),
