@@ -115,7 +115,7 @@ async function resolveHostAddress(ctx: StackContext, host: HostSpec): Promise<vo
   if (host.local || host.address === undefined || isIP(host.address) || ctx.hostAddresses.has(host.name)) return;
   const resolved = await resolvePublishAddress(host.address).catch((error: unknown) => {
     throw error instanceof PublishAddressError
-      ? new PublishAddressError(error.address, `host ${host.name}: ${error.message}`, {
+      ? new PublishAddressError(error.address, error.message, {
           cause: error.cause,
           hint: `write the IP address the gateway's host reaches ${host.name} on: hosts: ${host.name}: address: <IP> in models.yaml (its models publish their port there only)`,
         })
