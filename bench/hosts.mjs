@@ -64,7 +64,8 @@ async function project(name, transport) {
     [
       `name: bench-hosts-${tag}-${name}`,
       `network: inferstack-bench-hosts-${tag}-${name}`,
-      ...(transport ? ['hosts:', '  b:', ...hostB[transport], `    address: ${b.bridgeAddress}`] : []),
+      // The stand-ins on b publish on its private bridge only: no api-key needed there.
+      ...(transport ? ['hosts:', '  b:', ...hostB[transport], `    address: ${b.bridgeAddress}`, '    allow-open-models: true'] : []),
       'gateway: {mode: none}',
       'monitoring: {mode: none}',
       'defaults: {image: inferstack-test/vllm-standin:latest, pull: never, env: {STANDIN_LOAD_DELAY: "0"}}',

@@ -62,6 +62,13 @@ describe('serve argument handling', () => {
     }
   });
 
+  it('refuses a stack name (-p) too long for its watcher to be a host name, before reading any file', async () => {
+    const r = await run(['plan', '-p', 's'.repeat(56)]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('56 characters');
+    expect(r.err).toContain('at most 55');
+  });
+
   it('says plainly when the Docker daemon cannot be reached', async () => {
     const r = await run(['unlock']);
     expect(r.code).toBe(1);

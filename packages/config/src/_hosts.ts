@@ -109,6 +109,7 @@ function parseHost(
   };
 
   const host: HostSpec = { name, local: false, endpoint: raw.endpoint, source: { file: out.file, line: entry.keyPos.line, column: entry.keyPos.column } };
+  if (raw['allow-open-models'] === true) host.allowOpenModels = true;
   if (raw.tls) {
     if (endpoint.scheme !== 'tcp') {
       out.add(locate(node, ['tls'], 'key'), [...path, 'tls'], 'tls-not-tcp', `${label}: tls applies to tcp:// endpoints, not ${endpoint.scheme}://`, 'remove tls:, or use tcp://host:2376');
@@ -182,6 +183,11 @@ export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** An example name of a setting for a model's key (`llama-8b` → `LLAMA_8B_API_KEY`). */
+function envNameFor(key: string): string {
+  return `${key.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(?=\d)/, 'M_')}_API_KEY`;
+}
+
 function hostFile(p: string, ctx: Pick<HostsContext, 'projectDir' | 'homeDir'>): string {
   if (p === '~') return ctx.homeDir;
   if (p.startsWith('~/')) return resolve(ctx.homeDir, p.slice(2));
@@ -189,11 +195,13 @@ function hostFile(p: string, ctx: Pick<HostsContext, 'projectDir' | 'homeDir'>):
 }
 
 /**
- * Models against the hosts: a `host:` that names no host (with "did you mean"), and a host that
- * has models but no address the gateway and Prometheus could reach them on.
+ * Models against the hosts: a `host:` that names no host (with "did you mean"), a host that has
+ * models but no address the gateway and Prometheus could reach them on, and a model that would
+ * be open to anyone: published on a non-loopback address without an `api-key`, on a host that
+ * does not say `allow-open-models: true`.
  */
 export function checkModelHosts(
-  models: ReadonlyArray<{ key: string; host: string; hostPos: Pos | undefined; path: (string | number)[] }>,
+  models: ReadonlyArray<{ key: string; host: string; hostPos: Pos | undefined; path: (string | number)[]; hasApiKey: boolean }>,
   hosts: ParsedHosts,
   hostsEntry: LEntry | undefined,
   out: IssueCollector,
@@ -215,6 +223,16 @@ export function checkModelHosts(
         suggestion || (hostsEntry ? `define it under hosts:, or use one of: ${names.join(', ')}` : `define it under hosts: (e.g. ${m.host}: {endpoint: "ssh://user@${m.host}"}), or leave host: out to run the model on "${LOCAL_HOST}"`),
       );
       continue;
+    }
+    const host = hosts.hosts.find((h) => h.name === m.host);
+    if (host?.address !== undefined && !isLoopback(host.address) && !m.hasApiKey && !host.allowOpenModels) {
+      out.add(
+        m.hostPos,
+        [...m.path, 'host'],
+        'open-model',
+        `model "${m.key}" would be published on ${host.address} (host ${m.host}) without an api-key: anyone who reaches ${host.address} could use it`,
+        `give it a key the gateway sends (api-key: "\${${envNameFor(m.key)}}" with the key in .env), or accept the exposure with allow-open-models: true under hosts: ${m.host}`,
+      );
     }
     const why = hosts.unreachable.get(m.host);
     if (why && !reported.has(m.host)) {

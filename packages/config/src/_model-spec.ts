@@ -42,6 +42,8 @@ export interface ParsedModel {
   utilizationPos: Pos;
   /** Position of `host:`, when given. */
   hostPos?: Pos;
+  /** `api-key:` is written (its value may be missing: that is reported on its own). */
+  apiKeyGiven: boolean;
   path: (string | number)[];
 }
 
@@ -373,7 +375,8 @@ export function parseModel(
   const pullPolicy = (ok('pull') ? (value('pull') as PullPolicy) : undefined) ?? ctx.defaults.pull ?? 'missing';
   const replace = (ok('replace') ? (value('replace') as 'rolling' | 'in-place') : undefined) ?? ctx.defaults.replace;
   const idleRaw = ok('idle') ? (value('idle') as 'none' | { after: string | number; then?: IdlePolicy['then'] }) : undefined;
-  const idle = idleRaw === undefined ? ctx.defaults.idle : idleRaw === 'none' ? 'none' : { afterMs: parseDuration(idleRaw.after) ?? 0, then: idleRaw.then ?? 'sleep' };
+  // Durations passed the schema, whose check is parseDuration's own range: they parse.
+  const idle = idleRaw === undefined ? ctx.defaults.idle : idleRaw === 'none' ? 'none' : { afterMs: parseDuration(idleRaw.after)!, then: idleRaw.then ?? 'sleep' };
   const swapGroup = ok('swap-group') ? (value('swap-group') as string) : undefined;
   const wakeTimeoutMs = (ok('wake-timeout') ? parseDuration(value('wake-timeout') as string | number) : undefined) ?? ctx.defaults.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
   // Sleep mode (an idle policy that sleeps, or a swap group) needs vLLM's flag and its dev-mode
@@ -414,6 +417,7 @@ export function parseModel(
     keyPos,
     utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
     ...(entries.has('host') ? { hostPos: entries.get('host')!.value.pos } : {}),
+    apiKeyGiven: entries.has('api-key'),
     path,
   };
 }

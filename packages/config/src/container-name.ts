@@ -7,19 +7,61 @@
 /** Prefix of every model container's name. */
 export const MODEL_CONTAINER_PREFIX = 'inference-';
 
-/** Longest model key accepted; keeps container names usable as host names on the network. */
+/** Longest model key of any container name this package reads back (the syntax limit). */
 export const MAX_MODEL_KEY_LENGTH = 128;
+
+/**
+ * The longest host name on the stack's network. A container's name is its host name there, and
+ * Python's resolver (LiteLLM and the hooks it runs) refuses a longer one: the model would be
+ * routed but unreachable.
+ */
+export const MAX_HOST_NAME_LENGTH = 63;
+
+/**
+ * Longest model container name (`inference-<key>`, `/` spelled `--`): 63 − 7. The 7 characters
+ * are room for what may follow the name of a model's container: the `-next` (5) of a rolling
+ * replacement's new container, or the 7-character per-container suffix (`-` and 6) planned for
+ * gateway-side names. Checked in models.yaml, so a model never starts under a name the gateway
+ * cannot resolve.
+ */
+export const MAX_MODEL_CONTAINER_NAME_LENGTH = 56;
+
+/**
+ * Longest stack name: the managed watcher is `<stack>-watcher` (8 more), and the gateway's wake
+ * hook (Python) resolves it: 55 + 8 = {@link MAX_HOST_NAME_LENGTH}.
+ */
+export const MAX_STACK_NAME_LENGTH = 55;
 
 const KEY_CHARS = /^[A-Za-z0-9._/-]+$/;
 /** Docker's rule for container names (daemon/names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`). */
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /**
- * Why `key` cannot be a model key, or `undefined` when it can. The rules make
+ * Why `key` cannot be a model key in models.yaml, or `undefined` when it can: see
+ * {@link keySyntaxProblem}, and its container name may be at most
+ * {@link MAX_MODEL_CONTAINER_NAME_LENGTH} characters long.
+ */
+export function modelKeyProblem(key: string): string | undefined {
+  const problem = keySyntaxProblem(key);
+  if (problem !== undefined) return problem;
+  const name = MODEL_CONTAINER_PREFIX + key.replaceAll('/', '--');
+  if (name.length > MAX_MODEL_CONTAINER_NAME_LENGTH) {
+    return `makes the container name ${name} of ${name.length} characters; at most ${MAX_MODEL_CONTAINER_NAME_LENGTH} (it is a host name on the stack's network, and the gateway's resolver refuses names over ${MAX_HOST_NAME_LENGTH})`;
+  }
+  return undefined;
+}
+
+/** Whether {@link modelKeyProblem} refuses `key` only for the length of its container name. */
+export function isModelKeyTooLong(key: string): boolean {
+  return keySyntaxProblem(key) === undefined && modelKeyProblem(key) !== undefined;
+}
+
+/**
+ * Why `key` cannot map to a container name and back, or `undefined` when it can. The rules make
  * {@link containerNameForKey} reversible: only letters, digits, `-`, `_`, `.`, `/`; no `--`,
  * `..` or `//`; no `-` next to `/`; not starting with `/`, `.` or `-`; not ending with `/`.
  */
-export function modelKeyProblem(key: string): string | undefined {
+function keySyntaxProblem(key: string): string | undefined {
   if (key.length === 0) return 'is empty';
   if (key.length > MAX_MODEL_KEY_LENGTH) return `is longer than ${MAX_MODEL_KEY_LENGTH} characters`;
   if (!KEY_CHARS.test(key)) {
@@ -48,13 +90,14 @@ export function isValidModelKey(key: string): boolean {
 
 /**
  * The container name of a model: `inference-<key>` with `/` turned into `--`
- * (`org/name` → `inference-org--name`), the reference tool's naming.
+ * (`org/name` → `inference-org--name`), the reference tool's naming. Names longer than
+ * models.yaml allows are made too: containers made before the limit must still be found.
  *
- * @throws TypeError when `key` is not a valid model key (a programming error: keys that come
- *   out of a loaded configuration are always valid).
+ * @throws TypeError when `key` cannot map to a name (a programming error: keys that come out of
+ *   a loaded configuration always can).
  */
 export function containerNameForKey(key: string): string {
-  const problem = modelKeyProblem(key);
+  const problem = keySyntaxProblem(key);
   if (problem !== undefined) throw new TypeError(`invalid model key ${JSON.stringify(key)}: ${problem}`);
   return MODEL_CONTAINER_PREFIX + key.replaceAll('/', '--');
 }
@@ -68,7 +111,8 @@ export function keyFromContainerName(name: string): string | undefined {
   const bare = name.startsWith('/') ? name.slice(1) : name;
   if (!bare.startsWith(MODEL_CONTAINER_PREFIX)) return undefined;
   const key = bare.slice(MODEL_CONTAINER_PREFIX.length).replaceAll('--', '/');
-  if (!isValidModelKey(key)) return undefined;
+  // Not the length limit: a container made before it is still the model's (and goes as it changes).
+  if (keySyntaxProblem(key) !== undefined) return undefined;
   // Only names that map back exactly: `inference-a---b` has no key.
   return MODEL_CONTAINER_PREFIX + key.replaceAll('/', '--') === bare ? key : undefined;
 }

@@ -37,10 +37,11 @@ describe('hosts', () => {
         '  side:',
         '    endpoint: unix:///var/run/docker-b.sock',
         '    address: 172.31.250.1',
+        '    allow-open-models: true',
         'models:',
         '  a: {model: x, gpus: none}',
-        '  b: {model: y, gpus: none, host: gpu2}',
-        '  c: {model: z, gpus: none, host: gpu3}',
+        '  b: {model: y, gpus: none, host: gpu2, api-key: sk-b}',
+        '  c: {model: z, gpus: none, host: gpu3, api-key: sk-c}',
         '  d: {model: w, gpus: none, host: side}',
       ].join('\n'),
       base,
@@ -61,7 +62,7 @@ describe('hosts', () => {
 
   test('the host is not part of the spec hash (a model moved to another host is created there, not "changed")', () => {
     const one = parseConfig('models:\n  a: {model: x, gpus: none}\n', base);
-    const two = parseConfig('hosts:\n  b: {endpoint: "ssh://root@b"}\nmodels:\n  a: {model: x, gpus: none, host: b}\n', base);
+    const two = parseConfig('hosts:\n  b: {endpoint: "ssh://root@b", allow-open-models: true}\nmodels:\n  a: {model: x, gpus: none, host: b}\n', base);
     expect(two.models[0]?.specHash).toBe(one.models[0]?.specHash);
   });
 
@@ -145,15 +146,42 @@ describe('hosts', () => {
 
   test('GPU sums are per host: GPU 0 of two hosts are two GPUs', () => {
     const ok = parseConfig(
-      'hosts:\n  b: {endpoint: "ssh://root@b"}\nmodels:\n  x: {model: x, gpus: [0], gpu-memory-utilization: 0.8}\n  y: {model: y, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n',
+      'hosts:\n  b: {endpoint: "ssh://root@b", allow-open-models: true}\nmodels:\n  x: {model: x, gpus: [0], gpu-memory-utilization: 0.8}\n  y: {model: y, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n',
       base,
     );
     expect(ok.models).toHaveLength(2);
     const issues = issuesOf(
-      'hosts:\n  b: {endpoint: "ssh://root@b"}\nmodels:\n  x: {model: x, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n  y: {model: y, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n',
+      'hosts:\n  b: {endpoint: "ssh://root@b", allow-open-models: true}\nmodels:\n  x: {model: x, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n  y: {model: y, gpus: [0], gpu-memory-utilization: 0.8, host: b}\n',
     );
     expect(issues.map((i) => i.code)).toEqual(['gpu-oversubscribed']);
     expect(issues[0]?.message).toMatch(/GPU 0 of host b is shared by "x", "y"/);
+  });
+});
+
+describe('models open beyond loopback', () => {
+  const yaml = (host: string, model: string) => `hosts:\n  gpu2: ${host}\nmodels:\n  a: {model: x, gpus: none}\n  b: ${model}\n`;
+
+  test('a model published on another host\'s address without an api-key is refused at its host:, with both ways out', () => {
+    const issues = issuesOf(yaml('{endpoint: "ssh://deploy@gpu2.lan"}', '{model: x, gpus: none, host: gpu2}'));
+    expect(codes(issues)).toEqual(['open-model 5:35']);
+    expect(issues[0]?.message).toBe('model "b" would be published on gpu2.lan (host gpu2) without an api-key: anyone who reaches gpu2.lan could use it');
+    expect(issues[0]?.hint).toContain('api-key: "${');
+    expect(issues[0]?.hint).toContain('allow-open-models: true');
+  });
+
+  test('an api-key, or allow-open-models: true on the host, or a loopback address lets it through', () => {
+    const settings = { B_KEY: 'sk-b-0123456789' };
+    expect(() => parseConfig(yaml('{endpoint: "ssh://deploy@gpu2.lan"}', '{model: x, gpus: none, host: gpu2, api-key: "${B_KEY}"}'), { ...base, settings })).not.toThrow();
+    const open = parseConfig(yaml('{endpoint: "ssh://deploy@gpu2.lan", allow-open-models: true}', '{model: x, gpus: none, host: gpu2}'), base);
+    expect(open.hosts[1]).toMatchObject({ name: 'gpu2', allowOpenModels: true });
+    for (const address of ['127.0.0.1', 'localhost', '"::1"']) {
+      expect(() => parseConfig(yaml(`{endpoint: "unix:///run/b.sock", address: ${address}}`, '{model: x, gpus: none, host: gpu2}'), base)).not.toThrow();
+    }
+  });
+
+  test('allow-open-models: false is the default, and it takes true or false only', () => {
+    expect(codes(issuesOf(yaml('{endpoint: "ssh://deploy@gpu2.lan", allow-open-models: false}', '{model: x, gpus: none, host: gpu2}')))).toEqual(['open-model 5:35']);
+    expect(codes(issuesOf(yaml('{endpoint: "ssh://deploy@gpu2.lan", allow-open-models: yes please}', '{model: x, gpus: none, host: gpu2, api-key: k}')))).toEqual(['invalid-type 2:64']);
   });
 });
 

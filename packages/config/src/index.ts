@@ -11,6 +11,9 @@ export {
   keyFromContainerName,
   isValidModelKey,
   modelKeyProblem,
+  MAX_HOST_NAME_LENGTH,
+  MAX_MODEL_CONTAINER_NAME_LENGTH,
+  MAX_STACK_NAME_LENGTH,
   MODEL_CONTAINER_PREFIX,
 } from './container-name.js';
 export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.js';

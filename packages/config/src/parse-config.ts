@@ -8,7 +8,7 @@ import { type ModelDefaults, type ParsedModel, parseModel, parseVolume } from '.
 import { checkModelHosts, hostNamesIn, parseHosts } from './_hosts.js';
 import { decodeSource } from './_source-text.js';
 import { getEntry, type LEntry, type LMap, type LNode, locate, parseYamlTree, type Pos, toPlain } from './_yaml-tree.js';
-import { modelKeyProblem } from './container-name.js';
+import { isModelKeyTooLong, MAX_STACK_NAME_LENGTH, modelKeyProblem } from './container-name.js';
 import {
   DEFAULT_WATCHER_IMAGE,
   DEFAULT_GATEWAY_BIND,
@@ -99,14 +99,18 @@ export function projectDirFor(file: string): string {
 
 /**
  * A stack's name when models.yaml gives none: the project directory's name made a valid one
- * (lower case; runs of other characters become `-`), as compose names its projects.
+ * (lower case; runs of other characters become `-`), as compose names its projects, and cut to
+ * {@link MAX_STACK_NAME_LENGTH} characters (the watcher's container name must stay a host name).
  */
 export function stackNameFor(projectDir: string): string {
-  const name = basename(resolve(projectDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '')
-    .slice(0, 63);
+  const trim = (text: string) => text.replace(/^[-_]+|[-_]+$/g, '');
+  const name = trim(
+    trim(
+      basename(resolve(projectDir))
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, '-'),
+    ).slice(0, MAX_STACK_NAME_LENGTH),
+  );
   return name || 'default';
 }
 
@@ -186,7 +190,7 @@ export function buildConfig(
   const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
   for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
   checkModelHosts(
-    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path })),
+    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path, hasApiKey: m.spec.apiKey !== undefined || m.apiKeyGiven })),
     hosts,
     hostsEntry,
     out,
@@ -279,11 +283,11 @@ function parseDefaults(entry: LEntry | undefined, ctx: SectionContext): ModelDef
   if (typeof raw.replace === 'string') defaults.replace = raw.replace as ModelDefaults['replace'];
   if (raw.idle === 'none') defaults.idle = 'none';
   else if (raw.idle && typeof raw.idle === 'object') {
+    // A bad duration is reported by the schema (and its field dropped): these parse.
     const idle = raw.idle as { after: string | number; then?: 'sleep' | 'deep-sleep' | 'stop' };
-    const afterMs = parseDuration(idle.after);
-    if (afterMs !== undefined) defaults.idle = { afterMs, then: idle.then ?? 'sleep' };
+    defaults.idle = { afterMs: parseDuration(idle.after)!, then: idle.then ?? 'sleep' };
   }
-  if (raw['wake-timeout'] !== undefined) defaults.wakeTimeoutMs = parseDuration(raw['wake-timeout'] as string | number);
+  if (raw['wake-timeout'] !== undefined) defaults.wakeTimeoutMs = parseDuration(raw['wake-timeout'] as string | number)!;
   if (entry && raw.env && typeof raw.env === 'object') {
     for (const [name, value] of Object.entries(raw.env as Record<string, unknown>)) {
       defaults.env.push({ name, value: String(value), pos: locate(entry.value, ['env', name], 'key'), path: ['defaults', 'env', name] });
@@ -552,7 +556,15 @@ function parseModels(
   const parsed: ParsedModel[] = [];
   for (const m of found) {
     const problem = modelKeyProblem(m.key);
-    if (problem !== undefined) {
+    if (problem !== undefined && isModelKeyTooLong(m.key)) {
+      out.add(
+        m.keyPos,
+        m.path,
+        'model-key-too-long',
+        `model key ${JSON.stringify(m.key)} ${problem}`,
+        `shorten the key (the name clients ask for is served-model-name, which may stay long; "/" in the key counts twice, as "--")`,
+      );
+    } else if (problem !== undefined) {
       out.add(
         m.keyPos,
         m.path,

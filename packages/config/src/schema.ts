@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { BYTE_SIZE_PATTERN } from './_byte-size.js';
-import { DURATION_PATTERN } from './_duration.js';
+import { MAX_HOST_NAME_LENGTH, MAX_MODEL_CONTAINER_NAME_LENGTH, MAX_STACK_NAME_LENGTH, MODEL_CONTAINER_PREFIX } from './container-name.js';
+import { DURATION_EXAMPLES, DURATION_MESSAGES, DURATION_PATTERN, MAX_DURATION_MS, MAX_DURATION_TEXT, durationProblem } from './_duration.js';
 import {
   DEFAULT_WATCHER_IMAGE,
   DEFAULT_GATEWAY_BIND,
@@ -34,7 +35,7 @@ export const IMAGE_PATTERN =
   '^(?:(?:[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$';
 
 /** Model keys (see `modelKeyProblem`, which gives the reason a key is refused). */
-export const MODEL_KEY_PATTERN = '^(?![./-])(?!.*(?:--|\\.\\.|//|-/|/-))(?!.*/$)[A-Za-z0-9._/-]{1,128}$';
+export const MODEL_KEY_PATTERN = `^(?![./-])(?!.*(?:--|\\.\\.|//|-/|/-))(?!.*/$)[A-Za-z0-9._/-]{1,${MAX_MODEL_CONTAINER_NAME_LENGTH - MODEL_CONTAINER_PREFIX.length}}$`;
 
 /** `source:target[:ro|rw]` with an absolute target. */
 export const VOLUME_PATTERN = '^[^:]+:/[^:]*(?::(?:ro|rw))?$';
@@ -71,11 +72,20 @@ const Port = (title: string, description: string) =>
     v.title(title), v.description(description),
   );
 
-/** A Docker container name for a managed service. */
-const ContainerName = (description: string) =>
+/**
+ * A Docker container name for a managed service: a host name on the stack's network, which
+ * Python's resolver (LiteLLM, its hooks) takes up to {@link MAX_HOST_NAME_LENGTH} characters
+ * (less where a suffix is added: the gateway's database is `<gateway>-db`).
+ */
+const ContainerName = (description: string, max = MAX_HOST_NAME_LENGTH) =>
   v.pipe(
     v.string('must be a container name'),
     v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a valid container name: letters, digits, _ . - (not first)'),
+    v.maxLength(
+      max,
+      (issue) =>
+        `is ${issue.received} characters long; at most ${max}: it is a host name on the stack's network${max < MAX_HOST_NAME_LENGTH ? ` (with the ${MAX_HOST_NAME_LENGTH - max} characters added to it)` : ''}`,
+    ),
     v.title('Container name'),
     v.description(description),
   );
@@ -106,11 +116,22 @@ const Replace = v.pipe(
   ),
 );
 
+/**
+ * A duration (see `_duration.ts`): the pattern gives its shape (and editors see it), the check
+ * its range, both from the definitions the parser uses.
+ */
 const Duration = (title: string, description: string) =>
   v.pipe(
-    v.union([v.pipe(v.string(), v.regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 90s, 15m or 2h')), v.pipe(v.number(), v.minValue(0))], 'must be a duration such as 90s, 15m or 2h'),
+    v.union(
+      [
+        v.pipe(v.string(), v.regex(new RegExp(DURATION_PATTERN), DURATION_MESSAGES.form)),
+        v.pipe(v.number(), v.gtValue(0, DURATION_MESSAGES.positive), v.maxValue(MAX_DURATION_MS / 1000, DURATION_MESSAGES.tooLong)),
+      ],
+      `must be a duration such as ${DURATION_EXAMPLES}`,
+    ),
+    v.check((value) => durationProblem(value) === undefined, (issue) => durationProblem(issue.input) ?? 'is not a duration'),
     v.title(title),
-    v.description(description),
+    v.description(`${description} At most ${MAX_DURATION_TEXT}.`),
   );
 
 const Idle = v.pipe(
@@ -203,8 +224,17 @@ export const HostSchema = v.pipe(
           v.description('Login for an ssh:// endpoint. ~/.ssh/config is not read.'),
         ),
       ),
+      'allow-open-models': v.optional(
+        v.pipe(
+          v.boolean('must be true or false'),
+          v.title('Allow open models'),
+          v.description(
+            'true: models of this host without an api-key are accepted although they are published on its address (not a loopback one), where anyone who reaches the address can use them. Default: false (such a model is refused: give it an api-key).',
+          ),
+        ),
+      ),
     },
-    'must be a map with endpoint and optional address, tls, ssh',
+    'must be a map with endpoint and optional address, tls, ssh, allow-open-models',
   ),
   v.title('Host'),
   v.description('A Docker host models can run on, reached through its daemon\'s API: no agent to install.'),
@@ -349,7 +379,7 @@ export const ModelOptionsSchema = v.pipe(
 const ModelKey = v.pipe(
   v.string(),
   v.regex(new RegExp(MODEL_KEY_PATTERN), 'is not a valid model key'),
-  v.description('Model key: letters, digits, -, _, ., /; no --, .., //; not starting with . / -. Becomes the container name inference-<key> (/ spelled --).'),
+  v.description('Model key: letters, digits, -, _, ., /; no --, .., //; not starting with . / -. Becomes the container name inference-<key> (/ spelled --), at most 56 characters: a host name the gateway resolves.'),
 );
 
 /** The `models:` section: the reference tool's list of single-key maps, or a plain map. */
@@ -440,7 +470,7 @@ export const GatewaySchema = v.pipe(
           v.title('Config file'), v.description(`LiteLLM config file of a managed gateway, relative to the project directory. Default: ${DEFAULT_LITELLM_CONFIG_FILE}.`),
         ),
       ),
-      'container-name': v.optional(ContainerName('Name of the managed container. Default: litellm.')),
+      'container-name': v.optional(ContainerName('Name of the managed container (its database, in API mode, is <name>-db). Default: litellm.', MAX_HOST_NAME_LENGTH - '-db'.length)),
       bind: v.optional(
         v.pipe(
           v.union(
@@ -593,7 +623,10 @@ export const STACK_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 export const StackNameSchema = v.pipe(
   v.string('must be a stack name'),
   v.regex(new RegExp(STACK_NAME_PATTERN), 'must be lower-case letters, digits, _ and - (starting with a letter or digit)'),
-  v.maxLength(63, 'must be at most 63 characters'),
+  v.maxLength(
+    MAX_STACK_NAME_LENGTH,
+    (issue) => `is ${issue.received} characters long; at most ${MAX_STACK_NAME_LENGTH}: the watcher's container is <name>-watcher, a host name of at most ${MAX_HOST_NAME_LENGTH}`,
+  ),
   v.title('Stack name'),
   v.description(
     'The name of this stack, like a compose project name: it labels everything the stack creates and scopes what it manages (its models, gateway entries, Prometheus targets, lock). Default: the project directory\'s name.',
@@ -649,6 +682,8 @@ export function modelsJsonSchema(): Record<string, unknown> {
   // Model options appear in both forms of `models:`; a definition keeps the file small.
   const schema = toJsonSchema(ModelsFileSchema, {
     errorMode: 'throw',
+    // Checks are for the parser; the JSON Schema carries their patterns and ranges.
+    ignoreActions: ['check'],
     definitions: { modelOptions: ModelOptionsSchema },
   }) as Record<string, unknown>;
   // Top-level `x-` keys hold YAML anchors (as in compose files); valibot cannot say so.

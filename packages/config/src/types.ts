@@ -214,6 +214,11 @@ export interface HostSpec {
    * they publish on this address only. Set for every other host that has models.
    */
   address?: string;
+  /**
+   * `allow-open-models: true`: models of this host may go without an `api-key` although they are
+   * published on a non-loopback `address` (the user accepts that whoever reaches it can use them).
+   */
+  allowOpenModels?: boolean;
   /** Where it was defined (unset for the default host). */
   source?: SourceLocation;
 }

@@ -7,6 +7,7 @@ import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.
 import { ensureImage, type PullProgress } from './images.js';
 import { gpusOverlap, type ModelChange } from './plan.js';
 import { LABEL_MODEL } from './labels.js';
+import { resolvePublishAddress } from './publish-address.js';
 import type { ModelContainer } from './containers.js';
 import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
 
@@ -53,7 +54,10 @@ export interface ModelOutcome {
 /** Options for {@link applyModelPlan}. */
 export interface ApplyOptions {
   network: string;
-  /** Publish each model's vLLM port on this address of its Docker host (a port Docker picks; never on every interface). */
+  /**
+   * Publish each model's vLLM port on this address of its Docker host (a port Docker picks; never
+   * on every interface). A name is resolved first (see `resolvePublishAddress`); plan with the IP.
+   */
   publishOn?: string;
   /** Labels added to every container and network made (e.g. a test session). */
   extraLabels?: Record<string, string>;
@@ -138,13 +142,16 @@ class Limiter {
 /**
  * Carry out a plan: remove leftovers, pull missing images, then create / recreate / start the
  * models (GPU-sharing ones in order) and wait for each to be ready. Never throws for one
- * model's failure: every model gets an outcome. On abort, containers made by this run that are
+ * model's failure: every model gets an outcome (a `publishOn` that does not resolve throws
+ * `PublishAddressError` before anything changes). On abort, containers made by this run that are
  * not ready yet are removed, and stopped ones it started are stopped again, so nothing half-made
  * is left behind.
  */
 export async function applyModelPlan(docker: DockerClient, changes: readonly ModelChange[], options: ApplyOptions): Promise<ModelOutcome[]> {
   const emit = options.onEvent ?? (() => {});
   const signal = options.signal;
+  // Docker would publish on every interface for a name: resolved once, before anything changes.
+  const publishOn = options.publishOn === undefined ? undefined : (await resolvePublishAddress(options.publishOn)).ip;
   const outcomes = new Map<string, ModelOutcome>();
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_600_000;
   // Containers started by this run and not ready yet: whether this run also made them.
@@ -252,7 +259,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           network: options.network,
           argvStyle: argvStyles.get(spec.image) ?? 'api-server',
           extraLabels: options.extraLabels,
-          ...(options.publishOn ? { publishOn: options.publishOn } : {}),
+          ...(publishOn ? { publishOn } : {}),
           // The new container keeps answering to this name once renamed to the usual one.
           ...(rolling ? { name, aliases: [name] } : {}),
         });

@@ -1,6 +1,7 @@
 import { VLLM_CONTAINER_PORT as VLLM_PORT, type ModelSpec } from '@inferstack/config';
 import type { ContainerCreateOptions } from 'dockerode';
 import { modelLabels } from './labels.js';
+import { requireIpAddress } from './publish-address.js';
 
 /**
  * How the image's entrypoint takes the model. `serve`: `vllm serve` (v0.12+), a positional
@@ -43,7 +44,8 @@ export interface ModelContainerOptions {
   aliases?: string[];
   /**
    * Publish vLLM's port on this host address (a port Docker picks), for a gateway on another
-   * Docker host. Only there: never on every interface. @default not published
+   * Docker host. Only there: never on every interface. An IP address (see
+   * `resolvePublishAddress`): a name throws. @default not published
    */
   publishOn?: string;
 }
@@ -86,7 +88,7 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
       // No restart while it starts: a crash must be seen, not hidden by a restart loop. Once
       // ready, the policy becomes unless-stopped (see apply).
       RestartPolicy: { Name: 'no' },
-      ...(options.publishOn ? { PortBindings: { [`${VLLM_PORT}/tcp`]: [{ HostIp: options.publishOn, HostPort: '' }] } } : {}),
+      ...(options.publishOn ? { PortBindings: { [`${VLLM_PORT}/tcp`]: [{ HostIp: requireIpAddress(options.publishOn, spec.containerName), HostPort: '' }] } } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [options.network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
   };

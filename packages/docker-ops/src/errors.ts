@@ -49,6 +49,25 @@ export class DockerEndpointError extends DockerOpsError {
   }
 }
 
+/**
+ * The address a host's models publish on is a name that does not resolve to exactly one usable
+ * IP address. Nothing was created.
+ */
+export class PublishAddressError extends DockerOpsError {
+  /** The address as written. */
+  readonly address: string;
+
+  constructor(address: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, {
+      cause: options.cause,
+      hint:
+        options.hint ??
+        'write the IP address the gateway\'s host reaches this host on as its address: in models.yaml (hosts: <name>: address: 10.0.0.12); models publish their port on that address only',
+    });
+    this.address = address;
+  }
+}
+
 /** The daemon cannot give containers NVIDIA GPUs (no NVIDIA Container Toolkit). */
 export class NvidiaRuntimeMissingError extends DockerOpsError {
   readonly model: string;

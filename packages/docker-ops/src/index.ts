@@ -13,8 +13,11 @@ export {
   LockHeldError,
   NvidiaRuntimeMissingError,
   OperationAbortedError,
+  PublishAddressError,
   describeDockerError,
 } from './errors.js';
+export { canonicalIp, resolvePublishAddress, sameAddress } from './publish-address.js';
+export type { LookupAnswer, PublishAddress, ResolvePublishAddressOptions } from './publish-address.js';
 export type { LockHolder } from './errors.js';
 export {
   LABEL_GPU_UTILIZATION,

@@ -2,6 +2,7 @@ import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/confi
 import type { ModelContainer, ObservedSpec } from './containers.js';
 import { replacementStrategy } from './gpu-map.js';
 import { SPEC_FIELDS, specFieldDigests } from './labels.js';
+import { sameAddress } from './publish-address.js';
 
 /** What `apply` will do for one model. */
 export type ModelChange =
@@ -44,7 +45,8 @@ export interface PlanOptions {
   gpuIndices?: readonly number[];
   /**
    * The address the models of this host publish vLLM's port on (for a gateway on another
-   * host): a container published elsewhere, or not at all, is recreated.
+   * host), an IP address (`resolvePublishAddress`): a container published elsewhere, or not at
+   * all, is recreated.
    */
   publishOn?: string;
   /**
@@ -107,7 +109,7 @@ export function drift(spec: ModelSpec, container: ModelContainer, network?: stri
     container.specHash === undefined ? (container.observed ? changedFieldsOfObserved(spec, container.observed) : []) : changedFields(spec, container);
   if (network && !container.networks.includes(network)) changed.push('network');
   // The gateway on another host reaches it there: published elsewhere (or not), it cannot.
-  if (publishOn !== undefined && container.published?.address !== publishOn) changed.push('address');
+  if (publishOn !== undefined && !(container.published && sameAddress(container.published.address, publishOn))) changed.push('address');
   return changed;
 }
 

@@ -1,10 +1,12 @@
 import { createHash, createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
 import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH, LABEL_STACK } from './labels.js';
+import { requireIpAddress, resolvePublishAddress } from './publish-address.js';
 import { tarArchive, type TarEntry } from './tar.js';
 import type { PullPolicy } from '@inferstack/config';
 
@@ -74,7 +76,7 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of spec.ports ?? []) {
     exposed[`${p.container}/tcp`] = {};
-    bindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp ?? '127.0.0.1', HostPort: p.host ? String(p.host) : '' }];
+    bindings[`${p.container}/tcp`] = [{ HostIp: requireIpAddress(p.hostIp ?? '127.0.0.1', spec.name), HostPort: p.host ? String(p.host) : '' }];
   }
   return {
     name: spec.name,
@@ -153,6 +155,11 @@ export async function ensureService(
   spec: ServiceSpec,
   options: { hashKey: string; extraLabels?: Record<string, string>; forceRecreate?: boolean },
 ): Promise<ServiceResult> {
+  // A port published on a name would be published on every interface: its IP, resolved now.
+  const ports = spec.ports ?? [];
+  if (ports.some((p) => p.hostIp !== undefined && !isIP(p.hostIp))) {
+    spec = { ...spec, ports: await Promise.all(ports.map(async (p) => (p.hostIp === undefined ? p : { ...p, hostIp: (await resolvePublishAddress(p.hostIp)).ip }))) };
+  }
   const hash = serviceSpecHash(spec, options.hashKey);
   await ensureNetwork(docker, spec.network, options.extraLabels);
   let existing: Awaited<ReturnType<ReturnType<DockerClient['getContainer']>['inspect']>> | undefined;

@@ -94,6 +94,19 @@ describe('docker-ops against the real daemon', () => {
     expect(info.HostConfig.RestartPolicy?.Name).toBe('unless-stopped');
   });
 
+  it('publishes on the IP a name resolves to: localhost binds 127.0.0.1 only, and is no drift next time', async () => {
+    const s = spec('pub');
+    const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels, publishOn: 'localhost' });
+    expect(outcome?.outcome).toBe('done');
+    const info = await docker.getContainer(outcome!.containerId!).inspect();
+    // A name given to Docker as HostIp is bound as 0.0.0.0 and [::]: open on every interface.
+    expect(info.HostConfig.PortBindings).toEqual({ '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    expect(info.NetworkSettings.Ports['8000/tcp']?.map((b) => b.HostIp)).toEqual(['127.0.0.1']);
+    const [c] = (await listModelContainers(docker)).filter((x) => x.key === s.key);
+    expect(c?.published?.address).toBe('127.0.0.1');
+    expect(planModels([s], [c!], { network, publishOn: '127.0.0.1' }).map((x) => x.action)).toEqual(['keep']);
+  });
+
   it('starts the legacy entrypoint with --model (argv style from the image)', async () => {
     const s = spec('legacy', { image: 'inferstack-test/vllm-standin:legacy' });
     const [outcome] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: labels });

@@ -27,8 +27,11 @@ async function setup(options: FakeLitellmOptions = {}, clientKey: string | null 
 }
 
 /** One sync as the CLI does it: read, plan, apply. */
+const DIGEST_KEY = 'test-digest-secret-0123456789';
+
 async function sync(client: LitellmClient, desired: DesiredDeployment[], verify = { timeoutMs: 2000, intervalMs: 20 }) {
-  const changes = planGatewaySync(desired, await client.modelInfo());
+  // Keyed as inferstack's stack keys it: a changed api_key is seen through the digest.
+  const changes = planGatewaySync(desired, await client.modelInfo(), { digestKey: DIGEST_KEY });
   const report = await applyGatewaySyncApi(changes, { client, verify });
   return { changes, report };
 }
@@ -67,7 +70,7 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     const info = await client.modelInfo({ modelId: 'inferstack-inference-c' });
     expect(info[0]?.litellm_params).not.toHaveProperty('api_key');
     expect(info[0]?.litellm_params).toHaveProperty('use_in_pass_through', false);
-    expect(planGatewaySync([d('a'), d('b', 'shared'), d('c', 'shared', 'vllm-key')], await client.modelInfo())).toEqual([]);
+    expect(planGatewaySync([d('a'), d('b', 'shared'), d('c', 'shared', 'vllm-key')], await client.modelInfo(), { digestKey: DIGEST_KEY })).toEqual([]);
   });
 
   it('removes stopped models and replaces one whose api_key changed', async () => {
@@ -81,7 +84,7 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
       ['config-gpt', 'sk-openai'],
       ['inferstack-inference-b', 'key-2'],
     ]);
-    expect(planGatewaySync([d('b', 'b', 'key-2')], await client.modelInfo())).toEqual([]);
+    expect(planGatewaySync([d('b', 'b', 'key-2')], await client.modelInfo(), { digestKey: DIGEST_KEY })).toEqual([]);
   });
 
   it('moves a route to another backend without a gap: the new entry is added before the old one is deleted', async () => {

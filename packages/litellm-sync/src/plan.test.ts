@@ -99,13 +99,29 @@ describe('deploymentId', () => {
 
 describe('specDigest', () => {
   const base = { model_name: 'm', litellm_params: { model: 'hosted_vllm/m', api_base: 'http://c:8000/v1' } };
-  it('changes with api_base and api_key, and never contains the key', () => {
-    const withKey = specDigest({ ...base, litellm_params: { ...base.litellm_params, api_key: 'secret' } });
-    expect(specDigest(base)).not.toBe(withKey);
-    expect(specDigest({ ...base, litellm_params: { ...base.litellm_params, api_base: 'http://d:8000/v1' } })).not.toBe(
-      specDigest(base),
-    );
-    expect(withKey).not.toContain('secret');
+  const withKey = (key: string) => ({ ...base, litellm_params: { ...base.litellm_params, api_key: key } });
+
+  it('with a secret: changes with api_base and api_key, and never contains the key', () => {
+    expect(specDigest(base, 'stack-secret')).not.toBe(specDigest(withKey('sk-vllm'), 'stack-secret'));
+    expect(specDigest(withKey('sk-vllm'), 'stack-secret')).not.toBe(specDigest(withKey('sk-vllm-2'), 'stack-secret'));
+    expect(specDigest({ ...base, litellm_params: { ...base.litellm_params, api_base: 'http://d:8000/v1' } }, 'stack-secret')).not.toBe(specDigest(base, 'stack-secret'));
+    expect(specDigest(withKey('sk-vllm'), 'stack-secret')).not.toContain('sk-vllm');
+  });
+
+  it('a gateway key holder who reads the digest cannot test guesses of the api key without the secret', () => {
+    // What anyone with a gateway key reads in /model/info:
+    const stored = managedEntryFor(llama, { digestKey: 'stack-secret-0123456789' }).model_info.inferstack_spec;
+    // ... and what they can compute for a guess (the right one, here) without the secret:
+    expect(specDigest({ model_name: llama.servedModelName, litellm_params: { model: `hosted_vllm/${llama.servedModelName}`, api_base: llama.apiBase, api_key: llama.apiKey } })).not.toBe(stored);
+    expect(specDigest({ model_name: llama.servedModelName, litellm_params: { model: `hosted_vllm/${llama.servedModelName}`, api_base: llama.apiBase, api_key: llama.apiKey } }, 'a-wrong-guess')).not.toBe(stored);
+    // Another secret, another digest.
+    expect(managedEntryFor(llama, { digestKey: 'another-secret' }).model_info.inferstack_spec).not.toBe(stored);
+  });
+
+  it('without a secret the api key does not enter the digest at all', () => {
+    expect(specDigest(withKey('sk-vllm'))).toBe(specDigest(base));
+    expect(specDigest(withKey('sk-vllm'))).toBe(specDigest(withKey('sk-other')));
+    expect(managedEntryFor(llama).model_info.inferstack_spec).toBe(managedEntryFor({ ...llama, apiKey: undefined }).model_info.inferstack_spec);
   });
 });
 
@@ -192,14 +208,18 @@ describe('planGatewaySync', () => {
     expect(change?.kind === 'replace' && change.fields).toContain('api_base');
   });
 
-  it('replaces an entry whose api_key changed, seen only through the stored digest', () => {
-    const before = asReported(managedEntryFor(llama)); // api_key is not in /model/info
-    const changes = planGatewaySync([{ ...llama, apiKey: 'vllm-key-2' }], [before]);
+  it('replaces an entry whose api_key changed, seen only through the stored digest (keyed with the secret the sync is given)', () => {
+    const scope = { digestKey: 'stack-secret-0123456789' };
+    const before = asReported(managedEntryFor(llama, scope)); // api_key is not in /model/info
+    expect(planGatewaySync([llama], [before], scope)).toEqual([]);
+    const changes = planGatewaySync([{ ...llama, apiKey: 'vllm-key-2' }], [before], scope);
     expect(changes).toEqual([
       expect.objectContaining({ kind: 'replace', reason: 'changed', fields: ['spec'], fromId: 'inferstack-inference-llama' }),
     ]);
     // ... and a removed key is a change too
-    expect(planGatewaySync([{ ...llama, apiKey: undefined }], [before])).toHaveLength(1);
+    expect(planGatewaySync([{ ...llama, apiKey: undefined }], [before], scope)).toHaveLength(1);
+    // Without the secret, the key is not in the digest: a changed key alone is not seen.
+    expect(planGatewaySync([{ ...llama, apiKey: 'vllm-key-2' }], [asReported(managedEntryFor(llama))])).toEqual([]);
   });
 
   it('replaces an entry whose served model name changed', () => {
@@ -250,10 +270,11 @@ describe('planGatewaySync', () => {
 
 describe('formatGatewayPlan', () => {
   it('prints one aligned line per change and no keys', () => {
-    const stale = asReported(managedEntryFor(llama));
+    const scope = { digestKey: 'stack-secret' };
+    const stale = asReported(managedEntryFor(llama, scope));
     stale.litellm_params.api_base = 'http://old:8000/v1';
     const lines = formatGatewayPlan(
-      planGatewaySync([qwen, { ...llama, apiKey: 'vllm-key-2' }], [stale, legacy('model-7', qwenB)]),
+      planGatewaySync([qwen, { ...llama, apiKey: 'vllm-key-2' }], [stale, legacy('model-7', qwenB)], scope),
     );
     expect(lines).toEqual([
       '+ add      Qwen/Qwen3-4B            inferstack-inference-qwen-4b  -> http://inference-qwen-4b:8000/v1',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   type DesiredDeployment,
   type GatewayChange,
@@ -27,20 +27,22 @@ export function deploymentId(name: string): string {
 /**
  * Digest (16 hex) of every field inferstack owns in an entry. LiteLLM removes `api_key` from
  * `/model/info`, so a changed key is only visible through this digest, which travels unmasked in
- * `model_info.inferstack_spec`. The key enters the hash together with the other fields, and the
- * digest is truncated, so it does not give the key away.
+ * `model_info.inferstack_spec`: anyone with a gateway key reads it. So with `secret` it is an
+ * HMAC-SHA256 keyed by it and the backend's key enters it (a changed key is a change), and a
+ * reader without the secret cannot test guesses of the key against it; without `secret` the key
+ * does not enter it at all (a changed key alone then goes unseen).
  */
-export function specDigest(entry: {
-  model_name: string;
-  litellm_params: { model: string; api_base: string; api_key?: string };
-}): string {
-  const owned = [
-    entry.model_name,
-    entry.litellm_params.model,
-    entry.litellm_params.api_base,
-    entry.litellm_params.api_key ?? '',
-  ];
-  return sha256(`inferstack-spec-v1\0${JSON.stringify(owned)}`).slice(0, 16);
+export function specDigest(
+  entry: {
+    model_name: string;
+    litellm_params: { model: string; api_base: string; api_key?: string };
+  },
+  secret?: string,
+): string {
+  const owned = [entry.model_name, entry.litellm_params.model, entry.litellm_params.api_base];
+  if (secret === undefined || secret === '') return sha256(`inferstack-spec-v2\0${JSON.stringify(owned)}`).slice(0, 16);
+  const text = `inferstack-spec-v2\0${JSON.stringify([...owned, entry.litellm_params.api_key ?? ''])}`;
+  return createHmac('sha256', secret).update(text).digest('hex').slice(0, 16);
 }
 
 /**
@@ -83,7 +85,7 @@ export function managedEntryFor(deployment: DesiredDeployment, scope: SyncScope 
       managed_by: MANAGED_BY,
       ...(scope.owner !== undefined ? { inferstack_stack: scope.owner } : {}),
       ...(deployment.modelKey !== undefined ? { inferstack_model_key: deployment.modelKey } : {}),
-      inferstack_spec: specDigest({ model_name, litellm_params }),
+      inferstack_spec: specDigest({ model_name, litellm_params }, scope.digestKey),
     },
   };
 }

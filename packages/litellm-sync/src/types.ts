@@ -67,6 +67,14 @@ export interface DesiredDeployment {
 export interface SyncScope {
   /** The owner's name (a stack name), kept in `model_info.inferstack_stack`. */
   owner?: string;
+  /**
+   * A secret for the digest in `model_info.inferstack_spec` (see `specDigest`): every holder of
+   * a gateway key reads that field, so keyed with a secret only the sync knows, it tells a changed
+   * backend `api_key` without letting them test guesses of it. Give the same secret on every sync
+   * (another one makes every entry look changed once). inferstack's stack passes its spec-hash key.
+   * @default none: the api key does not enter the digest, and a changed key alone is not seen
+   */
+  digestKey?: string;
 }
 
 /** The value of `model_info.managed_by` on every entry inferstack owns. */
@@ -91,7 +99,7 @@ export interface ManagedModelEntry {
     /** The owner of the entry (a stack name), when the sync has one. */
     inferstack_stack?: string;
     inferstack_model_key?: string;
-    /** Digest of the fields we own (model name, model, api_base, api_key): a change means replace. */
+    /** Digest of the fields we own (model name, model, api_base; api_key when keyed): a change means replace. */
     inferstack_spec: string;
   };
 }

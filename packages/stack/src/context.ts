@@ -8,6 +8,7 @@ import {
   readStackIdentity,
   type DockerClient,
   type GpuInfo,
+  type PublishAddress,
   type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { StackEvent, StackEventHandler } from './events.js';
@@ -85,6 +86,12 @@ export interface StackContext {
    * again within the call (see hosts.ts).
    */
   readonly hostFailures: Map<string, HostFailure>;
+  /**
+   * The addresses of this call's hosts that were names, resolved once (see hosts.ts): by host
+   * name. {@link config} shows them resolved, so everything that publishes on or connects to a
+   * host's address uses the IP address.
+   */
+  readonly hostAddresses: Map<string, PublishAddress>;
 }
 
 /** @internal */
@@ -135,6 +142,7 @@ export function createContext(options: {
   const ctx: StackContext = {
     routing: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() },
     hostFailures: new Map(),
+    hostAddresses: new Map(),
     get config() {
       return config;
     },
@@ -209,12 +217,27 @@ export function createContext(options: {
  */
 export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandler; signal?: AbortSignal } = {}): StackContext {
   const signal = options.signal ? AbortSignal.any([ctx.signal, options.signal]) : ctx.signal;
+  const hostAddresses = new Map<string, PublishAddress>();
+  let shown: { base: StackConfig; resolved: number; config: StackConfig } | undefined;
   // The stack's context underneath (its config and identity are shared), this call's on top:
-  // its signal, its events, and its own routing (what one `stop` unrouted, the next `up` routes).
+  // its signal, its events, its own routing (what one `stop` unrouted, the next `up` routes),
+  // and the host addresses it resolved.
   return Object.create(ctx, {
     signal: { value: signal, enumerable: true },
     routing: { value: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() }, enumerable: true },
     hostFailures: { value: new Map(), enumerable: true },
+    hostAddresses: { value: hostAddresses, enumerable: true },
+    config: {
+      get() {
+        const base = ctx.config;
+        if (hostAddresses.size === 0) return base;
+        if (shown?.base !== base || shown.resolved !== hostAddresses.size) {
+          shown = { base, resolved: hostAddresses.size, config: withResolvedAddresses(base, hostAddresses) };
+        }
+        return shown.config;
+      },
+      enumerable: true,
+    },
     emit: {
       value(event: StackEvent) {
         ctx.emit(event);
@@ -222,6 +245,11 @@ export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandle
       },
     },
   }) as StackContext;
+}
+
+/** The config with the hosts' addresses that were names replaced by the IP addresses they resolved to. */
+function withResolvedAddresses(config: StackConfig, addresses: ReadonlyMap<string, PublishAddress>): StackConfig {
+  return { ...config, hosts: config.hosts.map((h) => (addresses.has(h.name) ? { ...h, address: addresses.get(h.name)!.ip } : h)) };
 }
 
 /** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */

@@ -1,6 +1,6 @@
 import { parseConfig } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
-import { apiVersionAtLeast, doctorVerdict, isAllInterfaces, isLoopback, keyChecks, keyWeakness, looksGated, portCheck, type Check } from './doctor.js';
+import { apiVersionAtLeast, doctorVerdict, isAllInterfaces, isLoopback, keyChecks, keyWeakness, looksGated, portCheck, transportChecks, type Check } from './doctor.js';
 
 const STRONG = `sk-${'a1'.repeat(24)}`;
 
@@ -86,6 +86,32 @@ describe('keyChecks', () => {
     expect(byId(checks, 'hf-token')?.status).toBe('ok');
     const gated = keyChecks(parseConfig('models:\n  - l: {model: meta-llama/Llama-3.1-8B-Instruct, gpus: none}\n', { file: '/p/m.yaml', settings: { LITELLM_MASTER_KEY: STRONG } }));
     expect(byId(gated, 'hf-token')).toMatchObject({ status: 'warn', message: expect.stringContaining('meta-llama/Llama-3.1-8B-Instruct') });
+  });
+});
+
+describe('transportChecks', () => {
+  it('warns, per host, about a Docker API reached over tcp:// without TLS', () => {
+    const c = parseConfig(
+      [
+        'hosts:',
+        '  plain: {endpoint: "tcp://10.0.0.9:2375"}',
+        '  safe: {endpoint: "tcp://10.0.0.10:2376", tls: {ca: ca.pem, cert: cert.pem, key: key.pem}}',
+        'models:',
+        '  - m: {model: Qwen/Qwen3-4B, gpus: none}',
+      ].join('\n'),
+      { file: '/p/model_config/models.yaml' },
+    );
+    const checks = transportChecks(c, {});
+    expect(checks).toEqual([expect.objectContaining({ id: 'docker-tls-plain', status: 'warn' })]);
+    expect(checks[0]!.message).toMatch(/tcp:\/\/10\.0\.0\.9:2375.*clear text.*HF token and API keys/);
+    expect(checks[0]!.hint).toMatch(/tls:.*ssh:\/\//);
+  });
+
+  it('says all is well when every Docker API is reached over TLS or SSH, and nothing without other hosts', () => {
+    const c = parseConfig('hosts:\n  b: {endpoint: "ssh://root@b", allow-open-models: true}\nmodels:\n  - m: {model: x, gpus: none, host: b}\n', { file: '/p/model_config/models.yaml' });
+    expect(transportChecks(c, {})).toEqual([expect.objectContaining({ id: 'docker-tls', status: 'ok' })]);
+    expect(transportChecks(config('', {}), {})).toEqual([]);
+    expect(transportChecks(config('', {}), { DOCKER_HOST: 'tcp://10.0.0.1:2375' })).toEqual([expect.objectContaining({ id: 'docker-tls-local', status: 'warn' })]);
   });
 });
 

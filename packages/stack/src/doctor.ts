@@ -18,6 +18,7 @@ import {
   type PublishedPort,
 } from '@inferstack/docker-ops';
 import { shownPath } from './_paths.js';
+import { hostsOf, insecureTransports } from './hosts.js';
 
 /** How a check came out: fine, worth a look, or something that will not work. */
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -177,6 +178,23 @@ export function keyChecks(config: StackConfig): Check[] {
 }
 
 /**
+ * How `serve` reaches each Docker host: a `tcp://` endpoint without TLS (or `DOCKER_HOST` without
+ * `DOCKER_TLS_VERIFY`) on another machine carries every container body, secrets included, in
+ * clear text, and gives the daemon to whoever reaches the port. Nothing to say with the default
+ * socket alone.
+ */
+export function transportChecks(config: StackConfig, env: NodeJS.ProcessEnv): Check[] {
+  const hostNames = hostsOf(config).filter((h) => !h.local).map((h) => h.name);
+  const checks: Check[] = [];
+  const insecure = insecureTransports(config, env);
+  for (const t of insecure) checks.push({ id: `docker-tls-${t.host}`, title: 'docker tls', status: 'warn', message: t.message, hint: t.hint });
+  if (insecure.length === 0 && (hostNames.length > 0 || env.DOCKER_HOST?.startsWith('tcp://'))) {
+    checks.push({ id: 'docker-tls', title: 'docker tls', status: 'ok', message: 'every Docker API is reached over TLS, SSH, a socket or loopback' });
+  }
+  return checks;
+}
+
+/**
  * Whether a port the config publishes is usable: free, or held by the very container that
  * should hold it. `bindable` is the result of trying to listen on it here (undefined when the
  * daemon is remote and that says nothing).
@@ -264,6 +282,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
     await diskCheck(local, config, checks);
     await portChecks(local, client, config, checks);
     checks.push(...keyChecks(config));
+    checks.push(...transportChecks(config, env));
   }
   return { verdict: doctorVerdict(checks), checks, ...(config ? { config } : {}) };
 }

@@ -115,6 +115,12 @@ export async function syncGateway(
     stallMs?: number;
     /** Told when a managed gateway that did not answer was given a fresh worker. */
     onStall?: (message: string) => void;
+    /**
+     * The secret of the digest each entry carries in `model_info` (litellm-sync's `digestKey`):
+     * the stack's spec-hash key, which no gateway key holder knows. @default none: a changed
+     * model api-key alone is not seen in API mode
+     */
+    digestKey?: string;
   } = {},
 ): Promise<GatewaySyncResult> {
   const mode = config.gateway.sync;
@@ -122,8 +128,9 @@ export async function syncGateway(
   const serve = desiredDeployments(config, serving, mode);
   const kept = await keptDeployments(config, client, options.keep ?? new Set(), options.signal);
   const desired = [...serve, ...kept.filter((k) => !serve.some((d) => d.name === k.name))];
-  // Entries are the stack's: another stack syncing the same gateway keeps its own.
-  const scope = { owner: config.name };
+  // Entries are the stack's: another stack syncing the same gateway keeps its own. Their digests
+  // are keyed with a secret of the stack (every gateway key holder reads them).
+  const scope = { owner: config.name, ...(options.digestKey ? { digestKey: options.digestKey } : {}) };
   const routed = desired.map((d) => d.servedModelName);
   if (mode === 'config') {
     if (options.dryRun) {

@@ -1,7 +1,7 @@
 import { parseConfig } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
 import { containerAddress, containerApiBase, shownApiBase } from './endpoints.js';
-import { exposureWarnings, hasSeveralHosts, keptModels, modelsOnHost, publishAddress } from './hosts.js';
+import { exposureWarnings, hasSeveralHosts, insecureTransportWarnings, keptModels, modelsOnHost, publishAddress } from './hosts.js';
 import { desiredDeployments } from './gateway-sync.js';
 import { dcgmExporterService, nodeExporterService } from './services/monitoring.js';
 
@@ -9,15 +9,17 @@ const load = (yaml: string) => parseConfig(yaml, { file: '/p/model_config/models
 const CONFIG = load(
   [
     'hosts:',
-    '  b: {endpoint: "ssh://root@gpu-b", address: 10.0.0.2}',
+    '  b: {endpoint: "ssh://root@gpu-b", address: 10.0.0.2, allow-open-models: true}',
     '  c: {endpoint: "tcp://10.0.0.3:2376", tls: {ca: ca.pem, cert: cert.pem, key: key.pem}}',
     '  lo: {endpoint: "unix:///run/lo.sock", address: 127.0.0.1}',
-    '  v6: {endpoint: "ssh://root@gpu-6", address: "fd00::6"}',
+    '  v6: {endpoint: "ssh://root@gpu-6", address: "fd00::6", allow-open-models: true}',
+    '  plain: {endpoint: "tcp://10.0.0.9:2375"}',
+    '  tunnel: {endpoint: "tcp://127.0.0.1:2375", address: 10.0.0.8}',
     'models:',
     '  a: {model: x, gpus: none}',
     '  b1: {model: x, gpus: none, host: b}',
     '  b2: {model: x, gpus: none, host: b, api-key: "${K}"}',
-    '  c1: {model: x, gpus: none, host: c}',
+    '  c1: {model: x, gpus: none, host: c, api-key: "${K}"}',
     '  l1: {model: x, gpus: none, host: lo}',
     '  six: {model: x, gpus: none, host: v6}',
   ].join('\n'),
@@ -59,12 +61,26 @@ describe('hosts', () => {
     expect(publishAddress(host('c'))).toBe('10.0.0.3');
   });
 
-  it('warns about models published on a non-loopback address without an api-key', () => {
+  it('names the models open on purpose (allow-open-models: true), and Docker APIs reached without TLS', () => {
     expect(exposureWarnings(CONFIG)).toEqual([
-      'model "b1" on host b is published on 10.0.0.2 without an api-key: anyone who reaches 10.0.0.2 can use it (add api-key: "${SOME_KEY}")',
-      'model "c1" on host c is published on 10.0.0.3 without an api-key: anyone who reaches 10.0.0.3 can use it (add api-key: "${SOME_KEY}")',
-      'model "six" on host v6 is published on fd00::6 without an api-key: anyone who reaches fd00::6 can use it (add api-key: "${SOME_KEY}")',
+      'model "b1" on host b is published on 10.0.0.2 without an api-key (allow-open-models: true): anyone who reaches 10.0.0.2 can use it',
+      'model "six" on host v6 is published on fd00::6 without an api-key (allow-open-models: true): anyone who reaches fd00::6 can use it',
+      ...insecureTransportWarnings(CONFIG),
     ]);
+    // tcp:// without tls: on another machine's address only (a loopback one is a tunnel: nothing crosses the network).
+    expect(insecureTransportWarnings(CONFIG)).toEqual([
+      "host plain: its Docker API (tcp://10.0.0.9:2375) has no tls: every container body crosses the network in clear text, the HF token and API keys included, and whoever reaches the port controls the daemon (add tls: {ca, cert, key} for a daemon with --tlsverify, or use ssh://)",
+    ]);
+  });
+
+  it('the default host reached as DOCKER_HOST=tcp:// without DOCKER_TLS_VERIFY is no better', () => {
+    const one = load('models:\n  a: {model: x}\n');
+    expect(insecureTransportWarnings(one, { DOCKER_HOST: 'tcp://10.0.0.1:2375' })).toEqual([
+      "the default host: its Docker API (DOCKER_HOST=tcp://10.0.0.1:2375) has no TLS: every container body crosses the network in clear text, the HF token and API keys included, and whoever reaches the port controls the daemon (set DOCKER_TLS_VERIFY=1 with DOCKER_CERT_PATH, or use ssh://)",
+    ]);
+    expect(insecureTransportWarnings(one, { DOCKER_HOST: 'tcp://10.0.0.1:2376', DOCKER_TLS_VERIFY: '1' })).toEqual([]);
+    expect(insecureTransportWarnings(one, { DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toEqual([]);
+    expect(insecureTransportWarnings(one, {})).toEqual([]);
   });
 
   it('a host that cannot be asked keeps the routes of its models; a host\'s own key rehashes only its models', () => {

@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { LOCAL_HOST, hashModelSpec, type HostSpec, type ModelSpec, type StackConfig } from '@inferstack/config';
-import { connectHost, daemonId, readStackIdentity, type DockerClient } from '@inferstack/docker-ops';
+import { connectHost, daemonId, PublishAddressError, readStackIdentity, resolvePublishAddress, type DockerClient } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
 import { StackInputError } from './errors.js';
 
@@ -84,7 +85,13 @@ export async function reachHosts(
   // A host that failed earlier in this call is not asked again (nor reported twice).
   const known = (options.hosts ?? hostsOf(ctx.config)).filter((h) => ctx.hostFailures.has(h.name));
   const hosts = (options.hosts ?? hostsOf(ctx.config)).filter((h) => !ctx.hostFailures.has(h.name));
-  const settled = await Promise.allSettled(hosts.map(async (host) => ({ host, docker: await ctx.docker(host.local ? undefined : host.name) })));
+  const settled = await Promise.allSettled(
+    hosts.map(async (host) => {
+      const [docker] = await Promise.all([ctx.docker(host.local ? undefined : host.name), resolveHostAddress(ctx, host)]);
+      // The host as this call sees it: its address an IP address (see resolveHostAddress).
+      return { host: hostNamed(ctx.config, host.name) ?? host, docker };
+    }),
+  );
   const reached: ReachedHost[] = [];
   const failed: HostFailure[] = known.map((h) => ctx.hostFailures.get(h.name)!);
   settled.forEach((r, i) => {
@@ -95,6 +102,31 @@ export async function reachHosts(
   });
   if (options.distinct && reached.length > 1) await requireDistinctDaemons(reached);
   return { reached, failed };
+}
+
+/**
+ * Resolve the address of another host when it is a name (`address: gpu2.lan`, or the endpoint's
+ * host name), once per call: Docker publishes on an IP address only (a name there would open the
+ * models on every interface), the gateway and Prometheus should reach what was published, and
+ * drift is told by comparing IP addresses. A name that does not resolve to one usable address
+ * fails the host (with the advice to write the IP), before anything changes there.
+ */
+async function resolveHostAddress(ctx: StackContext, host: HostSpec): Promise<void> {
+  if (host.local || host.address === undefined || isIP(host.address) || ctx.hostAddresses.has(host.name)) return;
+  const resolved = await resolvePublishAddress(host.address).catch((error: unknown) => {
+    throw error instanceof PublishAddressError
+      ? new PublishAddressError(error.address, error.message, {
+          cause: error.cause,
+          hint: `write the IP address the gateway's host reaches ${host.name} on: hosts: ${host.name}: address: <IP> in models.yaml (its models publish their port there only)`,
+        })
+      : error;
+  });
+  ctx.hostAddresses.set(host.name, resolved);
+}
+
+/** What the call resolved, one line per host whose address is a name: for the plan. */
+export function addressNotes(ctx: Pick<StackContext, 'hostAddresses'>): string[] {
+  return [...ctx.hostAddresses].map(([name, a]) => `host ${name}: address ${a.address} resolves to ${a.ip}; its models publish there`);
 }
 
 async function requireDistinctDaemons(reached: readonly ReachedHost[]): Promise<void> {
@@ -150,19 +182,61 @@ export async function onEachHost<T>(
 }
 
 /**
- * Warnings about what the config opens on the network: a model on another host than the
- * gateway's publishes its port on that host's address, where anyone who reaches the address
- * can call it; without an `api-key` nothing stops them.
+ * Warnings about what the config opens on the network: the models published on another host's
+ * address without an `api-key` because that host says `allow-open-models: true` (anyone who
+ * reaches the address can use them; without that key the config is refused), and Docker APIs
+ * reached without TLS ({@link insecureTransportWarnings}).
  */
-export function exposureWarnings(config: StackConfig): string[] {
+export function exposureWarnings(config: StackConfig, env: NodeJS.ProcessEnv = {}): string[] {
   const out: string[] = [];
   for (const m of config.models) {
     const host = hostNamed(config, hostOf(m));
     const address = host ? publishAddress(host) : undefined;
     if (!address || m.apiKey || isLoopbackAddress(address)) continue;
-    out.push(`model "${m.key}" on host ${host!.name} is published on ${address} without an api-key: anyone who reaches ${address} can use it (add api-key: "\${SOME_KEY}")`);
+    out.push(`model "${m.key}" on host ${host!.name} is published on ${address} without an api-key (allow-open-models: true): anyone who reaches ${address} can use it`);
+  }
+  return [...out, ...insecureTransportWarnings(config, env)];
+}
+
+/** A Docker API reached over plain `tcp://` on another machine: see {@link insecureTransports}. */
+export interface InsecureTransport {
+  /** The host's name (`local` for the default host). */
+  host: string;
+  message: string;
+  hint: string;
+}
+
+/**
+ * Docker APIs reached over plain `tcp://` (no TLS) on another machine: the Engine API then
+ * carries every container body in clear text (the HF token, API keys and master keys are in
+ * their environment), and whoever reaches the port controls the daemon. A loopback address is
+ * left alone: nothing crosses the network (an SSH tunnel, say). For the default host, `env`
+ * says (`DOCKER_HOST` without `DOCKER_TLS_VERIFY`).
+ */
+export function insecureTransports(config: Pick<StackConfig, 'hosts'>, env: NodeJS.ProcessEnv = {}): InsecureTransport[] {
+  const risk = 'every container body crosses the network in clear text, the HF token and API keys included, and whoever reaches the port controls the daemon';
+  const out: InsecureTransport[] = [];
+  const plainTcp = (endpoint: string | undefined): boolean => {
+    if (!endpoint?.startsWith('tcp://')) return false;
+    try {
+      return !isLoopbackAddress(new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1'));
+    } catch {
+      return false;
+    }
+  };
+  if (plainTcp(env.DOCKER_HOST) && !env.DOCKER_TLS_VERIFY) {
+    out.push({ host: LOCAL_HOST, message: `the default host: its Docker API (DOCKER_HOST=${env.DOCKER_HOST}) has no TLS: ${risk}`, hint: 'set DOCKER_TLS_VERIFY=1 with DOCKER_CERT_PATH, or use ssh://' });
+  }
+  for (const h of hostsOf(config)) {
+    if (h.local || h.tls || !plainTcp(h.endpoint)) continue;
+    out.push({ host: h.name, message: `host ${h.name}: its Docker API (${h.endpoint}) has no tls: ${risk}`, hint: 'add tls: {ca, cert, key} for a daemon with --tlsverify, or use ssh://' });
   }
   return out;
+}
+
+/** {@link insecureTransports} as warning lines. */
+export function insecureTransportWarnings(config: Pick<StackConfig, 'hosts'>, env: NodeJS.ProcessEnv = {}): string[] {
+  return insecureTransports(config, env).map((t) => `${t.message} (${t.hint})`);
 }
 
 function isLoopbackAddress(address: string): boolean {

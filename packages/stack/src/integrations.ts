@@ -56,7 +56,6 @@ export async function syncIntegrations(ctx: StackContext, options: SyncOptions =
 }
 
 async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncResult> {
-  const { config } = ctx;
   // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
   await ctx.resolve();
   let containers = options.containers;
@@ -66,6 +65,8 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
     containers = listed.containers;
     unknownHosts = new Set(listed.failed.map((f) => f.host));
   }
+  // Read once the hosts were reached: their addresses resolved, the identity's key adopted.
+  const { config } = ctx;
   const candidates = containers.filter((c) => !ctx.routing.excludedIds.has(c.id));
   const serving = await servingModels(candidates, { network: config.network, readyIds: ctx.routing.readyIds, local: ctx.local, config });
   // A model the watcher stopped because nobody asked for it keeps its route: the next request
@@ -84,6 +85,8 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
           justStarted: options.gatewayJustStarted,
           keep,
           onStall: (message) => ctx.emit({ type: 'note', level: 'warn', message }),
+          // The stack's key (read from its identity above): the same on every run and in the watcher.
+          digestKey: ctx.hashKey,
         }).then(
           (result) => {
             ctx.emit({ type: 'gateway-synced', result });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { loadConfig, type StackConfig } from '@inferstack/config';
+import { loadConfig, MAX_STACK_NAME_LENGTH, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
 import type { StackEventHandler } from './events.js';
@@ -118,8 +118,11 @@ export interface Stack {
 export async function openStack(options: OpenStackOptions = {}): Promise<Stack> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  if (options.name !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(options.name)) {
-    throw new StackInputError(`"${options.name}" is not a stack name`, { hint: 'use lower-case letters, digits, _ and - (starting with a letter or digit), at most 63 characters' });
+  if (options.name !== undefined && !new RegExp(`^[a-z0-9][a-z0-9_-]{0,${MAX_STACK_NAME_LENGTH - 1}}$`).test(options.name)) {
+    const long = options.name.length > MAX_STACK_NAME_LENGTH ? ` (${options.name.length} characters)` : '';
+    throw new StackInputError(`"${options.name}" is not a stack name${long}`, {
+      hint: `use lower-case letters, digits, _ and - (starting with a letter or digit), at most ${MAX_STACK_NAME_LENGTH} characters: the watcher's container is <name>-watcher, a host name the gateway resolves`,
+    });
   }
   // Until the stack's identity is read from Docker: this run's key and home. A stack made
   // before identities existed keeps the per-user key it was made with.

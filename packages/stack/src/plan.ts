@@ -2,7 +2,7 @@ import type { HostSpec, ModelSpec } from '@inferstack/config';
 import { gpuMap, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
-import { exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
+import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
 import { selectedModels } from './select.js';
 
 /** Options of `plan`. */
@@ -42,8 +42,13 @@ export interface StackPlan {
   gpus: GpuMap;
   /** Each host: planned, or why not (it could not be reached: its models are not in `changes`). */
   hosts: HostPlanStatus[];
-  /** Things worth knowing before `up` (a model published without an api-key, say). */
+  /**
+   * Things worth knowing before `up`: a model published without an api-key (its host allows open
+   * models), a Docker API reached without TLS.
+   */
   warnings: string[];
+  /** What the plan rests on: a host address given as a name, and the IP address it resolved to. */
+  notes: string[];
 }
 
 /** One host's part of a plan, with what `up` needs to carry it out. @internal */
@@ -79,7 +84,9 @@ export async function planOnHosts(
     const f = unplanned.find((x) => x.host === h.name);
     return f ? { host: h.name, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : { host: h.name, ok: true };
   });
-  return { plan: { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus, hosts, warnings: exposureWarnings(config) }, parts, failed: unplanned };
+  // After reaching the hosts: their addresses are IP addresses now (see hosts.ts).
+  const warnings = exposureWarnings(ctx.config, ctx.env);
+  return { plan: { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus, hosts, warnings, notes: addressNotes(ctx) }, parts, failed: unplanned };
 }
 
 /** What `up` would do to the models, from one container listing per host. Changes nothing, takes no lock. */

@@ -134,6 +134,7 @@ models:
 #~   gpu2:
 #~     endpoint: ssh://deploy@gpu2.lan     # or tcp://gpu2.lan:2376 with tls: {ca, cert, key}
 #~     address: 10.0.0.12               # where the gateway reaches gpu2's models (default: the endpoint's host)
+#~     allow-open-models: false         # true: its models may go without an api-key (open to whoever reaches the address)
 `;
 
 /**

@@ -90,6 +90,8 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     const identity = await ctx.ensureIdentity();
     const identities = await hostIdentities(ctx, locked, identity);
     const { plan, parts } = await planOnHosts(ctx, { ...planOptions, reached: { reached: locked, failed: [...ctx.hostFailures.values()] } });
+    // What `plan` warns about (open models, a Docker API without TLS) is said here too.
+    for (const message of plan.warnings) ctx.emit({ type: 'note', level: 'warn', message });
     const gpus = hostGpus(ctx, parts);
     await gpuPreflight(ctx, parts, gpus);
 

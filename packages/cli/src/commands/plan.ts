@@ -49,11 +49,13 @@ export default defineCommand({
         gpus: plan.gpus,
         ...(several ? { hosts: plan.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
         ...(plan.warnings.length ? { warnings: plan.warnings } : {}),
+        ...(plan.notes.length ? { notes: plan.notes } : {}),
       });
     } else {
       ctx.output.print(`stack ${plan.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
       printPlan(ctx.output, plan.changes, { hosts: several });
       printGpuMap(ctx.output, plan.gpus);
+      for (const n of plan.notes) ctx.output.info(`${ctx.output.dim('i')} ${n}`);
       for (const w of plan.warnings) ctx.output.info(`${ctx.output.yellow('!')} ${w}`);
       printHostFailures(ctx.output, plan.hosts);
     }
