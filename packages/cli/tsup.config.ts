@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
@@ -36,6 +38,48 @@ const lean: Plugin = {
   },
 };
 
+/**
+ * The libraries are bundled from their TypeScript sources, not their builds: esbuild then splits
+ * them per source file and leaves out what a command does not reach. The point is the parser of
+ * models.yaml (yaml, valibot: `loadConfig` loads it only when it parses): `serve status` and a
+ * no-op `serve up`, whose config the CLI's cache of parsed configs answers, start without it.
+ *
+ * One more step is needed for that. esbuild puts a module in the chunks of every command that
+ * imports the package's index, whether or not the command uses that export; `@inferstack/config`'s
+ * index exports `parseConfig` and `modelsJsonSchema`, which hold the parser. So every importer
+ * but those that use them gets the index without those two exports: one that used them anyway
+ * fails the build ("No matching export"), it never ships the parser by mistake. The same holds
+ * for `@inferstack/stack`'s index (it exports `initProject`, which parses): the module that opens
+ * a stack for the commands (src/context.ts) gets `openStack` alone.
+ */
+const CONFIG_PARSER_EXPORTS = /^export (type )?\{[^}]*\} from '\.\/(parse-config|schema)\.js';$/gm;
+const CONFIG_PARSER_USERS = [/[\\/]stack[\\/]src[\\/]init-project\.ts$/];
+const librarySources: Plugin = {
+  name: 'inferstack-library-sources',
+  setup(build) {
+    const dirs: Record<string, string> = { config: 'config', 'docker-ops': 'docker-ops', 'litellm-sync': 'litellm-sync', 'prometheus-sync': 'prometheus-sync', stack: 'stack' };
+    build.onResolve({ filter: /^@inferstack\/[a-z-]+$/ }, (args) => {
+      const dir = dirs[args.path.slice('@inferstack/'.length)];
+      if (!dir) return undefined;
+      const index = require.resolve(`../${dir}/src/index.ts`);
+      if (dir === 'stack' && /[\\/]cli[\\/]src[\\/]context\.ts$/.test(args.importer)) return { path: require.resolve('../stack/src/open-stack.ts'), namespace: 'stack-open-only', sideEffects: false };
+      if (dir === 'config' && !CONFIG_PARSER_USERS.some((re) => re.test(args.importer))) return { path: index, namespace: 'config-without-parser', sideEffects: false };
+      // Their package.json says so too (`"sideEffects": false`); a plugin-resolved path must say it itself.
+      return { path: index, sideEffects: false };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'stack-open-only' }, (args) => ({
+      contents: `export { openStack } from ${JSON.stringify(args.path)};`,
+      loader: 'ts',
+      resolveDir: dirname(args.path),
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'config-without-parser' }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(CONFIG_PARSER_EXPORTS, ''),
+      loader: 'ts',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm'],
@@ -48,9 +92,11 @@ export default defineConfig({
   // Everything in one bundle (see above) but ssh2.
   noExternal: [/^(?!ssh2$).*/],
   external: ['ssh2'],
-  esbuildPlugins: [lean],
+  esbuildPlugins: [librarySources, lean],
   esbuildOptions(options) {
     options.conditions = ['node', 'import', 'default'];
+    options.minifyWhitespace = true;
+    options.minifySyntax = true;
   },
   // Grafana's dashboards and provisioning files travel with the bin (serve mounts them).
   onSuccess: 'mkdir -p dist/grafana && cp -r ../prometheus-sync/dashboards ../prometheus-sync/provisioning dist/grafana/',

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Stack, StackEventHandler } from '@inferstack/stack';
+import { openStack, type Stack, type StackEventHandler } from '@inferstack/stack';
+import { createConfigLoader } from './config-cache.js';
 import type { Output } from './output.js';
 
 /** What every command gets from `runCli` (citty's `data`). */
@@ -18,11 +19,11 @@ export function commandEnv(context: { data?: unknown }): CommandEnv {
 }
 
 /**
- * Open the stack of `configPath` for a command: the library is loaded only now (so `--help`
- * never loads it), and every secret of the config is masked in all output from here on.
+ * Open the stack of `configPath` for a command (this module is loaded with the commands, so
+ * `--help` never loads the library), its config read through the CLI's cache of parsed configs;
+ * every secret of the config is masked in all output from here on.
  */
 export async function openStackFor(ctx: CommandEnv, args: { 'model-config': string; project?: string }, onEvent?: StackEventHandler): Promise<Stack> {
-  const { openStack } = await import('@inferstack/stack');
   // The bundled bin carries Grafana's files beside itself (copied there at build); from the
   // sources, the library finds its own.
   const grafana = fileURLToPath(new URL('./grafana/', import.meta.url));
@@ -32,6 +33,7 @@ export async function openStackFor(ctx: CommandEnv, args: { 'model-config': stri
     cwd: ctx.cwd,
     env: ctx.env,
     signal: ctx.signal,
+    loadConfig: createConfigLoader({ env: ctx.env, debug: (message) => ctx.output.debug(message) }),
     ...(existsSync(grafana) ? { grafanaAssets: { dashboards: `${grafana}dashboards`, provisioning: `${grafana}provisioning` } } : {}),
     ...(onEvent ? { onEvent } : {}),
     // The managed watcher runs this very program (the bundled bin) in a container of the stack.

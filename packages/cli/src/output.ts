@@ -1,5 +1,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { inspect } from 'node:util';
+import { createConsola, LogLevels, type ConsolaInstance } from 'consola/core';
+import { CliReporter } from './reporter.js';
 
 /** Where the CLI writes. Progress and errors go to `err`, results (tables, JSON) to `out`. */
 export interface Streams {
@@ -8,57 +10,84 @@ export interface Streams {
 }
 
 /**
- * Writes lines with every known secret value masked. Secrets should never reach output in the
- * first place; this is the last guard for messages that quote a daemon or server.
+ * The CLI's output: a consola instance whose one reporter ({@link CliReporter}) writes results
+ * to stdout and everything else to stderr, masking every secret value. Libraries never print;
+ * only the CLI makes this (one per `runCli`), and commands and renderers write through it.
  */
 export class Output {
-  private readonly secrets: string[] = [];
+  /** The consola instance behind it: `info`, `success`, `warn`, `error`, `debug` go to stderr, `log` to stdout. */
+  readonly consola: ConsolaInstance;
+  private readonly reporter: CliReporter;
 
   constructor(
     readonly streams: Streams,
     readonly options: { color: boolean; debug: boolean },
-  ) {}
+  ) {
+    this.reporter = new CliReporter(streams, options.color);
+    this.consola = createConsola({
+      level: options.debug ? LogLevels.debug : LogLevels.info,
+      reporters: [this.reporter],
+      // Identical lines are real output here (blank lines between tables, repeated log lines).
+      throttle: 0,
+    });
+  }
 
   /** Values to mask from now on (short ones would mask ordinary words and are skipped). */
   addSecrets(values: Iterable<string | undefined>): void {
-    for (const v of values) if (v && v.length >= 6 && !this.secrets.includes(v)) this.secrets.push(v);
-    this.secrets.sort((a, b) => b.length - a.length);
+    this.reporter.addSecrets(values);
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
+    return this.reporter.mask(text);
   }
 
   /** A result line on stdout. */
   print(text = ''): void {
-    this.streams.out.write(`${this.mask(text)}\n`);
+    this.consola.log(text);
   }
 
   /** A progress or diagnostic line on stderr. */
   info(text: string): void {
-    this.streams.err.write(`${this.mask(text)}\n`);
+    this.consola.info(text);
   }
 
+  /** `✔ text` on stderr. */
+  success(text: string): void {
+    this.consola.success(text);
+  }
+
+  /** `! text` on stderr. */
+  warn(text: string): void {
+    this.consola.warn(text);
+  }
+
+  /** A line shown with --debug only; a function is called only then. */
   debug(text: string | (() => string)): void {
-    if (this.options.debug) this.info(this.dim(`debug: ${typeof text === 'function' ? text() : text}`));
+    if (this.options.debug) this.consola.debug(typeof text === 'function' ? text() : text);
+  }
+
+  /** Text as it comes on stdout (a followed log, a file), masked, no newline added. */
+  write(text: string): void {
+    this.reporter.raw(text);
   }
 
   json(value: unknown): void {
-    this.streams.out.write(`${this.mask(JSON.stringify(value, null, 2))}\n`);
+    this.consola.log(JSON.stringify(value, null, 2));
   }
 
-  error(message: string, hint?: string, details: string[] = []): void {
-    this.info(`${this.red('✖')} ${message}`);
-    for (const d of details) this.info(`  ${d}`);
-    if (hint) this.info(`  ${this.dim('→')} ${hint}`);
+  /** `✖ message`, then the detail lines and the hint, on stderr. */
+  error(message: string, hint?: string, details: readonly string[] = []): void {
+    this.consola.error({ message, ...(hint ? { hint } : {}), details });
   }
 
   /** An unexpected error: the stack, and a request to report it. */
   bug(error: unknown): void {
-    this.info(`${this.red('✖')} unexpected error: ${inspect(error)}`);
-    this.info('  this is a bug in inferstack: please report it with the output above.');
+    this.consola.error({ message: `unexpected error: ${inspect(error)}`, details: ['this is a bug in inferstack: please report it with the output above.'] });
+  }
+
+  /** The spinner lines at the bottom of a terminal ({@link CliReporter.live}); `[]` removes them. */
+  live(lines: readonly string[]): void {
+    this.reporter.live(lines);
   }
 
   get isTTY(): boolean {

@@ -1,6 +1,7 @@
 export { loadConfig } from './load-config.js';
 export type { LoadConfigOptions } from './load-config.js';
-export { parseConfig, projectDirFor, stackNameFor } from './parse-config.js';
+export { parseConfig } from './parse-config.js';
+export { projectDirFor, stackNameFor } from './project-dir.js';
 export type { ParseConfigOptions } from './parse-config.js';
 export { readEnvFile, parseEnvFile } from './env-file.js';
 export type { EnvFile, ParseEnvFileOptions } from './env-file.js';

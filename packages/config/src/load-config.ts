@@ -4,7 +4,7 @@ import { readSource } from './_source-text.js';
 import { DEFAULT_MODELS_FILE } from './defaults.js';
 import { parseEnvFile } from './env-file.js';
 import { ConfigFileError, type ConfigIssue, ConfigValidationError } from './errors.js';
-import { buildConfig, projectDirFor } from './parse-config.js';
+import { projectDirFor } from './project-dir.js';
 import { mergeSettings } from './settings.js';
 import type { StackConfig } from './types.js';
 
@@ -82,6 +82,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Stack
   if (envFile) issues.push(...envFile.issues);
   const merged = mergeSettings(envFile, env);
 
+  // The parser (yaml, valibot) is loaded only now: a program that reads a config it has parsed
+  // before (the CLI's cache) starts without it.
+  const { buildConfig } = await import('./parse-config.js');
   const result = buildConfig(source.issue ? '' : source.text, {
     file: shownFile,
     cwd,

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { didYouMean } from './_did-you-mean.js';
 import { resolveVllmImage } from './_image-ref.js';
@@ -48,6 +48,9 @@ import {
   TOP_LEVEL_KEYS,
 } from './schema.js';
 import { ENVIRONMENT_SOURCE } from './settings.js';
+import { projectDirFor, stackNameFor } from './project-dir.js';
+
+export { projectDirFor, stackNameFor };
 import type { GatewaySettings, ModelSpec, MonitoringSettings, SourceLocation, StackConfig } from './types.js';
 
 /** Options of {@link parseConfig}. */
@@ -88,31 +91,6 @@ export interface ParseConfigOptions {
   fileExists?: (path: string) => boolean;
 }
 
-/**
- * The project directory for a models file: the parent of `model_config/` when the file is
- * `<dir>/model_config/<name>` (the reference layout), else the file's own directory.
- */
-export function projectDirFor(file: string): string {
-  const dir = dirname(resolve(file));
-  return basename(dir) === 'model_config' ? dirname(dir) : dir;
-}
-
-/**
- * A stack's name when models.yaml gives none: the project directory's name made a valid one
- * (lower case; runs of other characters become `-`), as compose names its projects, and cut to
- * {@link MAX_STACK_NAME_LENGTH} characters (the watcher's container name must stay a host name).
- */
-export function stackNameFor(projectDir: string): string {
-  const trim = (text: string) => text.replace(/^[-_]+|[-_]+$/g, '');
-  const name = trim(
-    trim(
-      basename(resolve(projectDir))
-        .toLowerCase()
-        .replace(/[^a-z0-9_-]+/g, '-'),
-    ).slice(0, MAX_STACK_NAME_LENGTH),
-  );
-  return name || 'default';
-}
 
 /**
  * Validates and normalises the text of a models file. Pure: reads no files and no

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { loadConfig, MAX_STACK_NAME_LENGTH, type StackConfig } from '@inferstack/config';
+import { loadConfig, MAX_STACK_NAME_LENGTH, type LoadConfigOptions, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import { createContext, forCall, type GrafanaAssets, type StackContext } from './context.js';
 import type { StackEventHandler } from './events.js';
@@ -29,6 +29,13 @@ export interface OpenStackOptions {
   configPath?: string;
   /** A configuration loaded already (`loadConfig` of `@inferstack/config`). */
   config?: StackConfig;
+  /**
+   * How the models file is loaded, each time the stack needs it (with this run's key and home,
+   * then with the stack's own when they differ): a program may keep parsed configs (the CLI's
+   * cache of them). It must behave as `loadConfig`.
+   * @default loadConfig of `@inferstack/config`
+   */
+  loadConfig?: (options: LoadConfigOptions) => Promise<StackConfig>;
   /** @default process.cwd() */
   cwd?: string;
   /** Environment: settings (it overrides `.env`), `DOCKER_HOST`, `INFERSTACK_*`. @default process.env */
@@ -128,7 +135,7 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
   // before identities existed keeps the per-user key it was made with.
   const inNetwork = options.inNetwork ?? env.INFERSTACK_IN_NETWORK === '1';
   const load = async ({ hashKey, home }: { hashKey: string; home: string }) => {
-    const loaded = await loadConfig({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
+    const loaded = await (options.loadConfig ?? loadConfig)({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
     return inNetwork ? fromInsideNetwork(loaded) : loaded;
   };
   const home = env.HOME || homedir();

@@ -1,5 +1,5 @@
-import type { HostSpec, ModelSpec } from '@inferstack/config';
-import { gpuMap, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange } from '@inferstack/docker-ops';
+import { parseGpuLabel, type HostSpec, type ModelSpec } from '@inferstack/config';
+import { gpuMap, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
@@ -98,13 +98,16 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
   const { config } = ctx;
   const host = reached.host;
   const keys = selected.filter((m) => hostOf(m) === host.name).map((m) => m.key);
-  const [hashKey, containers, gpus] = await Promise.all([
+  // This machine's GPUs (nvidia-smi), when the default host's daemon runs here and some model
+  // has or had `gpus: all` (what it covers); another host's are asked by `up` (a short
+  // container), not by a plan. Other plans need no GPU list, and start faster without it.
+  const coversAll = (c: ModelContainer) => c.gpus !== undefined && parseGpuLabel(c.gpus).kind === 'all';
+  const [hashKey, containers, early] = await Promise.all([
     hostHashKey(ctx, reached),
     stackContainers(ctx, keys, { host: host.name, docker: reached.docker }),
-    // This machine's GPUs, when the default host's daemon runs here; another host's are asked
-    // by `up` (a short container), not by a plan.
-    host.local ? ctx.localGpus() : Promise.resolve('unavailable' as const),
+    host.local && selected.some((m) => hostOf(m) === host.name && m.gpus.kind === 'all') ? ctx.localGpus() : undefined,
   ]);
+  const gpus = early ?? (host.local && containers.some(coversAll) ? await ctx.localGpus() : ('unavailable' as const));
   const models = modelsOnHost(selected, host.name, hashKey, ctx.hashKey);
   // What `gpus: all` covers, when the host's GPUs are known.
   const gpuIndices = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);

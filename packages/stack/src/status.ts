@@ -62,30 +62,42 @@ function uptime(status: string): string | null {
  * each to the gateway and Prometheus, all asked in parallel. Changes nothing.
  */
 export async function status(ctx: StackContext): Promise<StackStatus> {
-  // The other hosts are reached while the stack's identity is read (on the default host).
-  const [, { reached }] = await Promise.all([ctx.resolve(), reachHosts(ctx)]);
-  const { config } = ctx;
-  const [listed, entries, scrapes] = await Promise.all([
-    onEachHost(ctx, reached, async (r) => {
-      const [containers, services, hashKey] = await Promise.all([
-        stackContainers(ctx, undefined, { host: r.host.name, docker: r.docker }),
-        r.host.local
-          ? // Only ours: a container of that name made by someone else is not this stack's service.
-            listServices(r.docker).then((all) => serviceStatuses(config, ctx.services, all.filter((s) => s.stack === undefined || s.stack === ctx.name)))
-          : otherHostServiceStatuses(ctx, r),
-        hostHashKey(ctx, r),
-      ]);
-      return { containers, services, hashKey };
-    }),
-    // Their HTTP clients are loaded only when there is something to ask.
-    config.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(config)),
-    config.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(config)),
-  ]);
-  const local = listed.results.find((r) => r.host.local);
-  const [loads, watched] = await Promise.all([
-    ctx.local && local ? modelLoads(local.value.containers, config.network) : new Map<string, ModelLoad>(),
+  // Every question is asked at once: the stack's identity (on the default host), each host's
+  // containers (then, on this machine, each running model's load), the gateway, Prometheus and
+  // the watcher. What depends on the identity (the key of the spec hashes, the config as its
+  // home reads it) is worked out from the answers afterwards.
+  const resolved = ctx.resolve();
+  // Awaited below; until then a failure must not count as unhandled.
+  resolved.catch(() => {});
+  const first = ctx.config;
+  const asked = Promise.all([
+    first.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(first)),
+    first.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(first)),
     watcherState(ctx),
   ]);
+  const { reached } = await reachHosts(ctx);
+  const listed = await onEachHost(ctx, reached, async (r) => {
+    const containers = stackContainers(ctx, undefined, { host: r.host.name, docker: r.docker });
+    const [found, services, loads] = await Promise.all([
+      containers,
+      // Only ours: a container of that name made by someone else is not this stack's service.
+      r.host.local ? listServices(r.docker).then((all) => all.filter((s) => s.stack === undefined || s.stack === ctx.name)) : undefined,
+      // The loads of the models of this machine's daemon, as soon as they are listed.
+      r.host.local && ctx.local ? containers.then((c) => modelLoads(c, first.network)) : undefined,
+    ]);
+    await resolved;
+    return {
+      containers: found,
+      services: services ? serviceStatuses(ctx.config, ctx.services, services) : await otherHostServiceStatuses(ctx, r),
+      hashKey: await hostHashKey(ctx, r),
+      loads,
+    };
+  });
+  await resolved;
+  const { config } = ctx;
+  const [entries, scrapes, watched] = await asked;
+  const local = listed.results.find((r) => r.host.local);
+  const loads = local?.value.loads ?? new Map<string, ModelLoad>();
   const idle = (r: ModelStatus, containers: readonly ModelContainer[], hostIsLocal: boolean): ModelStatusRow['idle'] => {
     const spec = config.models.find((m) => m.key === r.key);
     if (!spec || !(spec.idle || spec.swapGroup)) return null;

@@ -96,7 +96,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     await gpuPreflight(ctx, parts, gpus);
 
     // The exporters of the other hosts first: prometheus.yml names the ports they publish.
-    const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus.get(host) ?? Promise.resolve('unavailable'));
+    const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus(host));
     const services = await ensureServices(ctx, await wantedServices(ctx));
     const gatewayFailed = services.some((s) => s.service === 'gateway' && !s.ok);
 
@@ -179,38 +179,42 @@ async function hostIdentities(ctx: StackContext, locked: readonly ReachedHost[],
 }
 
 /**
- * Each host's GPUs, asked once per run: this machine's `nvidia-smi` for the default host when
- * its daemon runs here, else a short `--gpus all` container with an image the host has already.
+ * Each host's GPUs, asked once per run and only when needed (a model that starts on GPUs, an
+ * exporter that asks): this machine's `nvidia-smi` for the default host when its daemon runs
+ * here, else a short `--gpus all` container with an image the host has already.
  */
-function hostGpus(ctx: StackContext, parts: readonly HostPlanPart[]): Map<string, Promise<GpuInfo[] | 'unavailable'>> {
-  const out = new Map<string, Promise<GpuInfo[] | 'unavailable'>>();
-  for (const part of parts) {
+function hostGpus(ctx: StackContext, parts: readonly HostPlanPart[]): (host: string) => Promise<GpuInfo[] | 'unavailable'> {
+  const asked = new Map<string, Promise<GpuInfo[] | 'unavailable'>>();
+  return (name) => {
+    const part = parts.find((p) => p.reached.host.name === name);
+    if (!part) return Promise.resolve('unavailable');
     const host = part.reached.host;
-    out.set(
-      host.name,
-      (async () => {
+    let gpus = asked.get(name);
+    if (!gpus) {
+      gpus = (async () => {
         if (host.local && ctx.local) return ctx.localGpus();
         const docker = part.reached.docker;
         const images = [...new Set(part.models.filter((m) => m.gpus.kind !== 'none').map((m) => m.image))];
         const image = (await Promise.all(images.map(async (i) => ((await inspectImage(docker, i)) ? i : undefined)))).find(Boolean);
         return image ? detectGpusViaDocker(docker, image, { labels: ctx.labels }) : 'unavailable';
-      })(),
-    );
-  }
-  return out;
+      })();
+      asked.set(name, gpus);
+    }
+    return gpus;
+  };
 }
 
 /**
  * Before anything starts: on every host, every listed GPU exists and the requested memory fits
  * what is free now (as vLLM checks at start). Where no GPU answers (no NVIDIA runtime), skipped.
  */
-async function gpuPreflight(ctx: StackContext, parts: readonly HostPlanPart[], gpusOf: Map<string, Promise<GpuInfo[] | 'unavailable'>>): Promise<void> {
+async function gpuPreflight(ctx: StackContext, parts: readonly HostPlanPart[], gpusOf: (host: string) => Promise<GpuInfo[] | 'unavailable'>): Promise<void> {
   const problems = await Promise.all(
     parts.map(async (part) => {
       const changes = part.changes;
       const starting = changes.filter((c): c is Extract<ModelChange, { spec: unknown }> & HostedChange => c.action === 'create' || c.action === 'recreate' || c.action === 'start');
       if (!starting.some((c) => c.spec.gpus.kind !== 'none')) return [];
-      const gpus = await (gpusOf.get(part.reached.host.name) ?? Promise.resolve('unavailable' as const));
+      const gpus = await gpusOf(part.reached.host.name);
       if (gpus === 'unavailable') {
         ctx.emit({ type: 'note', level: 'debug', message: `nvidia-smi did not answer on host ${part.reached.host.name} (no GPU, no NVIDIA runtime, or no image yet): GPU pre-flight skipped there` });
         return [];

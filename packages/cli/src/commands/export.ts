@@ -39,7 +39,7 @@ export default defineCommand({
       const r = await stack.exportKubernetes({ ...kubernetesOptions(args), outDir: dir });
       const shown = shownPath(ctx.cwd, r.outDir!);
       printKubernetesChanges((line) => ctx.output.info(`  ${line}`), r.changes);
-      ctx.output.info(`${ctx.output.green('✔')} ${r.hasChanges ? `wrote ${shown}/` : `${shown}/ is up to date`} (namespace ${r.namespace}; ${changeCounts(r.changes)})`);
+      ctx.output.success(`${r.hasChanges ? `wrote ${shown}/` : `${shown}/ is up to date`} (namespace ${r.namespace}; ${changeCounts(r.changes)})`);
       printKubernetesAdvice(ctx.output, r, shown);
       ctx.output.info(`  deploy with: kubectl apply -k ${shown}`);
       return ExitCode.ok;
@@ -47,10 +47,10 @@ export default defineCommand({
     const r = await stack.exportCompose();
     const env = shownPath(ctx.cwd, r.envFile);
     for (const s of r.secrets.filter((x) => !x.inSettings)) {
-      ctx.output.info(`${ctx.output.yellow('!')} \${${s.name}} (for ${s.usedBy.join(', ')}) is not set in ${env}: compose would pass an empty value; add ${s.name}=... there`);
+      ctx.output.warn(`\${${s.name}} (for ${s.usedBy.join(', ')}) is not set in ${env}: compose would pass an empty value; add ${s.name}=... there`);
     }
     if (args.output === undefined || args.output === '-') {
-      ctx.output.streams.out.write(r.text);
+      ctx.output.write(r.text);
       return ExitCode.ok;
     }
     const target = resolve(ctx.cwd, args.output);
@@ -61,7 +61,7 @@ export default defineCommand({
     } catch (error) {
       throw new CliError(`cannot write ${args.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode: ExitCode.failed, cause: error });
     }
-    ctx.output.info(`${ctx.output.green('✔')} wrote ${shownPath(ctx.cwd, target)} (${Object.keys(r.compose.services).length} services; no secrets inside)`);
+    ctx.output.success(`wrote ${shownPath(ctx.cwd, target)} (${Object.keys(r.compose.services).length} services; no secrets inside)`);
     ctx.output.info(`  run it with: docker compose -f ${shownPath(ctx.cwd, target)} --env-file ${env} up -d`);
     return ExitCode.ok;
   },

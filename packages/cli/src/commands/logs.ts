@@ -24,9 +24,9 @@ export default defineCommand({
     const text = await stack.logs(args._[0]!, {
       ...(tail !== undefined ? { tail } : {}),
       follow: args.follow,
-      onData: (chunk) => out.streams.out.write(out.mask(chunk)),
+      onData: (chunk) => out.write(chunk),
     });
-    if (!args.follow) out.print(out.mask(text.trimEnd()));
+    if (!args.follow) out.print(text.trimEnd());
     return ExitCode.ok;
   },
 });

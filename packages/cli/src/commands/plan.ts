@@ -55,8 +55,8 @@ export default defineCommand({
       ctx.output.print(`stack ${plan.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
       printPlan(ctx.output, plan.changes, { hosts: several });
       printGpuMap(ctx.output, plan.gpus);
-      for (const n of plan.notes) ctx.output.info(`${ctx.output.dim('i')} ${n}`);
-      for (const w of plan.warnings) ctx.output.info(`${ctx.output.yellow('!')} ${w}`);
+      for (const n of plan.notes) ctx.output.info(n);
+      for (const w of plan.warnings) ctx.output.warn(w);
       printHostFailures(ctx.output, plan.hosts);
     }
     // A host that could not be planned is a failure, whatever the others would do.

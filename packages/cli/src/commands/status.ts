@@ -113,8 +113,8 @@ export default defineCommand({
     ]);
     const headers = ['MODEL', ...(several ? ['HOST'] : []), 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), 'IMAGE', 'ENDPOINT'];
     for (const l of table(headers, rows)) out.print(l);
-    if (s.prometheusError) out.info(`${out.yellow('!')} Prometheus not reachable at ${stack.config.monitoring.prometheusUrl}: ${s.prometheusError}`);
-    if (s.gatewayError) out.info(`${out.yellow('!')} gateway not reachable at ${stack.config.gateway.url}: ${s.gatewayError}`);
+    if (s.prometheusError) out.warn(`Prometheus not reachable at ${stack.config.monitoring.prometheusUrl}: ${s.prometheusError}`);
+    if (s.gatewayError) out.warn(`gateway not reachable at ${stack.config.gateway.url}: ${s.gatewayError}`);
     for (const h of s.hosts) if (!h.ok) out.error(`host ${h.host} could not be asked: ${h.error.message}`, h.hint);
     return hostsOk ? ExitCode.ok : ExitCode.failed;
   },

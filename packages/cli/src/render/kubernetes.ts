@@ -28,11 +28,11 @@ export function printKubernetesChanges(print: (line: string) => void, changes: r
 
 /** The notes of an export (what works differently from Docker) and the Secret it needs. */
 export function printKubernetesAdvice(out: Output, r: KubernetesExport, shownDir: string): void {
-  for (const note of r.notes) out.info(`${out.yellow('!')} ${note}`);
+  for (const note of r.notes) out.warn(`${note}`);
   if (r.secrets.length === 0) return;
   const keys = r.secrets.map((s) => s.name);
   if (r.files.some((f) => f.path === 'secret.yaml')) {
-    out.info(`${out.yellow('!')} ${shownDir}/secret.yaml holds the secret values (${keys.join(', ')}; mode 0600): keep it out of version control`);
+    out.warn(`${shownDir}/secret.yaml holds the secret values (${keys.join(', ')}; mode 0600): keep it out of version control`);
   } else {
     out.info(`  the pods need the Secret ${r.secretName} in namespace ${r.namespace}, with ${keys.join(', ')}; create it first, e.g.`);
     out.info(`    kubectl create namespace ${r.namespace}`);

@@ -18,12 +18,12 @@ function pad(name: string): string {
 }
 
 /**
- * Renders a stack's events: on a terminal one spinner line per model in progress, redrawn in
- * place, and a line that stays for each result; elsewhere (CI, pipes) one plain line per event.
+ * Renders a stack's events through the CLI's consola: on a terminal one spinner line per model in
+ * progress, redrawn in place (the reporter's live region), and a line that stays for each result;
+ * elsewhere (CI, pipes) one plain line per event.
  */
 export class Progress {
   private readonly rows = new Map<string, Row>();
-  private drawn = 0;
   private frame = 0;
   private timer?: NodeJS.Timeout;
   private readonly live: boolean;
@@ -35,42 +35,50 @@ export class Progress {
   ) {
     this.live = options.live ?? out.isTTY;
     if (this.live) {
-      this.timer = setInterval(() => this.redraw(), 100);
+      this.timer = setInterval(() => this.tick(), 100);
       this.timer.unref();
     }
   }
 
-  /** A line that stays (a result), printed above the live region. */
+  /** A line that stays (a result), written above the spinners. */
   line(text: string): void {
-    if (!this.live) return this.out.info(text);
-    this.clear();
     this.out.info(text);
-    this.redraw();
   }
 
-  private set(key: string, text: string, done = false): void {
+  /** `✔ text`, a line that stays. */
+  private done(text: string): void {
+    this.out.success(text);
+  }
+
+  /** `! text`, a line that stays. */
+  private warning(text: string): void {
+    this.out.warn(text);
+  }
+
+  private set(key: string, text: string): void {
     const row = this.rows.get(key) ?? { key, text, started: Date.now() };
     row.text = text;
     this.rows.set(key, row);
-    if (done) {
-      this.rows.delete(key);
-      this.line(text);
-    } else if (!this.live) {
-      this.out.info(text);
-    }
+    if (this.live) this.draw();
+    else this.out.info(text);
+  }
+
+  /** A row's result: the spinner goes, the line stays. */
+  private finish(key: string, write: () => void): void {
+    this.rows.delete(key);
+    if (this.live) this.draw();
+    write();
   }
 
   private failure(text: string, hint?: string): void {
-    this.clear();
     this.out.error(text, hint);
-    this.redraw();
   }
 
   handle = (event: StackEvent): void => {
     const o = this.out;
     switch (event.type) {
       case 'network-created':
-        return this.line(`${o.green('✔')} network ${event.network} created`);
+        return this.done(`network ${event.network} created`);
       case 'pulling': {
         const p = event.progress;
         const text = p && p.totalBytes > 0 ? `pulling ${event.image}  ${mib(p.currentBytes)} / ${mib(p.totalBytes)}  (${p.layersDone}/${p.layers} layers)` : `pulling ${event.image}`;
@@ -83,13 +91,13 @@ export class Progress {
         return;
       }
       case 'pulled':
-        return this.set(`pull:${event.image}`, `${o.green('✔')} pulled ${event.image}`, true);
+        return this.finish(`pull:${event.image}`, () => this.done(`pulled ${event.image}`));
       case 'removing':
         return this.set(event.key, `${o.yellow('↻')} ${event.key}  removing (${event.reason})`);
       case 'removed':
-        return this.set(event.key, `${o.green('✔')} ${event.key}  removed`, true);
+        return this.finish(event.key, () => this.done(`${event.key}  removed`));
       case 'stopped':
-        return this.line(`${o.green('✔')} ${event.key}  stopped`);
+        return this.done(`${event.key}  stopped`);
       case 'stop-failed':
         return this.failure(`${event.key}: ${event.error.message}`);
       case 'creating':
@@ -99,25 +107,25 @@ export class Progress {
       case 'waiting':
         return this.set(event.key, `${event.key}  loading, waiting for /health`);
       case 'ready':
-        return this.set(event.key, `${o.green('✔')} ${event.key}  ready in ${formatDuration(event.elapsedMs)}`, true);
+        return this.finish(event.key, () => this.done(`${event.key}  ready in ${formatDuration(event.elapsedMs)}`));
       case 'kept':
-        return this.line(`${o.green('✔')} ${event.key}  unchanged, running`);
+        return this.done(`${event.key}  unchanged, running`);
       case 'replacing':
         return event.strategy === 'rolling'
           ? this.line(`${o.cyan('↻')} ${event.key}  rolling replacement: the new container starts beside the old one`)
           : this.line(`${o.yellow('↻')} ${event.key}  replacing in place (downtime): ${event.why ?? 'the old container goes first'}`);
       case 'routed':
-        return this.line(`${o.green('✔')} ${event.key}  routed again`);
+        return this.done(`${event.key}  routed again`);
       case 'replaced':
-        return this.line(`${o.green('✔')} ${event.key}  replaced: the new container serves under the usual name`);
+        return this.done(`${event.key}  replaced: the new container serves under the usual name`);
       case 'draining':
         return this.line(`${event.key}  draining: ${event.inFlight} request(s) in flight finish first`);
       case 'drained':
         return event.drained
-          ? this.line(`${o.green('✔')} ${event.key}  drained in ${formatDuration(event.elapsedMs)}`)
-          : this.line(`${o.yellow('!')} ${event.key}  ${event.inFlight ?? 'some'} request(s) still in flight after ${formatDuration(event.elapsedMs)}: stopping anyway (--drain-timeout)`);
+          ? this.done(`${event.key}  drained in ${formatDuration(event.elapsedMs)}`)
+          : this.warning(`${event.key}  ${event.inFlight ?? 'some'} request(s) still in flight after ${formatDuration(event.elapsedMs)}: stopping anyway (--drain-timeout)`);
       case 'failed': {
-        this.set(event.key, `${o.red('✖')} ${event.key}  ${event.error.message}`, true);
+        this.finish(event.key, () => this.failure(`${event.key}  ${event.error.message}`));
         const d = event.error.diagnosis;
         for (const advice of d?.advice ?? []) this.line(`    ${o.dim('→')} ${advice}`);
         if (event.error.hint && !d) this.line(`    ${o.dim('→')} ${event.error.hint}`);
@@ -132,10 +140,10 @@ export class Progress {
       case 'service-ready': {
         const what = `${event.action}${event.reloaded ? ' (config reloaded)' : ''}`;
         const name = event.service === 'gateway' ? `${pad('gateway')} ${event.container}` : event.host ? `${pad(event.service)} on host ${event.host},` : pad(event.service);
-        return this.line(`${o.green('✔')} ${name} ${what}${event.url ? `, ${event.url}` : ''}`);
+        return this.done(`${name} ${what}${event.url ? `, ${event.url}` : ''}`);
       }
       case 'service-removed':
-        return this.line(`${o.green('✔')} ${event.container}${event.host ? ` on host ${event.host}` : ''}  removed${event.volumes ? ' (with its volumes)' : ''}`);
+        return this.done(`${event.container}${event.host ? ` on host ${event.host}` : ''}  removed${event.volumes ? ' (with its volumes)' : ''}`);
       case 'service-failed':
         return this.failure(`${event.service}${event.host ? ` on host ${event.host}` : ''}: ${event.error.message}`, (event.error as { hint?: string }).hint);
       case 'gateway-synced': {
@@ -145,7 +153,7 @@ export class Progress {
           return;
         }
         const how = g.restarted ? ' (gateway restarted to load them)' : g.reloaded ? ' (gateway reloaded, no request dropped)' : '';
-        return this.line(`${o.green('✔')} ${pad('gateway')} ${g.routed.length} model(s) routed${how}`);
+        return this.done(`${pad('gateway')} ${g.routed.length} model(s) routed${how}`);
       }
       case 'gateway-failed':
         return this.failure(`gateway sync failed: ${event.error.message}`, event.hint);
@@ -159,7 +167,9 @@ export class Progress {
           pending.length > 0 ? `${pending.length} waiting for the first scrape` : '',
           down.length > 0 ? `${down.length} down: ${down.map((t) => `${t.model}${t.lastError ? ` (${t.lastError})` : ''}`).join(', ')}` : '',
         ].filter(Boolean);
-        this.line(`${down.length > 0 ? o.yellow('!') : o.green('✔')} ${pad('prometheus')} ${m.targets.length} target(s), ${parts.join(', ')}`);
+        const summary = `${pad('prometheus')} ${m.targets.length} target(s), ${parts.join(', ')}`;
+        if (down.length > 0) this.warning(summary);
+        else this.done(summary);
         for (const w of m.warnings) this.line(`  ${o.yellow('!')} ${w}`);
         return;
       }
@@ -172,39 +182,34 @@ export class Progress {
         return this.line(`${o.cyan('☾')} ${pad(event.key)} ${what}: ${event.reason === 'idle' ? 'idle' : 'its swap group serves another model'}`);
       }
       case 'model-woken':
-        return this.line(`${o.green('✔')} ${pad(event.key)} ${event.from === 'stopped-idle' ? 'started' : 'awake'} for a request in ${formatDuration(event.elapsedMs)}`);
+        return this.done(`${pad(event.key)} ${event.from === 'stopped-idle' ? 'started' : 'awake'} for a request in ${formatDuration(event.elapsedMs)}`);
       case 'model-swapped-out':
         return this.line(`${o.cyan('⇄')} ${pad(event.key)} made room for ${event.for}`);
       case 'serving-changed':
-        for (const key of event.unrouted) this.line(`${o.yellow('!')} ${pad(key)} stopped serving: unrouted`);
-        for (const key of event.routed) this.line(`${o.green('✔')} ${pad(key)} serves again: routed`);
+        for (const key of event.unrouted) this.warning(`${pad(key)} stopped serving: unrouted`);
+        for (const key of event.routed) this.done(`${pad(key)} serves again: routed`);
         return;
       case 'watcher-listening':
         return this.line(`watching; wake requests on http://${event.address}`);
       case 'note':
         if (event.level === 'debug') return o.debug(event.message);
-        return this.line(`${o.yellow('!')} ${event.message}`);
+        return this.warning(`${event.message}`);
     }
   };
 
-  private clear(): void {
-    if (this.drawn > 0) {
-      this.out.streams.err.write(`\x1b[${this.drawn}A\x1b[J`);
-      this.drawn = 0;
-    }
+  /** The next spinner frame (every 100 ms on a terminal). */
+  tick(): void {
+    if (!this.live) return;
+    this.frame = (this.frame + 1) % FRAMES.length;
+    this.draw();
   }
 
-  private redraw(): void {
-    if (!this.live) return;
-    this.clear();
-    this.frame = (this.frame + 1) % FRAMES.length;
-    const lines = [...this.rows.values()].map((r) => `${this.out.cyan(FRAMES[this.frame]!)} ${r.text}  ${this.out.dim(formatDuration(Date.now() - r.started))}`);
-    for (const l of lines) this.out.streams.err.write(`${this.out.mask(l)}\n`);
-    this.drawn = lines.length;
+  private draw(): void {
+    this.out.live([...this.rows.values()].map((r) => `${this.out.cyan(FRAMES[this.frame]!)} ${r.text}  ${this.out.dim(formatDuration(Date.now() - r.started))}`));
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.clear();
+    if (this.live) this.out.live([]);
   }
 }

@@ -144,7 +144,7 @@ export const gatewayService: ServiceDefinition = {
     if (ensureGatewayConfigFile(ctx.config)) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file" });
     // The model list in it is the sync's business; a change there does not mean a reload here.
     // The wake hook (models that sleep when idle) is named in its callbacks: that does.
-    const changed = syncWakeHook(ctx.config, watcherUrl(ctx.config));
+    const changed = await syncWakeHook(ctx.config, watcherUrl(ctx.config));
     if (changed) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file (its wake hook for idle models)" });
     return { changed };
   },

@@ -29,28 +29,28 @@ describe('the gateway wake hook', () => {
     expect(wakeableModels(config)).toEqual({ x: 600, bee: 90, w: 600 });
   });
 
-  it('is named in litellm_settings.callbacks, keeping the callbacks and everything else already there', () => {
+  it('is named in litellm_settings.callbacks, keeping the callbacks and everything else already there', async () => {
     const { config, file, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
     writeFileSync(file, `${STARTER_CONFIG}router_settings: {num_retries: 2}\n`);
-    expect(installWakeHook(config, 'http://w:8787')).toBe(true);
+    expect(await installWakeHook(config, 'http://w:8787')).toBe(true);
     const written = parse(readFileSync(file, 'utf8'));
     expect(written.litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(written.router_settings).toEqual({ num_retries: 2 });
     expect(written.general_settings.master_key).toBe('os.environ/LITELLM_MASTER_KEY');
     // Twice is once: no second entry, no change (no gateway reload).
-    expect(installWakeHook(config, 'http://w:8787')).toBe(false);
+    expect(await installWakeHook(config, 'http://w:8787')).toBe(false);
     expect(parse(readFileSync(file, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(readFileSync(join(dir, 'litellm', 'inferstack_wake.py'), 'utf8')).toContain('async def async_pre_call_hook');
     expect(JSON.parse(readFileSync(join(dir, 'litellm', 'inferstack_wake.json'), 'utf8'))).toEqual({ watcher: 'http://w:8787', models: { x: 600 } });
   });
 
-  it('adds callbacks to a file that has none, and tells the hook of no model once none sleeps', () => {
+  it('adds callbacks to a file that has none, and tells the hook of no model once none sleeps', async () => {
     const sleepy = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
     writeFileSync(sleepy.file, 'model_list: []\n');
-    expect(syncWakeHook(sleepy.config, 'http://w:8787')).toBe(true);
+    expect(await syncWakeHook(sleepy.config, 'http://w:8787')).toBe(true);
     expect(parse(readFileSync(sleepy.file, 'utf8')).litellm_settings.callbacks).toEqual([WAKE_CALLBACK]);
     const awake = parseConfig('models:\n  a: {model: x, gpus: none}\n', { file: join(sleepy.dir, 'model_config/models.yaml'), projectDir: sleepy.dir, settings: {} });
-    expect(syncWakeHook(awake, 'http://w:8787')).toBe(false);
+    expect(await syncWakeHook(awake, 'http://w:8787')).toBe(false);
     expect(JSON.parse(readFileSync(join(sleepy.dir, 'litellm', 'inferstack_wake.json'), 'utf8')).models).toEqual({});
   });
 

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LOCAL_HOST, type StackConfig } from '@inferstack/config';
-import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
 import { StackInputError } from '../errors.js';
 import { hostOf } from '../hosts.js';
 
@@ -129,7 +128,9 @@ function writeIfChanged(file: string, text: string, mode: number): boolean {
  * Put the hook beside the gateway's config and name it in `litellm_settings.callbacks` (the
  * rest of the file is kept). Returns whether the config file changed (the gateway must reload).
  */
-export function installWakeHook(config: StackConfig, watcherUrl: string): boolean {
+export async function installWakeHook(config: StackConfig, watcherUrl: string): Promise<boolean> {
+  // yaml is loaded only here: `serve status` and an `up` without idle models start without it.
+  const { isMap, isSeq, parseDocument, YAMLSeq } = await import('yaml');
   const dir = dirname(config.gateway.configFile);
   writeIfChanged(join(dir, HOOK_FILE), WAKE_HOOK_SOURCE, 0o644);
   writeIfChanged(join(dir, INFO_FILE), `${JSON.stringify({ watcher: watcherUrl, models: wakeableModels(config) }, null, 2)}\n`, 0o644);
@@ -169,7 +170,7 @@ export function installWakeHook(config: StackConfig, watcherUrl: string): boolea
  * loading the module named in its callbacks, so the file stays). Returns whether the gateway
  * must reload its config.
  */
-export function syncWakeHook(config: StackConfig, url: string): boolean {
+export async function syncWakeHook(config: StackConfig, url: string): Promise<boolean> {
   if (needsWatcher(config)) return installWakeHook(config, url);
   const info = join(dirname(config.gateway.configFile), INFO_FILE);
   if (existsSync(info)) writeIfChanged(info, `${JSON.stringify({ watcher: url, models: {} }, null, 2)}\n`, 0o644);
