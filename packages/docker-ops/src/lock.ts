@@ -106,13 +106,25 @@ function readOrUndefined(read: () => string): string | undefined {
  * What tells this process's world apart from others that share its host name and pid numbers:
  * the kernel's boot id (another machine, or this one before a reboot), the pid namespace
  * (a container, also one with `--network host` and the host's name), and, for the watcher's
- * container, its id (Docker makes the id its host name). Undefined where there is no /proc.
+ * container, its id. Undefined where there is no /proc.
  */
 function processSurroundings(env: NodeJS.ProcessEnv = process.env): { bootId?: string; pidNamespace?: string; container?: string } {
   const bootId = readOrUndefined(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
   const pidNamespace = readOrUndefined(() => readlinkSync('/proc/self/ns/pid'));
-  const container = env.INFERSTACK_WATCHER_CONTAINER === '1' ? hostname() : undefined;
+  const container = env.INFERSTACK_WATCHER_CONTAINER === '1' ? ownContainerId() : undefined;
   return { ...(bootId ? { bootId } : {}), ...(pidNamespace ? { pidNamespace } : {}), ...(container ? { container } : {}) };
+}
+
+/**
+ * The id of the container this process runs in: Docker mounts the container's own hostname
+ * file from `containers/<id>/`, and makes its short id the host name unless told otherwise.
+ * Undefined when neither says it, so that a wrong id can never make a live lock look gone.
+ */
+function ownContainerId(): string | undefined {
+  const mounted = readOrUndefined(() => readFileSync('/proc/self/mountinfo', 'utf8'))?.match(/\/containers\/([0-9a-f]{64})\/hostname /)?.[1];
+  if (mounted) return mounted.slice(0, 12);
+  const name = hostname();
+  return /^[0-9a-f]{12}$/.test(name) ? name : undefined;
 }
 
 /**
@@ -151,9 +163,10 @@ async function judgeHolder(docker: DockerClient, holder: LockHolder, lockCreated
     if (Number.isFinite(started) && Number.isFinite(taken) && started > taken) return { gone: true };
   }
   const here = processSurroundings(env);
-  if (!holder.bootId || !holder.pidNamespace) {
-    return holder.container ? { gone: false } : { gone: false, unjudged: 'it was taken by an older serve, which did not record enough to tell whether it still runs' };
-  }
+  // Its container runs since before it took the lock: it holds it, unless we are in that very
+  // container and its process is gone (judged below).
+  if (holder.container && (holder.bootId !== here.bootId || holder.pidNamespace !== here.pidNamespace)) return { gone: false };
+  if (!holder.bootId || !holder.pidNamespace) return { gone: false, unjudged: 'it was taken by an older serve, which did not record enough to tell whether it still runs' };
   if (holder.bootId !== here.bootId) return { gone: false, unjudged: `it was taken on another machine (or before this one restarted), which serve cannot look into` };
   if (holder.pidNamespace !== here.pidNamespace) return { gone: false, unjudged: 'it was taken in another container or pid namespace, which serve cannot look into' };
   if (!(holder.pid > 0)) return { gone: false, unjudged: 'it records no process' };
