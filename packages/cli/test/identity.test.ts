@@ -134,4 +134,49 @@ describe("a stack's identity", () => {
     expect((await docker.getContainer(name).inspect()).State.Running).toBe(true);
     await foreign.remove({ force: true });
   });
+
+  it('two stacks with a model of the same key: the second refuses in its plan (exit 2, naming the first), and the first is never touched', async () => {
+    const first = project('same-key-one');
+    const second = project('same-key-two');
+    const one = `${first.prefix}-one`;
+    const two = `${first.prefix}-two`;
+    const key = `${first.prefix}-shared`;
+    const yaml = (p: Project) =>
+      [
+        `network: ${p.network}`,
+        'gateway: {mode: none}',
+        'monitoring: {mode: none}',
+        `defaults: {image: ${STANDIN}, pull: never, env: {STANDIN_LOAD_DELAY: "0"}}`,
+        'models:',
+        `  - ${key}: {model: test/shared, gpus: none}`,
+        '',
+      ].join('\n');
+    first.writeModels(yaml(first));
+    second.writeModels(yaml(second));
+    try {
+      const up = await first.serve(['up', '-p', one]);
+      expect(up.code, up.stderr).toBe(0);
+      const before = await docker.getContainer(`inference-${key}`).inspect();
+
+      for (const verb of ['plan', 'up']) {
+        const r = await second.serve([verb, '-p', two]);
+        expect(r.code, `${verb}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`model_config/models.yaml:6: model "${key}" of stack ${two} needs its container name inference-${key}, held by a model container of stack ${one}`);
+        expect(r.stderr).toContain('nothing was changed');
+        expect(r.stderr).toMatch(new RegExp(`rename the model's key in one of the stacks .*stack ${one} is left as it is`));
+        expect(r.stderr).not.toMatch(/Conflict|already in use/);
+      }
+
+      // The first stack's container is the same one, running since before; the second made nothing, not even its identity.
+      const after = await docker.getContainer(`inference-${key}`).inspect();
+      expect(after.Id).toBe(before.Id);
+      expect(after.State.Running).toBe(true);
+      expect(after.State.StartedAt).toBe(before.State.StartedAt);
+      expect(await docker.listContainers({ all: true, filters: { label: [`inferstack.stack=${two}`] } })).toEqual([]);
+      expect((await first.serve(['plan', '-p', one, '--exit-code'])).code).toBe(0);
+    } finally {
+      await second.serve(['down', '--all', '-p', two]).catch(() => {});
+      await first.serve(['down', '--all', '-p', one]).catch(() => {});
+    }
+  });
 });

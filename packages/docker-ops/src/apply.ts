@@ -5,8 +5,8 @@ import { classifyContainerError, ensureNetwork, removeContainer, stopContainer }
 import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
 import { ensureImage, type PullProgress } from './images.js';
-import { gpusOverlap, type ModelChange } from './plan.js';
-import { LABEL_MODEL } from './labels.js';
+import { gpusOverlap, replacementName, type ModelChange } from './plan.js';
+import { LABEL_MODEL, LABEL_STACK } from './labels.js';
 import { resolvePublishAddress } from './publish-address.js';
 import type { ModelContainer } from './containers.js';
 import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
@@ -80,11 +80,6 @@ export interface ApplyOptions {
   handOver?: (old: ModelContainer, next?: { id: string; name: string }) => Promise<void>;
   /** Called when the new container of an in-place replacement is ready: route to it now. */
   reroute?: (next: { id: string; name: string; key: string }) => Promise<void>;
-}
-
-/** The name of the new container of a rolling replacement, beside the old one. */
-export function replacementName(containerName: string): string {
-  return `${containerName}-next`;
 }
 
 /**
@@ -249,7 +244,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
         } else {
           // A leftover of a run killed mid-replacement: ours (this model's), so it goes.
-          await removeLeftover(docker, replacementName(spec.containerName), key);
+          await removeLeftover(docker, replacementName(spec.containerName), key, options.extraLabels?.[LABEL_STACK]);
         }
       }
       if (change.action !== 'start' && change.action !== 'keep') {
@@ -369,7 +364,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
 }
 
 /** Remove a container of `name` left by a killed run, when it is this model's. */
-async function removeLeftover(docker: DockerClient, name: string, key: string): Promise<void> {
+async function removeLeftover(docker: DockerClient, name: string, key: string, stack: string | undefined): Promise<void> {
   let info;
   try {
     info = await docker.getContainer(name).inspect();
@@ -378,6 +373,11 @@ async function removeLeftover(docker: DockerClient, name: string, key: string): 
     throw new DockerApiError(`cannot inspect ${name}`, error);
   }
   if (info.Config.Labels?.[LABEL_MODEL] !== key) throw new DockerOpsError(`a container named ${name} is in the way and is not model ${key}'s`, { hint: 'remove or rename it' });
+  // Another stack's replacement of a model of the same key is never ours to remove.
+  const owner = info.Config.Labels?.[LABEL_STACK];
+  if (owner !== undefined && owner !== stack) {
+    throw new DockerOpsError(`a container named ${name} is in the way: it is stack ${owner}'s`, { hint: `rename model ${key} in one of the two stacks` });
+  }
   await removeContainer(docker, info.Id, { timeoutSeconds: 5 });
 }
 

@@ -2,6 +2,7 @@ import { VLLM_CONTAINER_PORT } from '@inferstack/config';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
+import { claimsOf } from './identity.js';
 import { LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
 
 /** Docker's container states. */
@@ -169,7 +170,11 @@ export async function listModelContainers(docker: DockerClient, options: { label
   } catch (error) {
     throw new DockerApiError('cannot list containers', error);
   }
-  const containers = infos.map(toModelContainer).filter((c) => c.key !== '');
+  return completeModelContainers(docker, infos.map(toModelContainer).filter((c) => c.key !== ''));
+}
+
+/** What the listing cannot tell about model containers, read by inspecting those it concerns. */
+async function completeModelContainers(docker: DockerClient, containers: ModelContainer[]): Promise<ModelContainer[]> {
   await Promise.all([
     ...containers
       .filter((c) => c.state === 'running' && c.health === 'starting')
@@ -189,6 +194,47 @@ export async function listModelContainers(docker: DockerClient, options: { label
       }),
   ]);
   return containers;
+}
+
+/** Any container, by its name: a plan must know who holds each name it is about to take. */
+export interface NamedContainer {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+}
+
+/** Everything on one daemon that a plan looks at, from one listing of every container. */
+export interface DaemonContainers {
+  /** Every model container, of every stack (as {@link listModelContainers} reports them). */
+  models: ModelContainer[];
+  /** Every other container: services, locks, identities, and whatever is not serve's at all. */
+  others: NamedContainer[];
+  /** Which stack adopted each container without a stack label, by short id (as `listClaims`). */
+  claims: Map<string, string>;
+}
+
+/**
+ * Every container on the daemon in one API call (plus the inspects of
+ * {@link listModelContainers}): the model containers, the names every other container holds,
+ * and what the stacks adopted. A plan needs all three, and no more calls than before: a name
+ * another stack (or anyone) holds is found before `up` tries to take it.
+ */
+export async function listDaemonContainers(docker: DockerClient): Promise<DaemonContainers> {
+  let infos: ContainerInfo[];
+  try {
+    infos = await docker.listContainers({ all: true });
+  } catch (error) {
+    throw new DockerApiError('cannot list containers', error);
+  }
+  const models: ModelContainer[] = [];
+  const others: NamedContainer[] = [];
+  for (const info of infos) {
+    const model = info.Labels?.[LABEL_MANAGED] === 'true' ? toModelContainer(info) : undefined;
+    if (model && model.key !== '') models.push(model);
+    else others.push({ id: info.Id, name: (info.Names[0] ?? '').replace(/^\//, ''), image: info.Image, labels: info.Labels ?? {} });
+  }
+  return { models: await completeModelContainers(docker, models), others, claims: claimsOf(infos) };
 }
 
 /** Create a network (bridge) when none of that name exists. Returns whether it was created. */

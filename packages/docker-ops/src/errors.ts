@@ -97,12 +97,18 @@ export class ImagePullError extends DockerOpsError {
 /** Another `serve` run holds the lock on this daemon. */
 export class LockHeldError extends DockerOpsError {
   readonly holder: LockHolder;
+  /** Why its holder could not be judged gone (another machine, another container, an older serve's lock). */
+  readonly unjudged?: string;
 
-  constructor(holder: LockHolder) {
-    super(`another serve run holds the lock: pid ${holder.pid} on ${holder.hostname} since ${holder.since} (${holder.command})`, {
-      hint: 'wait for it to finish; if that process is gone, run "serve unlock"',
+  constructor(holder: LockHolder, options: { unjudged?: string } = {}) {
+    const where = holder.container ? ` in container ${holder.container.slice(0, 12)}` : '';
+    super(`another serve run holds the lock: pid ${holder.pid} on ${holder.hostname}${where} since ${holder.since} (${holder.command})${options.unjudged ? `; ${options.unjudged}` : ''}`, {
+      hint: options.unjudged
+        ? 'such a lock is never taken over automatically: wait for that run to finish; if it is gone (killed, its machine or container gone), run "serve unlock"'
+        : 'wait for it to finish; if that process is gone, run "serve unlock"',
     });
     this.holder = holder;
+    if (options.unjudged) this.unjudged = options.unjudged;
   }
 }
 
@@ -114,6 +120,12 @@ export interface LockHolder {
   command: string;
   /** When its process started (Linux: clock ticks since boot), telling a reused pid apart. */
   processStart?: string;
+  /** The kernel boot id of its machine (`/proc/sys/kernel/random/boot_id`): one host name may be on several machines. */
+  bootId?: string;
+  /** Its pid namespace (`pid:[…]`): a container has its own pid numbers, also under the host's name. */
+  pidNamespace?: string;
+  /** The id of the container it runs in (the stack's watcher), which the daemon can say is gone or restarted. */
+  container?: string;
 }
 
 /** The operation was cancelled (Ctrl-C or an AbortSignal). */

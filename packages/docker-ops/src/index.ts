@@ -41,6 +41,7 @@ export {
   demuxLogs,
   ensureNetwork,
   followContainerLogs,
+  listDaemonContainers,
   listModelContainers,
   removeNetwork,
   setRestartPolicy,
@@ -49,14 +50,14 @@ export {
   stopContainer,
   toModelContainer,
 } from './containers.js';
-export type { ContainerHealth, ContainerState, ModelContainer, ObservedSpec } from './containers.js';
+export type { ContainerHealth, ContainerState, DaemonContainers, ModelContainer, NamedContainer, ObservedSpec } from './containers.js';
 export { ensureImage, inspectImage, pullImage } from './images.js';
 export type { EnsureImageOptions, PullProgress } from './images.js';
 export { waitUntilReady } from './readiness.js';
 export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
-export { IDLE_STOP_POLICY, changedFields, changedFieldsOfObserved, drift, gpusOverlap, isIdleStopped, planHasChanges, planModels } from './plan.js';
-export type { ModelAction, ModelChange, PlanOptions, RecreateReason } from './plan.js';
-export { applyModelPlan, replacementName, startOrder } from './apply.js';
+export { IDLE_STOP_POLICY, changedFields, changedFieldsOfObserved, drift, gpusOverlap, isIdleStopped, nameConflicts, planHasChanges, planModels, replacementName } from './plan.js';
+export type { ModelAction, ModelChange, NameConflict, PlanOptions, RecreateReason } from './plan.js';
+export { applyModelPlan, startOrder } from './apply.js';
 export { gpuMap, replacementStrategy } from './gpu-map.js';
 export type { GpuLoad, GpuMap } from './gpu-map.js';
 export type { ApplyEvent, ApplyOptions, ModelFailure, ModelOutcome } from './apply.js';

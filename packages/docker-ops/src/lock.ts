@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import type { DockerClient } from './client.js';
@@ -36,6 +36,8 @@ export interface AcquireLockOptions {
   pid?: number;
   /** The stack whose lock it is. @default the daemon-wide lock */
   stack?: string;
+  /** Where `INFERSTACK_WATCHER_CONTAINER=1` says that this process is the watcher's container. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 function oneFileTar(): Buffer {
@@ -69,14 +71,60 @@ export async function ensureLockImage(docker: DockerClient): Promise<void> {
   await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
+const LABEL_PID = 'inferstack.lock.pid';
+const LABEL_HOST = 'inferstack.lock.host';
+const LABEL_SINCE = 'inferstack.lock.since';
+const LABEL_COMMAND = 'inferstack.lock.command';
+const LABEL_PROCESS_START = 'inferstack.lock.process-start';
+const LABEL_BOOT_ID = 'inferstack.lock.boot-id';
+const LABEL_PID_NAMESPACE = 'inferstack.lock.pid-namespace';
+const LABEL_CONTAINER = 'inferstack.lock.container';
+
 function holderFromLabels(labels: Record<string, string> | undefined): LockHolder {
+  const optional = (field: keyof LockHolder, label: string) => (labels?.[label] ? { [field]: labels[label] } : {});
   return {
-    pid: Number(labels?.['inferstack.lock.pid'] ?? 0),
-    hostname: labels?.['inferstack.lock.host'] ?? '?',
-    since: labels?.['inferstack.lock.since'] ?? '?',
-    command: labels?.['inferstack.lock.command'] ?? '?',
-    ...(labels?.['inferstack.lock.process-start'] ? { processStart: labels['inferstack.lock.process-start'] } : {}),
+    pid: Number(labels?.[LABEL_PID] ?? 0),
+    hostname: labels?.[LABEL_HOST] ?? '?',
+    since: labels?.[LABEL_SINCE] ?? '?',
+    command: labels?.[LABEL_COMMAND] ?? '?',
+    ...optional('processStart', LABEL_PROCESS_START),
+    ...optional('bootId', LABEL_BOOT_ID),
+    ...optional('pidNamespace', LABEL_PID_NAMESPACE),
+    ...optional('container', LABEL_CONTAINER),
   };
+}
+
+function readOrUndefined(read: () => string): string | undefined {
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What tells this process's world apart from others that share its host name and pid numbers:
+ * the kernel's boot id (another machine, or this one before a reboot), the pid namespace
+ * (a container, also one with `--network host` and the host's name), and, for the watcher's
+ * container, its id. Undefined where there is no /proc.
+ */
+function processSurroundings(env: NodeJS.ProcessEnv = process.env): { bootId?: string; pidNamespace?: string; container?: string } {
+  const bootId = readOrUndefined(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+  const pidNamespace = readOrUndefined(() => readlinkSync('/proc/self/ns/pid'));
+  const container = env.INFERSTACK_WATCHER_CONTAINER === '1' ? ownContainerId() : undefined;
+  return { ...(bootId ? { bootId } : {}), ...(pidNamespace ? { pidNamespace } : {}), ...(container ? { container } : {}) };
+}
+
+/**
+ * The id of the container this process runs in: Docker mounts the container's own hostname
+ * file from `containers/<id>/`, and makes its short id the host name unless told otherwise.
+ * Undefined when neither says it, so that a wrong id can never make a live lock look gone.
+ */
+function ownContainerId(): string | undefined {
+  const mounted = readOrUndefined(() => readFileSync('/proc/self/mountinfo', 'utf8'))?.match(/\/containers\/([0-9a-f]{64})\/hostname /)?.[1];
+  if (mounted) return mounted.slice(0, 12);
+  const name = hostname();
+  return /^[0-9a-f]{12}$/.test(name) ? name : undefined;
 }
 
 /**
@@ -94,11 +142,47 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-/** The lock's holder was a process of this machine that is gone (or whose pid another process has now). */
-function holderIsGone(holder: LockHolder): boolean {
-  if (holder.hostname !== hostname() || !(holder.pid > 0)) return false;
-  if (processIsGone(holder.pid)) return true;
-  return holder.processStart !== undefined && processStartTime(holder.pid) !== undefined && processStartTime(holder.pid) !== holder.processStart;
+/** What a look at a lock's holder found: gone (the lock may be taken over), or why it is not taken over. */
+type Verdict = { gone: true } | { gone: false; unjudged?: string };
+
+/**
+ * Whether the lock's holder is provably gone. Its container (the watcher's) that no longer runs,
+ * or was started after the lock was taken, says so (the daemon is asked: the watcher locks the
+ * daemon it runs on). Otherwise only a process of this very boot and pid namespace can be
+ * judged: gone when its pid is, or when that pid now belongs to a process started at another
+ * time. Anything else (another machine, another container, a lock of an older serve without
+ * these labels) is never taken over automatically: two machines with one default host name,
+ * or a `--network host` container, share host names and pid numbers with live holders.
+ */
+async function judgeHolder(docker: DockerClient, holder: LockHolder, lockCreated: string, env: NodeJS.ProcessEnv): Promise<Verdict> {
+  if (holder.container) {
+    const state = await containerState(docker, holder.container);
+    if (!state || !state.Running || state.Restarting) return { gone: true };
+    const started = Date.parse(state.StartedAt);
+    const taken = Date.parse(lockCreated);
+    if (Number.isFinite(started) && Number.isFinite(taken) && started > taken) return { gone: true };
+  }
+  const here = processSurroundings(env);
+  // Its container runs since before it took the lock: it holds it, unless we are in that very
+  // container and its process is gone (judged below).
+  if (holder.container && (holder.bootId !== here.bootId || holder.pidNamespace !== here.pidNamespace)) return { gone: false };
+  if (!holder.bootId || !holder.pidNamespace) return { gone: false, unjudged: 'it was taken by an older serve, which did not record enough to tell whether it still runs' };
+  if (holder.bootId !== here.bootId) return { gone: false, unjudged: `it was taken on another machine (or before this one restarted), which serve cannot look into` };
+  if (holder.pidNamespace !== here.pidNamespace) return { gone: false, unjudged: 'it was taken in another container or pid namespace, which serve cannot look into' };
+  if (!(holder.pid > 0)) return { gone: false, unjudged: 'it records no process' };
+  if (processIsGone(holder.pid)) return { gone: true };
+  const start = processStartTime(holder.pid);
+  return holder.processStart !== undefined && start !== undefined && start !== holder.processStart ? { gone: true } : { gone: false };
+}
+
+/** A container's state, or undefined when the daemon has no such container. */
+async function containerState(docker: DockerClient, id: string): Promise<{ Running: boolean; Restarting: boolean; StartedAt: string } | undefined> {
+  try {
+    return (await docker.getContainer(id).inspect()).State;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new DockerApiError('cannot look at the container that holds the deployment lock', error);
+  }
 }
 
 function processIsGone(pid: number): boolean {
@@ -111,9 +195,11 @@ function processIsGone(pid: number): boolean {
 }
 
 /**
- * Take the per-daemon lock so that two `serve` runs do not act at once. A lock left by a
- * process on this machine that no longer exists (killed with SIGKILL) is taken over.
- * @throws LockHeldError when another run holds it past `waitMs`.
+ * Take the per-daemon lock so that two `serve` runs do not act at once. A lock whose holder is
+ * provably gone is taken over: a process of this boot and pid namespace that no longer exists
+ * (killed with SIGKILL), or the watcher's container restarted or removed since it took the lock.
+ * Any other holder is waited for.
+ * @throws LockHeldError when another run holds it past `waitMs` (saying why it was not taken over).
  */
 export async function acquireLock(docker: DockerClient, options: AcquireLockOptions): Promise<Lock> {
   await ensureLockImage(docker);
@@ -122,6 +208,8 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
   const pollMs = options.pollMs ?? 500;
   const pid = options.pid ?? process.pid;
   const start = processStartTime(pid);
+  const env = options.env ?? process.env;
+  const { bootId, pidNamespace, container: inContainer } = processSurroundings(env);
   const deadline = Date.now() + waitMs;
   let announced = false;
   for (;;) {
@@ -134,11 +222,14 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
         Labels: {
           ...options.extraLabels,
           'inferstack.lock': 'true',
-          'inferstack.lock.pid': String(pid),
-          'inferstack.lock.host': hostname(),
-          'inferstack.lock.since': new Date().toISOString(),
-          'inferstack.lock.command': options.command,
-          ...(start ? { 'inferstack.lock.process-start': start } : {}),
+          [LABEL_PID]: String(pid),
+          [LABEL_HOST]: hostname(),
+          [LABEL_SINCE]: new Date().toISOString(),
+          [LABEL_COMMAND]: options.command,
+          ...(start ? { [LABEL_PROCESS_START]: start } : {}),
+          ...(bootId ? { [LABEL_BOOT_ID]: bootId } : {}),
+          ...(pidNamespace ? { [LABEL_PID_NAMESPACE]: pidNamespace } : {}),
+          ...(inContainer ? { [LABEL_CONTAINER]: inContainer } : {}),
         },
       });
       return {
@@ -151,13 +242,14 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
     }
     const held = await inspectLock(docker, name);
     if (!held) continue;
-    const { holder, id } = held;
-    if (holderIsGone(holder)) {
+    const { holder, id, created } = held;
+    const verdict = await judgeHolder(docker, holder, created, env);
+    if (verdict.gone) {
       // Exactly the lock we looked at: a run that took it over in the meantime keeps its own.
       await removeLockById(docker, id);
       continue;
     }
-    if (Date.now() >= deadline) throw new LockHeldError(holder);
+    if (Date.now() >= deadline) throw new LockHeldError(holder, verdict.unjudged ? { unjudged: verdict.unjudged } : {});
     if (!announced) {
       announced = true;
       options.onWait?.(holder);
@@ -166,10 +258,11 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
   }
 }
 
-async function inspectLock(docker: DockerClient, name: string): Promise<{ holder: LockHolder; id: string } | undefined> {
+async function inspectLock(docker: DockerClient, name: string): Promise<{ holder: LockHolder; id: string; created: string } | undefined> {
   try {
     const info = await docker.getContainer(name).inspect();
-    return { holder: holderFromLabels(info.Config.Labels), id: info.Id };
+    // When the daemon made the lock, on the daemon's clock (that of a holder container's start).
+    return { holder: holderFromLabels(info.Config.Labels), id: info.Id, created: info.Created };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw new DockerApiError('cannot read the deployment lock', error);

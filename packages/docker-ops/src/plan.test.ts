@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fakeContainer, fakeSpec } from './_fixtures.js';
-import { changedFieldsOfObserved, gpusOverlap, planHasChanges, planModels } from './plan.js';
+import { changedFieldsOfObserved, gpusOverlap, nameConflicts, planHasChanges, planModels } from './plan.js';
+import { containersOfStack } from './containers.js';
+import { modelLabels } from './labels.js';
 import { startOrder } from './apply.js';
 
 const summary = (changes: ReturnType<typeof planModels>) => changes.map((c) => `${c.action}:${c.key}`);
@@ -152,5 +154,32 @@ describe('planModels on one of several hosts', () => {
     const changes = planModels([a], [fakeContainer(a), fakeContainer(moved)], { elsewhere: new Set(['moved']) });
     expect(summary(changes)).toEqual(['keep:a', 'remove:moved']);
     expect(changes[1]?.action === 'remove' && changes[1].reason).toBe('other-host');
+  });
+});
+
+describe('nameConflicts', () => {
+  const shared = fakeSpec('shared');
+  const mineLabels = { ...modelLabels(shared), 'inferstack.stack': 'two' };
+  const theirs = (over: Parameters<typeof fakeContainer>[1] = {}) => fakeContainer(shared, { id: 'aaaaaaaaaaaa-one', labels: { ...modelLabels(shared), 'inferstack.stack': 'one' }, ...over });
+  const plan = (models: ReturnType<typeof fakeContainer>[], others: Array<{ id: string; name: string; image: string; labels: Record<string, string> }> = [], claims = new Map<string, string>()) => {
+    const own = containersOfStack(models, { name: 'two', network: 'inference_default', keys: [shared.key], claims });
+    return nameConflicts([shared], own, { models, others, claims }).map((c) => `${c.name} ${c.stack ?? '-'} ${c.model ? 'model' : 'other'}`);
+  };
+
+  it("finds another stack's model of the same key, under the model's name and under its replacement's", () => {
+    expect(plan([theirs()])).toEqual(['inference-shared one model']);
+    expect(plan([theirs({ name: 'inference-shared-next' })])).toEqual(['inference-shared-next one model']);
+  });
+
+  it("finds a container of the old tool that another stack adopted, and any container that is not serve's", () => {
+    const adopted = fakeContainer(shared, { id: 'bbbbbbbbbbbb-old' });
+    expect(plan([adopted], [], new Map([['bbbbbbbbbbbb', 'one']]))).toEqual(['inference-shared one model']);
+    expect(plan([], [{ id: 'cccccccccccc', name: 'inference-shared', image: 'nginx', labels: {} }])).toEqual(['inference-shared - other']);
+  });
+
+  it("is silent about the stack's own containers, one of the old tool it may adopt, and other names", () => {
+    expect(plan([fakeContainer(shared, { labels: mineLabels }), fakeContainer(shared, { id: 'next', name: 'inference-shared-next', labels: mineLabels })])).toEqual([]);
+    expect(plan([fakeContainer(shared, { id: 'dddddddddddd-old' })])).toEqual([]);
+    expect(plan([theirs({ name: 'inference-other' })], [{ id: 'e', name: 'gateway', image: 'litellm', labels: {} }])).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/config';
-import type { ModelContainer, ObservedSpec } from './containers.js';
+import type { ModelContainer, NamedContainer, ObservedSpec } from './containers.js';
 import { replacementStrategy } from './gpu-map.js';
-import { SPEC_FIELDS, specFieldDigests } from './labels.js';
+import { LABEL_STACK, SPEC_FIELDS, specFieldDigests } from './labels.js';
 import { sameAddress } from './publish-address.js';
 
 /** What `apply` will do for one model. */
@@ -185,4 +185,51 @@ export function gpusOverlap(a: ModelSpec['gpus'], b: ModelSpec['gpus']): boolean
   if (a.kind === 'none' || b.kind === 'none') return false;
   if (a.kind === 'all' || b.kind === 'all') return true;
   return a.indices.some((i) => b.indices.includes(i));
+}
+
+/** The name of the new container of a rolling replacement, beside the old one. */
+export function replacementName(containerName: string): string {
+  return `${containerName}-next`;
+}
+
+/** A container that holds a name a model needs and is not the stack's to take. */
+export interface NameConflict {
+  /** The model whose container (or rolling replacement) needs the name. */
+  spec: ModelSpec;
+  /** The name: the model's container name, or that of its replacement (`<name>-next`). */
+  name: string;
+  /** The container that holds it. */
+  container: { id: string; image: string };
+  /** The stack it belongs to (its label, or the stack that adopted it); undefined when none does. */
+  stack?: string;
+  /** Whether it is a model container (of serve or of the old tool), or something else. */
+  model: boolean;
+}
+
+/**
+ * The names the `desired` models need (their containers' and their replacements') that
+ * containers of the daemon hold which are not the stack's own (`own`, as `containersOfStack`
+ * found them): another stack's model, one another stack adopted, or a container that is not
+ * serve's. `up` would fail half-way on Docker's name conflict, and must never touch another
+ * stack's container: the plan refuses instead. Pure.
+ */
+export function nameConflicts(
+  desired: readonly ModelSpec[],
+  own: readonly Pick<ModelContainer, 'id'>[],
+  daemon: { models: readonly ModelContainer[]; others: readonly NamedContainer[]; claims: ReadonlyMap<string, string> },
+): NameConflict[] {
+  const mine = new Set(own.map((c) => c.id));
+  const byName = new Map<string, { id: string; image: string; labels: Record<string, string>; model: boolean }>();
+  for (const c of daemon.models) byName.set(c.name, { ...c, model: true });
+  for (const c of daemon.others) byName.set(c.name, { ...c, model: false });
+  const out: NameConflict[] = [];
+  for (const spec of desired) {
+    for (const name of [spec.containerName, replacementName(spec.containerName)]) {
+      const holder = byName.get(name);
+      if (!holder || mine.has(holder.id)) continue;
+      const stack = holder.labels[LABEL_STACK] ?? daemon.claims.get(holder.id.slice(0, 12));
+      out.push({ spec, name, container: { id: holder.id, image: holder.image }, ...(stack ? { stack } : {}), model: holder.model });
+    }
+  }
+  return out;
 }

@@ -122,6 +122,24 @@ describe('docker-ops against the real daemon', () => {
     expect((await docker.getContainer(outcome!.containerId!).inspect()).State.Health?.Status).toBe('healthy');
   });
 
+  it("never removes another stack's replacement of a model of the same key as a leftover of its own", async () => {
+    const s = spec('twin');
+    const [made] = await applyModelPlan(docker, planModels([s], []), { network, extraLabels: { ...labels, 'inferstack.stack': 'two' } });
+    expect(made?.outcome).toBe('done');
+    // Stack one's new container of its model of the same key, named as a replacement is.
+    const theirs = await docker.createContainer({
+      name: `${s.containerName}-next`,
+      Image: 'inferstack-test/vllm-standin:latest',
+      Labels: { ...labels, 'inference.managed': 'true', 'inference.model': s.key, 'inferstack.stack': 'one' },
+    });
+    const mine = (await listModelContainers(docker)).filter((c) => c.id === made!.containerId);
+    const changed = { ...s, specHash: randomBytes(8).toString('hex') };
+    const [outcome] = await applyModelPlan(docker, planModels([changed], mine), { network, extraLabels: { ...labels, 'inferstack.stack': 'two' } });
+    expect(outcome?.outcome).toBe('failed');
+    expect(outcome?.failure?.message).toMatch(/it is stack one's/);
+    expect((await theirs.inspect()).Config.Labels['inferstack.stack']).toBe('one');
+  });
+
   it('on abort removes what it made that is not ready yet', async () => {
     const s = spec('abort', { env: { STANDIN_LOAD_DELAY: '30' } });
     const controller = new AbortController();

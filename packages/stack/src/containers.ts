@@ -1,4 +1,4 @@
-import { containersOfStack, listClaims, listModelContainers, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
+import { containersOfStack, listClaims, listDaemonContainers, listModelContainers, type DaemonContainers, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
 import type { StackContext } from './context.js';
 import { hasSeveralHosts, onEachHost, reachHosts, type HostFailure } from './hosts.js';
 
@@ -14,6 +14,21 @@ export async function stackContainers(ctx: StackContext, keys: readonly string[]
   // Which host each was found on: the gateway and Prometheus reach it according to that.
   if (on) for (const c of mine) c.host = on.host;
   return mine;
+}
+
+/**
+ * For a plan: the stack's model containers (as {@link stackContainers}) and every container on
+ * the daemon, whose names the plan checks before `up` takes them, from one listing.
+ */
+export async function stackContainersForPlan(
+  ctx: StackContext,
+  keys: readonly string[],
+  on: { host: string; docker: DockerClient },
+): Promise<{ mine: ModelContainer[]; daemon: DaemonContainers }> {
+  const daemon = await listDaemonContainers(on.docker);
+  const mine = containersOfStack(daemon.models, { name: ctx.name, network: ctx.config.network, keys, claims: daemon.claims });
+  for (const c of mine) c.host = on.host;
+  return { mine, daemon };
 }
 
 /**

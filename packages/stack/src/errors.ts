@@ -4,6 +4,8 @@
  * `LitellmSyncError`, `PrometheusSyncError`. None carries a secret.
  */
 
+import type { NameConflict } from '@inferstack/docker-ops';
+
 /** Base class of every error `@inferstack/stack` throws. */
 export class StackError extends Error {
   /** What the user can do about it, when we know. */
@@ -27,6 +29,33 @@ export class StackInputError extends StackError {}
 
 /** The models do not fit the GPUs that are there: nothing was started. */
 export class GpuPreflightError extends StackInputError {}
+
+/** A name a model's container needs is held by a container that is not the stack's (another stack's, say). */
+export interface NameConflictOnHost extends NameConflict {
+  /** The Docker host it was found on. */
+  host: string;
+}
+
+/**
+ * Models of the stack need container names (`inference-<key>`, and `-next` while one is
+ * replaced) that containers not its own hold: another stack's model of the same key, one
+ * another stack adopted, or a container that is not serve's. Found by the plan: nothing was
+ * changed, and the other stack's containers are never touched.
+ */
+export class ContainerNameConflictError extends StackInputError {
+  readonly conflicts: readonly NameConflictOnHost[];
+
+  constructor(stack: string, conflicts: readonly NameConflictOnHost[], options: { details: readonly string[]; hint: string }) {
+    const n = conflicts.length;
+    super(
+      n === 1
+        ? `${options.details[0]}; nothing was changed`
+        : `${n} container names that models of stack ${stack} need are held by containers that are not its own; nothing was changed`,
+      { hint: options.hint, details: n === 1 ? [] : options.details },
+    );
+    this.conflicts = conflicts;
+  }
+}
 
 /** A service (gateway, database, Prometheus...) did not come up as it should. */
 export class ServiceError extends StackError {

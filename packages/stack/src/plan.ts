@@ -1,7 +1,9 @@
+import { relative } from 'node:path';
 import { parseGpuLabel, type HostSpec, type ModelSpec } from '@inferstack/config';
-import { gpuMap, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer } from '@inferstack/docker-ops';
-import { stackContainers } from './containers.js';
+import { gpuMap, nameConflicts, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer, type NameConflict } from '@inferstack/docker-ops';
+import { stackContainersForPlan } from './containers.js';
 import type { StackContext } from './context.js';
+import { ContainerNameConflictError, type NameConflictOnHost } from './errors.js';
 import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
 import { selectedModels } from './select.js';
 
@@ -59,11 +61,16 @@ export interface HostPlanPart {
   changes: HostedChange[];
   gpuIndices: number[];
   hashKey: string;
+  /** Names its models need that containers not the stack's hold (the plan refuses). */
+  conflicts: NameConflict[];
 }
 
 /**
  * The plan on every host at once, and each host's part. A host that cannot be reached is
- * reported (event `host-failed`) and has no part. @internal
+ * reported (event `host-failed`) and has no part. A container name a model needs that a
+ * container not the stack's holds (a model of another stack with the same key) is bad input:
+ * `up` would fail half-way on it. @internal
+ * @throws ContainerNameConflictError naming each such container and whose it is
  */
 export async function planOnHosts(
   ctx: StackContext,
@@ -76,6 +83,8 @@ export async function planOnHosts(
   const { reached, failed } = connected;
   const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
   const parts = planned.results.map((r) => r.value);
+  const conflicts = parts.flatMap((p) => p.conflicts.map((c) => ({ ...c, host: p.reached.host.name })));
+  if (conflicts.length > 0) throw nameConflictError(ctx, conflicts);
   const unplanned = [...failed, ...planned.failed];
   const changes = parts.flatMap((p) => p.changes);
   const several = hasSeveralHosts(config);
@@ -102,9 +111,9 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
   // has or had `gpus: all` (what it covers); another host's are asked by `up` (a short
   // container), not by a plan. Other plans need no GPU list, and start faster without it.
   const coversAll = (c: ModelContainer) => c.gpus !== undefined && parseGpuLabel(c.gpus).kind === 'all';
-  const [hashKey, containers, early] = await Promise.all([
+  const [hashKey, { mine: containers, daemon }, early] = await Promise.all([
     hostHashKey(ctx, reached),
-    stackContainers(ctx, keys, { host: host.name, docker: reached.docker }),
+    stackContainersForPlan(ctx, keys, { host: host.name, docker: reached.docker }),
     host.local && selected.some((m) => hostOf(m) === host.name && m.gpus.kind === 'all') ? ctx.localGpus() : undefined,
   ]);
   const gpus = early ?? (host.local && containers.some(coversAll) ? await ctx.localGpus() : ('unavailable' as const));
@@ -121,7 +130,38 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
     // A selected model that runs elsewhere now: its container here goes.
     elsewhere: new Set(selected.filter((m) => hostOf(m) !== host.name).map((m) => m.key)),
   });
-  return { reached, models, changes: changes.map((c) => hosted(c, host)), gpuIndices, hashKey };
+  const conflicts = nameConflicts(models, containers, daemon);
+  return { reached, models, changes: changes.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts };
+}
+
+/** One line per taken name, saying whose container holds it, and what to do. */
+function nameConflictError(ctx: StackContext, conflicts: readonly NameConflictOnHost[]): ContainerNameConflictError {
+  const several = hasSeveralHosts(ctx.config);
+  const shown = (file: string) => {
+    const rel = relative(ctx.cwd, file);
+    return rel && !rel.startsWith('..') ? rel : file;
+  };
+  const details = conflicts.map((c) => {
+    const at = `${shown(c.spec.source.file)}:${c.spec.source.line}`;
+    const where = several ? ` on host ${c.host}` : '';
+    const what = c.name === c.spec.containerName ? 'its container name' : 'the name of its replacement';
+    const holder =
+      c.stack !== undefined
+        ? `${c.model ? 'a model container' : 'a container'} of stack ${c.stack} (${c.container.id.slice(0, 12)})`
+        : c.model
+          ? `a model container of the old tool that this stack does not adopt (${c.container.id.slice(0, 12)})`
+          : `container ${c.container.id.slice(0, 12)} (image ${c.container.image}), which is not serve's`;
+    return `${at}: model "${c.spec.key}" of stack ${ctx.name} needs ${what} ${c.name}${where}, held by ${holder}`;
+  });
+  const others = [...new Set(conflicts.flatMap((c) => (c.stack !== undefined ? [c.stack] : [])))];
+  const hints: string[] = [];
+  if (others.length > 0) {
+    hints.push(
+      `rename the model's key in one of the stacks (its container is named after the key); ${others.map((o) => `stack ${o}`).join(' and ')} ${others.length === 1 ? 'is' : 'are'} left as ${others.length === 1 ? 'it is' : 'they are'}`,
+    );
+  }
+  if (conflicts.some((c) => c.stack === undefined)) hints.push('rename or remove that container, or rename the model\'s key');
+  return new ContainerNameConflictError(ctx.name, conflicts, { details, hint: hints.join('; ') });
 }
 
 function hosted(change: ModelChange, host: HostSpec): HostedChange {

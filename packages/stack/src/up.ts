@@ -85,11 +85,18 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
 
   const hostsReached = await reachHosts(ctx, { requireDefault: true, distinct: true });
   return withHostLocks(ctx, hostsReached.reached, `serve up ${options.models?.join(' ') ?? ''}`.trim(), async (locked) => {
+    const planLocked = () => planOnHosts(ctx, { ...planOptions, reached: { reached: locked, failed: [...ctx.hostFailures.values()] } });
+    // The plan first: what it refuses (a container name another stack holds) leaves nothing
+    // made, not even the identity of a new stack. It plans with the identity there is.
+    let planned = await planLocked();
+    const plannedWith = { key: ctx.hashKey, config: ctx.config };
     // The stack's key and home, recorded on its first up: every later run plans with them. Each
     // other host gets the stack's identity too (the same key), so that it plans the same.
     const identity = await ctx.ensureIdentity();
     const identities = await hostIdentities(ctx, locked, identity);
-    const { plan, parts } = await planOnHosts(ctx, { ...planOptions, reached: { reached: locked, failed: [...ctx.hostFailures.values()] } });
+    // Another run made the identity first, with its own key or home: plan again with those.
+    if (ctx.hashKey !== plannedWith.key || ctx.config !== plannedWith.config) planned = await planLocked();
+    const { plan, parts } = planned;
     // What `plan` warns about (open models, a Docker API without TLS) is said here too.
     for (const message of plan.warnings) ctx.emit({ type: 'note', level: 'warn', message });
     const gpus = hostGpus(ctx, parts);

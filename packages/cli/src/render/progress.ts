@@ -133,7 +133,7 @@ export class Progress {
       }
       case 'lock-wait': {
         const h = event.holder;
-        return this.line(`waiting for another serve run to finish (pid ${h.pid} on ${h.hostname}, ${h.command}, since ${h.since})`);
+        return this.line(`waiting for another serve run to finish (pid ${h.pid} on ${h.hostname}${h.container ? ` in container ${h.container.slice(0, 12)}` : ''}, ${h.command}, since ${h.since})`);
       }
       case 'host-failed':
         return this.failure(`host ${event.host}: ${event.error.message}; the other hosts go on`, event.hint);
