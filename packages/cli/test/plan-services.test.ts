@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../../test/support/docker-cli.js';
+import { docker, NODE_IMAGE } from '../../../test/support/docker-cli.js';
+import { sessionLabel } from '../../../test/support/docker.js';
 import { createStackProject, freePort, type StackProject } from '../../../test/support/stack-project.js';
 import { CLI } from './_harness.js';
 
@@ -81,67 +82,103 @@ describe('serve plan and the infrastructure services', () => {
     expect(text.stdout).toMatch(/^3 create$/m);
   });
 
-  it('after up: every service is "keep" and --exit-code exits 0', async () => {
-    const up = await serve(['up']);
-    expect(up.code, up.stderr).toBe(0);
-    const plan = await planJson();
-    expect(plan.services.map((s) => [s.service, s.action, s.files])).toEqual([
-      ['gateway', 'keep', undefined],
-      ['node-exporter', 'keep', undefined],
-      ['prometheus', 'keep', undefined],
-    ]);
-    expect(plan.changes).toBe(false);
-    expect(plan.code).toBe(0);
-    const text = await serve(['plan']);
-    expect(text.stdout).toMatch(new RegExp(`^=\\s+gateway\\s+${names().gateway}\\s+keep\\s+running, unchanged$`, 'm'));
-    expect(text.stdout).toMatch(/^3 keep$/m);
-  });
+  describe('after up', () => {
+    let upBefore: Map<string, string>;
 
-  it('after a service setting changed: the plan says which field and which reload, and up does exactly that', async () => {
-    const before = await containers();
-    const config = readFileSync(p.file, 'utf8');
-    const port = await freePort();
-    writeFileSync(p.file, config.replace(`port: ${p.gatewayPort}`, `port: ${port}`));
-    // A changed scrape interval changes prometheus.yml, which a running Prometheus reloads.
-    const env = join(p.dir, '.env');
-    writeFileSync(env, readFileSync(env, 'utf8').replace('PROMETHEUS_SCRAPE_INTERVAL=1s', 'PROMETHEUS_SCRAPE_INTERVAL=2s'));
-    const promBefore = readFileSync(promYml(), 'utf8');
+    beforeAll(async () => {
+      const up = await serve(['up']);
+      expect(up.code, up.stderr).toBe(0);
+      upBefore = await containers();
+    });
 
-    const plan = await planJson();
-    expect(plan.code).toBe(3);
-    expect(plan.services.map((s) => [s.service, s.action, s.changed, s.files])).toEqual([
-      ['gateway', 'recreate', ['ports'], undefined],
-      ['node-exporter', 'keep', undefined, undefined],
-      ['prometheus', 'reload', undefined, [promYml()]],
-    ]);
-    const text = await serve(['plan', '--exit-code']);
-    expect(text.code).toBe(3);
-    expect(text.stdout).toMatch(new RegExp(`^↻\\s+gateway\\s+${names().gateway}\\s+recreate\\s+changed: ports → recreate$`, 'm'));
-    expect(text.stdout).toMatch(/^↺\s+prometheus\s+\S+\s+reload\s+running, unchanged; \.inferstack\/prometheus\/prometheus\.yml changed → reload \(no restart\)$/m);
-    // Planning changed nothing.
-    expect(readFileSync(promYml(), 'utf8')).toBe(promBefore);
-    expect(await containers()).toEqual(before);
+    it('every service is "keep" and --exit-code exits 0', async () => {
+      const plan = await planJson();
+      expect(plan.services.map((s) => [s.service, s.action, s.files])).toEqual([
+        ['gateway', 'keep', undefined],
+        ['node-exporter', 'keep', undefined],
+        ['prometheus', 'keep', undefined],
+      ]);
+      expect(plan.changes).toBe(false);
+      expect(plan.code).toBe(0);
+      const text = await serve(['plan']);
+      expect(text.stdout).toMatch(new RegExp(`^=\\s+gateway\\s+${names().gateway}\\s+keep\\s+running, unchanged$`, 'm'));
+      expect(text.stdout).toMatch(/^3 keep$/m);
+    });
 
-    const up = await serve(['up']);
-    expect(up.code, up.stderr).toBe(0);
-    expect(up.stderr).toMatch(new RegExp(`✔ gateway\\s+${names().gateway} recreated`));
-    expect(up.stderr).toMatch(/✔ prometheus\s+kept \(config reloaded\)/);
-    expect(up.stderr).toMatch(/✔ node-exporter\s+kept/);
-    const after = await containers();
-    expect(after.get(names().gateway)).not.toBe(before.get(names().gateway));
-    expect(after.get(names().prometheus)).toBe(before.get(names().prometheus));
-    expect(readFileSync(promYml(), 'utf8')).toContain('scrape_interval: 2s');
+    it('a changed gateway port or exporter image is a recreate naming the field, and --exit-code exits 3 only then', async () => {
+      const config = readFileSync(p.file, 'utf8');
+      const port = await freePort();
+      writeFileSync(p.file, config.replace(`port: ${p.gatewayPort}`, `port: ${port}`));
+      const plan = await planJson();
+      expect(plan.code).toBe(3);
+      expect(plan.services.map((s) => [s.service, s.action, s.changed])).toEqual([
+        ['gateway', 'recreate', ['ports']],
+        ['node-exporter', 'keep', undefined],
+        ['prometheus', 'keep', undefined],
+      ]);
+      const text = await serve(['plan', '--exit-code']);
+      expect(text.code).toBe(3);
+      expect(text.stdout).toMatch(new RegExp(`^↻\\s+gateway\\s+${names().gateway}\\s+recreate\\s+changed: ports → recreate$`, 'm'));
 
-    const again = await planJson();
-    expect(again.services.every((s) => s.action === 'keep')).toBe(true);
-    expect(again.code).toBe(0);
-  });
+      writeFileSync(p.file, config.replace(/node-exporter: \{image: (\S+),/, 'node-exporter: {image: $1-other,'));
+      const image = await planJson();
+      expect(image.code).toBe(3);
+      expect(image.services.filter((s) => s.action !== 'keep')).toEqual([{ service: 'node-exporter', container: names().nodeExporter, action: 'recreate', changed: ['image'] }]);
 
-  it('an image change is named too', async () => {
-    writeFileSync(p.file, readFileSync(p.file, 'utf8').replace(/node-exporter: \{image: (\S+),/, 'node-exporter: {image: $1-other,'));
-    const plan = await planJson();
-    expect(plan.code).toBe(3);
-    expect(plan.services.find((s) => s.service === 'node-exporter')).toMatchObject({ action: 'recreate', changed: ['image'] });
-    expect(plan.services.filter((s) => s.action !== 'keep').map((s) => s.service)).toEqual(['node-exporter']);
+      // Back as it was: nothing to do again. Planning changed nothing meanwhile.
+      writeFileSync(p.file, config);
+      expect((await planJson()).code).toBe(0);
+      expect(await containers()).toEqual(upBefore);
+    });
+
+    it('a changed file Prometheus mounts is a reload, written by up only, which then reloads it as planned', async () => {
+      const env = join(p.dir, '.env');
+      writeFileSync(env, readFileSync(env, 'utf8').replace('PROMETHEUS_SCRAPE_INTERVAL=1s', 'PROMETHEUS_SCRAPE_INTERVAL=2s'));
+      const promBefore = readFileSync(promYml(), 'utf8');
+      const plan = await planJson();
+      expect(plan.code).toBe(3);
+      expect(plan.services.map((s) => [s.service, s.action, s.files])).toEqual([
+        ['gateway', 'keep', undefined],
+        ['node-exporter', 'keep', undefined],
+        ['prometheus', 'reload', [promYml()]],
+      ]);
+      const text = await serve(['plan']);
+      expect(text.stdout).toMatch(/^↺\s+prometheus\s+\S+\s+reload\s+running, unchanged; \.inferstack\/prometheus\/prometheus\.yml changed → reload \(no restart\)$/m);
+      expect(readFileSync(promYml(), 'utf8')).toBe(promBefore);
+
+      const up = await serve(['up']);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(/✔ prometheus\s+kept \(config reloaded\)/);
+      expect(up.stderr).toMatch(new RegExp(`✔ gateway\\s+${names().gateway} kept`));
+      expect(readFileSync(promYml(), 'utf8')).toContain('scrape_interval: 2s');
+      expect(await containers()).toEqual(upBefore);
+      expect((await planJson()).code).toBe(0);
+    });
+
+    it("a container of a service's name that is not the stack's is a conflict; a service no longer configured is a warning", async () => {
+      const config = readFileSync(p.file, 'utf8');
+      const grafana = `${p.prefix}-grafana`;
+      await docker(['run', '-d', '--name', grafana, '--label', sessionLabel(), NODE_IMAGE, 'node', '-e', 'setInterval(() => {}, 1 << 30)']);
+      writeFileSync(
+        p.file,
+        config
+          .replace('  grafana: {enabled: false}', `  grafana: {container-name: ${grafana}, port: ${await freePort()}}`)
+          .replace(/node-exporter: \{image: (\S+), container-name: (\S+)\}/, 'node-exporter: {image: $1, container-name: $2, enabled: false}'),
+      );
+      const r = await serve(['plan', '--json', '--exit-code']);
+      expect(r.code).toBe(3);
+      const plan = JSON.parse(r.stdout) as { services: PlannedService[]; warnings: string[] };
+      expect(plan.services.map((s) => [s.service, s.action])).toEqual([
+        ['gateway', 'keep'],
+        ['prometheus', 'reload'],
+        ['grafana', 'conflict'],
+      ]);
+      expect(plan.services.find((s) => s.service === 'grafana')).not.toHaveProperty('owner');
+      expect(plan.warnings).toContain(`${names().nodeExporter} (node-exporter) is no longer configured; neither up nor down --all removes it ("docker rm -f ${names().nodeExporter}" does)`);
+      const text = await serve(['plan']);
+      expect(text.stdout).toMatch(new RegExp(`^!\\s+grafana\\s+${grafana}\\s+conflict\\s+a container of that name was not made by serve → left alone; up fails for this service$`, 'm'));
+      expect(text.stderr).toContain(`! ${names().nodeExporter} (node-exporter) is no longer configured`);
+      writeFileSync(p.file, config);
+    });
   });
 });
