@@ -95,17 +95,20 @@ export type {
 } from './gpu.js';
 export {
   ensureService,
+  inspectService,
   listServices,
+  planService,
   removeServiceContainer,
   restartContainer,
   serviceContainerOptions,
+  serviceFieldDigests,
   serviceSpecHash,
   signalContainer,
   waitUntilHealthy,
 } from './services.js';
 export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
 export type { PublishedPort } from './daemon.js';
-export type { ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
+export type { ObservedService, ServiceChange, ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
 export { httpGet, httpRequest } from './http-get.js';
 export { modelRequest } from './model-http.js';

@@ -5,7 +5,7 @@ import type { DockerClient } from './client.js';
 import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
-import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH, LABEL_STACK } from './labels.js';
+import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests, encodeFieldDigests } from './labels.js';
 import { requireIpAddress, resolvePublishAddress } from './publish-address.js';
 import { tarArchive, type TarEntry } from './tar.js';
 import type { PullPolicy } from '@inferstack/config';
@@ -69,6 +69,50 @@ export function serviceSpecHash(spec: ServiceSpec, hashKey: string): string {
   return createHash('sha256').update(JSON.stringify(visible)).digest('hex').slice(0, 16);
 }
 
+/**
+ * The fields of a service spec a plan names when they change, by the name it shows: every field
+ * but the name, the kind (another name or kind is another container) and the secrets, which
+ * reach a label only through the keyed spec hash. A field added to {@link ServiceSpec} must be
+ * named here (the type says so).
+ */
+const SERVICE_FIELDS: Record<Exclude<keyof ServiceSpec, 'name' | 'kind' | 'secretEnv'>, string> = {
+  image: 'image',
+  pullPolicy: 'pull',
+  entrypoint: 'entrypoint',
+  cmd: 'command',
+  env: 'env',
+  binds: 'mounts',
+  ports: 'ports',
+  network: 'network',
+  aliases: 'aliases',
+  user: 'user',
+  healthcheck: 'healthcheck',
+  gpus: 'gpus',
+  extraHosts: 'extra-hosts',
+  files: 'files',
+};
+
+/**
+ * Short digests of a service spec's visible fields, recorded on its container, so that a later
+ * plan can say which fields changed (as models record theirs). Secrets are left out: a hash
+ * change with equal fields means a secret (or the stack's hash key) changed.
+ */
+export function serviceFieldDigests(spec: ServiceSpec): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, shown] of Object.entries(SERVICE_FIELDS) as Array<[keyof typeof SERVICE_FIELDS, string]>) {
+    const value = spec[field];
+    if (value === undefined) continue;
+    const normal =
+      field === 'env'
+        ? Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b))
+        : field === 'files' && spec.files
+          ? { dir: spec.files.dir, entries: spec.files.entries.map((e) => [e.name, e.mode ?? 0o644, createHash('sha256').update(e.content).digest('hex')]) }
+          : value;
+    out[shown] = createHash('sha256').update(JSON.stringify(normal)).digest('hex').slice(0, 8);
+  }
+  return out;
+}
+
 /** The Engine API create body for a service. */
 export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLabels: Record<string, string> = {}): ContainerCreateOptions {
   const env = { ...spec.env, ...spec.secretEnv };
@@ -85,7 +129,7 @@ export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLa
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
     ...(spec.user ? { User: spec.user } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...extraLabels, [LABEL_SERVICE]: spec.kind, [LABEL_KIND]: 'service', [LABEL_SPEC_HASH]: hash },
+    Labels: { ...extraLabels, [LABEL_SERVICE]: spec.kind, [LABEL_KIND]: 'service', [LABEL_SPEC_HASH]: hash, [LABEL_SPEC_FIELDS]: encodeFieldDigests(serviceFieldDigests(spec)) },
     ExposedPorts: exposed,
     ...(spec.healthcheck
       ? {
@@ -145,10 +189,69 @@ export async function listServices(docker: DockerClient): Promise<ServiceContain
   }
 }
 
+/** A service's container as a plan sees it: what {@link inspectService} read. */
+export interface ObservedService {
+  id: string;
+  labels: Record<string, string>;
+  /** Docker's `State.Running` (also true while it restarts or is paused). */
+  running: boolean;
+}
+
+/**
+ * What {@link ensureService} would do with a service container: create it (missing), recreate
+ * it (its spec changed: `changed` names the fields, empty when its container predates recorded
+ * fields; or `forced`), start it (stopped), keep it, or refuse (`conflict`: a container of that
+ * name that is not this stack's, which is never touched).
+ */
+export type ServiceChange =
+  | { action: 'create' }
+  | { action: 'recreate'; reason: 'changed' | 'forced'; changed: string[]; container: ObservedService }
+  | { action: 'start'; container: ObservedService }
+  | { action: 'keep'; container: ObservedService }
+  | { action: 'conflict'; container: ObservedService; owner?: string };
+
+/** The container named `name`, as {@link planService} needs it; undefined when there is none. */
+export async function inspectService(docker: DockerClient, name: string): Promise<ObservedService | undefined> {
+  try {
+    const info = await docker.getContainer(name).inspect();
+    return { id: info.Id, labels: info.Config.Labels ?? {}, running: info.State.Running };
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new DockerApiError(`cannot inspect ${name}`, error);
+  }
+}
+
+/**
+ * Decide what to do with a service container, from `spec` and what exists under its name.
+ * Pure: `serve plan` shows this decision and {@link ensureService} carries out the same one.
+ * `stack`: the stack's name (its label); a container of another stack, or one without our
+ * service label, is a conflict.
+ */
+export function planService(spec: ServiceSpec, existing: ObservedService | undefined, options: { hashKey: string; stack?: string; forceRecreate?: boolean }): ServiceChange {
+  if (!existing) return { action: 'create' };
+  const labels = existing.labels;
+  const ours = labels[LABEL_SERVICE] === spec.kind && (labels[LABEL_STACK] === undefined || labels[LABEL_STACK] === options.stack);
+  if (!ours) return { action: 'conflict', container: existing, ...(labels[LABEL_STACK] !== undefined ? { owner: labels[LABEL_STACK] } : {}) };
+  if (options.forceRecreate) return { action: 'recreate', reason: 'forced', changed: [], container: existing };
+  const hash = serviceSpecHash(spec, options.hashKey);
+  if (labels[LABEL_SPEC_HASH] !== hash) return { action: 'recreate', reason: 'changed', changed: changedServiceFields(spec, labels), container: existing };
+  return existing.running ? { action: 'keep', container: existing } : { action: 'start', container: existing };
+}
+
+/** The fields whose recorded digests differ; `secrets` when none does; empty when none were recorded. */
+function changedServiceFields(spec: ServiceSpec, labels: Record<string, string>): string[] {
+  const was = decodeFieldDigests(labels[LABEL_SPEC_FIELDS]);
+  if (!was) return [];
+  const now = serviceFieldDigests(spec);
+  const changed = Object.values(SERVICE_FIELDS).filter((f) => was[f] !== now[f]);
+  return changed.length > 0 ? changed : ['secrets'];
+}
+
 /**
  * Make a service container match `spec`: create it when missing, recreate it when its spec
- * changed, start it when stopped, keep it otherwise. Same treatment as models, no readiness
- * wait (the caller knows how to probe each service).
+ * changed, start it when stopped, keep it otherwise ({@link planService} decides). Same
+ * treatment as models, no readiness wait (the caller knows how to probe each service).
+ * @throws {ForeignContainerError} when a container of that name is not this stack's
  */
 export async function ensureService(
   docker: DockerClient,
@@ -160,29 +263,26 @@ export async function ensureService(
   if (ports.some((p) => p.hostIp !== undefined && !isIP(p.hostIp))) {
     spec = { ...spec, ports: await Promise.all(ports.map(async (p) => (p.hostIp === undefined ? p : { ...p, hostIp: (await resolvePublishAddress(p.hostIp)).ip }))) };
   }
-  const hash = serviceSpecHash(spec, options.hashKey);
   await ensureNetwork(docker, spec.network, options.extraLabels);
-  let existing: Awaited<ReturnType<ReturnType<DockerClient['getContainer']>['inspect']>> | undefined;
-  try {
-    existing = await docker.getContainer(spec.name).inspect();
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw new DockerApiError(`cannot inspect ${spec.name}`, error);
+  const existing = await inspectService(docker, spec.name);
+  const change = planService(spec, existing, { hashKey: options.hashKey, stack: options.extraLabels?.[LABEL_STACK], forceRecreate: options.forceRecreate });
+  switch (change.action) {
+    case 'conflict':
+      throw new ForeignContainerError(spec.name, change.owner);
+    case 'keep':
+      return { id: change.container.id, action: 'kept', changed: false };
+    case 'start':
+      await docker.getContainer(change.container.id).start().catch((error: unknown) => {
+        throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
+      });
+      return { id: change.container.id, action: 'started', changed: false };
+    case 'recreate':
+      await removeContainer(docker, change.container.id, { timeoutSeconds: 10 });
+      break;
+    case 'create':
+      break;
   }
-  if (existing) {
-    // A container of that name that we did not make (or another stack's) is never touched.
-    const labels = existing.Config.Labels ?? {};
-    const ours = labels[LABEL_SERVICE] === spec.kind && (labels[LABEL_STACK] === undefined || labels[LABEL_STACK] === options.extraLabels?.[LABEL_STACK]);
-    if (!ours) throw new ForeignContainerError(spec.name, labels[LABEL_STACK]);
-  }
-  const same = existing?.Config.Labels?.[LABEL_SPEC_HASH] === hash && !options.forceRecreate;
-  if (existing && same) {
-    if (existing.State.Running) return { id: existing.Id, action: 'kept', changed: false };
-    await docker.getContainer(existing.Id).start().catch((error: unknown) => {
-      throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
-    });
-    return { id: existing.Id, action: 'started', changed: false };
-  }
-  if (existing) await removeContainer(docker, existing.Id, { timeoutSeconds: 10 });
+  const hash = serviceSpecHash(spec, options.hashKey);
   await ensureImage(docker, spec.image, { policy: spec.pullPolicy });
   await ensureVolumes(docker, spec, options.extraLabels ?? {});
   let id: string;
@@ -193,7 +293,7 @@ export async function ensureService(
   } catch (error) {
     throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
   }
-  return { id, action: existing ? 'recreated' : 'created', changed: true };
+  return { id, action: change.action === 'recreate' ? 'recreated' : 'created', changed: true };
 }
 
 /** Named volumes of a service, made with our labels before the container would make them bare. */

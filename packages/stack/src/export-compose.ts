@@ -7,7 +7,7 @@ import { composeYaml, renderCompose, type ComposeFile, type SecretReference } fr
 import { secretValues } from './secrets.js';
 import { hasSeveralHosts, hostOf } from './hosts.js';
 import { requireGatewayKey } from './services/gateway.js';
-import { wantedServices } from './services/registry.js';
+import { prepareService, wantedServices } from './services/registry.js';
 
 /** What `exportCompose` produced. */
 export interface ComposeExport {
@@ -33,7 +33,7 @@ export async function exportCompose(call: StackContext): Promise<ComposeExport> 
   const { config } = ctx;
   const services: ServiceSpec[] = [];
   for (const service of await wantedServices(ctx)) {
-    await service.prepare?.(ctx);
+    await prepareService(ctx, service);
     services.push(await service.spec(ctx));
   }
   const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.labels });

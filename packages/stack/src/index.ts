@@ -30,6 +30,8 @@ export type { GatewaySyncResult } from './gateway-sync.js';
 export type { MonitoringSyncResult } from './monitoring-sync.js';
 export { DEFAULT_SERVICES } from './services/default-services.js';
 export type { ServiceAction, ServiceDefinition, ServiceOutcome, ServiceRemoval, ServiceStatus } from './services/registry.js';
+export type { ServiceFile } from './services/files.js';
+export type { ServicePlan } from './services/plan-services.js';
 export { containerAddress, containerApiBase, modelAddress, modelApiBase } from './endpoints.js';
 export { exposureWarnings, hasSeveralHosts } from './hosts.js';
 export type { HostFailure } from './hosts.js';

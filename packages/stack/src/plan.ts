@@ -6,6 +6,7 @@ import type { StackContext } from './context.js';
 import { ContainerNameConflictError, type NameConflictOnHost } from './errors.js';
 import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
 import { selectedModels } from './select.js';
+import { planServices, serviceChanges, type ServicePlan } from './services/plan-services.js';
 
 /** Options of `plan`. */
 export interface PlanOptions {
@@ -34,8 +35,14 @@ export type HostPlanStatus = { host: string; ok: true } | { host: string; ok: fa
 export interface StackPlan {
   /** The stack's name. */
   stack: string;
+  /** The models. */
   changes: HostedChange[];
-  /** Whether anything would change. */
+  /**
+   * The infrastructure services (gateway, its database, Prometheus, exporters, Grafana, the
+   * watcher; the exporters of other hosts with their `host`), decided as `up` decides them.
+   */
+  services: ServicePlan[];
+  /** Whether anything would change: a model, a service, or a file a service mounts. */
   hasChanges: boolean;
   /**
    * Per GPU, the models on it and their `gpu-memory-utilization` summed, now and after `up`.
@@ -75,7 +82,7 @@ export interface HostPlanPart {
 export async function planOnHosts(
   ctx: StackContext,
   options: PlanOptions & { requireDefault?: boolean; reached?: { reached: ReachedHost[]; failed: HostFailure[] } } = {},
-): Promise<{ plan: StackPlan; parts: HostPlanPart[]; failed: HostFailure[] }> {
+): Promise<{ plan: Omit<StackPlan, 'services'>; parts: HostPlanPart[]; failed: HostFailure[] }> {
   // The other hosts are reached while the stack's identity is read (on the default host).
   const [, connected] = await Promise.all([ctx.resolve(), options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true })]);
   const { config } = ctx;
@@ -98,9 +105,15 @@ export async function planOnHosts(
   return { plan: { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus, hosts, warnings, notes: addressNotes(ctx) }, parts, failed: unplanned };
 }
 
-/** What `up` would do to the models, from one container listing per host. Changes nothing, takes no lock. */
+/**
+ * What `up` would do to the models (from one container listing per host) and to the services
+ * (see services/plan-services.ts). Changes nothing: takes no lock, writes no file, creates no
+ * container.
+ */
 export async function plan(ctx: StackContext, options: PlanOptions = {}): Promise<StackPlan> {
-  return (await planOnHosts(ctx, options)).plan;
+  const { plan: models, parts } = await planOnHosts(ctx, options);
+  const { services, warnings } = await planServices(ctx, parts.map((p) => ({ reached: p.reached, models: p.models })));
+  return { ...models, services, hasChanges: models.hasChanges || serviceChanges(services), warnings: [...models.warnings, ...warnings] };
 }
 
 async function planHost(ctx: StackContext, reached: ReachedHost, selected: readonly ModelSpec[], options: PlanOptions): Promise<HostPlanPart> {

@@ -5,7 +5,7 @@ import { CliError, ExitCode } from '../errors.js';
 import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';
 import { kubernetesJson, printKubernetesChanges } from '../render/kubernetes.js';
-import { planJson, printGpuMap, printHostFailures, printPlan } from '../render/plan.js';
+import { planJson, printGpuMap, printHostFailures, printPlan, printServicePlan } from '../render/plan.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -46,6 +46,7 @@ export default defineCommand({
         stack: plan.stack,
         changes: plan.hasChanges,
         plan: planJson(plan.changes, { hosts: several }),
+        services: plan.services,
         gpus: plan.gpus,
         ...(several ? { hosts: plan.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
         ...(plan.warnings.length ? { warnings: plan.warnings } : {}),
@@ -54,6 +55,7 @@ export default defineCommand({
     } else {
       ctx.output.print(`stack ${plan.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
       printPlan(ctx.output, plan.changes, { hosts: several });
+      printServicePlan(ctx.output, plan.services, { cwd: ctx.cwd, hosts: several });
       printGpuMap(ctx.output, plan.gpus);
       for (const n of plan.notes) ctx.output.info(n);
       for (const w of plan.warnings) ctx.output.warn(w);

@@ -1,7 +1,7 @@
 import { formatGpuLabel } from '@inferstack/config';
 import type { GpuLoad, GpuMap, ModelChange } from '@inferstack/docker-ops';
-import type { HostPlanStatus } from '@inferstack/stack';
-import { type Output, table } from '../output.js';
+import type { HostPlanStatus, ServicePlan } from '@inferstack/stack';
+import { type Output, shownPath, table } from '../output.js';
 
 const SYMBOL: Record<ModelChange['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', remove: '-' };
 
@@ -49,6 +49,48 @@ export function printPlan(out: Output, changes: readonly PlannedChange[], option
   out.print([...counts].map(([a, n]) => `${n} ${a}`).join(', '));
 }
 
+const SERVICE_SYMBOL: Record<ServicePlan['action'], string> = { create: '+', recreate: '↻', start: '▶', keep: '=', reload: '↺', conflict: '!' };
+
+function serviceDetail(s: ServicePlan, cwd: string): string {
+  const files = (s.files ?? []).map((f) => shownPath(cwd, f)).join(', ');
+  const writes = files ? `, writes ${files}` : '';
+  switch (s.action) {
+    case 'create':
+      // Its files go with it (`--json` names them).
+      return `not running → create${s.ifGpus ? ` (if up finds NVIDIA GPUs on host ${s.host})` : ''}`;
+    case 'recreate':
+      return `${s.changed?.length ? `changed: ${s.changed.join(', ')}` : 'changed (which fields: not recorded on this container)'} → recreate${writes}`;
+    case 'start':
+      return `stopped, unchanged → start${writes}`;
+    case 'keep':
+      return `running, unchanged${writes}`;
+    case 'reload':
+      return `running, unchanged; ${files} changed → reload (no restart)`;
+    case 'conflict':
+      return `${s.owner ? `a container of that name belongs to stack "${s.owner}"` : 'a container of that name was not made by serve'} → left alone; up fails for this service`;
+  }
+}
+
+/**
+ * The infrastructure part of a plan as a table: per service, its container, what `up` would do
+ * and why (the files it would write shown relative to `cwd`). With several hosts (`hosts` true),
+ * a HOST column (the exporters of every host).
+ */
+export function printServicePlan(out: Output, services: readonly ServicePlan[], options: { cwd: string; hosts?: boolean }): void {
+  if (services.length === 0) return;
+  out.print('');
+  if (options.hosts) {
+    const rows = services.map((s) => [SERVICE_SYMBOL[s.action], s.service, s.host ?? 'local', s.container, s.action, serviceDetail(s, options.cwd)]);
+    for (const line of table(['', 'SERVICE', 'HOST', 'CONTAINER', 'ACTION', 'WHY'], rows)) out.print(line);
+  } else {
+    const rows = services.map((s) => [SERVICE_SYMBOL[s.action], s.service, s.container, s.action, serviceDetail(s, options.cwd)]);
+    for (const line of table(['', 'SERVICE', 'CONTAINER', 'ACTION', 'WHY'], rows)) out.print(line);
+  }
+  const counts = new Map<string, number>();
+  for (const s of services) counts.set(s.action, (counts.get(s.action) ?? 0) + 1);
+  out.print('');
+  out.print([...counts].map(([a, n]) => `${n} ${a}`).join(', '));
+}
 
 /** Hosts that could not be planned (or changed), with why and what to do. */
 export function printHostFailures(out: Output, hosts: readonly HostPlanStatus[] | undefined): void {

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { signalContainer, waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
-import { syncWakeHook } from '../watcher/wake-hook.js';
+import { wakeHookFiles } from '../watcher/wake-hook.js';
 import { watcherUrl } from './watcher.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
+import type { ServiceFile } from './files.js';
 import type { ServiceDefinition } from './registry.js';
 
 /** The port LiteLLM listens on inside its container. */
@@ -29,13 +30,38 @@ litellm_settings:
   callbacks: ["prometheus"]
 `;
 
+/** The config file a managed gateway starts with: without a master key, no line naming one. */
+function starterConfig(config: StackConfig): string {
+  return config.gateway.masterKey ? STARTER_CONFIG : STARTER_CONFIG.replace(/general_settings:\n.*\n/, '');
+}
+
 /** Make sure the gateway's config file exists (0600: it may name keys). Returns whether it wrote one. */
 export function ensureGatewayConfigFile(config: StackConfig): boolean {
   const file = config.gateway.configFile;
   if (existsSync(file)) return false;
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, config.gateway.masterKey ? STARTER_CONFIG : STARTER_CONFIG.replace(/general_settings:\n.*\n/, ''), { mode: 0o600, flag: 'wx' });
+  writeFileSync(file, starterConfig(config), { mode: 0o600, flag: 'wx' });
   return true;
+}
+
+/**
+ * The files the managed gateway mounts, as `up` writes them: its config file (a starter one
+ * when missing, 0600: it may name keys), with the wake hook named in its callbacks while some
+ * model sleeps, and the hook beside it. The model list in it is the sync's business; only
+ * naming the hook makes a running gateway reload.
+ */
+export async function gatewayFiles(config: StackConfig, watcherUrl: string): Promise<ServiceFile[]> {
+  const file = config.gateway.configFile;
+  const exists = existsSync(file);
+  const text = exists ? readFileSync(file, 'utf8') : starterConfig(config);
+  const hook = await wakeHookFiles(config, watcherUrl, text);
+  const hooked = hook.configText !== text;
+  const out: ServiceFile[] = [];
+  if (!exists || hooked) {
+    const what = exists ? "the gateway's config file (its wake hook for idle models)" : "the gateway's config file";
+    out.push({ path: file, text: hook.configText, mode: 0o600, what, reload: hooked });
+  }
+  return [...out, ...hook.files.map((f) => ({ ...f, mode: 0o644, reload: false }))];
 }
 
 /**
@@ -140,14 +166,7 @@ export const gatewayService: ServiceDefinition = {
   configured: (config) => config.gateway.mode === 'managed',
   containerName: (config) => config.gateway.containerName,
   dependsOn: ['gateway-db'],
-  async prepare(ctx) {
-    if (ensureGatewayConfigFile(ctx.config)) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file" });
-    // The model list in it is the sync's business; a change there does not mean a reload here.
-    // The wake hook (models that sleep when idle) is named in its callbacks: that does.
-    const changed = await syncWakeHook(ctx.config, watcherUrl(ctx.config));
-    if (changed) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file (its wake hook for idle models)" });
-    return { changed };
-  },
+  files: async (ctx) => gatewayFiles(ctx.config, watcherUrl(ctx.config)),
   async reload(ctx) {
     // Under gunicorn, SIGHUP starts workers with the new config while the old ones finish.
     await signalContainer(await ctx.docker(), ctx.config.gateway.containerName, 'SIGHUP');

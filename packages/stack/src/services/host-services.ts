@@ -21,7 +21,7 @@ export function exporterHosts(config: StackConfig): AddressedHost[] {
 }
 
 /** The services of the registry that run on the other hosts too (and are configured). */
-function otherHostServices(ctx: StackContext): Array<ServiceDefinition & { onOtherHosts: NonNullable<ServiceDefinition['onOtherHosts']> }> {
+export function otherHostServices(ctx: StackContext): Array<ServiceDefinition & { onOtherHosts: NonNullable<ServiceDefinition['onOtherHosts']> }> {
   return ctx.services.filter((s): s is ServiceDefinition & { onOtherHosts: NonNullable<ServiceDefinition['onOtherHosts']> } => s.onOtherHosts !== undefined && s.configured(ctx.config));
 }
 

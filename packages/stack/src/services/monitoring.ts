@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LOCAL_HOST, WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
 import type { HostTarget } from '@inferstack/prometheus-sync';
@@ -8,6 +8,7 @@ import { needsWatcher } from '../watcher/wake-hook.js';
 import { hasSeveralHosts } from '../hosts.js';
 import { otherHostExporters } from './host-services.js';
 import { GATEWAY_CONTAINER_PORT } from './gateway.js';
+import type { ServiceFile } from './files.js';
 import type { ServiceDefinition } from './registry.js';
 
 /** Where the generated Prometheus and Grafana files live, beside the project's config. */
@@ -35,17 +36,6 @@ export function targetsFile(config: StackConfig): string {
   return join(config.monitoring.targetsDir, targetsFileName(config.name));
 }
 
-function writeIfChanged(file: string, text: string, mode: number): boolean {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) {
-    chmodSync(file, mode);
-    return false;
-  }
-  writeFileSync(file, text, { mode });
-  chmodSync(file, mode);
-  return true;
-}
-
 /** Whether the DCGM exporter runs: as configured, else where this machine's daemon has GPUs. */
 export async function wantDcgm(ctx: StackContext): Promise<boolean> {
   const d = ctx.config.monitoring.dcgmExporter.enabled;
@@ -54,15 +44,15 @@ export async function wantDcgm(ctx: StackContext): Promise<boolean> {
   return gpus !== 'unavailable' && gpus.length > 0;
 }
 
-/** Write prometheus.yml (and the gateway's scrape key) for the managed Prometheus. */
-export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean, otherHosts?: ExporterTargets): Promise<{ changed: boolean }> {
+/** prometheus.yml (and the gateway's scrape key) for the managed Prometheus, as `up` writes them. */
+export async function prometheusFiles(config: StackConfig, dcgm: boolean, otherHosts?: ExporterTargets): Promise<ServiceFile[]> {
   const { renderPrometheusConfig } = await import('@inferstack/prometheus-sync');
   const m = config.monitoring;
-  let changed = false;
+  const files: ServiceFile[] = [];
   const gatewayManaged = config.gateway.mode === 'managed';
   if (gatewayManaged && config.gateway.masterKey) {
     // The key LiteLLM wants on /metrics: in a file only root can read, never in prometheus.yml.
-    changed = writeIfChanged(stateDir(config, 'prometheus', GATEWAY_KEY_FILE), `${config.gateway.masterKey}\n`, 0o600) || changed;
+    files.push({ path: stateDir(config, 'prometheus', GATEWAY_KEY_FILE), text: `${config.gateway.masterKey}\n`, mode: 0o600, enforceMode: true });
   }
   const text = renderPrometheusConfig({
     ...(gatewayManaged
@@ -76,8 +66,8 @@ export async function renderPrometheusFiles(config: StackConfig, dcgm: boolean, 
     extraScrapeConfigs: m.extraScrapeConfigs,
     scrapeInterval: config.settings.PROMETHEUS_SCRAPE_INTERVAL ?? '15s',
   });
-  changed = writeIfChanged(stateDir(config, 'prometheus', 'prometheus.yml'), text, 0o644) || changed;
-  return { changed };
+  files.push({ path: stateDir(config, 'prometheus', 'prometheus.yml'), text, mode: 0o644, enforceMode: true, what: 'the Prometheus config' });
+  return files;
 }
 
 /** The exporters of the other Docker hosts, as Prometheus reaches them (`address:port`). */
@@ -151,15 +141,13 @@ async function grafanaAssets(ctx: StackContext): Promise<{ dashboards: string; p
 }
 
 /** Grafana's provisioning files, with the data source pointed at this stack's Prometheus. */
-function writeGrafanaProvisioning(ctx: StackContext, assets: string): boolean {
+function grafanaProvisioningFiles(ctx: StackContext, assets: string): ServiceFile[] {
   const dir = stateDir(ctx.config, 'grafana');
-  const datasource = writeIfChanged(
-    join(dir, 'provisioning', 'datasources', 'prometheus.yaml'),
-    readFileSync(join(assets, 'datasources', 'prometheus.yaml'), 'utf8').replace('http://prometheus:9090', `http://${ctx.config.monitoring.prometheusContainerName}:${PROMETHEUS_PORT}`),
-    0o644,
-  );
-  const dashboards = writeIfChanged(join(dir, 'provisioning', 'dashboards', 'inferstack.yaml'), readFileSync(join(assets, 'dashboards', 'inferstack.yaml'), 'utf8'), 0o644);
-  return datasource || dashboards;
+  const datasource = readFileSync(join(assets, 'datasources', 'prometheus.yaml'), 'utf8').replace('http://prometheus:9090', `http://${ctx.config.monitoring.prometheusContainerName}:${PROMETHEUS_PORT}`);
+  return [
+    { path: join(dir, 'provisioning', 'datasources', 'prometheus.yaml'), text: datasource, mode: 0o644, enforceMode: true },
+    { path: join(dir, 'provisioning', 'dashboards', 'inferstack.yaml'), text: readFileSync(join(assets, 'dashboards', 'inferstack.yaml'), 'utf8'), mode: 0o644, enforceMode: true },
+  ];
 }
 
 export function grafanaSpec(config: StackConfig, dashboardsDir: string): ServiceSpec {
@@ -212,12 +200,13 @@ export const prometheusService: ServiceDefinition = {
   containerName: (config) => config.monitoring.prometheusContainerName,
   // Up before Prometheus, so that its first scrapes find them.
   after: ['node-exporter', 'dcgm-exporter'],
+  async files(ctx) {
+    const others = hasSeveralHosts(ctx.config) ? await otherHostExporters(ctx) : undefined;
+    return prometheusFiles(ctx.config, await wantDcgm(ctx), others);
+  },
   async prepare(ctx) {
     mkdirSync(ctx.config.monitoring.targetsDir, { recursive: true, mode: 0o755 });
-    const others = hasSeveralHosts(ctx.config) ? await otherHostExporters(ctx) : undefined;
-    const { changed } = await renderPrometheusFiles(ctx.config, await wantDcgm(ctx), others);
-    if (changed) ctx.emit({ type: 'file-written', path: stateDir(ctx.config, 'prometheus', 'prometheus.yml'), what: 'the Prometheus config' });
-    return { changed };
+    return { changed: false };
   },
   spec: (ctx) => prometheusSpec(ctx.config),
   // A Prometheus that never answers is a clear failure here, as for models.
@@ -242,9 +231,7 @@ export const grafanaService: ServiceDefinition = {
   configured: (config) => managed(config) && config.monitoring.grafana.enabled,
   containerName: (config) => config.monitoring.grafana.containerName,
   dependsOn: ['prometheus'],
-  async prepare(ctx) {
-    return { changed: writeGrafanaProvisioning(ctx, (await grafanaAssets(ctx)).provisioning) };
-  },
+  files: async (ctx) => grafanaProvisioningFiles(ctx, (await grafanaAssets(ctx)).provisioning),
   spec: async (ctx) => grafanaSpec(ctx.config, (await grafanaAssets(ctx)).dashboards),
   url: (config) => `http://127.0.0.1:${config.monitoring.grafana.port}`,
 };

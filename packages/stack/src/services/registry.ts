@@ -2,6 +2,7 @@ import type { HostSpec, StackConfig } from '@inferstack/config';
 import { ensureService, listServices, removeServiceContainer, type GpuInfo, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { ServiceError } from '../errors.js';
+import { writeServiceFiles, type ServiceFile } from './files.js';
 
 /** What `up` did with a service container. */
 export type ServiceAction = 'created' | 'recreated' | 'started' | 'kept';
@@ -28,15 +29,22 @@ export interface ServiceDefinition {
   /** Services started before this one when both run, without depending on them. */
   readonly after?: readonly string[];
   /**
-   * Write the files it mounts (a config, provisioning). `changed`: a running container must
-   * reload them (see {@link reload}).
+   * The files it mounts (a config, provisioning), as they should be; reads, never writes. `up`
+   * writes those that differ before the container is made or kept, and `plan` shows them (and
+   * the reload they cause) without writing.
+   */
+  files?(ctx: StackContext): Promise<ServiceFile[]>;
+  /**
+   * Other work before its container is made or kept, after its {@link files} are written (a
+   * directory it mounts). `changed`: a running container must reload (see {@link reload}).
+   * `plan` cannot see what it does: give files through {@link files}.
    */
   prepare?(ctx: StackContext): Promise<{ changed: boolean }>;
   /** Its container: image, command, environment (secrets apart), mounts, ports. */
   spec(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
   /** Wait until it serves, after it was created, recreated or started. */
   ready?(ctx: StackContext): Promise<void>;
-  /** Make a kept container read the files {@link prepare} changed. */
+  /** Make a kept container read the files that changed ({@link files}, {@link prepare}). */
   reload?(ctx: StackContext): Promise<void>;
   /** Where a user reaches it from this machine, if anywhere. */
   url?(config: StackConfig): string | undefined;
@@ -115,7 +123,7 @@ export async function ensureServices(ctx: StackContext, services: readonly Servi
       continue;
     }
     try {
-      const { changed } = (await service.prepare?.(ctx)) ?? { changed: false };
+      const { changed } = await prepareService(ctx, service);
       const result = await ensureService(docker, await service.spec(ctx), { hashKey: ctx.hashKey, extraLabels: ctx.labels });
       let reloaded = false;
       if (result.action === 'kept' && changed && service.reload) {
@@ -132,6 +140,16 @@ export async function ensureServices(ctx: StackContext, services: readonly Servi
     }
   }
   return outcomes;
+}
+
+/**
+ * Write a service's files where they differ and run its `prepare`. Returns whether a kept
+ * container must reload: a file that asks for it was written, or `prepare` said so.
+ */
+export async function prepareService(ctx: StackContext, service: ServiceDefinition): Promise<{ changed: boolean }> {
+  const written = writeServiceFiles(ctx, (await service.files?.(ctx)) ?? []);
+  const prepared = (await service.prepare?.(ctx)) ?? { changed: false };
+  return { changed: prepared.changed || written.some((f) => f.reload !== false) };
 }
 
 /** What `down --all` did with one service container. */

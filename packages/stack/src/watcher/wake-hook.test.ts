@@ -5,7 +5,7 @@ import { parseConfig } from '@inferstack/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { STARTER_CONFIG } from '../services/gateway.js';
-import { WAKE_CALLBACK, installWakeHook, requireWakePath, syncWakeHook, wakeableModels } from './wake-hook.js';
+import { WAKE_CALLBACK, requireWakePath, syncWakeHook, wakeableModels } from './wake-hook.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,13 +32,13 @@ describe('the gateway wake hook', () => {
   it('is named in litellm_settings.callbacks, keeping the callbacks and everything else already there', async () => {
     const { config, file, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
     writeFileSync(file, `${STARTER_CONFIG}router_settings: {num_retries: 2}\n`);
-    expect(await installWakeHook(config, 'http://w:8787')).toBe(true);
+    expect(await syncWakeHook(config, 'http://w:8787')).toBe(true);
     const written = parse(readFileSync(file, 'utf8'));
     expect(written.litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(written.router_settings).toEqual({ num_retries: 2 });
     expect(written.general_settings.master_key).toBe('os.environ/LITELLM_MASTER_KEY');
     // Twice is once: no second entry, no change (no gateway reload).
-    expect(await installWakeHook(config, 'http://w:8787')).toBe(false);
+    expect(await syncWakeHook(config, 'http://w:8787')).toBe(false);
     expect(parse(readFileSync(file, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(readFileSync(join(dir, 'litellm', 'inferstack_wake.py'), 'utf8')).toContain('async def async_pre_call_hook');
     expect(JSON.parse(readFileSync(join(dir, 'litellm', 'inferstack_wake.json'), 'utf8'))).toEqual({ watcher: 'http://w:8787', models: { x: 600 } });

@@ -124,19 +124,20 @@ function writeIfChanged(file: string, text: string, mode: number): boolean {
   return true;
 }
 
+/** The info file the hook reads: the watcher's address and the models it wakes. */
+function infoText(url: string, models: Record<string, number>): string {
+  return `${JSON.stringify({ watcher: url, models }, null, 2)}\n`;
+}
+
 /**
- * Put the hook beside the gateway's config and name it in `litellm_settings.callbacks` (the
- * rest of the file is kept). Returns whether the config file changed (the gateway must reload).
+ * The gateway config's text with the hook named in `litellm_settings.callbacks` (the rest of
+ * the file kept); the same text when it is named already, or when the file holds no mapping.
  */
-export async function installWakeHook(config: StackConfig, watcherUrl: string): Promise<boolean> {
+export async function withWakeCallback(text: string): Promise<string> {
   // yaml is loaded only here: `serve status` and an `up` without idle models start without it.
   const { isMap, isSeq, parseDocument, YAMLSeq } = await import('yaml');
-  const dir = dirname(config.gateway.configFile);
-  writeIfChanged(join(dir, HOOK_FILE), WAKE_HOOK_SOURCE, 0o644);
-  writeIfChanged(join(dir, INFO_FILE), `${JSON.stringify({ watcher: watcherUrl, models: wakeableModels(config) }, null, 2)}\n`, 0o644);
-  const text = readFileSync(config.gateway.configFile, 'utf8');
   const doc = parseDocument(text);
-  if (!isMap(doc.contents)) return false;
+  if (!isMap(doc.contents)) return text;
   let settings = doc.get('litellm_settings', true);
   if (!isMap(settings)) {
     doc.set('litellm_settings', doc.createNode({}));
@@ -144,7 +145,7 @@ export async function installWakeHook(config: StackConfig, watcherUrl: string): 
   }
   const callbacks = doc.getIn(['litellm_settings', 'callbacks'], true);
   if (isSeq(callbacks)) {
-    if (callbacks.items.some((i) => String((i as { value?: unknown }).value ?? i) === WAKE_CALLBACK)) return false;
+    if (callbacks.items.some((i) => String((i as { value?: unknown }).value ?? i) === WAKE_CALLBACK)) return text;
     callbacks.add(WAKE_CALLBACK);
   } else if (callbacks === undefined || callbacks === null) {
     const seq = new YAMLSeq();
@@ -153,26 +154,41 @@ export async function installWakeHook(config: StackConfig, watcherUrl: string): 
     doc.setIn(['litellm_settings', 'callbacks'], seq);
   } else {
     const one = String((callbacks as { value?: unknown }).value ?? callbacks);
-    if (one === WAKE_CALLBACK) return false;
+    if (one === WAKE_CALLBACK) return text;
     const seq = new YAMLSeq();
     seq.flow = true;
     seq.add(one);
     seq.add(WAKE_CALLBACK);
     doc.setIn(['litellm_settings', 'callbacks'], seq);
   }
-  writeFileSync(config.gateway.configFile, doc.toString({ lineWidth: 0 }));
-  return true;
+  return doc.toString({ lineWidth: 0 });
 }
 
 /**
- * Keep the gateway's wake hook in step with the config: installed while some model sleeps or
- * stops when idle (pointing at the watcher), told of no model once none does (LiteLLM keeps
- * loading the module named in its callbacks, so the file stays). Returns whether the gateway
- * must reload its config.
+ * What {@link syncWakeHook} writes, without writing it: while some model sleeps or stops when
+ * idle, the hook and its info file beside the gateway's config and the config's text
+ * (`configText`, as it is now) with the hook in its callbacks; once none does, an existing info
+ * file told of no model (LiteLLM keeps loading the module named in its callbacks, so it stays).
+ */
+export async function wakeHookFiles(config: StackConfig, url: string, configText: string): Promise<{ files: Array<{ path: string; text: string }>; configText: string }> {
+  const dir = dirname(config.gateway.configFile);
+  if (needsWatcher(config)) {
+    return { files: [{ path: join(dir, HOOK_FILE), text: WAKE_HOOK_SOURCE }, { path: join(dir, INFO_FILE), text: infoText(url, wakeableModels(config)) }], configText: await withWakeCallback(configText) };
+  }
+  const info = join(dir, INFO_FILE);
+  return { files: existsSync(info) ? [{ path: info, text: infoText(url, {}) }] : [], configText };
+}
+
+/**
+ * Keep the gateway's wake hook in step with the config: write what {@link wakeHookFiles} says.
+ * Returns whether the config file changed (the gateway must reload). `up` writes the same files
+ * through the gateway service's `files`, which `plan` compares instead.
  */
 export async function syncWakeHook(config: StackConfig, url: string): Promise<boolean> {
-  if (needsWatcher(config)) return installWakeHook(config, url);
-  const info = join(dirname(config.gateway.configFile), INFO_FILE);
-  if (existsSync(info)) writeIfChanged(info, `${JSON.stringify({ watcher: url, models: {} }, null, 2)}\n`, 0o644);
-  return false;
+  const text = readFileSync(config.gateway.configFile, 'utf8');
+  const planned = await wakeHookFiles(config, url, text);
+  for (const f of planned.files) writeIfChanged(f.path, f.text, 0o644);
+  if (planned.configText === text) return false;
+  writeFileSync(config.gateway.configFile, planned.configText);
+  return true;
 }
