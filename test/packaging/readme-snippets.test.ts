@@ -8,6 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commandNames } from '../../packages/cli/src/index.js';
+import {
+  DEFAULT_DATABASE_IMAGE,
+  DEFAULT_DCGM_EXPORTER_IMAGE,
+  DEFAULT_GRAFANA_IMAGE,
+  DEFAULT_LITELLM_IMAGE,
+  DEFAULT_NODE_EXPORTER_IMAGE,
+  DEFAULT_PROMETHEUS_IMAGE,
+  DEFAULT_VLLM_IMAGE,
+  DEFAULT_WATCHER_IMAGE,
+} from '../../packages/config/src/index.js';
 import { STANDIN_IMAGE, sessionLabel } from '../support/docker.js';
 
 const packages = fileURLToPath(new URL('../../packages/', import.meta.url));
@@ -127,5 +137,29 @@ describe('the root README', () => {
     // corepack checks a pinned hash instead of the registry's signatures, which not every npm
     // mirror serves (without the hash it refuses: "No compatible signature found").
     expect(pkg.packageManager).toMatch(/^pnpm@\d+\.\d+\.\d+\+sha512\.[0-9a-f]{128}$/);
+  });
+
+  it('lists every default image as defaults.ts pins it, each with its override', async () => {
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Default images'), readme.indexOf('## Several stacks'));
+    // The reference tool's .env names (they win over the default; models.yaml wins over them).
+    const defaults: [string, string][] = [
+      [DEFAULT_VLLM_IMAGE, 'VLLM_IMAGE'],
+      [DEFAULT_LITELLM_IMAGE, 'LITELLM_IMAGE'],
+      [DEFAULT_DATABASE_IMAGE, 'POSTGRES_IMAGE'],
+      [DEFAULT_PROMETHEUS_IMAGE, 'PROMETHEUS_IMAGE'],
+      [DEFAULT_GRAFANA_IMAGE, 'GRAFANA_IMAGE'],
+      [DEFAULT_NODE_EXPORTER_IMAGE, 'NODE_EXPORTER_IMAGE'],
+      [DEFAULT_DCGM_EXPORTER_IMAGE, 'DCGM_EXPORTER_IMAGE'],
+      [DEFAULT_WATCHER_IMAGE, 'watcher.image'],
+    ];
+    const rows = section.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| component') && !line.startsWith('|---'));
+    expect(rows.map((row) => /^\| [^|]+ \| `([^`]+)` \|/.exec(row)?.[1]).sort()).toEqual(defaults.map(([image]) => image).sort());
+    for (const [image, override] of defaults) {
+      const row = rows.find((line) => line.includes(`| \`${image}\` |`));
+      expect(row?.split(' | ')[3], `the override of ${image}`).toContain(`\`${override}\``);
+      // Each says why this version: more than a few words.
+      expect(row?.split(' | ')[2]?.length, `why ${image}`).toBeGreaterThan(40);
+    }
   });
 });
