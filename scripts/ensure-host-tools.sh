@@ -17,7 +17,7 @@ command -v go >/dev/null 2>&1 || [ ! -x /usr/local/go/bin/go ] || PATH=$PATH:/us
 go_version=$(go env GOVERSION 2>/dev/null || true)
 go_minor=$(echo "${go_version#go}" | cut -d. -f1,2)
 if [ -z "$go_version" ] || [ "$(printf '%s\n%s\n' "$GO_MIN" "$go_minor" | sort -V | head -n1)" != "$GO_MIN" ]; then
-  echo "ensure-host-tools: Go >= $GO_MIN is needed to compile the Prometheus 3 test image (found: ${go_version:-none})" >&2
+  echo "ensure-host-tools: Go >= $GO_MIN is needed to compile the Prometheus 3 test image and the Kubernetes test binaries (found: ${go_version:-none}); install it from https://go.dev/dl (Debian 12's golang is too old)" >&2
   exit 1
 fi
 
