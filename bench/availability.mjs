@@ -94,7 +94,7 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
 const CLI = join(root, 'packages/cli/dist/cli.js');
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
-const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.7';
+const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 const LABEL = `inferstack.test=bench-${process.pid}`;
 const tag = `b${process.pid}`;
 const network = `inferstack-bench-${process.pid}`;

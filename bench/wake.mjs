@@ -44,7 +44,7 @@ const IDLE_S = whole('idle');
 const AWAKE_N = whole('awake');
 
 const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
-const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 const STANDIN = 'inferstack-test/vllm-standin:latest';
 const NODE = 'inferstack-test/node:20';
 const LABEL = `inferstack.test=bench-${process.pid}`;

@@ -12,7 +12,7 @@ import { stackNameFor } from '../../packages/config/src/index.js';
 
 export { STANDIN, createProject, docker, type Project } from '../../packages/cli/test/_harness.js';
 
-export const LITELLM_IMAGE = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+export const LITELLM_IMAGE = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 export const MASTER_KEY = 'sk-test-master-5b7e0c1d9f';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,7 +17,7 @@ import { snapshotBin } from './_faults-support.js';
 import { docker, sessionLabel, waitFor } from '../support/docker.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 import { PROMETHEUS_IMAGE as PROMETHEUS } from '../support/prometheus-image.js';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const STANDIN = 'inferstack-test/vllm-standin:latest';

@@ -49,7 +49,7 @@ export function dockerBStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.INFERSTACK_DOCKER_B_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'inferstack', 'docker-b');
 }
 
-const START_HINT = "Start it (as root): 'bash scripts/ensure-docker-b.sh' (.ci/run does this after the main daemon is up).";
+const START_HINT = "Start it (as root): 'bash scripts/ensure-docker-b.sh' (the set-up of `pnpm test`, scripts/ensure-test-env.sh, does this after the main daemon is up).";
 
 let cached: Promise<DockerB> | undefined;
 

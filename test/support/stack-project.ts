@@ -11,7 +11,7 @@ import { sessionLabel } from './docker.js';
 import { PROMETHEUS_IMAGE } from './prometheus-image.js';
 
 /** The local images of the real gateway and monitoring (built by images/build.sh). */
-export const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.7';
+export const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 export { PROMETHEUS_IMAGE };
 export const NODE_EXPORTER_IMAGE = 'inferstack-test/node-exporter:1.5';
 export { STANDIN_IMAGE };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN, containersOf, createProject, docker, type Project, freePort, until } from './_harness.js';
 
-const LITELLM = 'inferstack-test/litellm:1.108.7';
+const LITELLM = 'inferstack-test/litellm:1.108.14';
 import { PROMETHEUS_IMAGE as PROMETHEUS } from '../../../test/support/prometheus-image.js';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const MASTER_KEY = 'sk-e2e-8f1c2a9d4b7e6a5c3d2e1f0a';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN, createProject, docker, removeByLabel, type Project, freePort } from './_harness.js';
 
-const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 const MASTER_KEY = 'sk-test-master-5b7e0c1d9f';
 
 describe('serve with a managed LiteLLM gateway (config-file mode, real LiteLLM)', () => {

@@ -11,7 +11,7 @@ import { dockerB, dockerOnB, removeSessionResourcesOnB, type DockerB } from '../
 import { PROMETHEUS_IMAGE as PROMETHEUS } from '../../../test/support/prometheus-image.js';
 import { STANDIN, createProject, docker, freePort, removeByLabel, sessionId, until, type Project } from './_harness.js';
 
-const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 const NODE_EXPORTER = 'inferstack-test/node-exporter:1.5';
 const MASTER_KEY = 'sk-test-master-hosts-0123456789';
 const B_KEY = 'sk-vllm-key-of-b-0123456789';

@@ -6,7 +6,7 @@ import { STANDIN, createProject, docker, execIn, freePort, until, type Project }
 import { listDashboardQueries } from '@inferstack/prometheus-sync';
 import { PROMETHEUS_IMAGE } from '../../../test/support/prometheus-image.js';
 
-const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.7';
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 const NODE = 'inferstack-test/node:20';
 const MASTER_KEY = 'sk-test-master-idle-0123456789';
 

@@ -33,7 +33,7 @@ const HINTS: Record<string, string> = {
   additional_flags: 'write a list such as additional_flags: [--trust-remote-code]',
   'served-model-name': 'write the name clients should use, e.g. served-model-name: qwen',
   'api-key': 'write the key as a string, or "${NAME}" to take it from .env',
-  image: 'write an image reference such as postgres:16-alpine; for a model, a bare tag such as v0.20.2-cu129 means vllm/vllm-openai:<tag>',
+  image: 'write an image reference such as postgres:16-alpine; for a model, a bare tag such as v0.32.0-cu129 means vllm/vllm-openai:<tag>',
   env: 'write a map of NAME: value pairs',
   volumes: 'write a list such as volumes: ["/data/models:/models:ro"]',
   pull: 'write pull: missing, always or never',

@@ -1,43 +1,55 @@
 /**
  * Defaults used when `models.yaml` and `.env` are silent. Images are pinned to tags so that a
- * deployment does not change under the user's feet; override them in the file or `.env`.
+ * deployment does not change under the user's feet; override them in the file or `.env`. Each
+ * pinned version, why it was chosen and what was checked in it: the README's "Default images"
+ * table and `docs/upstream/`.
  */
 
 /** Where `loadConfig` looks for the models file, relative to the working directory. */
 export const DEFAULT_MODELS_FILE = 'model_config/models.yaml';
 
-/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.20.2-cu129`. */
+/** Repository used when `VLLM_IMAGE` (or an `image:`) is a bare tag such as `v0.32.0-cu129`. */
 export const VLLM_IMAGE_REPOSITORY = 'vllm/vllm-openai';
 
 /**
- * vLLM image when neither the file nor `VLLM_IMAGE` names one: the reference tool's default
- * (CUDA 12.9 build). Its entrypoint is `vllm serve`, which the argv style detection reads from the
- * image, so the model is passed positionally.
+ * vLLM image when neither the file nor `VLLM_IMAGE` names one: 0.32.0, the newest release with a
+ * CUDA 12.9 build (`-cu129`, as the reference tool ran); 0.33 and later publish CUDA 13.0 images
+ * only, which need an R580 driver. Its sleep-mode routes, the metric names we read and the startup
+ * errors we diagnose were checked in its source (docs/upstream/vllm.md). Its entrypoint is
+ * `vllm serve`, which the argv style detection reads from the image, so the model is passed
+ * positionally.
  */
-export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.20.2-cu129`;
+export const DEFAULT_VLLM_IMAGE = `${VLLM_IMAGE_REPOSITORY}:v0.32.0-cu129`;
 
 /**
- * LiteLLM gateway image: 1.108.7, the release our tests run against (the real proxy, built
- * from the same PyPI release). It is past CVE-2026-49468 (fixed in 1.84.0) and the SQL injection
- * range of CVE-2026-42208 (1.81.16–1.83.6), and is none of the compromised releases (1.82.7,
- * 1.82.8, 1.107.0). Since ≈1.100 the proxy refuses to start without a master key.
+ * LiteLLM gateway image: 1.108.14, the newest patch of the 1.108 long-term-support line and the
+ * release our tests run against (the real proxy, built from the same PyPI release). It is past
+ * CVE-2026-49468 (fixed in 1.84.0) and the SQL injection range of CVE-2026-42208 (1.81.16–1.83.6),
+ * and is none of the compromised releases (1.82.7, 1.82.8, 1.107.0). Since ≈1.100 the proxy
+ * refuses to start without a master key.
  */
-export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.7';
+export const DEFAULT_LITELLM_IMAGE = 'ghcr.io/berriai/litellm:v1.108.14';
 
 /**
- * Prometheus image: 3.13, the long-term-support line (3.5's support ended in July 2026), and
- * the version the tests run (built from Prometheus' Go module into a local image).
+ * Prometheus image: 3.13.5, the newest patch of 3.13, the long-term-support line (supported until
+ * July 2027; 3.5's support ended in July 2026), and the version the tests run (built from
+ * Prometheus' Go module into a local image).
  */
 export const DEFAULT_PROMETHEUS_IMAGE = 'prom/prometheus:v3.13.5';
 
-/** node-exporter image (host CPU, memory, disk for the system dashboard); `NODE_EXPORTER_IMAGE`. */
-export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.11.1';
+/**
+ * node-exporter image (host CPU, memory, disk for the system dashboard); `NODE_EXPORTER_IMAGE`.
+ * 1.12.1, the newest release: the flags we pass and the metrics the dashboard reads are unchanged.
+ */
+export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.12.1';
 
 /**
  * NVIDIA DCGM exporter image (GPU metrics), run where the host has NVIDIA GPUs;
- * `DCGM_EXPORTER_IMAGE`. 4.4.1-4.6.0 is the reference tool's.
+ * `DCGM_EXPORTER_IMAGE`. 4.5.3-4.8.2, the newest tag we could read: its settings, the remote
+ * host-engine mode and the `Hostname` label the system dashboard groups by were checked there
+ * (docs/upstream/dcgm-exporter.md).
  */
-export const DEFAULT_DCGM_EXPORTER_IMAGE = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04';
+export const DEFAULT_DCGM_EXPORTER_IMAGE = 'nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04';
 
 /** Devices the DCGM exporter reports (`DCGM_EXPORTER_DEVICES_STR`): `f`, every GPU, or its MIG instances. */
 export const DEFAULT_DCGM_DEVICES = 'f';
@@ -45,8 +57,11 @@ export const DEFAULT_DCGM_DEVICES = 'f';
 /** The DCGM exporter's collection interval in milliseconds (`DCGM_EXPORTER_INTERVAL`), the exporter's own default. */
 export const DEFAULT_DCGM_INTERVAL_MS = 30000;
 
-/** Grafana image; `GRAFANA_IMAGE`. */
-export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:13.0.1';
+/**
+ * Grafana image; `GRAFANA_IMAGE`. 13.2.3, the newest release, and the one whose dashboard schema
+ * (`@grafana/schema` 13.2.3) the shipped dashboards are type-checked against.
+ */
+export const DEFAULT_GRAFANA_IMAGE = 'grafana/grafana:13.2.3';
 
 /**
  * Postgres of a managed gateway in API mode; `POSTGRES_IMAGE` (or `LITELLM_DB_IMAGE`). The floating

@@ -123,14 +123,14 @@ describe('the reference fixture', () => {
         join(dir, 'models.yaml'),
         [
           'gateway:',
-          '  image: ghcr.io/berriai/litellm:v1.108.7',
+          '  image: ghcr.io/berriai/litellm:v1.108.14',
           '  ui-username: admin2',
           '  database: {image: postgres:16.10-alpine}',
           'monitoring:',
           '  prometheus: {image: prom/prometheus:v3.5.0}',
-          '  grafana: {image: grafana/grafana:13.0.1, admin-user: boss}',
-          '  node-exporter: {image: quay.io/prometheus/node-exporter:v1.11.1}',
-          '  dcgm-exporter: {image: nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04, remote-hostengine: "10.0.0.5:5555", devices: f, interval: 5000}',
+          '  grafana: {image: grafana/grafana:13.2.3, admin-user: boss}',
+          '  node-exporter: {image: quay.io/prometheus/node-exporter:v1.12.1}',
+          '  dcgm-exporter: {image: nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04, remote-hostengine: "10.0.0.5:5555", devices: f, interval: 5000}',
           'models:',
           '  - qwen: {model: Qwen/Qwen3-4B, gpus: [0]}',
           '',
@@ -138,16 +138,16 @@ describe('the reference fixture', () => {
       );
       const fileWins = await loadConfig({ cwd: dir, file: 'models.yaml', env, homeDir: '/home/u' });
       expect(fileWins.gateway).toMatchObject({
-        image: 'ghcr.io/berriai/litellm:v1.108.7',
+        image: 'ghcr.io/berriai/litellm:v1.108.14',
         uiUsername: 'admin2',
         uiPassword: 'fixture-ui-password-0123456789',
         database: { image: 'postgres:16.10-alpine', password: 'fixture-db-password-0123456789' },
       });
       expect(fileWins.monitoring).toMatchObject({
         prometheusImage: 'prom/prometheus:v3.5.0',
-        grafana: { image: 'grafana/grafana:13.0.1', adminUser: 'boss' },
-        nodeExporter: { image: 'quay.io/prometheus/node-exporter:v1.11.1' },
-        dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04', remoteHostengine: '10.0.0.5:5555', devices: 'f', intervalMs: 5000 },
+        grafana: { image: 'grafana/grafana:13.2.3', adminUser: 'boss' },
+        nodeExporter: { image: 'quay.io/prometheus/node-exporter:v1.12.1' },
+        dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04', remoteHostengine: '10.0.0.5:5555', devices: 'f', intervalMs: 5000 },
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

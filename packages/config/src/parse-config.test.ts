@@ -314,7 +314,7 @@ describe('image, environment, volumes', () => {
     expect(parse('models:\n  a: {model: x}\n', { settings: { VLLM_IMAGE: 'v0.9.0' } }).models[0]?.image).toBe('vllm/vllm-openai:v0.9.0');
     expect(parse('models:\n  a: {model: x}\n', { settings: { VLLM_IMAGE: 'registry:5000/vllm:dev' } }).models[0]?.image).toBe('registry:5000/vllm:dev');
     const plain = parse('models:\n  a: {model: x}\n');
-    expect(plain.models[0]?.image).toBe('vllm/vllm-openai:v0.20.2-cu129');
+    expect(plain.models[0]?.image).toBe('vllm/vllm-openai:v0.32.0-cu129');
     expect(plain.models[0]?.platform).toBeUndefined();
   });
 
@@ -434,7 +434,7 @@ describe('sections', () => {
       url: 'http://127.0.0.1:8000',
       port: 8000,
       bindAddress: '127.0.0.1',
-      image: 'ghcr.io/berriai/litellm:v1.108.7',
+      image: 'ghcr.io/berriai/litellm:v1.108.14',
       containerName: 'litellm',
       configFile: '/p/litellm/config.yaml',
       database: { image: 'postgres:16-alpine' },
@@ -446,9 +446,9 @@ describe('sections', () => {
       prometheusImage: 'prom/prometheus:v3.13.5',
       prometheusContainerName: 'prometheus',
       targetsDir: '/p/prometheus/targets',
-      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:13.0.1', containerName: 'grafana' },
-      nodeExporter: { enabled: true, image: 'quay.io/prometheus/node-exporter:v1.11.1', containerName: 'node-exporter' },
-      dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04', containerName: 'dcgm-exporter', devices: 'f', intervalMs: 30000 },
+      grafana: { enabled: true, port: 3000, image: 'grafana/grafana:13.2.3', containerName: 'grafana' },
+      nodeExporter: { enabled: true, image: 'quay.io/prometheus/node-exporter:v1.12.1', containerName: 'node-exporter' },
+      dcgmExporter: { image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04', containerName: 'dcgm-exporter', devices: 'f', intervalMs: 30000 },
       extraScrapeConfigs: [],
     });
   });

@@ -638,7 +638,7 @@ function checkSettings(settings: Record<string, string>, locations: Record<strin
   const imagePattern = new RegExp(IMAGE_PATTERN);
   const image = settings.VLLM_IMAGE;
   if (image && !imagePattern.test(resolveVllmImage(image))) {
-    add('VLLM_IMAGE', `VLLM_IMAGE=${image} is not an image reference`, 'use a full reference like vllm/vllm-openai:v0.20.2-cu129, or just a tag like v0.20.2-cu129');
+    add('VLLM_IMAGE', `VLLM_IMAGE=${image} is not an image reference`, 'use a full reference like vllm/vllm-openai:v0.32.0-cu129, or just a tag like v0.32.0-cu129');
   }
   const images: Record<string, string> = {
     LITELLM_IMAGE: DEFAULT_LITELLM_IMAGE,

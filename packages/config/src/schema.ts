@@ -354,7 +354,7 @@ export const ModelOptionsSchema = v.pipe(
           v.title('API key'), v.description('Key vLLM requires on /v1 routes. Passed as the VLLM_API_KEY environment variable, never on the command line. "${NAME}" takes it from .env or the environment.'),
         ),
       ),
-      image: v.optional(Image('Image', `vLLM image for this model. Default: defaults.image, then VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}. A bare tag such as v0.20.2-cu129 means vllm/vllm-openai:<tag>.`)),
+      image: v.optional(Image('Image', `vLLM image for this model. Default: defaults.image, then VLLM_IMAGE from .env, then ${DEFAULT_VLLM_IMAGE}. A bare tag such as v0.32.0-cu129 means vllm/vllm-openai:<tag>.`)),
       env: v.optional(EnvMap),
       volumes: v.optional(Volumes),
       pull: v.optional(Pull),

@@ -7,8 +7,9 @@ import { modelRequest, type ModelReach } from './model-http.js';
  * vLLM's sleep mode, through the routes it has with `--enable-sleep-mode` and
  * `VLLM_SERVER_DEV_MODE=1` (reached on the stack's network only: model containers publish no
  * port). Level 1 moves the weights to CPU memory and drops the KV cache; level 2 drops both, so
- * waking reloads the weights. vLLM 0.11–0.13 does not refuse a request while asleep (its engine
- * dies on it): callers make sure nothing is routed to a sleeping model before it is awake.
+ * waking reloads the weights. vLLM does not refuse a request while asleep (0.11–0.13: its engine
+ * dies on it; 0.20 and later: it waits for a wake): callers make sure nothing is routed to a
+ * sleeping model before it is awake.
  */
 
 /** How a model is: serving, or asleep at a level. */

@@ -68,7 +68,7 @@ describe('serve init templates', () => {
     expect(config.gateway.uiUsername).toBe('admin');
     expect(config.gateway.uiPassword).toBeUndefined();
     expect(config.monitoring.dcgmExporter.remoteHostengine).toBe('host.docker.internal:5555');
-    expect(config.models[0]?.image).toBe('vllm/vllm-openai:v0.20.2-cu129');
+    expect(config.models[0]?.image).toBe('vllm/vllm-openai:v0.32.0-cu129');
   });
 
   it('renders a .env that parses cleanly, with the keys, an empty HF_TOKEN and the defaults', () => {

@@ -74,7 +74,7 @@ models:
       #~ api-key: "\${QWEN_API_KEY}"       # key vLLM requires on /v1; taken from .env, never put on the command line
       #~ enable-prefix-caching: true      # true gives a valueless flag, false leaves it out
       #~ additional_flags: [--trust-remote-code]   # passed as they are; each flag once, no secrets (--api-key, --hf-token)
-      #~ image: ${DEFAULT_VLLM_IMAGE}     # per model; a bare tag such as v0.20.2-cu129 means vllm/vllm-openai:<tag>
+      #~ image: ${DEFAULT_VLLM_IMAGE}     # per model; a bare tag such as v0.32.0-cu129 means vllm/vllm-openai:<tag>
       #~ pull: missing                    # missing | always | never
       #~ env: {VLLM_LOGGING_LEVEL: INFO}  # names ending in _KEY, _TOKEN, _SECRET or with PASSWORD are secrets
       #~ volumes: ["./models:/models:ro"] # extra mounts; the Hugging Face cache (HUGGINGFACE_CACHE) is always mounted

@@ -60,6 +60,6 @@ describe('the gateway container', () => {
     const gw = gatewayServiceSpec(load(models, { ...keys, LITELLM_PASSWORD: '' }));
     expect(gw.env).not.toHaveProperty('UI_USERNAME');
     expect(gw.secretEnv).not.toHaveProperty('UI_PASSWORD');
-    expect(gw.image).toBe('ghcr.io/berriai/litellm:v1.108.7');
+    expect(gw.image).toBe('ghcr.io/berriai/litellm:v1.108.14');
   });
 });

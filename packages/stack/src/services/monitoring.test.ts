@@ -8,7 +8,7 @@ const MODELS = 'models:\n  a: {model: x, gpus: none}\n';
 describe('the DCGM exporter', () => {
   it('runs its own DCGM engine by default, on every GPU, with the documented device selection and interval', () => {
     const spec = dcgmSpec(load(MODELS));
-    expect(spec).toMatchObject({ image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04', gpus: true });
+    expect(spec).toMatchObject({ image: 'nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04', gpus: true });
     // The exporter switches to a remote engine when DCGM_REMOTE_HOSTENGINE_INFO exists at all.
     expect(spec.env).toEqual({ DCGM_EXPORTER_DEVICES_STR: 'f', DCGM_EXPORTER_INTERVAL: '30000' });
     expect(spec.extraHosts).toBeUndefined();
@@ -47,7 +47,7 @@ describe('the monitoring images and Grafana login', () => {
   it("keeps Grafana's own admin user when none is configured", () => {
     const grafana = grafanaSpec(load(MODELS), '/dashboards');
     expect(grafana.env).toEqual({ GF_USERS_ALLOW_SIGN_UP: 'false' });
-    expect(grafana.image).toBe('grafana/grafana:13.0.1');
-    expect(nodeExporterSpec(load(MODELS)).image).toBe('quay.io/prometheus/node-exporter:v1.11.1');
+    expect(grafana.image).toBe('grafana/grafana:13.2.3');
+    expect(nodeExporterSpec(load(MODELS)).image).toBe('quay.io/prometheus/node-exporter:v1.12.1');
   });
 });

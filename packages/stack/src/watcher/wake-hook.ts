@@ -98,8 +98,9 @@ export function needsWatcher(config: StackConfig): boolean {
 }
 
 /**
- * A model that sleeps must be woken before any request reaches it (vLLM 0.11–0.13 does not
- * refuse one while asleep: its engine dies), and only the managed gateway carries the wake hook.
+ * A model that sleeps must be woken before any request reaches it (vLLM does not refuse one while
+ * asleep: in 0.11–0.13 its engine dies, from 0.20 on the request waits until something wakes the
+ * model), and only the managed gateway carries the wake hook.
  * Bad input otherwise, found before anything changes.
  */
 export function requireWakePath(config: StackConfig): void {
