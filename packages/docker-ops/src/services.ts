@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
-import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
+import { classifyContainerError, connectNetwork, ensureNetwork, removeContainer } from './containers.js';
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
 import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_HASH, LABEL_STACK } from './labels.js';
@@ -28,6 +28,11 @@ export interface ServiceSpec {
   network: string;
   /** Network aliases (DNS names) besides the container name. */
   aliases?: string[];
+  /**
+   * Further networks it joins (the stack's private network). Not part of the spec hash: a
+   * running container is attached without being recreated, so it keeps serving.
+   */
+  extraNetworks?: string[];
   user?: string;
   healthcheck?: { test: string[]; intervalSeconds?: number; startPeriodSeconds?: number };
   /** Give it every NVIDIA GPU (the DCGM exporter). */
@@ -63,7 +68,8 @@ export function serviceSpecHash(spec: ServiceSpec, hashKey: string): string {
   const files = spec.files
     ? { dir: spec.files.dir, entries: spec.files.entries.map((e) => [e.name, e.mode ?? 0o644, createHash('sha256').update(e.content).digest('hex')]) }
     : undefined;
-  const visible = { ...spec, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)), files };
+  const { extraNetworks: _attachedLive, ...hashed } = spec;
+  const visible = { ...hashed, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)), files };
   return createHash('sha256').update(JSON.stringify(visible)).digest('hex').slice(0, 16);
 }
 
@@ -154,7 +160,7 @@ export async function ensureService(
   options: { hashKey: string; extraLabels?: Record<string, string>; forceRecreate?: boolean },
 ): Promise<ServiceResult> {
   const hash = serviceSpecHash(spec, options.hashKey);
-  await ensureNetwork(docker, spec.network, options.extraLabels);
+  for (const network of [spec.network, ...(spec.extraNetworks ?? [])]) await ensureNetwork(docker, network, options.extraLabels);
   let existing: Awaited<ReturnType<ReturnType<DockerClient['getContainer']>['inspect']>> | undefined;
   try {
     existing = await docker.getContainer(spec.name).inspect();
@@ -169,6 +175,7 @@ export async function ensureService(
   }
   const same = existing?.Config.Labels?.[LABEL_SPEC_HASH] === hash && !options.forceRecreate;
   if (existing && same) {
+    for (const network of spec.extraNetworks ?? []) await connectNetwork(docker, existing.Id, network);
     if (existing.State.Running) return { id: existing.Id, action: 'kept', changed: false };
     await docker.getContainer(existing.Id).start().catch((error: unknown) => {
       throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
@@ -181,6 +188,7 @@ export async function ensureService(
   let id: string;
   try {
     id = (await docker.createContainer(serviceContainerOptions(spec, hash, options.extraLabels))).id;
+    for (const network of spec.extraNetworks ?? []) await connectNetwork(docker, id, network);
     if (spec.files) await docker.getContainer(id).putArchive(tarArchive(spec.files.entries), { path: spec.files.dir });
     await docker.getContainer(id).start();
   } catch (error) {

@@ -75,6 +75,12 @@ export interface StackContext {
   /** The stack's identity, made now with this run's key and home when it has none (`up`). */
   ensureIdentity(): Promise<StackIdentity>;
   /**
+   * Load the config again from its files, with the stack's key and home (a long-running
+   * watcher, told that `up` changed it). Returns whether anything changed; a config given as an
+   * object (no files) never does. Bad input throws and the config stays as it was.
+   */
+  reloadConfig(): Promise<boolean>;
+  /**
    * What this run has told the gateway and Prometheus so far: containers taken out of traffic
    * (about to stop) and containers seen ready. Every sync of the run builds on it, one at a time,
    * so that two replacements never undo each other's routes.
@@ -186,6 +192,14 @@ export function createContext(options: {
         resolved = undefined;
       });
       return resolved;
+    },
+    async reloadConfig() {
+      if (!source) return false;
+      await ctx.resolve();
+      const next = { ...(await source.load({ hashKey: source.fixedHashKey ?? identity?.hashKey ?? hashKey, home: identity?.home ?? source.provisional.home })), name };
+      const changed = JSON.stringify(next) !== JSON.stringify(config);
+      config = next;
+      return changed;
     },
     async ensureIdentity() {
       await ctx.resolve();

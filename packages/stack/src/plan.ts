@@ -3,7 +3,9 @@ import { gpuMap, planHasChanges, planModels, type GpuLoad, type GpuMap, type Mod
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
+import { privateNetworkName } from './networks.js';
 import { selectedModels } from './select.js';
+import { requireWakePath } from './watcher/wake-hook.js';
 
 /** Options of `plan`. */
 export interface PlanOptions {
@@ -68,6 +70,8 @@ export async function planOnHosts(
   const [, connected] = await Promise.all([ctx.resolve(), options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true })]);
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
+  // Idle models that nothing could wake are refused here, before anything changes.
+  requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const { reached, failed } = connected;
   const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
   const parts = planned.results.map((r) => r.value);
@@ -106,6 +110,7 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
     removeOrphans: !options.models?.length,
     forceRecreate: options.forceRecreate,
     network: config.network,
+    ...(host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {}),
     gpuIndices,
     ...(publishOn ? { publishOn } : {}),
     // A selected model that runs elsewhere now: its container here goes.

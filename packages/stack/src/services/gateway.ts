@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { signalContainer, waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
+import { serviceExtraNetworks } from '../networks.js';
 import { syncWakeHook } from '../watcher/wake-hook.js';
-import { watcherUrl } from './watcher.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
 import type { ServiceDefinition } from './registry.js';
@@ -144,7 +144,7 @@ export const gatewayService: ServiceDefinition = {
     if (ensureGatewayConfigFile(ctx.config)) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file" });
     // The model list in it is the sync's business; a change there does not mean a reload here.
     // The wake hook (models that sleep when idle) is named in its callbacks: that does.
-    const changed = syncWakeHook(ctx.config, watcherUrl(ctx.config));
+    const changed = syncWakeHook(ctx.config);
     if (changed) ctx.emit({ type: 'file-written', path: ctx.config.gateway.configFile, what: "the gateway's config file (its wake hook for idle models)" });
     return { changed };
   },
@@ -152,7 +152,7 @@ export const gatewayService: ServiceDefinition = {
     // Under gunicorn, SIGHUP starts workers with the new config while the old ones finish.
     await signalContainer(await ctx.docker(), ctx.config.gateway.containerName, 'SIGHUP');
   },
-  spec: (ctx) => gatewayServiceSpec(ctx.config),
+  spec: (ctx) => ({ ...gatewayServiceSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   url: (config) => config.gateway.url,
 };
 
