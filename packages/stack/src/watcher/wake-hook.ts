@@ -239,12 +239,19 @@ export function installWakeHook(config: StackConfig): boolean {
 
 /**
  * Keep the gateway's wake hook in step with the config: installed while some model sleeps or
- * stops when idle (the watcher then writes which models it looks after), told of no model once
- * none does (LiteLLM keeps loading the module named in its callbacks, so the file stays).
- * Returns whether the gateway must reload its config.
+ * stops when idle (a running watcher then writes which models it looks after; while none has,
+ * the hook refuses requests to them at once), told of no model once none does (LiteLLM keeps
+ * loading the module named in its callbacks, so the file stays). Returns whether the gateway
+ * must reload its config.
  */
 export function syncWakeHook(config: StackConfig): boolean {
-  if (needsWatcher(config)) return installWakeHook(config);
-  if (existsSync(join(dirname(config.gateway.configFile), INFO_FILE))) writeWakeInfo(config, { stack: config.name, watcher: null, models: {} });
-  return false;
+  if (!needsWatcher(config)) {
+    if (existsSync(join(dirname(config.gateway.configFile), INFO_FILE))) writeWakeInfo(config, { stack: config.name, watcher: null, models: {} });
+    return false;
+  }
+  const changed = installWakeHook(config);
+  // Until a watcher says where it is, requests to these models get a 503 at once: one could
+  // be asleep (put away by a watcher that is gone), and a request would kill its engine.
+  if (!readWakeInfo(config)?.watcher) writeWakeInfo(config, { stack: config.name, watcher: null, models: wakeableModels(config) });
+  return changed;
 }

@@ -211,8 +211,12 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     }
   };
 
-  /** Wake or start a model, first putting the other members of its swap group away. */
-  const bringUp = async (spec: ModelSpec): Promise<AcquireResult> => {
+  /**
+   * Wake or start a model, first putting the other members of its swap group away (they get
+   * until a second before `deadline` to finish their requests: a peer still busy then fails the
+   * wake, with that reason).
+   */
+  const bringUp = async (spec: ModelSpec, deadline: number): Promise<AcquireResult> => {
     const t = track(spec);
     const docker = await ctx.docker();
     // Seen asleep at the last look (a tick, or our own sleep): no listing or question first, the
@@ -232,7 +236,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       }
     }
     t.container = c.name;
-    if (spec.swapGroup) await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
+    if (spec.swapGroup) await evictPeers(spec, Math.max(0, deadline - Date.now() - 1000));
     if (!from) {
       t.phase = 'awake';
       if (spec.swapGroup) holders.set(spec.swapGroup, spec.key);
@@ -335,17 +339,19 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     if (t.phase === 'awake' && !t.acquiring && (!spec.swapGroup || holders.get(spec.swapGroup) === spec.key)) return { ok: true, model: servedModelName, woke: false };
     // Concurrent first requests share one wake. A member of a swap group changes which member
     // holds the group's GPU: under the stack's lock, so that a running `up` is not crossed.
-    const wake = () => exclusive(spec, () => bringUp(spec));
-    t.acquiring ??= (spec.swapGroup ? underStackLock(spec.wakeTimeoutMs ?? 600_000, `serve watch: wake ${spec.key}`, wake) : wake())
+    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
+    const deadline = Date.now() + timeoutMs;
+    const wake = () => exclusive(spec, () => bringUp(spec, deadline));
+    t.acquiring ??= (spec.swapGroup ? underStackLock(timeoutMs, `serve watch: wake ${spec.key}`, wake) : wake())
       .catch((error: Error) => ({ ok: false as const, model: servedModelName, status: 503 as const, error: error.message }))
       .finally(() => {
         t.acquiring = undefined;
         t.lastActive = Date.now();
       });
-    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
     let timer: NodeJS.Timeout | undefined;
+    // A moment past the deadline: a wake that failed for a reason (a busy peer) says which.
     const timedOut = new Promise<AcquireResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, model: servedModelName, status: 503, error: `${spec.key} is not awake after ${Math.round(timeoutMs / 1000)} s (wake-timeout)` }), timeoutMs);
+      timer = setTimeout(() => resolve({ ok: false, model: servedModelName, status: 503, error: `${spec.key} is not awake after ${Math.round(timeoutMs / 1000)} s (wake-timeout)` }), timeoutMs + 1000);
     });
     try {
       return await Promise.race([t.acquiring, timedOut]);
@@ -406,14 +412,16 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       throw error;
     }
     try {
+      let putAwayNow = false;
       for (const { spec, container } of due) {
         await exclusive(spec, async () => {
           // Asked for while waiting in the queue: it stays.
           if (Date.now() - track(spec).lastActive < Math.max(spec.idle?.afterMs ?? 0, settleMs)) return;
-          await putAway(spec, container, 'idle', 0);
+          if (await putAway(spec, container, 'idle', 0)) putAwayNow = true;
         }).catch((error: Error) => ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} could not be put away: ${error.message}` }));
       }
-      if (signature !== lastServing) {
+      // What serves was read before the models went away: the next look syncs once, with what is.
+      if (signature !== lastServing && !putAwayNow) {
         const before = lastServing ? (JSON.parse(lastServing) as string[][]) : undefined;
         const call = forCall(ctx);
         // The watcher looks after the default host's models: the other hosts' routes and targets
