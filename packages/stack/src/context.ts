@@ -117,7 +117,7 @@ export function createContext(options: {
   let gpus: Promise<GpuInfo[] | 'unavailable'> | undefined;
   const name = options.name ?? options.config.name;
   // `-p` names the stack whatever models.yaml says: one name everywhere.
-  let config = { ...options.config, name };
+  let config = named(options.config, name);
   const source = options.source;
   let hashKey = source?.fixedHashKey ?? source?.provisional.hashKey ?? options.hashKey;
   let resolved: Promise<void> | undefined;
@@ -131,7 +131,7 @@ export function createContext(options: {
     const key = source?.fixedHashKey ?? found.hashKey;
     if (source && found.home !== source.provisional.home) {
       // `~` in the config means the stack's home, not this user's.
-      config = { ...(await source.load({ hashKey: key, home: found.home })), name };
+      config = named(await source.load({ hashKey: key, home: found.home }), name);
     } else if (key !== hashKey) {
       config = { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
     }
@@ -196,7 +196,7 @@ export function createContext(options: {
     async reloadConfig() {
       if (!source) return false;
       await ctx.resolve();
-      const next = { ...(await source.load({ hashKey: source.fixedHashKey ?? identity?.hashKey ?? hashKey, home: identity?.home ?? source.provisional.home })), name };
+      const next = named(await source.load({ hashKey: source.fixedHashKey ?? identity?.hashKey ?? hashKey, home: identity?.home ?? source.provisional.home }), name);
       const changed = JSON.stringify(next) !== JSON.stringify(config);
       config = next;
       return changed;
@@ -236,6 +236,16 @@ export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandle
       },
     },
   }) as StackContext;
+}
+
+/**
+ * The config under the stack's name (`-p` wins over models.yaml): also the names derived from
+ * it, such as the watcher container's (`<stack>-watcher`), unless the file set one.
+ */
+function named(config: StackConfig, name: string): StackConfig {
+  if (config.name === name) return config;
+  const derived = config.watcher.containerName === `${config.name}-watcher`;
+  return { ...config, name, ...(derived ? { watcher: { ...config.watcher, containerName: `${name}-watcher` } } : {}) };
 }
 
 /** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */

@@ -62,7 +62,12 @@ export function watcherServiceSpec(ctx: StackContext, program: WatcherProgram, s
       ...(extra.length ? { INFERSTACK_LABELS: extra.map(([k, v]) => `${k}=${v}`).join(',') } : {}),
     },
     // Its token: what the gateway's hook, Prometheus and serve present to it (never in argv or labels).
-    secretEnv: { [WATCHER_TOKEN_ENV]: watcherToken(ctx.hashKey, ctx.name) },
+    secretEnv: {
+      [WATCHER_TOKEN_ENV]: watcherToken(ctx.hashKey, ctx.name),
+      // A key fixed for this run (INFERSTACK_HASH_KEY in the environment) is the watcher's too:
+      // it hashes the specs and gateway entries as serve does, or the two would undo each other.
+      ...(ctx.fixedHashKey ? { INFERSTACK_HASH_KEY: ctx.hashKey } : {}),
+    },
     binds: [`${socket}:/var/run/docker.sock`, ...watcherDirectories(config).map((d) => `${d}:${d}`)],
     network: config.network,
     // The models that sleep live on the stack's private network.
