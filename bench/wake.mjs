@@ -139,7 +139,8 @@ async function main() {
     throw new Error('serve up failed');
   }
   const container = `inference-${key}`;
-  const ip = await docker('inspect', '-f', `{{(index .NetworkSettings.Networks "inferstack-bench-${tag}").IPAddress}}`, container);
+  // A model that sleeps lives on the stack's private network only: its one address.
+  const ip = await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container);
   const model = (path, init) => fetch(`http://${ip}:8000${path}`, { method: 'POST', ...init });
   const chat = async (name = served) => {
     const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {

@@ -53,7 +53,9 @@ describe('idle models sleep and wake (real LiteLLM, managed watcher)', () => {
     return text;
   };
   const watcher = () => `${p.prefix}-watcher`;
-  const watcherMetrics = async () => execIn(watcher(), ['node', '-e', "fetch('http://127.0.0.1:8787/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"]);
+  // The watcher answers only with the stack's token (its container has it in its environment).
+  const watcherMetrics = async () =>
+    execIn(watcher(), ['node', '-e', "fetch('http://127.0.0.1:8787/metrics',{headers:{authorization:'Bearer '+process.env.INFERSTACK_WATCHER_TOKEN}}).then(r=>r.text()).then(t=>process.stdout.write(t))"]);
 
   beforeAll(async () => {
     port = await freePort();

@@ -36,6 +36,12 @@ export interface LoadConfigOptions {
   hashKey?: string;
   /** Home directory for `~` in paths. @default os.homedir() */
   homeDir?: string;
+  /**
+   * Check that the files the other Docker hosts name (TLS, SSH keys) exist. A process that never
+   * connects to those hosts (the stack's watcher container, which does not mount them) leaves
+   * this off. @default true
+   */
+  checkHostFiles?: boolean;
 }
 
 /**
@@ -95,7 +101,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Stack
     ...(options.hashKey !== undefined ? { hashKey: options.hashKey } : {}),
     ...(options.homeDir !== undefined ? { homeDir: options.homeDir } : {}),
     // A host's TLS and SSH files are named in the file: a missing one is found here, with its line.
-    fileExists: existsSync,
+    ...(options.checkHostFiles === false ? {} : { fileExists: existsSync }),
   });
   if (source.issue) {
     // An unreadable models file says nothing about the models; report it with the .env issues.

@@ -1,6 +1,6 @@
 import type { ModelSpec } from '@inferstack/config';
 import type { DockerClient } from './client.js';
-import { argvStyleForEntrypoint, modelContainerOptions } from './container-spec.js';
+import { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
 import { classifyContainerError, ensureNetwork, removeContainer, stopContainer } from './containers.js';
 import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
@@ -54,6 +54,8 @@ export interface ModelOutcome {
 /** Options for {@link applyModelPlan}. */
 export interface ApplyOptions {
   network: string;
+  /** The stack's private network, where models with development routes live (see `modelNetwork`). */
+  privateNetwork?: string;
   /**
    * Publish each model's vLLM port on this address of its Docker host (a port Docker picks; never
    * on every interface). A name is resolved first (see `resolvePublishAddress`); plan with the IP.
@@ -182,6 +184,9 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
   if (work.length === 0) return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
 
   if (await ensureNetwork(docker, options.network, options.extraLabels)) emit({ type: 'network-created', network: options.network });
+  if (options.privateNetwork && work.some((c) => hasDevRoutes(c.spec)) && (await ensureNetwork(docker, options.privateNetwork, options.extraLabels))) {
+    emit({ type: 'network-created', network: options.privateNetwork });
+  }
 
   // One pull per image, before any model starts.
   const argvStyles = new Map<string, ReturnType<typeof argvStyleForEntrypoint>>();
@@ -252,6 +257,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         const name = rolling ? replacementName(spec.containerName) : spec.containerName;
         const create = modelContainerOptions(spec, {
           network: options.network,
+          ...(options.privateNetwork ? { privateNetwork: options.privateNetwork } : {}),
           argvStyle: argvStyles.get(spec.image) ?? 'api-server',
           extraLabels: options.extraLabels,
           ...(publishOn ? { publishOn } : {}),

@@ -22,6 +22,31 @@ export function vllmCommand(spec: ModelSpec, style: ArgvStyle): string[] {
   return [...model, '--port', String(VLLM_PORT), '--host', '0.0.0.0', ...spec.vllmArgs];
 }
 
+/**
+ * Whether a model runs vLLM's development routes (`VLLM_SERVER_DEV_MODE=1`: `/sleep`,
+ * `/wake_up`, `/collective_rpc`, which vLLM does not protect with its API key). Such a model
+ * must be reachable only by the stack's own containers.
+ */
+export function hasDevRoutes(spec: Pick<ModelSpec, 'env'>): boolean {
+  return spec.env.VLLM_SERVER_DEV_MODE === '1';
+}
+
+/** The networks a stack's models live on (see {@link modelNetwork}). */
+export interface ModelNetworks {
+  /** The stack's network (`network:` in models.yaml), shared with whatever else the user runs there. */
+  network: string;
+  /**
+   * The stack's private network, joined only by the stack's own containers (the gateway, the
+   * watcher, Prometheus): models with development routes live there alone.
+   */
+  privateNetwork?: string;
+}
+
+/** The network a model's container is attached to. */
+export function modelNetwork(spec: Pick<ModelSpec, 'env'>, networks: ModelNetworks): string {
+  return networks.privateNetwork && hasDevRoutes(spec) ? networks.privateNetwork : networks.network;
+}
+
 /** Health probe run by Docker inside the container; vLLM's image has curl. */
 export const HEALTHCHECK_COMMAND = ['CMD', 'curl', '-fsS', `http://localhost:${VLLM_PORT}/health`];
 
@@ -29,7 +54,9 @@ const SECOND_NS = 1_000_000_000;
 
 /** Options for {@link modelContainerOptions}. */
 export interface ModelContainerOptions {
+  /** The stack's network; a model with development routes goes on `privateNetwork` instead. */
   network: string;
+  privateNetwork?: string;
   argvStyle: ArgvStyle;
   /** Labels added to ours (e.g. a test session label). */
   extraLabels?: Record<string, string>;
@@ -56,6 +83,7 @@ export interface ModelContainerOptions {
  */
 export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerCreateOptions {
   const env = { ...spec.env, ...spec.secretEnv };
+  const network = modelNetwork(spec, options);
   const binds = spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   const deviceRequests =
     spec.gpus.kind === 'all'
@@ -80,7 +108,7 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
     },
     HostConfig: {
       IpcMode: 'host',
-      NetworkMode: options.network,
+      NetworkMode: network,
       Binds: binds,
       ...(deviceRequests ? { DeviceRequests: deviceRequests } : {}),
       ...(spec.cpusetCpus ? { CpusetCpus: spec.cpusetCpus } : {}),
@@ -90,6 +118,6 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
       RestartPolicy: { Name: 'no' },
       ...(options.publishOn ? { PortBindings: { [`${VLLM_PORT}/tcp`]: [{ HostIp: requireIpAddress(options.publishOn, spec.containerName), HostPort: '' }] } } : {}),
     },
-    NetworkingConfig: { EndpointsConfig: { [options.network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
+    NetworkingConfig: { EndpointsConfig: { [network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
   };
 }

@@ -237,6 +237,50 @@ export async function listDaemonContainers(docker: DockerClient): Promise<Daemon
   return { models: await completeModelContainers(docker, models), others, claims: claimsOf(infos) };
 }
 
+/**
+ * A model container's address on `network`, or, for a container on another single network of
+ * the stack (a model that sleeps lives on the stack's private network only), its one address.
+ */
+export function addressOn(container: Pick<ModelContainer, 'addresses'>, network: string): string | undefined {
+  const own = container.addresses[network];
+  if (own) return own;
+  const all = Object.values(container.addresses);
+  return all.length === 1 ? all[0] : undefined;
+}
+
+/**
+ * Attach a container to a network (with DNS aliases) unless it is attached already. Works on a
+ * running container without restarting it, so a service gains a network without downtime.
+ * Returns whether it attached it.
+ */
+export async function connectNetwork(docker: DockerClient, container: string, network: string, aliases: string[] = []): Promise<boolean> {
+  try {
+    const info = await docker.getContainer(container).inspect();
+    if (info.NetworkSettings.Networks?.[network]) return false;
+    await docker.getNetwork(network).connect({ Container: info.Id, EndpointConfig: aliases.length ? { Aliases: aliases } : {} });
+    return true;
+  } catch (error) {
+    // Attached meanwhile by a concurrent run.
+    if ((error as { statusCode?: number }).statusCode === 403 && /already exists/.test(describeDockerError(error))) return false;
+    throw new DockerApiError(`cannot attach ${container} to network ${network}`, error);
+  }
+}
+
+/**
+ * The address of the Docker host on a bridge network (its gateway): where a process on the host
+ * that listens there is reached from the network's containers. Undefined when there is no such
+ * network (yet).
+ */
+export async function networkGatewayAddress(docker: DockerClient, network: string): Promise<string | undefined> {
+  try {
+    const info = (await docker.getNetwork(network).inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string }> | null } };
+    return info.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw new DockerApiError(`cannot inspect network ${network}`, error);
+  }
+}
+
 /** Create a network (bridge) when none of that name exists. Returns whether it was created. */
 export async function ensureNetwork(docker: DockerClient, name: string, labels: Record<string, string> = {}): Promise<boolean> {
   try {

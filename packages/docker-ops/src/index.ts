@@ -33,9 +33,11 @@ export {
   modelLabels,
   specFieldDigests,
 } from './labels.js';
-export { HEALTHCHECK_COMMAND, argvStyleForEntrypoint, modelContainerOptions, vllmCommand } from './container-spec.js';
-export type { ArgvStyle, ModelContainerOptions } from './container-spec.js';
+export { HEALTHCHECK_COMMAND, argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions, modelNetwork, vllmCommand } from './container-spec.js';
+export type { ArgvStyle, ModelContainerOptions, ModelNetworks } from './container-spec.js';
 export {
+  addressOn,
+  connectNetwork,
   containerLogs,
   containersOfStack,
   demuxLogs,
@@ -43,6 +45,7 @@ export {
   followContainerLogs,
   listDaemonContainers,
   listModelContainers,
+  networkGatewayAddress,
   removeNetwork,
   setRestartPolicy,
   startContainer,

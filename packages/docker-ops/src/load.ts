@@ -1,6 +1,6 @@
 import { VLLM_CONTAINER_PORT } from '@inferstack/config';
 import type { DockerClient } from './client.js';
-import type { ModelContainer } from './containers.js';
+import { addressOn, type ModelContainer } from './containers.js';
 import { OperationAbortedError } from './errors.js';
 import { httpGet } from './http-get.js';
 import { modelRequest, type ModelReach } from './model-http.js';
@@ -64,7 +64,7 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
   const out = new Map<string, ModelLoad>();
   await Promise.all(
     containers.map(async (c) => {
-      const address = c.addresses[network];
+      const address = addressOn(c, network);
       if (c.state !== 'running' || !address) return;
       try {
         const r = await httpGet(`http://${address}:${VLLM_CONTAINER_PORT}/metrics`, { timeoutMs: 1500 });

@@ -1,6 +1,6 @@
 import { VLLM_CONTAINER_PORT } from '@inferstack/config';
 import type { DockerClient } from './client.js';
-import type { ModelContainer } from './containers.js';
+import { addressOn, type ModelContainer } from './containers.js';
 import { DockerApiError } from './errors.js';
 import { httpRequest, type HttpAnswer } from './http-get.js';
 
@@ -26,7 +26,7 @@ export async function modelRequest(
   timeoutMs = 5000,
   body?: unknown,
 ): Promise<HttpAnswer> {
-  const address = container.addresses[reach.network];
+  const address = addressOn(container, reach.network);
   const json = body === undefined ? undefined : JSON.stringify(body);
   if (reach.local && address) {
     return httpRequest(`http://${address}:${VLLM_CONTAINER_PORT}${path}`, { method, timeoutMs, ...(json ? { body: json, headers: { 'content-type': 'application/json' } } : {}) });

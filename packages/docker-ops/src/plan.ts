@@ -1,5 +1,6 @@
 import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/config';
 import type { ModelContainer, NamedContainer, ObservedSpec } from './containers.js';
+import { hasDevRoutes } from './container-spec.js';
 import { replacementStrategy } from './gpu-map.js';
 import { LABEL_STACK, SPEC_FIELDS, specFieldDigests } from './labels.js';
 import { sameAddress } from './publish-address.js';
@@ -41,6 +42,11 @@ export interface PlanOptions {
   forceRecreate?: boolean;
   /** The stack's network: a container attached elsewhere is recreated on it. */
   network?: string;
+  /**
+   * The stack's private network: a model with development routes (sleep mode) must be there
+   * and nowhere else (see `modelNetwork`).
+   */
+  privateNetwork?: string;
   /** The host's GPU indices (what `gpus: all` covers), for the replacement strategy. */
   gpuIndices?: readonly number[];
   /**
@@ -104,10 +110,13 @@ export function changedFieldsOfObserved(spec: ModelSpec, observed: ObservedSpec)
  * old tool's containers, what they run), and the network, which the gateway and Prometheus
  * reach it on.
  */
-export function drift(spec: ModelSpec, container: ModelContainer, network?: string, publishOn?: string): string[] {
+export function drift(spec: ModelSpec, container: ModelContainer, network?: string, publishOn?: string, privateNetwork?: string): string[] {
   const changed =
     container.specHash === undefined ? (container.observed ? changedFieldsOfObserved(spec, container.observed) : []) : changedFields(spec, container);
-  if (network && !container.networks.includes(network)) changed.push('network');
+  if (privateNetwork && hasDevRoutes(spec)) {
+    // Its development routes must be reachable by the stack's own containers only.
+    if (!container.networks.includes(privateNetwork) || container.networks.some((n) => n !== privateNetwork)) changed.push('network');
+  } else if (network && !container.networks.includes(network)) changed.push('network');
   // The gateway on another host reaches it there: published elsewhere (or not), it cannot.
   if (publishOn !== undefined && !(container.published && sameAddress(container.published.address, publishOn))) changed.push('address');
   return changed;
@@ -135,7 +144,7 @@ export function planModels(desired: readonly ModelSpec[], actual: readonly Model
       continue;
     }
     const adopted = primary.specHash === undefined;
-    const changed = drift(spec, primary, options.network, options.publishOn);
+    const changed = drift(spec, primary, options.network, options.publishOn, options.privateNetwork);
     if (options.forceRecreate) {
       changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed, strategy: 'rolling' });
     } else if (changed.length > 0) {

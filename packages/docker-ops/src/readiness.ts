@@ -1,5 +1,5 @@
 import type { DockerClient } from './client.js';
-import { containerLogs } from './containers.js';
+import { addressOn, containerLogs } from './containers.js';
 import { VLLM_CONTAINER_PORT as VLLM_PORT } from '@inferstack/config';
 import { DockerApiError, OperationAbortedError } from './errors.js';
 import { httpGet } from './http-get.js';
@@ -76,7 +76,7 @@ async function observe(docker: DockerClient, id: string, network: string): Promi
       health: info.State.Health?.Status,
       exitCode: info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
-      address: info.NetworkSettings?.Networks?.[network]?.IPAddress || undefined,
+      address: addressOn({ addresses: Object.fromEntries(Object.entries(info.NetworkSettings?.Networks ?? {}).flatMap(([n, c]) => (c.IPAddress ? [[n, c.IPAddress]] : []))) }, network),
     };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;

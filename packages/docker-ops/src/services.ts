@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
-import { classifyContainerError, ensureNetwork, removeContainer } from './containers.js';
+import { classifyContainerError, connectNetwork, ensureNetwork, removeContainer } from './containers.js';
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
 import { LABEL_KIND, LABEL_SERVICE, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests, encodeFieldDigests } from './labels.js';
@@ -30,6 +30,11 @@ export interface ServiceSpec {
   network: string;
   /** Network aliases (DNS names) besides the container name. */
   aliases?: string[];
+  /**
+   * Further networks it joins (the stack's private network). Not part of the spec hash: a
+   * running container is attached without being recreated, so it keeps serving.
+   */
+  extraNetworks?: string[];
   user?: string;
   healthcheck?: { test: string[]; intervalSeconds?: number; startPeriodSeconds?: number };
   /** Give it every NVIDIA GPU (the DCGM exporter). */
@@ -65,17 +70,19 @@ export function serviceSpecHash(spec: ServiceSpec, hashKey: string): string {
   const files = spec.files
     ? { dir: spec.files.dir, entries: spec.files.entries.map((e) => [e.name, e.mode ?? 0o644, createHash('sha256').update(e.content).digest('hex')]) }
     : undefined;
-  const visible = { ...spec, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)), files };
+  const { extraNetworks: _attachedLive, ...hashed } = spec;
+  const visible = { ...hashed, secretEnv: secrets, env: Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b)), files };
   return createHash('sha256').update(JSON.stringify(visible)).digest('hex').slice(0, 16);
 }
 
 /**
  * The fields of a service spec a plan names when they change, by the name it shows: every field
  * but the name, the kind (another name or kind is another container) and the secrets, which
- * reach a label only through the keyed spec hash. A field added to {@link ServiceSpec} must be
- * named here (the type says so).
+ * reach a label only through the keyed spec hash, and the further networks, which are joined
+ * live and never recreate it. A field added to {@link ServiceSpec} must be named here (the type
+ * says so).
  */
-const SERVICE_FIELDS: Record<Exclude<keyof ServiceSpec, 'name' | 'kind' | 'secretEnv'>, string> = {
+const SERVICE_FIELDS: Record<Exclude<keyof ServiceSpec, 'name' | 'kind' | 'secretEnv' | 'extraNetworks'>, string> = {
   image: 'image',
   pullPolicy: 'pull',
   entrypoint: 'entrypoint',
@@ -263,15 +270,21 @@ export async function ensureService(
   if (ports.some((p) => p.hostIp !== undefined && !isIP(p.hostIp))) {
     spec = { ...spec, ports: await Promise.all(ports.map(async (p) => (p.hostIp === undefined ? p : { ...p, hostIp: (await resolvePublishAddress(p.hostIp)).ip }))) };
   }
-  await ensureNetwork(docker, spec.network, options.extraLabels);
+  for (const network of [spec.network, ...(spec.extraNetworks ?? [])]) await ensureNetwork(docker, network, options.extraLabels);
   const existing = await inspectService(docker, spec.name);
   const change = planService(spec, existing, { hashKey: options.hashKey, stack: options.extraLabels?.[LABEL_STACK], forceRecreate: options.forceRecreate });
+  // Further networks are joined live: a kept container keeps serving.
+  const attach = async (id: string) => {
+    for (const network of spec.extraNetworks ?? []) await connectNetwork(docker, id, network);
+  };
   switch (change.action) {
     case 'conflict':
       throw new ForeignContainerError(spec.name, change.owner);
     case 'keep':
+      await attach(change.container.id);
       return { id: change.container.id, action: 'kept', changed: false };
     case 'start':
+      await attach(change.container.id);
       await docker.getContainer(change.container.id).start().catch((error: unknown) => {
         throw classifyContainerError(`cannot start ${spec.name}`, spec.name, error);
       });
@@ -288,6 +301,7 @@ export async function ensureService(
   let id: string;
   try {
     id = (await docker.createContainer(serviceContainerOptions(spec, hash, options.extraLabels))).id;
+    for (const network of spec.extraNetworks ?? []) await connectNetwork(docker, id, network);
     if (spec.files) await docker.getContainer(id).putArchive(tarArchive(spec.files.entries), { path: spec.files.dir });
     await docker.getContainer(id).start();
   } catch (error) {

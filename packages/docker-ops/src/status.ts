@@ -31,6 +31,8 @@ export function modelStatuses(
   containers: readonly ModelContainer[],
   options: {
     network?: string;
+    /** The stack's private network (see `PlanOptions.privateNetwork`). */
+    privateNetwork?: string;
     /** The address this host's models publish vLLM's port on (see `PlanOptions.publishOn`). */
     publishOn?: string;
   } = {},
@@ -40,7 +42,7 @@ export function modelStatuses(
   for (const spec of specs) {
     const container = containers.find((c) => c.key === spec.key && c.name === spec.containerName) ?? containers.find((c) => c.key === spec.key);
     for (const c of containers) if (c.key === spec.key) seen.add(c.id);
-    const changed = container ? drift(spec, container, options.network, options.publishOn) : [];
+    const changed = container ? drift(spec, container, options.network, options.publishOn, options.privateNetwork) : [];
     rows.push({
       key: spec.key,
       containerName: spec.containerName,

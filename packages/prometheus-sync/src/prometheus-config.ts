@@ -66,6 +66,11 @@ export interface PrometheusConfigOptions {
   /** The stack's watcher, e.g. `mystack-watcher:8787` (wake latency, model phases). */
   watcher?: string;
   /**
+   * File **inside the Prometheus container** holding the watcher's token, sent as
+   * `Authorization: Bearer` (the watcher answers nothing else without it).
+   */
+  watcherTokenFile?: string;
+  /**
    * The user's own scrape jobs (from models.yaml), kept as they are. Each needs a `job_name`
    * unique among all jobs.
    * @default []
@@ -165,6 +170,9 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
   if (tokenFile !== undefined && !tokenFile.startsWith('/')) {
     problems.push(`gateway.bearerTokenFile "${tokenFile}" must be an absolute path inside the Prometheus container`);
   }
+  if (options.watcherTokenFile !== undefined && !options.watcherTokenFile.startsWith('/')) {
+    problems.push(`watcherTokenFile "${options.watcherTokenFile}" must be an absolute path inside the Prometheus container`);
+  }
 
   const scrapeConfigs: Record<string, unknown>[] = [];
   if (options.selfScrape ?? true) {
@@ -194,7 +202,11 @@ export function renderPrometheusConfig(options: PrometheusConfigOptions): string
     scrapeConfigs.push({ job_name: jobs.dcgm, static_configs: staticConfigs(options.dcgm) });
   }
   if (options.watcher) {
-    scrapeConfigs.push({ job_name: jobs.watcher, static_configs: [{ targets: [options.watcher] }] });
+    scrapeConfigs.push({
+      job_name: jobs.watcher,
+      ...(options.watcherTokenFile ? { authorization: { type: 'Bearer', credentials_file: options.watcherTokenFile } } : {}),
+      static_configs: [{ targets: [options.watcher] }],
+    });
   }
 
   const names = new Map<string, string>(scrapeConfigs.map((c) => [String(c.job_name), 'inferstack']));

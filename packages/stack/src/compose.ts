@@ -62,6 +62,8 @@ export interface RenderComposeOptions {
   argvStyles?: ReadonlyMap<string, ArgvStyle>;
   /** Labels added to everything (`INFERSTACK_LABELS`). */
   extraLabels?: Record<string, string>;
+  /** The stack's private network, where models with vLLM's development routes (sleep mode) live. */
+  privateNetwork?: string;
 }
 
 /** The result of {@link renderCompose}. */
@@ -85,8 +87,11 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
   for (const spec of options.services) {
     const create = serviceContainerOptions(spec, serviceSpecHash(spec, options.hashKey), options.extraLabels);
     const secretNames = Object.fromEntries(Object.entries(spec.secretEnv ?? {}).map(([k, v]) => [k, refs.reference(k, v, spec.name)]));
+    const service = fromCreateOptions(create, secretNames, volumes);
+    // The further networks `up` attaches it to once it runs (the stack's private network).
+    for (const network of spec.extraNetworks ?? []) service.networks[network] = {};
     services[spec.name] = {
-      ...fromCreateOptions(create, secretNames, volumes),
+      ...service,
       ...(spec.pullPolicy ? { pull_policy: spec.pullPolicy } : {}),
     };
   }
@@ -95,6 +100,7 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
   for (const spec of config.models) {
     const create = modelContainerOptions(spec, {
       network: config.network,
+      ...(options.privateNetwork ? { privateNetwork: options.privateNetwork } : {}),
       argvStyle: options.argvStyles?.get(spec.image) ?? 'api-server',
       extraLabels: options.extraLabels,
     });
@@ -115,7 +121,7 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
   return {
     compose: {
       services,
-      networks: { [config.network]: { name: config.network } },
+      networks: Object.fromEntries([...new Set(Object.values(services).flatMap((s) => Object.keys(s.networks)))].sort().map((n) => [n, { name: n }])),
       ...(volumes.size > 0 ? { volumes: Object.fromEntries([...volumes].sort().map((v) => [v, { name: v }])) } : {}),
     },
     secrets: refs.list(),

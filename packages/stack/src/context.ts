@@ -76,6 +76,12 @@ export interface StackContext {
   /** The stack's identity, made now with this run's key and home when it has none (`up`). */
   ensureIdentity(): Promise<StackIdentity>;
   /**
+   * Load the config again from its files, with the stack's key and home (a long-running
+   * watcher, told that `up` changed it). Returns whether anything changed; a config given as an
+   * object (no files) never does. Bad input throws and the config stays as it was.
+   */
+  reloadConfig(): Promise<boolean>;
+  /**
    * What this run has told the gateway and Prometheus so far: containers taken out of traffic
    * (about to stop) and containers seen ready. Every sync of the run builds on it, one at a time,
    * so that two replacements never undo each other's routes.
@@ -118,7 +124,7 @@ export function createContext(options: {
   let gpus: Promise<GpuInfo[] | 'unavailable'> | undefined;
   const name = options.name ?? options.config.name;
   // `-p` names the stack whatever models.yaml says: one name everywhere.
-  let config = { ...options.config, name };
+  let config = named(options.config, name);
   const source = options.source;
   let hashKey = source?.fixedHashKey ?? source?.provisional.hashKey ?? options.hashKey;
   let resolved: Promise<void> | undefined;
@@ -132,7 +138,7 @@ export function createContext(options: {
     const key = source?.fixedHashKey ?? found.hashKey;
     if (source && found.home !== source.provisional.home) {
       // `~` in the config means the stack's home, not this user's.
-      config = { ...(await source.load({ hashKey: key, home: found.home })), name };
+      config = named(await source.load({ hashKey: key, home: found.home }), name);
     } else if (key !== hashKey) {
       config = { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
     }
@@ -195,6 +201,14 @@ export function createContext(options: {
       });
       return resolved;
     },
+    async reloadConfig() {
+      if (!source) return false;
+      await ctx.resolve();
+      const next = named(await source.load({ hashKey: source.fixedHashKey ?? identity?.hashKey ?? hashKey, home: identity?.home ?? source.provisional.home }), name);
+      const changed = JSON.stringify(next) !== JSON.stringify(config);
+      config = next;
+      return changed;
+    },
     async ensureIdentity() {
       await ctx.resolve();
       if (identity) return identity;
@@ -250,6 +264,16 @@ export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandle
 /** The config with the hosts' addresses that were names replaced by the IP addresses they resolved to. */
 function withResolvedAddresses(config: StackConfig, addresses: ReadonlyMap<string, PublishAddress>): StackConfig {
   return { ...config, hosts: config.hosts.map((h) => (addresses.has(h.name) ? { ...h, address: addresses.get(h.name)!.ip } : h)) };
+}
+
+/**
+ * The config under the stack's name (`-p` wins over models.yaml): also the names derived from
+ * it, such as the watcher container's (`<stack>-watcher`), unless the file set one.
+ */
+function named(config: StackConfig, name: string): StackConfig {
+  if (config.name === name) return config;
+  const derived = config.watcher.containerName === `${config.name}-watcher`;
+  return { ...config, name, ...(derived ? { watcher: { ...config.watcher, containerName: `${name}-watcher` } } : {}) };
 }
 
 /** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */

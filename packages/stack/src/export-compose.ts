@@ -4,6 +4,7 @@ import { argvStyleForEntrypoint, inspectImage, type ArgvStyle, type ServiceSpec 
 import type { StackContext } from './context.js';
 import { shownPath } from './_paths.js';
 import { composeYaml, renderCompose, type ComposeFile, type SecretReference } from './compose.js';
+import { privateNetworkName } from './networks.js';
 import { secretValues } from './secrets.js';
 import { hasSeveralHosts, hostOf } from './hosts.js';
 import { requireGatewayKey } from './services/gateway.js';
@@ -36,7 +37,7 @@ export async function exportCompose(call: StackContext): Promise<ComposeExport> 
     await prepareService(ctx, service);
     services.push(await service.spec(ctx));
   }
-  const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.labels });
+  const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.labels, privateNetwork: privateNetworkName(ctx.name) });
   const envFile = join(config.projectDir, '.env');
   const text = composeYaml(rendered, { source: shownPath(ctx.cwd, config.file), envFile: shownPath(ctx.cwd, envFile), secretValues: secretValues(config) });
   return { text, compose: rendered.compose, secrets: rendered.secrets, envFile };

@@ -1,9 +1,9 @@
 import { isIdleStopped, type ModelContainer } from '@inferstack/docker-ops';
-import { allStackContainers } from './containers.js';
+import { allStackContainers, stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import type { GatewaySyncResult } from './gateway-sync.js';
 import type { MonitoringSyncResult } from './monitoring-sync.js';
-import { keptModels } from './hosts.js';
+import { hostsOf, keptModels } from './hosts.js';
 import { servingModels } from './serving.js';
 
 /** The outcome of one integration sync: its result, the error that stopped it (and what to do), or skipped (configured off). */
@@ -40,6 +40,11 @@ export interface SyncOptions {
   gatewayJustStarted?: boolean;
   /** The gateway failed to start: do not wait for it. @internal */
   skipGateway?: boolean;
+  /**
+   * Ask the default host only: the models of the other hosts keep their routes and targets as
+   * they are (the watcher, which looks after the default host's models). @internal
+   */
+  defaultHostOnly?: boolean;
 }
 
 /**
@@ -60,7 +65,11 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
   await ctx.resolve();
   let containers = options.containers;
   let unknownHosts = options.unknownHosts ?? new Set<string>();
-  if (!containers) {
+  let notAsked = new Set<string>();
+  if (!containers && options.defaultHostOnly) {
+    containers = await stackContainers(ctx);
+    notAsked = new Set(hostsOf(ctx.config).filter((h) => !h.local).map((h) => h.name));
+  } else if (!containers) {
     const listed = await allStackContainers(ctx);
     containers = listed.containers;
     unknownHosts = new Set(listed.failed.map((f) => f.host));
@@ -73,7 +82,7 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
   // through the gateway starts it (and waits for it). Prometheus has nothing to scrape there.
   const routed = [...serving, ...candidates.filter((c) => isIdleStopped(c) && config.models.some((m) => m.key === c.key && m.idle?.then === 'stop'))];
   // The models of a host that could not be asked keep their routes and targets as they were.
-  const keep = keptModels(config, unknownHosts);
+  const keep = keptModels(config, new Set([...unknownHosts, ...notAsked]));
 
   const gateway: SyncOutcome<GatewaySyncResult> =
     config.gateway.mode === 'none' || options.skipGateway

@@ -135,7 +135,9 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
   // before identities existed keeps the per-user key it was made with.
   const inNetwork = options.inNetwork ?? env.INFERSTACK_IN_NETWORK === '1';
   const load = async ({ hashKey, home }: { hashKey: string; home: string }) => {
-    const loaded = await (options.loadConfig ?? loadConfig)({ cwd, env, hashKey, homeDir: home, ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
+    // The watcher container looks after the default host's models only: it neither mounts nor
+    // needs the other hosts' TLS and SSH files.
+    const loaded = await (options.loadConfig ?? loadConfig)({ cwd, env, hashKey, homeDir: home, ...(inNetwork ? { checkHostFiles: false } : {}), ...(options.configPath !== undefined ? { file: options.configPath } : {}) });
     return inNetwork ? fromInsideNetwork(loaded) : loaded;
   };
   const home = env.HOME || homedir();

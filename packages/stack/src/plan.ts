@@ -5,8 +5,10 @@ import { stackContainersForPlan } from './containers.js';
 import type { StackContext } from './context.js';
 import { ContainerNameConflictError, type NameConflictOnHost } from './errors.js';
 import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from './hosts.js';
+import { privateNetworkName } from './networks.js';
 import { selectedModels } from './select.js';
 import { planServices, serviceChanges, type ServicePlan } from './services/plan-services.js';
+import { requireWakePath } from './watcher/wake-hook.js';
 
 /** Options of `plan`. */
 export interface PlanOptions {
@@ -87,6 +89,8 @@ export async function planOnHosts(
   const [, connected] = await Promise.all([ctx.resolve(), options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true })]);
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
+  // Idle models that nothing could wake are refused here, before anything changes.
+  requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const { reached, failed } = connected;
   const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
   const parts = planned.results.map((r) => r.value);
@@ -138,6 +142,7 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
     removeOrphans: !options.models?.length,
     forceRecreate: options.forceRecreate,
     network: config.network,
+    ...(host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {}),
     gpuIndices,
     ...(publishOn ? { publishOn } : {}),
     // A selected model that runs elsewhere now: its container here goes.

@@ -1,5 +1,5 @@
 import type { StackConfig } from '@inferstack/config';
-import { httpGet, type ModelContainer } from '@inferstack/docker-ops';
+import { addressOn, httpGet, type ModelContainer } from '@inferstack/docker-ops';
 import { containerAddress, modelUrlFromHost } from './endpoints.js';
 import { hostNamed } from './hosts.js';
 
@@ -19,7 +19,8 @@ export async function servingModels(
       const onDefaultHost = !options.config || (hostNamed(options.config, c.host)?.local ?? true);
       if (!onDefaultHost && containerAddress(options.config!, c) === undefined) return false;
       if (c.health === 'healthy' || options.readyIds?.has(c.id)) return true;
-      const address = c.addresses[options.network];
+      // A model that sleeps has its one address on the stack's private network.
+      const address = addressOn(c, options.network);
       // Only the default host's containers are reachable from here by their address.
       if (!options.local || !onDefaultHost || !address) return false;
       try {

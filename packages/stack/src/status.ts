@@ -1,9 +1,10 @@
-import { WATCHER_PORT, formatGpuLabel, type ModelSpec } from '@inferstack/config';
-import { LABEL_STACK, httpGet, isIdleStopped, listServices, modelLoads, modelStatuses, type ModelContainer, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
+import { formatGpuLabel, type ModelSpec } from '@inferstack/config';
+import { isIdleStopped, listServices, modelLoads, modelStatuses, type ModelContainer, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { containerApiBase, shownApiBase } from './endpoints.js';
 import { hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts } from './hosts.js';
+import { privateNetworkName } from './networks.js';
 import type { HostPlanStatus } from './plan.js';
 import { otherHostServiceStatuses } from './services/host-services.js';
 import { serviceStatuses, type ServiceStatus } from './services/registry.js';
@@ -119,7 +120,8 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     }
     const specs = modelsOnHost(config.models, host.name, found.value.hashKey, ctx.hashKey);
     const publishOn = publishAddress(host);
-    for (const r of modelStatuses(specs, found.value.containers, { network: config.network, ...(publishOn ? { publishOn } : {}) })) {
+    const privateNetwork = host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {};
+    for (const r of modelStatuses(specs, found.value.containers, { network: config.network, ...privateNetwork, ...(publishOn ? { publishOn } : {}) })) {
       const endpoint = shownApiBase(config, r.containerName, host.name, r.container);
       models.push({
         ...r,
@@ -171,19 +173,17 @@ function unknownRow(config: StackContext['config'], spec: ModelSpec, host: strin
   };
 }
 
-/** When each model's last request came, as the stack's running watcher container knows it (local daemon only). */
+/** When each model's last request came, as the stack's running watcher knows it (local daemon only). */
 async function watcherState(ctx: StackContext): Promise<Map<string, string> | undefined> {
-  if (!ctx.local || ctx.config.watcher.mode !== 'managed' || !ctx.config.models.some((m) => m.idle || m.swapGroup)) return undefined;
+  if (!ctx.local || !ctx.config.models.some((m) => m.idle || m.swapGroup)) return undefined;
   try {
-    const info = await (await ctx.docker()).getContainer(ctx.config.watcher.containerName).inspect();
-    // Only the stack's own watcher, and only while it runs.
-    if (!info.State.Running || info.Config.Labels?.[LABEL_STACK] !== ctx.name) return undefined;
-    const ip = info.NetworkSettings.Networks[ctx.config.network]?.IPAddress;
-    if (!ip) return undefined;
-    const r = await httpGet(`http://${ip}:${WATCHER_PORT}/state`, { timeoutMs: 1500 });
+    const { askWatcher, runningWatcher } = await import('./watcher/client.js');
+    const running = await runningWatcher(ctx);
+    if (!running) return undefined;
+    const r = await askWatcher(running, 'GET', '/state', undefined, 1500);
     if (r.status !== 200) return undefined;
-    const body = JSON.parse(r.body) as { models?: Array<{ key: string; lastRequestAt: string | null }> };
-    return new Map((body.models ?? []).flatMap((m) => (m.lastRequestAt ? [[m.key, m.lastRequestAt] as [string, string]] : [])));
+    const models = (r.body.models ?? []) as Array<{ key: string; lastRequestAt: string | null }>;
+    return new Map(models.flatMap((m) => (m.lastRequestAt ? [[m.key, m.lastRequestAt] as [string, string]] : [])));
   } catch {
     return undefined;
   }

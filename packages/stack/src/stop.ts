@@ -1,10 +1,11 @@
 import { LOCAL_HOST } from '@inferstack/config';
-import { removeContainer, removeNetwork, removeStackIdentity, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
+import { isIdleStopped, removeContainer, removeNetwork, removeStackIdentity, setRestartPolicy, stopContainer, type ModelContainer } from '@inferstack/docker-ops';
 import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { shownPath } from './_paths.js';
 import { StackInputError } from './errors.js';
 import { drain } from './drain.js';
+import { privateNetworkName } from './networks.js';
 import { syncIntegrations, type SyncResult } from './integrations.js';
 import { hasSeveralHosts, hostsOf, onEachHost, reachHosts } from './hosts.js';
 import { withHostLocks } from './lock.js';
@@ -96,6 +97,9 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
         const docker = clientOf.get(c.host ?? LOCAL_HOST)!;
         try {
           if (mode === 'stop') {
+            // A model the watcher stopped for being idle is a user's stop from now on: it is no
+            // longer routed, and no request starts it again (the restart policy marks it).
+            if (isIdleStopped(c)) await setRestartPolicy(docker, c.id, 'unless-stopped');
             await stopContainer(docker, c.id, timeoutSeconds);
             ctx.emit({ type: 'stopped', key: c.key, container: c.name });
           } else {
@@ -122,6 +126,7 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
       await Promise.all(
         locked.map(async (r) => {
           await removeNetwork(r.docker, config.network, { stack: ctx.name });
+          if (r.host.local) await removeNetwork(r.docker, privateNetworkName(ctx.name), { stack: ctx.name });
           if (clean) await removeStackIdentity(r.docker, ctx.name);
         }),
       );

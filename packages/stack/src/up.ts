@@ -6,9 +6,6 @@ import {
   ensureStackIdentity,
   formatGpuProblems,
   inspectImage,
-  sleepModel,
-  sleepState,
-  waitUntilDrained,
   type GpuInfo,
   type ModelChange,
   type ModelOutcome,
@@ -16,7 +13,6 @@ import {
   type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { ModelSpec } from '@inferstack/config';
-import { stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
 import { GpuPreflightError } from './errors.js';
 import { publishAddress, reachHosts, type ReachedHost } from './hosts.js';
@@ -28,6 +24,7 @@ import { selectedModels } from './select.js';
 import { gatewayStarted, requireGatewayKey } from './services/gateway.js';
 import { ensureOtherHostServices, type HostServiceOutcome } from './services/host-services.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from './services/registry.js';
+import { privateNetworkName } from './networks.js';
 import { requireWakePath } from './watcher/wake-hook.js';
 
 /** Options of `up`. */
@@ -76,7 +73,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
   // Bad input is found before anything is touched (not even the lock or the stack's identity).
   selectedModels(config, options.models, ctx.cwd);
   requireGatewayKey(config);
-  requireWakePath(config);
+  requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const planOptions = { models: options.models, forceRecreate: options.forceRecreate, requireDefault: true };
   if (options.dryRun) {
     const { plan } = await planOnHosts(ctx, planOptions);
@@ -106,12 +103,17 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus(host));
     const services = await ensureServices(ctx, await wantedServices(ctx));
     const gatewayFailed = services.some((s) => s.service === 'gateway' && !s.ok);
+    // A watcher that runs already learns the config now (models that sleep, swap groups, keys):
+    // it puts away and wakes by it, and tells the gateway's wake hook which models it knows.
+    await reloadWatcher(ctx);
 
     const perHost = await Promise.all(
       parts.map(async (part) => {
         const publishOn = publishAddress(part.reached.host);
         const applyOptions: Parameters<typeof applyModelPlan>[2] = {
           network: config.network,
+          // Models with vLLM's unprotected development routes (sleep mode) live on the stack's private network.
+          ...(part.reached.host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {}),
           extraLabels: ctx.labels,
           ...(publishOn ? { publishOn } : {}),
           // From here, only the default host's containers are reachable by their address (when its daemon runs here).
@@ -131,7 +133,13 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
         const done = await applyModelPlan(part.reached.docker, together, applyOptions);
         for (const change of oneByOne) {
           if (ctx.signal.aborted) break;
-          await sleepGroupPeers(ctx, change.spec, { host: part.reached.host.name, docker: part.reached.docker, local: part.reached.host.local });
+          const evicted = await putGroupPeersAway(ctx, change.spec, options.drainTimeoutMs);
+          if (!evicted.ok) {
+            const failure = { message: `${change.key} was not started: ${evicted.error}`, hint: 'try again once its swap-group peer has finished its requests', reason: 'docker' as const };
+            ctx.emit({ type: 'failed', key: change.key, error: failure });
+            done.push({ key: change.key, action: change.action, outcome: 'failed', failure });
+            continue;
+          }
           done.push(...(await applyModelPlan(part.reached.docker, [change], applyOptions)));
         }
         return done;
@@ -258,19 +266,34 @@ export function swapGroupOrder(changes: readonly ModelChange[]): { together: Mod
   return { together: changes.filter((c) => !oneByOne.includes(c as StartingChange)), oneByOne };
 }
 
-/** Put the running, awake members of `spec`'s swap group on its host to sleep (before `spec` starts). */
-async function sleepGroupPeers(ctx: StackContext, spec: ModelSpec, on: { host: string; docker: DockerClient; local: boolean }): Promise<void> {
-  const peers = ctx.config.models.filter((m) => m.swapGroup === spec.swapGroup && m.key !== spec.key);
-  const docker = on.docker;
-  const reach = { network: ctx.config.network, local: ctx.local && on.local };
-  for (const c of await stackContainers(ctx, peers.map((p) => p.key), on)) {
-    if (c.state !== 'running') continue;
-    const peer = peers.find((p) => p.key === c.key);
-    if (!peer || (await sleepState(docker, c, reach)).asleep) continue;
-    // A request still running on it would die with the engine: let it finish.
-    await waitUntilDrained(docker, c, { ...reach, timeoutMs: 60_000, signal: ctx.signal });
-    const deep = peer.idle?.then === 'deep-sleep';
-    await sleepModel(docker, c, reach, deep ? 2 : 1);
-    ctx.emit({ type: 'model-put-away', key: c.key, container: c.name, action: deep ? 'deep-sleep' : 'sleep', reason: 'swap' });
+/**
+ * Put the other members of `spec`'s swap group away before `spec` starts (its GPU is theirs
+ * too). The watcher owns putting models away: when one runs, it does it (and so knows that they
+ * sleep); when none does, the same code runs here. A member that is still busy after the drain
+ * is left serving, and `spec` is not started.
+ */
+async function putGroupPeersAway(ctx: StackContext, spec: ModelSpec, drainTimeoutMs?: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  const { askWatcher, runningWatcher } = await import('./watcher/client.js');
+  const running = await runningWatcher(ctx);
+  if (running) {
+    const answer = await askWatcher(running, 'POST', '/evict', { model: spec.key }, (drainTimeoutMs ?? 60_000) + 60_000).catch((error: Error) => ({ status: 0, body: { error: error.message } }));
+    if (answer.status === 200) return { ok: true };
+    // A watcher that does not know the model yet (it was started before this config) cannot
+    // have woken its peers for it either: fall through to doing it here only then.
+    if (answer.status !== 404) return { ok: false, error: String(answer.body.error ?? `the watcher answered ${answer.status}`) };
+  }
+  const { createWatcher } = await import('./watcher/watcher.js');
+  const result = await createWatcher(ctx).evictPeersOf(spec.key, { drainMs: drainTimeoutMs ?? 60_000 });
+  return result.ok ? { ok: true } : { ok: false, error: result.error };
+}
+
+/** Have a running watcher read the config again; said as a note when it cannot. */
+async function reloadWatcher(ctx: StackContext): Promise<void> {
+  const { askWatcher, runningWatcher } = await import('./watcher/client.js');
+  const running = await runningWatcher(ctx);
+  if (!running) return;
+  const answer = await askWatcher(running, 'POST', '/reload', undefined, 30_000).catch((error: Error) => ({ status: 0, body: { error: error.message } }));
+  if (answer.status !== 200) {
+    ctx.emit({ type: 'note', level: 'warn', message: `the stack's watcher did not read the new config (${String(answer.body.error ?? answer.status)}): it looks after the models it knew until it restarts` });
   }
 }

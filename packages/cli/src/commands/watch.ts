@@ -16,7 +16,7 @@ function listenAddress(value: string): { host: string; port: number } {
 export default defineCommand({
   meta: meta('watch'),
   args: {
-    listen: { type: 'string', description: 'Where to answer wake requests, /state and /metrics (default 127.0.0.1:8787)', valueHint: 'HOST:PORT' },
+    listen: { type: 'string', description: "Where to answer wake requests, /state and /metrics (default: this machine's address on the stack's network, port 8787, where the gateway's container reaches it)", valueHint: 'HOST:PORT' },
     ...configArgs,
   },
   plugins: [strictArgs],

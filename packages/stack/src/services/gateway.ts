@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { signalContainer, waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
+import { serviceExtraNetworks } from '../networks.js';
 import { wakeHookFiles } from '../watcher/wake-hook.js';
-import { watcherUrl } from './watcher.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
 import type { ServiceFile } from './files.js';
@@ -50,18 +50,18 @@ export function ensureGatewayConfigFile(config: StackConfig): boolean {
  * model sleeps, and the hook beside it. The model list in it is the sync's business; only
  * naming the hook makes a running gateway reload.
  */
-export async function gatewayFiles(config: StackConfig, watcherUrl: string): Promise<ServiceFile[]> {
+export async function gatewayFiles(config: StackConfig): Promise<ServiceFile[]> {
   const file = config.gateway.configFile;
   const exists = existsSync(file);
   const text = exists ? readFileSync(file, 'utf8') : starterConfig(config);
-  const hook = await wakeHookFiles(config, watcherUrl, text);
+  const hook = await wakeHookFiles(config, text);
   const hooked = hook.configText !== text;
   const out: ServiceFile[] = [];
   if (!exists || hooked) {
     const what = exists ? "the gateway's config file (its wake hook for idle models)" : "the gateway's config file";
     out.push({ path: file, text: hook.configText, mode: 0o600, what, reload: hooked });
   }
-  return [...out, ...hook.files.map((f) => ({ ...f, mode: 0o644, reload: false }))];
+  return [...out, ...hook.files.map((f) => ({ ...f, reload: false }))];
 }
 
 /**
@@ -166,12 +166,12 @@ export const gatewayService: ServiceDefinition = {
   configured: (config) => config.gateway.mode === 'managed',
   containerName: (config) => config.gateway.containerName,
   dependsOn: ['gateway-db'],
-  files: async (ctx) => gatewayFiles(ctx.config, watcherUrl(ctx.config)),
+  files: async (ctx) => gatewayFiles(ctx.config),
   async reload(ctx) {
     // Under gunicorn, SIGHUP starts workers with the new config while the old ones finish.
     await signalContainer(await ctx.docker(), ctx.config.gateway.containerName, 'SIGHUP');
   },
-  spec: (ctx) => gatewayServiceSpec(ctx.config),
+  spec: (ctx) => ({ ...gatewayServiceSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   url: (config) => config.gateway.url,
 };
 

@@ -4,6 +4,8 @@ import { LOCAL_HOST, WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
 import type { HostTarget } from '@inferstack/prometheus-sync';
 import type { StackContext } from '../context.js';
+import { serviceExtraNetworks } from '../networks.js';
+import { watcherToken } from '../watcher/token.js';
 import { needsWatcher } from '../watcher/wake-hook.js';
 import { hasSeveralHosts } from '../hosts.js';
 import { otherHostExporters } from './host-services.js';
@@ -25,6 +27,8 @@ const TARGETS_GLOB = 'inferstack-*.json';
 /** The one targets file of earlier versions, removed once a stack writes its own. */
 export const OLD_TARGETS_FILE = 'vllm.json';
 const GATEWAY_KEY_FILE = 'litellm-key';
+/** The watcher's token, for Prometheus' scrape of it (0600). */
+const WATCHER_TOKEN_FILE = 'watcher-token';
 const NODE_EXPORTER_PORT = 9100;
 const DCGM_EXPORTER_PORT = 9400;
 /** The port Prometheus listens on in its container. */
@@ -44,8 +48,11 @@ export async function wantDcgm(ctx: StackContext): Promise<boolean> {
   return gpus !== 'unavailable' && gpus.length > 0;
 }
 
-/** prometheus.yml (and the gateway's scrape key) for the managed Prometheus, as `up` writes them. */
-export async function prometheusFiles(config: StackConfig, dcgm: boolean, otherHosts?: ExporterTargets): Promise<ServiceFile[]> {
+/**
+ * prometheus.yml (and the gateway's scrape key, and the watcher's token when the stack runs one)
+ * for the managed Prometheus, as `up` writes them.
+ */
+export async function prometheusFiles(config: StackConfig, dcgm: boolean, otherHosts?: ExporterTargets, watcher?: { token: string }): Promise<ServiceFile[]> {
   const { renderPrometheusConfig } = await import('@inferstack/prometheus-sync');
   const m = config.monitoring;
   const files: ServiceFile[] = [];
@@ -54,6 +61,9 @@ export async function prometheusFiles(config: StackConfig, dcgm: boolean, otherH
     // The key LiteLLM wants on /metrics: in a file only root can read, never in prometheus.yml.
     files.push({ path: stateDir(config, 'prometheus', GATEWAY_KEY_FILE), text: `${config.gateway.masterKey}\n`, mode: 0o600, enforceMode: true });
   }
+  const scrapeWatcher = watcher && config.watcher.mode === 'managed' && needsWatcher(config);
+  // The watcher's token likewise.
+  if (scrapeWatcher) files.push({ path: stateDir(config, 'prometheus', WATCHER_TOKEN_FILE), text: `${watcher.token}\n`, mode: 0o600, enforceMode: true });
   const text = renderPrometheusConfig({
     ...(gatewayManaged
       ? { gateway: { target: `${config.gateway.containerName}:${GATEWAY_CONTAINER_PORT}`, ...(config.gateway.masterKey ? { bearerTokenFile: `${PROM_CONFIG_DIR}/${GATEWAY_KEY_FILE}` } : {}) } }
@@ -62,7 +72,7 @@ export async function prometheusFiles(config: StackConfig, dcgm: boolean, otherH
     // With other hosts: each one's exporters too, every series labelled with its host.
     ...exporterTargets('nodeExporter', m.nodeExporter.enabled ? `${m.nodeExporter.containerName}:${NODE_EXPORTER_PORT}` : undefined, otherHosts?.nodeExporter),
     ...exporterTargets('dcgm', dcgm ? `${m.dcgmExporter.containerName}:${DCGM_EXPORTER_PORT}` : undefined, otherHosts?.dcgm),
-    ...(config.watcher.mode === 'managed' && needsWatcher(config) ? { watcher: `${config.watcher.containerName}:${WATCHER_PORT}` } : {}),
+    ...(scrapeWatcher ? { watcher: `${config.watcher.containerName}:${WATCHER_PORT}`, watcherTokenFile: `${PROM_CONFIG_DIR}/${WATCHER_TOKEN_FILE}` } : {}),
     extraScrapeConfigs: m.extraScrapeConfigs,
     scrapeInterval: config.settings.PROMETHEUS_SCRAPE_INTERVAL ?? '15s',
   });
@@ -202,13 +212,13 @@ export const prometheusService: ServiceDefinition = {
   after: ['node-exporter', 'dcgm-exporter'],
   async files(ctx) {
     const others = hasSeveralHosts(ctx.config) ? await otherHostExporters(ctx) : undefined;
-    return prometheusFiles(ctx.config, await wantDcgm(ctx), others);
+    return prometheusFiles(ctx.config, await wantDcgm(ctx), others, { token: watcherToken(ctx.hashKey, ctx.name) });
   },
   async prepare(ctx) {
     mkdirSync(ctx.config.monitoring.targetsDir, { recursive: true, mode: 0o755 });
     return { changed: false };
   },
-  spec: (ctx) => prometheusSpec(ctx.config),
+  spec: (ctx) => ({ ...prometheusSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   // A Prometheus that never answers is a clear failure here, as for models.
   async ready(ctx) {
     const { prometheusClient } = await import('../monitoring-sync.js');

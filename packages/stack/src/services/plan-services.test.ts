@@ -58,21 +58,21 @@ describe('a service plan line', () => {
 describe("the gateway's files", () => {
   it('are computed without being written: a missing config file is a starter one (0600), written by up only', async () => {
     const { dir, config } = project(AWAKE);
-    const files = (await gatewayFiles(config, 'http://w:8787'));
+    const files = (await gatewayFiles(config));
     expect(files).toEqual([expect.objectContaining({ path: config.gateway.configFile, mode: 0o600, reload: false })]);
     expect(files[0]!.text).toContain('master_key: os.environ/LITELLM_MASTER_KEY');
     expect(readdirSync(dir)).toEqual([]);
     writeServiceFiles(ctx, files);
     expect(statSync(config.gateway.configFile).mode & 0o777).toBe(0o600);
-    expect(pendingFiles((await gatewayFiles(config, 'http://w:8787')))).toEqual([]);
+    expect(pendingFiles((await gatewayFiles(config)))).toEqual([]);
   });
 
   it('name the wake hook once a model sleeps: the config file changes (a reload), the hook and its list are written beside it', async () => {
     const { config: awake } = project(AWAKE);
-    writeServiceFiles(ctx, (await gatewayFiles(awake, 'http://w:8787')));
+    writeServiceFiles(ctx, (await gatewayFiles(awake)));
     const before = readFileSync(awake.gateway.configFile, 'utf8');
     const sleepy = parseConfig(`models:\n${SLEEPY}`, { file: awake.file, projectDir: awake.projectDir, settings: { LITELLM_MASTER_KEY: 'sk-0123456789abcdef0123' } });
-    const pending = pendingFiles((await gatewayFiles(sleepy, 'http://w:8787')));
+    const pending = pendingFiles((await gatewayFiles(sleepy)));
     expect(pending.map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([
       ['/litellm/config.yaml', true],
       ['/litellm/inferstack_wake.py', false],
@@ -83,17 +83,17 @@ describe("the gateway's files", () => {
     expect(existsSync(join(awake.projectDir, 'litellm', 'inferstack_wake.py'))).toBe(false);
     expect(writeServiceFiles(ctx, pending)).toHaveLength(3);
     expect(parse(readFileSync(awake.gateway.configFile, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
-    expect(pendingFiles((await gatewayFiles(sleepy, 'http://w:8787')))).toEqual([]);
+    expect(pendingFiles((await gatewayFiles(sleepy)))).toEqual([]);
     // A new wake timeout changes only the list the hook reads by itself: no reload.
     const slower = parseConfig(`models:\n  a: {model: x, gpus: none, idle: {after: 5m}, wake-timeout: 90s}\n`, { file: awake.file, projectDir: awake.projectDir, settings: { LITELLM_MASTER_KEY: 'sk-0123456789abcdef0123' } });
-    expect(pendingFiles((await gatewayFiles(slower, 'http://w:8787'))).map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([['/litellm/inferstack_wake.json', false]]);
+    expect(pendingFiles((await gatewayFiles(slower))).map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([['/litellm/inferstack_wake.json', false]]);
   });
 
   it("keep the user's own config file as it is when no model sleeps", async () => {
     const { config } = project(AWAKE);
-    writeServiceFiles(ctx, (await gatewayFiles(config, 'http://w:8787')));
+    writeServiceFiles(ctx, (await gatewayFiles(config)));
     writeFileSync(config.gateway.configFile, 'model_list: []\nrouter_settings: {num_retries: 2}\n');
-    expect(pendingFiles((await gatewayFiles(config, 'http://w:8787')))).toEqual([]);
+    expect(pendingFiles((await gatewayFiles(config)))).toEqual([]);
   });
 });
 

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { DEFAULT_DOCKER_SOCKET, httpGet, parseDockerAddress, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
+import { serviceExtraNetworks } from '../networks.js';
+import { WATCHER_TOKEN_ENV, watcherToken } from '../watcher/token.js';
 import { needsWatcher } from '../watcher/wake-hook.js';
 import type { ServiceDefinition } from './registry.js';
 
@@ -59,8 +61,17 @@ export function watcherServiceSpec(ctx: StackContext, program: WatcherProgram, s
       NO_COLOR: '1',
       ...(extra.length ? { INFERSTACK_LABELS: extra.map(([k, v]) => `${k}=${v}`).join(',') } : {}),
     },
+    // Its token: what the gateway's hook, Prometheus and serve present to it (never in argv or labels).
+    secretEnv: {
+      [WATCHER_TOKEN_ENV]: watcherToken(ctx.hashKey, ctx.name),
+      // A key fixed for this run (INFERSTACK_HASH_KEY in the environment) is the watcher's too:
+      // it hashes the specs and gateway entries as serve does, or the two would undo each other.
+      ...(ctx.fixedHashKey ? { INFERSTACK_HASH_KEY: ctx.hashKey } : {}),
+    },
     binds: [`${socket}:/var/run/docker.sock`, ...watcherDirectories(config).map((d) => `${d}:${d}`)],
     network: config.network,
+    // The models that sleep live on the stack's private network.
+    extraNetworks: serviceExtraNetworks(config, ctx.name),
     files: { dir: '/', entries: files },
     healthcheck: {
       test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${WATCHER_PORT}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
@@ -68,11 +79,6 @@ export function watcherServiceSpec(ctx: StackContext, program: WatcherProgram, s
       startPeriodSeconds: 30,
     },
   };
-}
-
-/** Where the gateway (and `status`) reach the watcher, on the stack's network. */
-export function watcherUrl(config: StackConfig): string {
-  return `http://${config.watcher.containerName}:${WATCHER_PORT}`;
 }
 
 /**
@@ -84,15 +90,9 @@ export const watcherService: ServiceDefinition = {
   id: 'watcher',
   configured: (config) => config.watcher.mode === 'managed' && needsWatcher(config),
   async wanted(ctx) {
-    if (!ctx.watcherProgram) {
-      ctx.emit({ type: 'note', level: 'warn', message: 'idle models sleep and wake only while a watcher runs: run "serve watch" (this caller gave no watcher program)' });
-      return false;
-    }
-    if (!dockerSocket(ctx.env)) {
-      ctx.emit({ type: 'note', level: 'warn', message: 'the managed watcher needs the Docker daemon on its socket (DOCKER_HOST is not unix://): run "serve watch" on a machine that reaches it' });
-      return false;
-    }
-    return true;
+    // Without a program or a socket, the plan refused already (requireWakePath): a stack whose
+    // idle models nobody wakes never starts.
+    return Boolean(ctx.watcherProgram && dockerSocket(ctx.env));
   },
   containerName: (config) => config.watcher.containerName,
   after: ['gateway', 'prometheus'],

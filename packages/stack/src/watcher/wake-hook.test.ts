@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@inferstack/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { STARTER_CONFIG } from '../services/gateway.js';
-import { WAKE_CALLBACK, requireWakePath, syncWakeHook, wakeableModels } from './wake-hook.js';
+import { WAKE_CALLBACK, readWakeInfo, requireWakePath, syncWakeHook, wakeableModels, writeWakeInfo } from './wake-hook.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,32 +32,57 @@ describe('the gateway wake hook', () => {
   it('is named in litellm_settings.callbacks, keeping the callbacks and everything else already there', async () => {
     const { config, file, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
     writeFileSync(file, `${STARTER_CONFIG}router_settings: {num_retries: 2}\n`);
-    expect(await syncWakeHook(config, 'http://w:8787')).toBe(true);
+    expect(await syncWakeHook(config)).toBe(true);
     const written = parse(readFileSync(file, 'utf8'));
     expect(written.litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(written.router_settings).toEqual({ num_retries: 2 });
     expect(written.general_settings.master_key).toBe('os.environ/LITELLM_MASTER_KEY');
     // Twice is once: no second entry, no change (no gateway reload).
-    expect(await syncWakeHook(config, 'http://w:8787')).toBe(false);
+    expect(await syncWakeHook(config)).toBe(false);
     expect(parse(readFileSync(file, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
     expect(readFileSync(join(dir, 'litellm', 'inferstack_wake.py'), 'utf8')).toContain('async def async_pre_call_hook');
-    expect(JSON.parse(readFileSync(join(dir, 'litellm', 'inferstack_wake.json'), 'utf8'))).toEqual({ watcher: 'http://w:8787', models: { x: 600 } });
+  });
+
+  it("is told by the watcher which models it looks after, in a file only root reads (it holds the watcher's token)", () => {
+    const { config, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
+    const info = { stack: 'demo', watcher: 'http://w:8787', token: 'secret-token-0123456789', models: { x: 600 } };
+    expect(writeWakeInfo(config, info)).toBe(true);
+    expect(readWakeInfo(config)).toEqual(info);
+    expect(statSync(join(dir, 'litellm', 'inferstack_wake.json')).mode & 0o777).toBe(0o600);
+    // The same again changes nothing.
+    expect(writeWakeInfo(config, info)).toBe(false);
   });
 
   it('adds callbacks to a file that has none, and tells the hook of no model once none sleeps', async () => {
     const sleepy = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
     writeFileSync(sleepy.file, 'model_list: []\n');
-    expect(await syncWakeHook(sleepy.config, 'http://w:8787')).toBe(true);
+    expect(await syncWakeHook(sleepy.config)).toBe(true);
     expect(parse(readFileSync(sleepy.file, 'utf8')).litellm_settings.callbacks).toEqual([WAKE_CALLBACK]);
+    writeWakeInfo(sleepy.config, { stack: 'demo', watcher: 'http://w:8787', token: 't', models: { x: 600 } });
     const awake = parseConfig('models:\n  a: {model: x, gpus: none}\n', { file: join(sleepy.dir, 'model_config/models.yaml'), projectDir: sleepy.dir, settings: {} });
-    expect(await syncWakeHook(awake, 'http://w:8787')).toBe(false);
-    expect(JSON.parse(readFileSync(join(sleepy.dir, 'litellm', 'inferstack_wake.json'), 'utf8')).models).toEqual({});
+    expect(await syncWakeHook(awake)).toBe(false);
+    expect(readWakeInfo(awake)).toMatchObject({ watcher: null, models: {} });
   });
 
-  it('refuses a model that sleeps without the managed gateway (nothing would wake it first)', () => {
+  const wake = { env: {}, hasWatcherProgram: true };
+
+  it('refuses a model that sleeps or stops when idle without the managed gateway (nothing would wake it), with file:line', () => {
     const { config } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n', 'gateway: {mode: none}\n');
-    expect(() => requireWakePath(config)).toThrow(/model a sleeps when idle.*needs the managed gateway/);
+    expect(() => requireWakePath(config, wake)).toThrow(/models\.yaml:\d+: model a sleeps when idle.*needs the managed gateway/);
+    // A stopped model keeps its route and nothing would start it: refused as well.
     const stops = project('  a: {model: x, gpus: none, idle: {after: 5m, then: stop}}\n', 'gateway: {mode: none}\n');
-    expect(() => requireWakePath(stops.config)).not.toThrow();
+    expect(() => requireWakePath(stops.config, wake)).toThrow(/model a stops when idle, which needs the managed gateway/);
+    const external = project('  a: {model: x, gpus: none, idle: {after: 5m, then: stop}}\n', 'gateway: {mode: external, url: "http://gw:4000"}\n');
+    expect(() => requireWakePath(external.config, wake)).toThrow(/needs the managed gateway \(gateway mode is external\)/);
+  });
+
+  it('refuses a managed watcher that cannot run: no program (a library caller), or a daemon not on a unix socket', () => {
+    const { config } = project('  a: {model: x, gpus: none, swap-group: g}\n');
+    expect(() => requireWakePath(config, { env: {}, hasWatcherProgram: false })).toThrow(/needs the stack's watcher, and this caller gives no program/);
+    expect(() => requireWakePath(config, { env: { DOCKER_HOST: 'tcp://10.0.0.2:2376' }, hasWatcherProgram: true })).toThrow(/DOCKER_HOST is tcp:\/\/10\.0\.0\.2:2376/);
+    expect(() => requireWakePath(config, { env: { DOCKER_HOST: 'unix:///var/run/docker.sock' }, hasWatcherProgram: true })).not.toThrow();
+    // With watcher: {mode: none} the user runs "serve watch" (which tells the gateway where it is).
+    const none = project('  a: {model: x, gpus: none, swap-group: g}\n', 'watcher: {mode: none}\n');
+    expect(() => requireWakePath(none.config, { env: { DOCKER_HOST: 'tcp://10.0.0.2:2376' }, hasWatcherProgram: false })).not.toThrow();
   });
 });

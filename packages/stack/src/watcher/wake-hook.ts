@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LOCAL_HOST, type StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, type ModelSpec, type StackConfig } from '@inferstack/config';
+import { DEFAULT_DOCKER_SOCKET, hasDevRoutes, parseDockerAddress } from '@inferstack/docker-ops';
 import { StackInputError } from '../errors.js';
 import { hostOf } from '../hosts.js';
 
@@ -29,6 +30,7 @@ import httpx
 from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 
+# Written by the stack's watcher (0600): its address, its token, and the models it looks after.
 _INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "${INFO_FILE}")
 
 
@@ -53,16 +55,20 @@ class InferstackWake(CustomLogger):
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         info = self._read()
         model = data.get("model") if isinstance(data, dict) else None
+        # The watcher writes which models it looks after: no other model is asked about.
         timeout = info.get("models", {}).get(model)
-        if timeout is None or not info.get("watcher"):
+        if timeout is None:
             return data
+        if not info.get("watcher"):
+            raise HTTPException(status_code=503, detail="model %s sleeps or stops when idle, and no watcher of stack %s runs to wake it ('serve up' runs one; with watcher: {mode: none}, run 'serve watch')" % (model, info.get("stack", "?")))
         if self._client is None:
             self._client = httpx.AsyncClient()
+        headers = {"authorization": "Bearer " + info.get("token", "")}
         # A watcher being restarted (its container restarts by itself) gets a few seconds.
         deadline = time.monotonic() + 10
         while True:
             try:
-                answer = await self._client.post(info["watcher"] + "/acquire", json={"model": model}, timeout=timeout + 5)
+                answer = await self._client.post(info["watcher"] + "/acquire", json={"model": model}, headers=headers, timeout=timeout + 5)
                 break
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if time.monotonic() > deadline:
@@ -83,7 +89,7 @@ proxy_handler_instance = InferstackWake()
 `;
 
 /** The models (by served name) that sleep or stop when idle, with how long a request waits for each (seconds). */
-export function wakeableModels(config: StackConfig): Record<string, number> {
+export function wakeableModels(config: Pick<StackConfig, 'models'>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of config.models) {
     if (!m.idle && !m.swapGroup) continue;
@@ -93,30 +99,104 @@ export function wakeableModels(config: StackConfig): Record<string, number> {
 }
 
 /** Whether the stack needs a watcher: some model sleeps, stops when idle, or has a swap group. */
-export function needsWatcher(config: StackConfig): boolean {
+export function needsWatcher(config: Pick<StackConfig, 'models'>): boolean {
   return config.models.some((m) => m.idle || m.swapGroup);
 }
 
+function at(spec: ModelSpec): string {
+  return `${spec.source.file}:${spec.source.line}`;
+}
+
+/** What decides whether idle models can be woken: the config, and where serve runs. */
+export interface WakePathContext {
+  env: NodeJS.ProcessEnv;
+  /** The caller can run the managed watcher (the CLI gives its own program; a library caller may not). */
+  hasWatcherProgram: boolean;
+}
+
 /**
- * A model that sleeps must be woken before any request reaches it (vLLM does not refuse one while
- * asleep: in 0.11–0.13 its engine dies, from 0.20 on the request waits until something wakes the
- * model), and only the managed gateway carries the wake hook.
- * Bad input otherwise, found before anything changes.
+ * Every model that sleeps or stops when idle must come back on a request, and a request must
+ * never reach a sleeping vLLM (vLLM does not refuse one: in 0.11–0.13 its engine dies, from 0.20
+ * on the request waits until something wakes the model). That takes the managed gateway (its
+ * wake hook) and a watcher it can reach. Bad input otherwise, found in the plan, before anything
+ * changes, with where the model is and what to do.
  */
-export function requireWakePath(config: StackConfig): void {
+export function requireWakePath(config: StackConfig, wake: WakePathContext): void {
   // The watcher reaches models on the default host only (their metrics and sleep routes).
   const remote = config.models.find((m) => (m.idle || m.swapGroup) && hostOf(m) !== LOCAL_HOST);
   if (remote) {
-    throw new StackInputError(`${config.file}: model ${remote.key} runs on host ${remote.host} and has ${remote.idle ? 'an idle policy' : 'a swap group'}; idle policies and swap groups work on the default host (${LOCAL_HOST}) only for now`, {
+    throw new StackInputError(`${at(remote)}: model ${remote.key} runs on host ${remote.host} and has ${remote.idle ? 'an idle policy' : 'a swap group'}; idle policies and swap groups work on the default host (${LOCAL_HOST}) only for now`, {
       hint: `remove idle/swap-group from ${remote.key}, or run it on the default host`,
     });
   }
-  if (config.gateway.mode === 'managed') return;
-  const sleepy = config.models.find((m) => (m.idle && m.idle.then !== 'stop') || m.swapGroup);
-  if (!sleepy) return;
-  throw new StackInputError(`${config.file}: model ${sleepy.key} sleeps when idle${sleepy.swapGroup ? ' (swap group)' : ''}, which needs the managed gateway (gateway mode is ${config.gateway.mode})`, {
-    hint: 'only the managed gateway wakes a sleeping model before a request reaches it (a request to a sleeping vLLM kills its engine): use gateway: {mode: managed}, or idle: {after: ..., then: stop} for this model',
-  });
+  // vLLM's development routes (sleep mode) are unprotected: they must stay on the stack's private network.
+  const exposed = config.models.find((m) => hasDevRoutes(m) && hostOf(m) !== LOCAL_HOST);
+  if (exposed) {
+    throw new StackInputError(`${at(exposed)}: model ${exposed.key} runs on host ${exposed.host} with VLLM_SERVER_DEV_MODE=1, whose /sleep, /wake_up and /collective_rpc routes vLLM does not protect with its api-key; a model of another host is published on its address`, {
+      hint: `remove VLLM_SERVER_DEV_MODE from ${exposed.key}'s env, or run it on the default host`,
+    });
+  }
+  const idle = config.models.find((m) => m.idle || m.swapGroup);
+  if (!idle) return;
+  if (config.gateway.mode !== 'managed') {
+    const what = idle.swapGroup ? 'is in a swap group' : idle.idle?.then === 'stop' ? 'stops when idle' : 'sleeps when idle';
+    throw new StackInputError(`${at(idle)}: model ${idle.key} ${what}, which needs the managed gateway (gateway mode is ${config.gateway.mode})`, {
+      hint: 'only the managed gateway wakes (or starts) a model before a request reaches it: use gateway: {mode: managed}, or remove idle/swap-group from the model',
+    });
+  }
+  if (config.watcher.mode !== 'managed') return;
+  if (!wake.hasWatcherProgram) {
+    throw new StackInputError(`${at(idle)}: model ${idle.key} needs the stack's watcher, and this caller gives no program to run it with`, {
+      hint: 'open the stack with the watcherProgram option (the serve CLI does), or set watcher: {mode: none} in models.yaml and run "serve watch" yourself',
+    });
+  }
+  const docker = parseDockerAddress(wake.env.DOCKER_HOST || DEFAULT_DOCKER_SOCKET);
+  if (docker.transport !== 'unix') {
+    throw new StackInputError(`${at(idle)}: model ${idle.key} needs the stack's watcher container, which talks to Docker through its socket, and DOCKER_HOST is ${wake.env.DOCKER_HOST}`, {
+      hint: 'run serve on the Docker host itself (unix socket), or set watcher: {mode: none} in models.yaml and run "serve watch" on the Docker host',
+    });
+  }
+}
+
+/** What the wake hook reads: the watcher that looks after the stack's idle models, and which they are. */
+export interface WakeInfo {
+  stack: string;
+  /** Where the gateway reaches the watcher; null when none runs (requests to its models get 503 at once). */
+  watcher: string | null;
+  /** The watcher's token (see token.ts). */
+  token?: string;
+  /** Served name → seconds a request waits for the model to wake. */
+  models: Record<string, number>;
+}
+
+/**
+ * Tell the wake hook which watcher to ask, and about which models: written by the watcher
+ * itself (so the hook never asks it about a model it does not know), replaced atomically, 0600
+ * (it holds the watcher's token).
+ */
+export function writeWakeInfo(config: Pick<StackConfig, 'gateway'>, info: WakeInfo): boolean {
+  if (config.gateway.mode !== 'managed') return false;
+  const file = join(dirname(config.gateway.configFile), INFO_FILE);
+  const text = wakeInfoText(info);
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+  return true;
+}
+
+/** The text of the hook's info file. */
+function wakeInfoText(info: WakeInfo): string {
+  return `${JSON.stringify(info, null, 2)}\n`;
+}
+
+/** The wake hook's file as it is now, if any. */
+export function readWakeInfo(config: Pick<StackConfig, 'gateway'>): WakeInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dirname(config.gateway.configFile), INFO_FILE), 'utf8')) as WakeInfo;
+  } catch {
+    return undefined;
+  }
 }
 
 function writeIfChanged(file: string, text: string, mode: number): boolean {
@@ -125,10 +205,6 @@ function writeIfChanged(file: string, text: string, mode: number): boolean {
   return true;
 }
 
-/** The info file the hook reads: the watcher's address and the models it wakes. */
-function infoText(url: string, models: Record<string, number>): string {
-  return `${JSON.stringify({ watcher: url, models }, null, 2)}\n`;
-}
 
 /**
  * The gateway config's text with the hook named in `litellm_settings.callbacks` (the rest of
@@ -167,17 +243,27 @@ export async function withWakeCallback(text: string): Promise<string> {
 
 /**
  * What {@link syncWakeHook} writes, without writing it: while some model sleeps or stops when
- * idle, the hook and its info file beside the gateway's config and the config's text
- * (`configText`, as it is now) with the hook in its callbacks; once none does, an existing info
- * file told of no model (LiteLLM keeps loading the module named in its callbacks, so it stays).
+ * idle, the hook beside the gateway's config and the config's text (`configText`, as it is now)
+ * with the hook in its callbacks, and, until a running watcher has written which models it looks
+ * after, an info file that makes the hook refuse requests to them at once (one could be asleep,
+ * put away by a watcher that is gone, and a request would kill its engine); once no model is
+ * idle, an existing info file told of none (LiteLLM keeps loading the module named in its
+ * callbacks, so it stays).
  */
-export async function wakeHookFiles(config: StackConfig, url: string, configText: string): Promise<{ files: Array<{ path: string; text: string }>; configText: string }> {
+export async function wakeHookFiles(config: StackConfig, configText: string): Promise<{ files: Array<{ path: string; text: string; mode: number }>; configText: string }> {
   const dir = dirname(config.gateway.configFile);
-  if (needsWatcher(config)) {
-    return { files: [{ path: join(dir, HOOK_FILE), text: WAKE_HOOK_SOURCE }, { path: join(dir, INFO_FILE), text: infoText(url, wakeableModels(config)) }], configText: await withWakeCallback(configText) };
-  }
   const info = join(dir, INFO_FILE);
-  return { files: existsSync(info) ? [{ path: info, text: infoText(url, {}) }] : [], configText };
+  if (needsWatcher(config)) {
+    const registered = Boolean(readWakeInfo(config)?.watcher);
+    return {
+      files: [
+        { path: join(dir, HOOK_FILE), text: WAKE_HOOK_SOURCE, mode: 0o644 },
+        ...(registered ? [] : [{ path: info, text: wakeInfoText({ stack: config.name, watcher: null, models: wakeableModels(config) }), mode: 0o600 }]),
+      ],
+      configText: await withWakeCallback(configText),
+    };
+  }
+  return { files: existsSync(info) ? [{ path: info, text: wakeInfoText({ stack: config.name, watcher: null, models: {} }), mode: 0o600 }] : [], configText };
 }
 
 /**
@@ -185,10 +271,10 @@ export async function wakeHookFiles(config: StackConfig, url: string, configText
  * Returns whether the config file changed (the gateway must reload). `up` writes the same files
  * through the gateway service's `files`, which `plan` compares instead.
  */
-export async function syncWakeHook(config: StackConfig, url: string): Promise<boolean> {
+export async function syncWakeHook(config: StackConfig): Promise<boolean> {
   const text = readFileSync(config.gateway.configFile, 'utf8');
-  const planned = await wakeHookFiles(config, url, text);
-  for (const f of planned.files) writeIfChanged(f.path, f.text, 0o644);
+  const planned = await wakeHookFiles(config, text);
+  for (const f of planned.files) writeIfChanged(f.path, f.text, f.mode);
   if (planned.configText === text) return false;
   writeFileSync(config.gateway.configFile, planned.configText);
   return true;

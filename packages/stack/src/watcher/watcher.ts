@@ -1,19 +1,16 @@
 import type { ModelSpec } from '@inferstack/config';
 import {
-  IDLE_STOP_POLICY,
   LockHeldError,
   acquireLock,
   isIdleStopped,
   metricsText,
   parseVllmLoad,
   setRestartPolicy,
-  sleepModel,
   sleepState,
   startContainer,
-  stopContainer,
-  waitUntilDrained,
   waitUntilReady,
   wakeModel,
+  type Lock,
   type ModelContainer,
 } from '@inferstack/docker-ops';
 import { stackContainers } from '../containers.js';
@@ -21,6 +18,7 @@ import type { StackContext } from '../context.js';
 import { forCall } from '../context.js';
 import { syncIntegrations } from '../integrations.js';
 import { servingModels } from '../serving.js';
+import { putModelAway } from './put-away.js';
 import { WakeLatency } from './wake-latency.js';
 
 /**
@@ -66,6 +64,9 @@ export type AcquireResult =
   | { ok: true; model: string; woke: true; from: 'asleep' | 'deep-asleep' | 'stopped-idle'; elapsedMs: number }
   | { ok: false; model: string; status: 404 | 503; error: string };
 
+/** What {@link Watcher.evictPeersOf} answers: the other members of a swap group are put away, or why not. */
+export type EvictResult = { ok: true; model: string } | { ok: false; model: string; status: 404 | 503; error: string };
+
 /** Options of {@link createWatcher}. */
 export interface WatcherOptions {
   /** Between two looks at the models. @default 2000 */
@@ -81,6 +82,14 @@ export interface WatcherOptions {
 export interface Watcher {
   /** Make sure the model served as `servedModelName` serves (wake it or start it), within its wake timeout. */
   acquire(servedModelName: string): Promise<AcquireResult>;
+  /**
+   * Put the other members of model `key`'s swap group away (before `up` starts it), on behalf of
+   * a caller that holds the stack's lock. Fails when one of them cannot be put away (still busy
+   * after the drain): two members must never hold their GPUs at once.
+   */
+  evictPeersOf(key: string, options?: { drainMs?: number }): Promise<EvictResult>;
+  /** Read the stack's config again (after `up` changed it). Returns whether it changed. */
+  reload(): Promise<boolean>;
   /** One look at every model: put idle ones away, re-sync when the serving set changed. */
   tick(): Promise<void>;
   /** The models it looks after. */
@@ -123,6 +132,8 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
   const holders = new Map<string, string>();
   const latency = new WakeLatency();
   let lastServing: string | undefined;
+  // Models that sleep live on the stack's private network only (this watcher is attached to it):
+  // their one address is used when they have none on the stack's network.
   const reach = () => ({ network: ctx.config.network, local: ctx.local });
 
   const track = (spec: ModelSpec): Tracked => {
@@ -156,7 +167,10 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     return primary(list, spec);
   };
 
-  /** Put a model away: sleep (level 1 or 2) or stop. Returns false when it was used meanwhile. */
+  /**
+   * Put a model away (see put-away.ts). Returns false when it was used meanwhile, and says so
+   * when it was still busy after the drain (it is then left serving).
+   */
   const putAway = async (spec: ModelSpec, c: ModelContainer, reason: 'idle' | 'swap', drainMs: number): Promise<boolean> => {
     const t = track(spec);
     const docker = await ctx.docker();
@@ -172,30 +186,24 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       // A request the wake hook let through just now may still be on its way to the model.
       const wait = t.lastActive + settleMs - Date.now();
       if (wait > 0) await delay(wait, ctx.signal);
-      const drained = await waitUntilDrained(docker, c, { ...reach(), timeoutMs: drainMs, signal: ctx.signal });
       // Asked for while it settled: an idle model stays (the request waits in the queue anyway).
       if (usedLately()) {
         t.phase = before;
         return false;
       }
-      if (!drained.drained) {
+      const result = await putModelAway(docker, c, spec, { reach: reach(), drainMs, signal: ctx.signal });
+      if (!result.ok) {
         t.phase = before;
-        ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${drained.inFlight} request(s) in flight: not put away` });
+        ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${result.inFlight} request(s) in flight: not put away` });
         return false;
       }
-      const then = spec.idle?.then ?? 'sleep';
-      if (then === 'stop') {
-        // The restart policy tells an idle stop from a user's `serve stop` (see IDLE_STOP_POLICY).
-        await setRestartPolicy(docker, c.id, IDLE_STOP_POLICY);
-        await stopContainer(docker, c.id, 30);
-        t.phase = 'stopped-idle';
-      } else {
-        await sleepModel(docker, c, reach(), then === 'deep-sleep' ? 2 : 1);
-        t.phase = then === 'deep-sleep' ? 'deep-asleep' : 'asleep';
+      if (result.action === 'stop') t.phase = 'stopped-idle';
+      else {
+        t.phase = result.action === 'deep-sleep' ? 'deep-asleep' : 'asleep';
         t.sleeping = c;
       }
       if (spec.swapGroup && holders.get(spec.swapGroup) === spec.key) holders.delete(spec.swapGroup);
-      ctx.emit({ type: 'model-put-away', key: spec.key, container: c.name, action: then, reason });
+      ctx.emit({ type: 'model-put-away', key: spec.key, container: c.name, action: result.action, reason });
       return true;
     } catch (error) {
       t.phase = before;
@@ -203,8 +211,12 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     }
   };
 
-  /** Wake or start a model, first putting the other members of its swap group away. */
-  const bringUp = async (spec: ModelSpec): Promise<AcquireResult> => {
+  /**
+   * Wake or start a model, first putting the other members of its swap group away (they get
+   * until a second before `deadline` to finish their requests: a peer still busy then fails the
+   * wake, with that reason).
+   */
+  const bringUp = async (spec: ModelSpec, deadline: number): Promise<AcquireResult> => {
     const t = track(spec);
     const docker = await ctx.docker();
     // Seen asleep at the last look (a tick, or our own sleep): no listing or question first, the
@@ -224,7 +236,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       }
     }
     t.container = c.name;
-    if (spec.swapGroup) await evictPeers(spec, spec.wakeTimeoutMs ?? 600_000);
+    if (spec.swapGroup) await evictPeers(spec, Math.max(0, deadline - Date.now() - 1000));
     if (!from) {
       t.phase = 'awake';
       if (spec.swapGroup) holders.set(spec.swapGroup, spec.key);
@@ -269,7 +281,10 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     return { ok: true, model: spec.servedModelName, woke: true, from, elapsedMs };
   };
 
-  /** The other members of `spec`'s swap group go to sleep (or stop) before it wakes. */
+  /**
+   * The other members of `spec`'s swap group go to sleep (or stop) before it wakes. Throws when
+   * one of them cannot be put away: the GPU they share holds one member at a time.
+   */
   const evictPeers = async (spec: ModelSpec, drainMs: number): Promise<void> => {
     const peers = ctx.config.models.filter((m) => m.swapGroup === spec.swapGroup && m.key !== spec.key);
     if (peers.length === 0) return;
@@ -278,11 +293,38 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     for (const peer of peers) {
       const c = primary(list, peer);
       if (!c || c.state !== 'running') continue;
-      if ((await sleepState(docker, c, reach())).asleep) {
-        track(peer).phase = 'asleep';
+      const state = await sleepState(docker, c, reach()).catch(() => undefined);
+      if (state?.asleep) {
+        const t = track(peer);
+        t.phase = state.level === 2 ? 'deep-asleep' : 'asleep';
+        t.sleeping = c;
         continue;
       }
-      if (await putAway(peer, c, 'swap', drainMs)) ctx.emit({ type: 'model-swapped-out', key: peer.key, for: spec.key });
+      // Asked to go, whatever its last request: the group's GPU is wanted by another member.
+      if (!(await putAway(peer, c, 'swap', drainMs))) {
+        throw new Error(`${peer.key}, of the same swap group (${spec.swapGroup}), is still serving requests: ${spec.key} cannot have its GPU now`);
+      }
+      ctx.emit({ type: 'model-swapped-out', key: peer.key, for: spec.key });
+    }
+  };
+
+  /**
+   * Hold the stack's lock while `fn` changes which member of a swap group holds its GPU: a
+   * running `up` starts members one after the other under that lock, and must not see one woken
+   * under it. Waits for the lock up to `waitMs`.
+   */
+  const underStackLock = async <T>(waitMs: number, command: string, fn: () => Promise<T>): Promise<T> => {
+    let lock: Lock;
+    try {
+      lock = await acquireLock(await ctx.docker(), { command, waitMs, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
+    } catch (error) {
+      if (error instanceof LockHeldError) throw new Error(`${command}: the stack is being changed ("${error.holder.command}" holds its lock)`);
+      throw error;
+    }
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
     }
   };
 
@@ -295,17 +337,21 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     // The common case answers at once: the model is awake and nothing is putting it away.
     // (A member of a swap group: once it holds the group, the others being put away.)
     if (t.phase === 'awake' && !t.acquiring && (!spec.swapGroup || holders.get(spec.swapGroup) === spec.key)) return { ok: true, model: servedModelName, woke: false };
-    // Concurrent first requests share one wake.
-    t.acquiring ??= exclusive(spec, () => bringUp(spec))
+    // Concurrent first requests share one wake. A member of a swap group changes which member
+    // holds the group's GPU: under the stack's lock, so that a running `up` is not crossed.
+    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
+    const deadline = Date.now() + timeoutMs;
+    const wake = () => exclusive(spec, () => bringUp(spec, deadline));
+    t.acquiring ??= (spec.swapGroup ? underStackLock(timeoutMs, `serve watch: wake ${spec.key}`, wake) : wake())
       .catch((error: Error) => ({ ok: false as const, model: servedModelName, status: 503 as const, error: error.message }))
       .finally(() => {
         t.acquiring = undefined;
         t.lastActive = Date.now();
       });
-    const timeoutMs = spec.wakeTimeoutMs ?? 600_000;
     let timer: NodeJS.Timeout | undefined;
+    // A moment past the deadline: a wake that failed for a reason (a busy peer) says which.
     const timedOut = new Promise<AcquireResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, model: servedModelName, status: 503, error: `${spec.key} is not awake after ${Math.round(timeoutMs / 1000)} s (wake-timeout)` }), timeoutMs);
+      timer = setTimeout(() => resolve({ ok: false, model: servedModelName, status: 503, error: `${spec.key} is not awake after ${Math.round(timeoutMs / 1000)} s (wake-timeout)` }), timeoutMs + 1000);
     });
     try {
       return await Promise.race([t.acquiring, timedOut]);
@@ -346,7 +392,10 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
         t.phase = load.sleepState === 'weights_offloaded' ? 'asleep' : load.sleepState === 'discard_all' ? 'deep-asleep' : 'awake';
         t.sleeping = t.phase === 'awake' ? undefined : c;
         const afterMs = spec.idle ? Math.max(spec.idle.afterMs, settleMs) : undefined;
-        if (afterMs !== undefined && t.phase === 'awake' && load.running + load.waiting === 0 && Date.now() - t.lastActive >= afterMs) due.push({ spec, container: c });
+        // Only a container made from the config as it is now: one that `up` has not replaced
+        // yet (a new idle policy, say) may not even have sleep mode.
+        const current = c.specHash === spec.specHash;
+        if (current && afterMs !== undefined && t.phase === 'awake' && load.running + load.waiting === 0 && Date.now() - t.lastActive >= afterMs) due.push({ spec, container: c });
       }),
     );
     // A model a request is starting keeps its route while it loads: the request waits for it.
@@ -363,19 +412,23 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
       throw error;
     }
     try {
+      let putAwayNow = false;
       for (const { spec, container } of due) {
         await exclusive(spec, async () => {
           // Asked for while waiting in the queue: it stays.
           if (Date.now() - track(spec).lastActive < Math.max(spec.idle?.afterMs ?? 0, settleMs)) return;
-          await putAway(spec, container, 'idle', 0);
+          if (await putAway(spec, container, 'idle', 0)) putAwayNow = true;
         }).catch((error: Error) => ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} could not be put away: ${error.message}` }));
       }
-      if (signature !== lastServing) {
+      // What serves was read before the models went away: the next look syncs once, with what is.
+      if (signature !== lastServing && !putAwayNow) {
         const before = lastServing ? (JSON.parse(lastServing) as string[][]) : undefined;
         const call = forCall(ctx);
-        // Every host's models are listed again (a host the watcher cannot reach keeps its routes).
-        const result = await syncIntegrations(call, { readyIds: starting });
-        if (result.ok) {
+        // The watcher looks after the default host's models: the other hosts' routes and targets
+        // stay exactly as the last `up` or `sync` left them (it neither needs their keys nor
+        // waits for a host that does not answer).
+        const result = await syncIntegrations(call, { readyIds: starting, defaultHostOnly: true });
+        if (result.gateway.ok && result.monitoring.ok) {
           if (before) {
             const was = new Set(before[0]);
             const now = new Set(serving.map((c) => c.id));
@@ -391,8 +444,24 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     }
   };
 
+  const evictPeersOf = async (key: string, options: { drainMs?: number } = {}): Promise<EvictResult> => {
+    const spec = watchedSpecs(ctx.config.models).find((m) => m.key === key);
+    if (!spec) return { ok: false, model: key, status: 404, error: `${key} is not a model of stack ${ctx.name} that sleeps or stops when idle` };
+    if (!spec.swapGroup) return { ok: true, model: key };
+    try {
+      await exclusive(spec, () => evictPeers(spec, options.drainMs ?? 60_000));
+      // The member being started holds the group from now on (as a wake would).
+      holders.set(spec.swapGroup, spec.key);
+      return { ok: true, model: key };
+    } catch (error) {
+      return { ok: false, model: key, status: 503, error: (error as Error).message };
+    }
+  };
+
   return {
     acquire,
+    evictPeersOf,
+    reload: () => ctx.reloadConfig(),
     tick,
     models: () =>
       watchedSpecs(ctx.config.models).map((spec) => {
