@@ -12,6 +12,8 @@ import { stackNameFor } from '../../packages/config/src/index.js';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { waitForHttp } from '../support/docker.js';
 import { freePort } from '../../packages/cli/test/_harness.js';
 import { renderLitellmConfig } from '../../packages/litellm-sync/src/index.js';
 import {
@@ -242,20 +244,39 @@ describe('serve up killed with SIGKILL at random points', () => {
         .map((e) => String(e.model_info.inferstack_model_key).slice(p.prefix.length + 1))
         .sort();
     };
+    // The gateway's config file, and what every kill must leave in it: the user's own entry and
+    // the plugin, in a file a restarted gateway starts from.
+    const file = join(p.dir, 'litellm', 'config.yaml');
+    const intact = (when: string) => {
+      const cfg = parseYaml(readFileSync(file, 'utf8')) as { model_list: Array<{ model_name: string }>; litellm_settings: { callbacks: string[] } };
+      expect(cfg.model_list.map((e) => e.model_name), when).toContain('users-own');
+      expect(cfg.litellm_settings.callbacks, when).toContain('inferstack_gateway.proxy_handler_instance');
+    };
     try {
       p.writeModels(state.yaml(state));
       const first = await up(p);
       expect(first.code, explain(first)).toBe(0);
       expect(await routed()).toEqual(state.current);
+      // The user adds an entry of their own (the gateway takes it when it next starts).
+      const own = parseYaml(readFileSync(file, 'utf8')) as { model_list: unknown[] };
+      own.model_list.unshift({ model_name: 'users-own', litellm_params: { model: 'hosted_vllm/users-own', api_base: 'http://users-own.invalid:8000/v1' } });
+      writeFileSync(file, stringifyYaml(own));
       const rnd = seededRandom(SEED ^ 0x5eed);
       for (let run = 1; run <= GATEWAY_RUNS; run++) {
-        // A model joining or leaving the config is what makes the gateway restart.
+        // A model joining or leaving the config is what changes the gateway's routes.
         await killRun(p, run, rnd, state, { pre: ['membership', 'membership', 'membership', 'removed'], killAt: ['ready', 'ready', 'removed', 'time'], maxDelayMs: 8000, afterLineMs: 4000 });
+        intact(`config file after run ${run}`);
         expect(await routed(), `gateway after run ${run}`).toEqual(state.current);
       }
+      // A gateway started again from that file routes to the same models, and to the user's entry.
+      await docker.getContainer(gatewayName).restart({ t: 5 });
+      await waitForHttp(`http://127.0.0.1:${port}/health/readiness`, { timeoutMs: 150_000, intervalMs: 500 });
+      expect(await routed()).toEqual(state.current);
+      const names = (await (await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as { data: Array<{ id: string }> };
+      expect(names.data.map((m) => m.id)).toContain('users-own');
 
-      // Killed after it wrote the gateway's config file and before it restarted the gateway: the
-      // file already lists what is up, the gateway still routes to a model that is gone.
+      // Killed after it wrote the gateway's config file and before the routes file: the file
+      // already lists what is up, the running gateway still routes to a model that is gone.
       state.current = ['a', 'b'];
       p.writeModels(state.yaml(state));
       expect((await up(p)).code).toBe(0);
@@ -264,7 +285,6 @@ describe('serve up killed with SIGKILL at random points', () => {
       await docker.getContainer(ids.get('b')!).remove({ force: true });
       state.current = ['a'];
       p.writeModels(state.yaml(state));
-      const file = join(p.dir, 'litellm', 'config.yaml');
       const a = { modelKey: `${p.prefix}-a`, name: `inference-${p.prefix}-a`, apiBase: `http://inference-${p.prefix}-a:8000/v1`, servedModelName: `served-${p.prefix}-a` };
       writeFileSync(file, renderLitellmConfig(readFileSync(file, 'utf8'), [a], file).text);
       const r = await up(p);

@@ -1,8 +1,11 @@
-// Changes without downtime, against the real LiteLLM (config-file mode) and vLLM stand-ins, with
-// clients sending requests through the gateway the whole time: adding, removing and changing a
-// model drops no request to the other models; a rolling replacement drops none to the changed
-// one; an in-place one only inside the window it announces; a stop lets a long stream finish;
-// a replacement that fails leaves the old container serving and routed.
+// Changes without downtime, against the real LiteLLM (config-file mode, two workers) and vLLM
+// stand-ins, with keep-alive clients that never retry sending requests through the gateway the
+// whole time: adding, removing and changing a model drops no request to the other models, and
+// the routes change inside the running gateway (its container is never restarted); a rolling
+// replacement drops none to the changed one, and every answer comes from the model asked, also
+// while replacements take over each other's addresses; an in-place one drops requests only
+// inside the window it announces; a stop lets a long stream finish; a replacement that fails
+// leaves the old container serving and routed.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, STANDIN, createProject, docker, freePort, type Project } from './_harness.js';
@@ -16,45 +19,39 @@ interface Request {
   end: number;
   ok: boolean;
   error?: string;
-  /** The first try lost its kept-alive connection before any answer and was sent again. */
-  resent?: boolean;
+  /** Who answered: the stand-in says "Hello from <served name>". */
+  from?: string;
 }
 
 /**
- * Closed-loop clients through the gateway, one per model, until stopped. Like HTTP clients and
- * the OpenAI SDK, a request whose kept-alive connection the gateway closed before answering (an
- * old worker leaving after a reload) is sent once more: it never reached the gateway. That is
- * counted (`resent`); any other error, or one after the retry, is a failure.
+ * Closed-loop clients through the gateway, two per model, until stopped. Each keeps its
+ * connection alive between requests (as the OpenAI SDKs do) and never sends a request again:
+ * a reset connection is a failure like any other.
  */
 function traffic(port: number, models: string[]) {
   const done: Request[] = [];
   let running = true;
-  const send = (model: string) =>
-    fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
-      signal: AbortSignal.timeout(20_000),
-    });
   const loop = async (model: string) => {
     while (running) {
       const start = Date.now();
-      let resent = false;
       try {
-        const r = await send(model).catch((error: Error & { cause?: { code?: string } }) => {
-          if (!/ECONNRESET|UND_ERR_SOCKET|EPIPE|other side closed/.test(`${error.cause?.code} ${String(error.cause)}`)) throw error;
-          resent = true;
-          return send(model);
+        const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+          // Enough tokens for the whole of "Hello from <served name>!".
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 32 }),
+          signal: AbortSignal.timeout(20_000),
         });
-        const body = (await r.json()) as { choices?: unknown[] };
-        done.push({ model, start, end: Date.now(), ok: r.status === 200 && Array.isArray(body.choices), ...(r.status === 200 ? {} : { error: `HTTP ${r.status}` }), ...(resent ? { resent } : {}) });
+        const body = (await r.json()) as { choices?: Array<{ message?: { content?: string } }> };
+        const from = /Hello from ([^!\s]+)/.exec(body.choices?.[0]?.message?.content ?? '')?.[1];
+        done.push({ model, start, end: Date.now(), ok: r.status === 200 && Array.isArray(body.choices), ...(from ? { from } : {}), ...(r.status === 200 ? {} : { error: `HTTP ${r.status}` }) });
       } catch (error) {
-        done.push({ model, start, end: Date.now(), ok: false, error: `${(error as Error).message} ${String((error as { cause?: unknown }).cause ?? '')}`, ...(resent ? { resent } : {}) });
+        done.push({ model, start, end: Date.now(), ok: false, error: `${(error as Error).message} ${String((error as { cause?: unknown }).cause ?? '')}` });
       }
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const loops = models.map(loop);
+  const loops = models.flatMap((m) => [loop(m), loop(m)]);
   return {
     async stop() {
       running = false;
@@ -104,11 +101,17 @@ describe('changes without downtime (real LiteLLM, config-file mode)', () => {
       ...Object.entries(entries).flatMap(([k, extra]) => [`  - ${p.prefix}-${k}:`, `      model: test/${k}`, '      gpus: none', `      served-model-name: ${served(k)}`, ...extra.map((l) => `      ${l}`)]),
     ].join('\n') + '\n';
   const failures = (done: Request[], model: string) => done.filter((r) => r.model === model && !r.ok);
+  // Every answer comes from the model that was asked (the stand-in names itself; the served name holds no "!").
+  const wrong = (done: Request[]) => done.filter((r) => r.ok && r.from !== r.model.replace(/^.*\//, ''));
+  const gatewayStarted = async () => (await docker.getContainer(`${p.prefix}-litellm`).inspect()).State.StartedAt;
   const count = (done: Request[], model: string) => done.filter((r) => r.model === model).length;
 
   beforeAll(async () => {
     port = await freePort();
-    p = createProject('zero-downtime', { LITELLM_MASTER_KEY: MASTER_KEY });
+    // Two workers: a route change is applied, and confirmed, in each.
+    p = createProject('zero-downtime', { LITELLM_MASTER_KEY: MASTER_KEY, LITELLM_NUM_WORKERS: '2' });
+    // A small network of the test's own: replacements soon get addresses old containers had.
+    await docker.createNetwork({ Name: p.network, Driver: 'bridge', Labels: { 'inferstack.test': p.labels.split('=')[1]! }, IPAM: { Config: [{ Subnet: `10.213.${Math.floor(Math.random() * 250)}.0/28` }] } });
     p.writeModels(models({ a: [], b: [] }));
     const up = await p.serve(['up'], { timeoutMs: 240_000 });
     expect(up.code, up.stderr).toBe(0);
@@ -118,7 +121,8 @@ describe('changes without downtime (real LiteLLM, config-file mode)', () => {
     await p.cleanup();
   });
 
-  it('adding and removing a model drops no request to the others (the gateway reloads)', async () => {
+  it('adding and removing a model drops no request to the others: the routes change in the running gateway', async () => {
+    const started = await gatewayStarted();
     const t = traffic(port, [served('a'), served('b')]);
     p.writeModels(models({ a: [], b: [], c: [] }));
     const add = await serveTimed(p, ['up']);
@@ -127,11 +131,13 @@ describe('changes without downtime (real LiteLLM, config-file mode)', () => {
     const done = await t.stop();
     expect(add.code, add.lines.map((l) => l.text).join('\n')).toBe(0);
     expect(remove.code, remove.lines.map((l) => l.text).join('\n')).toBe(0);
-    expect(add.lines.map((l) => l.text).join('\n')).toMatch(/gateway reloaded, no request dropped/);
+    expect(add.lines.map((l) => l.text).join('\n')).toMatch(/live in the running gateway/);
     for (const m of [served('a'), served('b')]) {
       expect(count(done, m)).toBeGreaterThan(10);
       expect(failures(done, m), m).toEqual([]);
     }
+    expect(wrong(done)).toEqual([]);
+    expect(await gatewayStarted()).toBe(started);
   });
 
   it('a changed model is replaced rolling: no request to it or the others fails', async () => {
@@ -150,6 +156,7 @@ describe('changes without downtime (real LiteLLM, config-file mode)', () => {
       expect(count(done, m)).toBeGreaterThan(10);
       expect(failures(done, m), m).toEqual([]);
     }
+    expect(wrong(done)).toEqual([]);
     const after = await docker.getContainer(`inference-${p.prefix}-b`).inspect();
     expect(after.Id).not.toBe(before);
     expect(after.Config.Cmd).toContain('8192');
@@ -170,9 +177,34 @@ describe('changes without downtime (real LiteLLM, config-file mode)', () => {
     expect(from, text).toBeDefined();
     expect(to, text).toBeDefined();
     expect(failures(done, served('a'))).toEqual([]);
+    expect(wrong(done)).toEqual([]);
     // A request fails inside the window (it started after the announcement, ended before the end).
     expect(failures(done, served('b')).filter((r) => r.end < from! || r.start > to!)).toEqual([]);
   });
+
+  it('answers from the model asked while replacements take over the addresses of other models\' old containers', async () => {
+    const ip = async (k: string) => Object.values((await docker.getContainer(`inference-${p.prefix}-${k}`).inspect()).NetworkSettings.Networks)[0]!.IPAddress;
+    const started = await gatewayStarted();
+    const t = traffic(port, [served('a'), served('b')]);
+    const freed = new Map<string, string>();
+    let reused = 0;
+    // The stack's network is a /28: after a few replacements its addresses come round again.
+    for (let round = 1; round <= 5; round++) {
+      for (const k of ['a', 'b']) freed.set(await ip(k), k);
+      p.writeModels(models({ a: [`max-model-len: ${2048 + round}`], b: [`max-model-len: ${2048 + round}`] }));
+      const up = await serveTimed(p, ['up']);
+      expect(up.code, up.lines.map((l) => l.text).join('\n')).toBe(0);
+      for (const k of ['a', 'b']) {
+        const was = freed.get(await ip(k));
+        if (was !== undefined && was !== k) reused++;
+      }
+    }
+    const done = await t.stop();
+    expect(reused, 'a new container took the address an old container of the other model had').toBeGreaterThan(0);
+    for (const m of [served('a'), served('b')]) expect(failures(done, m), m).toEqual([]);
+    expect(wrong(done)).toEqual([]);
+    expect(await gatewayStarted()).toBe(started);
+  }, 300_000);
 
   it('stop lets a long streaming request finish before the model goes (drain)', async () => {
     const stream = (async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ModelSpec } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
@@ -261,8 +262,10 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           argvStyle: argvStyles.get(spec.image) ?? 'api-server',
           extraLabels: options.extraLabels,
           ...(publishOn ? { publishOn } : {}),
-          // The new container keeps answering to this name once renamed to the usual one.
-          ...(rolling ? { name, aliases: [name] } : {}),
+          ...(rolling ? { name } : {}),
+          // Its own name on the network, which it keeps when renamed and no later container
+          // takes: the gateway and Prometheus reach this generation of the model by it.
+          generation: randomBytes(3).toString('hex'),
         });
         try {
           containerId = (await docker.createContainer(create)).id;

@@ -1,6 +1,6 @@
 import { VLLM_CONTAINER_PORT as VLLM_PORT, type ModelSpec } from '@inferstack/config';
 import type { ContainerCreateOptions } from 'dockerode';
-import { modelLabels } from './labels.js';
+import { LABEL_ADDRESS_NAME, modelLabels } from './labels.js';
 import { requireIpAddress } from './publish-address.js';
 
 /**
@@ -67,8 +67,14 @@ export interface ModelContainerOptions {
   healthStartPeriodSeconds?: number;
   /** Another container name (the new container of a rolling replacement). @default spec.containerName */
   name?: string;
-  /** DNS names on the network besides the container's name (a name kept across a rename). */
+  /** DNS names on the network besides the container's name. */
   aliases?: string[];
+  /**
+   * This container's generation (a few random characters `apply` picks when it creates one):
+   * it is also reached as `<spec.containerName>-<generation>`, a name no other container ever
+   * has, recorded in `LABEL_ADDRESS_NAME`. Unset (exports): reached by its name only.
+   */
+  generation?: string;
   /**
    * Publish vLLM's port on this host address (a port Docker picks), for a gateway on another
    * Docker host. Only there: never on every interface. An IP address (see
@@ -84,6 +90,8 @@ export interface ModelContainerOptions {
 export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerCreateOptions {
   const env = { ...spec.env, ...spec.secretEnv };
   const network = modelNetwork(spec, options);
+  const addressName = options.generation ? `${spec.containerName}-${options.generation}` : undefined;
+  const aliases = [...(options.aliases ?? []), ...(addressName ? [addressName] : [])];
   const binds = spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   const deviceRequests =
     spec.gpus.kind === 'all'
@@ -97,7 +105,7 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
     ...(spec.platform ? { platform: spec.platform } : {}),
     Cmd: vllmCommand(spec, options.argvStyle),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: modelLabels(spec, options.extraLabels),
+    Labels: { ...modelLabels(spec, options.extraLabels), ...(addressName ? { [LABEL_ADDRESS_NAME]: addressName } : {}) },
     ExposedPorts: { [`${VLLM_PORT}/tcp`]: {} },
     Healthcheck: {
       Test: HEALTHCHECK_COMMAND,
@@ -118,6 +126,6 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
       RestartPolicy: { Name: 'no' },
       ...(options.publishOn ? { PortBindings: { [`${VLLM_PORT}/tcp`]: [{ HostIp: requireIpAddress(options.publishOn, spec.containerName), HostPort: '' }] } } : {}),
     },
-    NetworkingConfig: { EndpointsConfig: { [network]: options.aliases?.length ? { Aliases: options.aliases } : {} } },
+    NetworkingConfig: { EndpointsConfig: { [network]: aliases.length ? { Aliases: aliases } : {} } },
   };
 }

@@ -3,7 +3,7 @@ import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
 import { claimsOf } from './identity.js';
-import { LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
+import { LABEL_ADDRESS_NAME, LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
 
 /** Docker's container states. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -50,6 +50,12 @@ export interface ModelContainer {
   published?: { address: string; port: number };
   /** The name of the Docker host it was found on (set by callers that manage several). */
   host?: string;
+  /**
+   * The name it is reached by on its network, which no other container ever has (see
+   * `LABEL_ADDRESS_NAME`); undefined for containers made before (the old tool's, earlier
+   * versions'), reached by their container name.
+   */
+  addressName?: string;
   /**
    * For a container without a spec hash (the old tool's): what it really runs, read by
    * {@link listModelContainers}, so that a plan can tell what differs from the config.
@@ -102,6 +108,7 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     addresses,
     networks: [...new Set([...Object.keys(info.NetworkSettings?.Networks ?? {}), info.HostConfig?.NetworkMode].filter((n): n is string => Boolean(n) && n !== 'default'))],
     ...(labels[LABEL_STACK] ? { stack: labels[LABEL_STACK] } : {}),
+    ...(labels[LABEL_ADDRESS_NAME] ? { addressName: labels[LABEL_ADDRESS_NAME] } : {}),
     ...publishedVllmPort(info),
   };
 }

@@ -14,6 +14,12 @@ export const LABEL_KIND = 'inferstack.kind';
 export const LABEL_SERVICE = 'inferstack.service';
 /** The stack (project) a container, network or volume belongs to. */
 export const LABEL_STACK = 'inferstack.stack';
+/**
+ * The name this model container is reached by on its network: `<container name>-<generation>`,
+ * its own and no other container's, ever (a replacement gets another). A route or a scrape
+ * target that names it can never reach another container, whatever address a cache holds.
+ */
+export const LABEL_ADDRESS_NAME = 'inferstack.address-name';
 /** A model container's `gpu-memory-utilization`: what it holds on each of its GPUs. */
 export const LABEL_GPU_UTILIZATION = 'inferstack.gpu-memory-utilization';
 

@@ -64,7 +64,7 @@ models:
 
 function setup(yaml = MODELS, settings: Record<string, string> = SETTINGS) {
   const config = parseConfig(yaml, { file: '/p/model_config/models.yaml', projectDir: '/p', homeDir: '/home/u', settings, hashKey: 'k' });
-  const services = [gatewayServiceSpec(config), nodeExporterSpec(config), prometheusSpec(config)];
+  const services = [gatewayServiceSpec(config, { modelKeysInEnv: true }), nodeExporterSpec(config), prometheusSpec(config)];
   const rendered = renderCompose(config, { services, hashKey: 'k', extraLabels: { 'test.session': 's1' } });
   const text = composeYaml(rendered, { source: 'model_config/models.yaml', envFile: '.env', secretValues: secretValues(config) });
   return { config, services, rendered, text, parsed: parseYaml(text) as ComposeFile };
@@ -170,7 +170,7 @@ describe('renderCompose', () => {
       settings: env.values,
       hashKey: 'k',
     });
-    const services = [gatewayServiceSpec(config), databaseServiceSpec(config), prometheusSpec(config), nodeExporterSpec(config), dcgmSpec(config), grafanaSpec(config, '/dashboards')];
+    const services = [gatewayServiceSpec(config, { modelKeysInEnv: true }), databaseServiceSpec(config), prometheusSpec(config), nodeExporterSpec(config), dcgmSpec(config), grafanaSpec(config, '/dashboards')];
     const rendered = renderCompose(config, { services, hashKey: 'k' });
     const text = composeYaml(rendered, { source: 'model_config/models.yaml', envFile: '.env', secretValues: secretValues(config) });
     const { services: s } = parseYaml(text) as ComposeFile;

@@ -22,21 +22,23 @@ export function modelApiBase(containerName: string): string {
  * another host, that host's `address` and the port vLLM's port is published on there. Undefined
  * for a container of another host that publishes no port (it cannot be reached: `up` recreates it).
  */
-export function containerAddress(config: Pick<StackConfig, 'hosts'>, container: Pick<ModelContainer, 'name' | 'host' | 'published'>): string | undefined {
+export function containerAddress(config: Pick<StackConfig, 'hosts'>, container: Pick<ModelContainer, 'name' | 'host' | 'published' | 'addressName'>): string | undefined {
   const host = hostNamed(config, container.host);
-  if (!host || host.local) return modelAddress(container.name);
+  // By the name of its own generation when it has one: a replacement never takes it over, so
+  // no cached address can lead the gateway or Prometheus to another container.
+  if (!host || host.local) return modelAddress(container.addressName ?? container.name);
   if (!container.published || !host.address) return undefined;
   return `${bracketed(host.address)}:${container.published.port}`;
 }
 
 /** {@link containerAddress} as the OpenAI base URL the gateway calls. */
-export function containerApiBase(config: Pick<StackConfig, 'hosts'>, container: Pick<ModelContainer, 'name' | 'host' | 'published'>): string | undefined {
+export function containerApiBase(config: Pick<StackConfig, 'hosts'>, container: Pick<ModelContainer, 'name' | 'host' | 'published' | 'addressName'>): string | undefined {
   const address = containerAddress(config, container);
   return address === undefined ? undefined : `http://${address}/v1`;
 }
 
 /** How `status` shows where a model is reached, also when it has no container (yet). */
-export function shownApiBase(config: Pick<StackConfig, 'hosts'>, containerName: string, host: string | undefined, container?: Pick<ModelContainer, 'name' | 'host' | 'published'>): string {
+export function shownApiBase(config: Pick<StackConfig, 'hosts'>, containerName: string, host: string | undefined, container?: Pick<ModelContainer, 'name' | 'host' | 'published' | 'addressName'>): string {
   if (container) return containerApiBase(config, container) ?? `http://${bracketed(hostNamed(config, host)?.address ?? '?')}:?/v1`;
   const spec = hostNamed(config, host);
   return !spec || spec.local ? modelApiBase(containerName) : `http://${bracketed(spec.address ?? '?')}:?/v1`;

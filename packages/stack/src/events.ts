@@ -1,6 +1,6 @@
 import type { ApplyEvent } from '@inferstack/docker-ops';
 import type { LockHolder } from '@inferstack/docker-ops';
-import type { GatewaySyncResult } from './gateway-sync.js';
+import type { GatewaySyncResult } from './gateway/sync.js';
 import type { MonitoringSyncResult } from './monitoring-sync.js';
 import type { ServiceAction } from './services/registry.js';
 

@@ -35,7 +35,7 @@ export async function exportCompose(call: StackContext): Promise<ComposeExport> 
   const services: ServiceSpec[] = [];
   for (const service of await wantedServices(ctx)) {
     await prepareService(ctx, service);
-    services.push(await service.spec(ctx));
+    services.push(await (service.exportSpec ?? service.spec)(ctx));
   }
   const rendered = renderCompose(config, { services, hashKey: ctx.hashKey, argvStyles: await argvStyles(ctx), extraLabels: ctx.labels, privateNetwork: privateNetworkName(ctx.name) });
   const envFile = join(config.projectDir, '.env');

@@ -6,7 +6,8 @@ import type { StackContext } from './context.js';
 import { StackInputError } from './errors.js';
 import { diffKubernetesFiles, hasKubernetesChanges, type KubernetesFileChange } from './kubernetes-diff.js';
 import { renderKubernetes, type GrafanaFiles, type KubernetesOptions, type RenderedKubernetes } from './kubernetes.js';
-import { requireGatewayKey, STARTER_CONFIG } from './services/gateway.js';
+import { STARTER_CONFIG } from './gateway/files.js';
+import { requireGatewayKey } from './services/gateway.js';
 import { dependencyOrder } from './services/registry.js';
 
 /** Options of `exportKubernetes`. */
@@ -52,7 +53,7 @@ export async function exportKubernetes(ctx: StackContext, options: KubernetesExp
   const services: ServiceSpec[] = [];
   // Every configured service (not only those `up` would start on this host): the export must not
   // depend on the machine it runs on. `prepare` is not called: it writes files.
-  for (const service of dependencyOrder(ctx.services.filter((s) => s.configured(config)))) services.push(await service.spec(configCtx));
+  for (const service of dependencyOrder(ctx.services.filter((s) => s.configured(config)))) services.push(await (service.exportSpec ?? service.spec)(configCtx));
 
   const gatewayFile = config.gateway.configFile;
   const gatewayConfig = existsSync(gatewayFile)

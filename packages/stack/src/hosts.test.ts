@@ -2,7 +2,7 @@ import { parseConfig } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
 import { containerAddress, containerApiBase, shownApiBase } from './endpoints.js';
 import { exposureWarnings, hasSeveralHosts, insecureTransportWarnings, keptModels, modelsOnHost, publishAddress } from './hosts.js';
-import { desiredDeployments } from './gateway-sync.js';
+import { desiredDeployments } from './gateway/sync.js';
 import { dcgmExporterService, nodeExporterService } from './services/monitoring.js';
 
 const load = (yaml: string) => parseConfig(yaml, { file: '/p/model_config/models.yaml', projectDir: '/p', settings: { K: 'sk-model-key-0123' } });

@@ -26,7 +26,7 @@ export { diffKubernetesFiles, hasKubernetesChanges } from './kubernetes-diff.js'
 export type { KubernetesFileChange, KubernetesObjectChange } from './kubernetes-diff.js';
 export { kubernetesName } from './kubernetes-objects.js';
 export type { KubeObject, KubeObjectRef } from './kubernetes-objects.js';
-export type { GatewaySyncResult } from './gateway-sync.js';
+export type { GatewaySyncResult } from './gateway/sync.js';
 export type { MonitoringSyncResult } from './monitoring-sync.js';
 export { DEFAULT_SERVICES } from './services/default-services.js';
 export type { ServiceAction, ServiceDefinition, ServiceOutcome, ServiceRemoval, ServiceStatus } from './services/registry.js';
@@ -45,4 +45,4 @@ export type { GeneratedKeys } from './scaffold.js';
 export type { StackContext } from './context.js';
 export { unlock } from './unlock.js';
 export type { UnlockOptions } from './unlock.js';
-export { STARTER_CONFIG as GATEWAY_STARTER_CONFIG } from './services/gateway.js';
+export { STARTER_CONFIG as GATEWAY_STARTER_CONFIG } from './gateway/files.js';

@@ -4,7 +4,7 @@ import { DEFAULT_MODELS_FILE, parseConfig, type StackConfig } from '@inferstack/
 import { shownPath } from './_paths.js';
 import { StackError, StackInputError } from './errors.js';
 import { generateKeys, renderEnvFile, renderModelsYaml, type GeneratedKeys } from './scaffold.js';
-import { STARTER_CONFIG } from './services/gateway.js';
+import { STARTER_CONFIG } from './gateway/files.js';
 import { targetsFile } from './services/monitoring.js';
 
 /** One file `initProject` writes. */

@@ -1,7 +1,7 @@
 import { isIdleStopped, type ModelContainer } from '@inferstack/docker-ops';
 import { allStackContainers, stackContainers } from './containers.js';
 import type { StackContext } from './context.js';
-import type { GatewaySyncResult } from './gateway-sync.js';
+import type { GatewaySyncResult } from './gateway/sync.js';
 import type { MonitoringSyncResult } from './monitoring-sync.js';
 import { hostsOf, keptModels } from './hosts.js';
 import { servingModels } from './serving.js';
@@ -88,12 +88,12 @@ async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncRes
     config.gateway.mode === 'none' || options.skipGateway
       ? { ok: true, skipped: true }
       : // Loaded only when there is a gateway: its HTTP client is not needed otherwise.
-        await (await import('./gateway-sync.js')).syncGateway(ctx.docker, config, routed, {
+        await (await import('./gateway/sync.js')).syncGateway(ctx.docker, config, routed, {
           dryRun: options.dryRun,
           signal: ctx.signal,
           justStarted: options.gatewayJustStarted,
           keep,
-          onStall: (message) => ctx.emit({ type: 'note', level: 'warn', message }),
+          onNote: (message) => ctx.emit({ type: 'note', level: 'warn', message }),
           // The stack's key (read from its identity above): the same on every run and in the watcher.
           digestKey: ctx.hashKey,
         }).then(

@@ -5,7 +5,8 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { StackInputError } from './errors.js';
 import { renderKubernetes, vllmWorldSize, type KubernetesOptions, type RenderedKubernetes } from './kubernetes.js';
 import type { KubeObject } from './kubernetes-objects.js';
-import { gatewayServiceSpec, STARTER_CONFIG } from './services/gateway.js';
+import { STARTER_CONFIG } from './gateway/files.js';
+import { gatewayServiceSpec } from './services/gateway.js';
 import { grafanaSpec, nodeExporterSpec, prometheusSpec } from './services/monitoring.js';
 
 const SETTINGS = {
@@ -55,7 +56,7 @@ function config(yaml = MODELS, settings: Record<string, string> = SETTINGS): Sta
 }
 
 function render(c = config(), options: KubernetesOptions = {}, gatewayConfig = STARTER_CONFIG): RenderedKubernetes {
-  const services = [gatewayServiceSpec(c), nodeExporterSpec(c), prometheusSpec(c), grafanaSpec(c, '/dash')];
+  const services = [gatewayServiceSpec(c, { modelKeysInEnv: true }), nodeExporterSpec(c), prometheusSpec(c), grafanaSpec(c, '/dash')];
   return renderKubernetes({ config: c, services, hashKey: 'k', gatewayConfig, grafana: GRAFANA, options });
 }
 

@@ -4,11 +4,12 @@ import { modelContainerOptions, serviceContainerOptions, serviceSpecHash, type M
 import { renderLitellmConfig } from '@inferstack/litellm-sync';
 import { renderPrometheusConfig } from '@inferstack/prometheus-sync';
 import type { ContainerCreateOptions } from 'dockerode';
-import { Document } from 'yaml';
+import { Document, parseDocument } from 'yaml';
 import { modelFallbackName, SecretRefs, type SecretReference } from './compose.js';
 import { StackInputError } from './errors.js';
 import { secretValues } from './secrets.js';
-import { desiredDeployments } from './gateway-sync.js';
+import { PLUGIN_CALLBACK, PLUGIN_FILE, PLUGIN_SOURCE } from './gateway/plugin.js';
+import { desiredDeployments } from './gateway/sync.js';
 import {
   bytesQuantity,
   compareText,
@@ -195,7 +196,11 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
     }
     const path = 'files/litellm/config.yaml';
     files.push({ path, text: litellm.text, mode: 0o644, objects: [{ kind: 'ConfigMap', name: configName }] });
-    generators.push({ name: configName, files: [`${configKey}=${path}`] });
+    // The config names inferstack's plugin (the managed gateway's config always does): the
+    // module goes into the same ConfigMap, mounted beside the config, or LiteLLM fails to start.
+    const plugin = names(litellm.text, PLUGIN_CALLBACK) ? [`${PLUGIN_FILE}=files/litellm/${PLUGIN_FILE}`] : [];
+    if (plugin.length > 0) files.push({ path: `files/litellm/${PLUGIN_FILE}`, text: PLUGIN_SOURCE, mode: 0o644, objects: [{ kind: 'ConfigMap', name: configName }] });
+    generators.push({ name: configName, files: [`${configKey}=${path}`, ...plugin] });
     if (config.gateway.sync === 'api') c.notes.push('the gateway runs in config-file mode on Kubernetes (its model list is a ConfigMap): API mode needs a database, which the export does not deploy');
     const objects = serviceObjects(c, gateway, input.hashKey, (target) => (target === posix.dirname(configFlag(gateway) ?? '') ? { name: 'config', volume: { configMap: { name: configName } } } : undefined));
     add('gateway.yaml', objects, ' The LiteLLM gateway: it routes to the model Services listed in its ConfigMap (files/litellm/config.yaml)');
@@ -600,6 +605,12 @@ function reference(c: Context, envName: string, value: string, usedBy: string, f
   const key = c.refs.reference(envName, value, usedBy, fallback);
   c.values.set(key, value);
   return key;
+}
+
+/** Whether a LiteLLM config names `callback` in `litellm_settings.callbacks`. */
+function names(configText: string, callback: string): boolean {
+  const callbacks = (parseDocument(configText).toJS() as { litellm_settings?: { callbacks?: unknown } } | null)?.litellm_settings?.callbacks;
+  return (Array.isArray(callbacks) ? callbacks : [callbacks]).some((c) => c === callback);
 }
 
 /** The `--config` path of the gateway's command. */

@@ -72,7 +72,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
   resolved.catch(() => {});
   const first = ctx.config;
   const asked = Promise.all([
-    first.gateway.mode === 'none' ? undefined : import('./gateway-sync.js').then((m) => m.gatewayEntries(first)),
+    first.gateway.mode === 'none' ? undefined : import('./gateway/sync.js').then((m) => m.gatewayEntries(first)),
     first.monitoring.mode === 'none' ? undefined : import('./monitoring-sync.js').then((m) => m.scrapeHealth(first)),
     watcherState(ctx),
   ]);

@@ -63,6 +63,11 @@ function targets(ctx: StackContext, models: readonly string[] | undefined, all: 
   return all.filter((c) => models.includes(c.key));
 }
 
+/** Whether every model and service went as asked. */
+function clean(models: readonly { ok: boolean }[], services: readonly { ok: boolean }[]): boolean {
+  return models.every((m) => m.ok) && services.every((s) => s.ok);
+}
+
 /**
  * `stop` and `down`: deregister the models from the gateway and Prometheus first (so nothing is
  * routed to a server that goes away), then stop (or remove) their containers. `down --all` also
@@ -119,15 +124,19 @@ export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', optio
           ...(await removeOtherHostServices(ctx, locked, { volumes: Boolean(options.volumes), timeoutSeconds: options.timeoutSeconds })),
         ]
       : [];
+    if (options.all && config.gateway.mode === 'managed' && clean(models, services)) {
+      // The stack's routes, keys and wake file in the gateway's directory go with it.
+      (await import('./gateway/files.js')).removeStackGatewayFiles(config, ctx.name);
+    }
     if (options.all) {
       // The stack's network goes with it once nothing else is attached (another stack may share
       // it); then its identity: nothing of the stack is left to recognise. On every host.
-      const clean = models.every((m) => m.ok) && services.every((s) => s.ok);
+      const cleanNow = clean(models, services);
       await Promise.all(
         locked.map(async (r) => {
           await removeNetwork(r.docker, config.network, { stack: ctx.name });
           if (r.host.local) await removeNetwork(r.docker, privateNetworkName(ctx.name), { stack: ctx.name });
-          if (clean) await removeStackIdentity(r.docker, ctx.name);
+          if (cleanNow) await removeStackIdentity(r.docker, ctx.name);
         }),
       );
     }

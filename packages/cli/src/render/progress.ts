@@ -152,7 +152,7 @@ export class Progress {
           for (const l of g.plan) this.line(`  gateway plan: ${l}`);
           return;
         }
-        const how = g.restarted ? ' (gateway restarted to load them)' : g.reloaded ? ' (gateway reloaded, no request dropped)' : '';
+        const how = g.restarted ? ' (gateway restarted to load them)' : g.applied && g.mode === 'config' ? ' (live in the running gateway)' : '';
         return this.done(`${pad('gateway')} ${g.routed.length} model(s) routed${how}`);
       }
       case 'gateway-failed':

@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
-import { signalContainer, waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
+import { waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
 import { serviceExtraNetworks } from '../networks.js';
-import { wakeHookFiles } from '../watcher/wake-hook.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
-import type { ServiceFile } from './files.js';
 import type { ServiceDefinition } from './registry.js';
 
 /** The port LiteLLM listens on inside its container. */
@@ -17,51 +14,6 @@ const CONFIG_DIR_IN_CONTAINER = '/etc/litellm';
 /** Name of the gateway's environment variable that holds a model's vLLM API key. */
 export function apiKeyEnvName(key: string): string {
   return `INFERSTACK_VLLM_KEY_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
-/** A first config file for a managed gateway: master key from the environment, metrics on. */
-export const STARTER_CONFIG = `# LiteLLM gateway configuration.
-# inferstack rewrites only the model_list entries whose model_info.managed_by is "inferstack";
-# everything else in this file is yours and is kept as is.
-model_list: []
-general_settings:
-  master_key: os.environ/LITELLM_MASTER_KEY
-litellm_settings:
-  callbacks: ["prometheus"]
-`;
-
-/** The config file a managed gateway starts with: without a master key, no line naming one. */
-function starterConfig(config: StackConfig): string {
-  return config.gateway.masterKey ? STARTER_CONFIG : STARTER_CONFIG.replace(/general_settings:\n.*\n/, '');
-}
-
-/** Make sure the gateway's config file exists (0600: it may name keys). Returns whether it wrote one. */
-export function ensureGatewayConfigFile(config: StackConfig): boolean {
-  const file = config.gateway.configFile;
-  if (existsSync(file)) return false;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, starterConfig(config), { mode: 0o600, flag: 'wx' });
-  return true;
-}
-
-/**
- * The files the managed gateway mounts, as `up` writes them: its config file (a starter one
- * when missing, 0600: it may name keys), with the wake hook named in its callbacks while some
- * model sleeps, and the hook beside it. The model list in it is the sync's business; only
- * naming the hook makes a running gateway reload.
- */
-export async function gatewayFiles(config: StackConfig): Promise<ServiceFile[]> {
-  const file = config.gateway.configFile;
-  const exists = existsSync(file);
-  const text = exists ? readFileSync(file, 'utf8') : starterConfig(config);
-  const hook = await wakeHookFiles(config, text);
-  const hooked = hook.configText !== text;
-  const out: ServiceFile[] = [];
-  if (!exists || hooked) {
-    const what = exists ? "the gateway's config file (its wake hook for idle models)" : "the gateway's config file";
-    out.push({ path: file, text: hook.configText, mode: 0o600, what, reload: hooked });
-  }
-  return [...out, ...hook.files.map((f) => ({ ...f, reload: false }))];
 }
 
 /**
@@ -75,14 +27,27 @@ export function requireGatewayKey(config: StackConfig): void {
   });
 }
 
-/** The managed LiteLLM container. */
-export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
+/**
+ * The managed LiteLLM container. It runs LiteLLM as it starts by default (uvicorn; with
+ * `LITELLM_NUM_WORKERS` above 1, uvicorn's workers, which it spawns rather than forks): no
+ * gunicorn, so nothing forks the proxy while one of its threads holds a lock, and no reload ever
+ * resets a kept-alive connection; routes change inside the running proxy (its plugin, see
+ * gateway/plugin.ts). The models' vLLM keys reach it through the stack's keys file, read by the
+ * plugin, so a model with a key joins without a new gateway container; `modelKeysInEnv` puts
+ * them in its environment instead (the exports, which carry no keys file).
+ */
+export function gatewayServiceSpec(config: StackConfig, options: { modelKeysInEnv?: boolean } = {}): ServiceSpec {
   const g = config.gateway;
   const secretEnv: Record<string, string> = {};
   if (g.masterKey) secretEnv.LITELLM_MASTER_KEY = g.masterKey;
   if (g.saltKey) secretEnv.LITELLM_SALT_KEY = g.saltKey;
-  for (const m of config.models) if (m.apiKey) secretEnv[apiKeyEnvName(m.key)] = m.apiKey;
-  const env: Record<string, string> = { LITELLM_LOCAL_MODEL_COST_MAP: 'True' };
+  if (options.modelKeysInEnv) for (const m of config.models) if (m.apiKey) secretEnv[apiKeyEnvName(m.key)] = m.apiKey;
+  const env: Record<string, string> = {
+    LITELLM_LOCAL_MODEL_COST_MAP: 'True',
+    // A second guard beside the names of each container generation: the address of a name is
+    // asked again after a second, not five minutes (LiteLLM's default).
+    AIOHTTP_TTL_DNS_CACHE: '1',
+  };
   // The admin UI login (LiteLLM reads UI_USERNAME, default admin, and UI_PASSWORD, default the
   // master key). Set only when configured: an empty UI_PASSWORD would be a valid, empty password.
   if (g.uiUsername) env.UI_USERNAME = g.uiUsername;
@@ -96,8 +61,7 @@ export function gatewayServiceSpec(config: StackConfig): ServiceSpec {
     name: g.containerName,
     kind: 'gateway',
     image: g.image,
-    // Under gunicorn the proxy reloads its config on SIGHUP without dropping a request.
-    cmd: ['--config', `${CONFIG_DIR_IN_CONTAINER}/${basename(g.configFile)}`, '--port', String(GATEWAY_CONTAINER_PORT), '--host', '0.0.0.0', '--num_workers', workers, '--run_gunicorn'],
+    cmd: ['--config', `${CONFIG_DIR_IN_CONTAINER}/${basename(g.configFile)}`, '--port', String(GATEWAY_CONTAINER_PORT), '--host', '0.0.0.0', '--num_workers', workers],
     env,
     secretEnv,
     // The directory, not the file: the file is replaced by rename, which a file mount would miss.
@@ -159,19 +123,22 @@ export const databaseService: ServiceDefinition = {
 
 /**
  * The managed LiteLLM gateway. Its readiness is awaited by the gateway sync, which runs after
- * the models: the proxy boots while they load.
+ * the models: the proxy boots while they load. Its files (config, plugin) are the gateway
+ * directory's owner's (gateway/files.ts); it never reloads: routes change inside it.
  */
 export const gatewayService: ServiceDefinition = {
   id: 'gateway',
   configured: (config) => config.gateway.mode === 'managed',
   containerName: (config) => config.gateway.containerName,
   dependsOn: ['gateway-db'],
-  files: async (ctx) => gatewayFiles(ctx.config),
-  async reload(ctx) {
-    // Under gunicorn, SIGHUP starts workers with the new config while the old ones finish.
-    await signalContainer(await ctx.docker(), ctx.config.gateway.containerName, 'SIGHUP');
+  files: async (ctx) => {
+    const { gatewayServiceFiles, removeOldWakeHook } = await import('../gateway/files.js');
+    removeOldWakeHook(ctx.config);
+    return gatewayServiceFiles(ctx.config);
   },
   spec: (ctx) => ({ ...gatewayServiceSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
+  // An exported gateway gets the models' keys in its environment: an export carries no keys file.
+  exportSpec: (ctx) => ({ ...gatewayServiceSpec(ctx.config, { modelKeysInEnv: true }), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   url: (config) => config.gateway.url,
 };
 

@@ -1,12 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseConfig } from '@inferstack/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { WAKE_CALLBACK } from '../watcher/wake-hook.js';
+import { gatewayServiceFiles } from '../gateway/files.js';
+import { PLUGIN_CALLBACK } from '../gateway/plugin.js';
 import { pendingFiles, writeServiceFiles } from './files.js';
-import { gatewayFiles } from './gateway.js';
 import { prometheusFiles } from './monitoring.js';
 import { serviceChanges, servicePlanLine } from './plan-services.js';
 
@@ -56,44 +56,46 @@ describe('a service plan line', () => {
 });
 
 describe("the gateway's files", () => {
-  it('are computed without being written: a missing config file is a starter one (0600), written by up only', async () => {
+  it('are computed without being written: a missing config file is a starter one (0600) naming the plugin, written by up only', async () => {
     const { dir, config } = project(AWAKE);
-    const files = (await gatewayFiles(config));
-    expect(files).toEqual([expect.objectContaining({ path: config.gateway.configFile, mode: 0o600, reload: false })]);
+    const files = await gatewayServiceFiles(config);
+    expect(files.map((f) => [f.path.slice(dir.length), f.mode, f.reload])).toEqual([
+      ['/litellm/config.yaml', 0o600, false],
+      ['/litellm/inferstack_gateway.py', 0o644, false],
+    ]);
     expect(files[0]!.text).toContain('master_key: os.environ/LITELLM_MASTER_KEY');
+    expect(parse(files[0]!.text).litellm_settings.callbacks).toEqual(['prometheus', PLUGIN_CALLBACK]);
     expect(readdirSync(dir)).toEqual([]);
-    writeServiceFiles(ctx, files);
+    await writeServiceFiles(ctx, files);
     expect(statSync(config.gateway.configFile).mode & 0o777).toBe(0o600);
-    expect(pendingFiles((await gatewayFiles(config)))).toEqual([]);
+    expect(pendingFiles(await gatewayServiceFiles(config))).toEqual([]);
   });
 
-  it('name the wake hook once a model sleeps: the config file changes (a reload), the hook and its list are written beside it', async () => {
+  it('tell the plugin to refuse requests to idle models at once while no watcher said where it is; never a reload', async () => {
     const { config: awake } = project(AWAKE);
-    writeServiceFiles(ctx, (await gatewayFiles(awake)));
+    await writeServiceFiles(ctx, await gatewayServiceFiles(awake));
     const before = readFileSync(awake.gateway.configFile, 'utf8');
     const sleepy = parseConfig(`models:\n${SLEEPY}`, { file: awake.file, projectDir: awake.projectDir, settings: { LITELLM_MASTER_KEY: 'sk-0123456789abcdef0123' } });
-    const pending = pendingFiles((await gatewayFiles(sleepy)));
-    expect(pending.map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([
-      ['/litellm/config.yaml', true],
-      ['/litellm/inferstack_wake.py', false],
-      ['/litellm/inferstack_wake.json', false],
-    ]);
-    // Nothing written yet.
+    const pending = pendingFiles(await gatewayServiceFiles(sleepy));
+    const wakeFile = `/litellm/inferstack_wake.${sleepy.name}.json`;
+    expect(pending.map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([[wakeFile, false]]);
+    expect(JSON.parse(pending[0]!.text)).toEqual({ stack: sleepy.name, watcher: null, models: { x: 600 } });
+    // Nothing written yet; the config file does not change (the plugin is named already).
     expect(readFileSync(awake.gateway.configFile, 'utf8')).toBe(before);
-    expect(existsSync(join(awake.projectDir, 'litellm', 'inferstack_wake.py'))).toBe(false);
-    expect(writeServiceFiles(ctx, pending)).toHaveLength(3);
-    expect(parse(readFileSync(awake.gateway.configFile, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
-    expect(pendingFiles((await gatewayFiles(sleepy)))).toEqual([]);
-    // A new wake timeout changes only the list the hook reads by itself: no reload.
-    const slower = parseConfig(`models:\n  a: {model: x, gpus: none, idle: {after: 5m}, wake-timeout: 90s}\n`, { file: awake.file, projectDir: awake.projectDir, settings: { LITELLM_MASTER_KEY: 'sk-0123456789abcdef0123' } });
-    expect(pendingFiles((await gatewayFiles(slower))).map((f) => [f.path.slice(awake.projectDir.length), f.reload])).toEqual([['/litellm/inferstack_wake.json', false]]);
+    expect(await writeServiceFiles(ctx, pending)).toHaveLength(1);
+    expect(statSync(join(awake.projectDir, wakeFile)).mode & 0o777).toBe(0o600);
+    expect(pendingFiles(await gatewayServiceFiles(sleepy))).toEqual([]);
   });
 
-  it("keep the user's own config file as it is when no model sleeps", async () => {
+  it("name the plugin in the user's own config file, keeping the rest, and replace the wake hook of earlier versions", async () => {
     const { config } = project(AWAKE);
-    writeServiceFiles(ctx, (await gatewayFiles(config)));
-    writeFileSync(config.gateway.configFile, 'model_list: []\nrouter_settings: {num_retries: 2}\n');
-    expect(pendingFiles((await gatewayFiles(config)))).toEqual([]);
+    mkdirSync(dirname(config.gateway.configFile), { recursive: true });
+    writeFileSync(config.gateway.configFile, 'model_list: []\nrouter_settings: {num_retries: 2}\nlitellm_settings:\n  callbacks: [prometheus, inferstack_wake.proxy_handler_instance]\n');
+    await writeServiceFiles(ctx, await gatewayServiceFiles(config));
+    const written = parse(readFileSync(config.gateway.configFile, 'utf8'));
+    expect(written.litellm_settings.callbacks).toEqual(['prometheus', PLUGIN_CALLBACK]);
+    expect(written.router_settings).toEqual({ num_retries: 2 });
+    expect(pendingFiles(await gatewayServiceFiles(config))).toEqual([]);
   });
 });
 
@@ -106,7 +108,7 @@ describe("Prometheus' files", () => {
       ['/.inferstack/prometheus/prometheus.yml', 0o644],
     ]);
     expect(existsSync(join(config.projectDir, '.inferstack'))).toBe(false);
-    writeServiceFiles(ctx, first);
+    await writeServiceFiles(ctx, first);
     expect(statSync(first[0]!.path).mode & 0o777).toBe(0o600);
     expect(pendingFiles(await prometheusFiles(config, false))).toEqual([]);
     const faster = { ...config, settings: { ...config.settings, PROMETHEUS_SCRAPE_INTERVAL: '5s' } };

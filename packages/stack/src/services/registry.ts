@@ -42,6 +42,8 @@ export interface ServiceDefinition {
   prepare?(ctx: StackContext): Promise<{ changed: boolean }>;
   /** Its container: image, command, environment (secrets apart), mounts, ports. */
   spec(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
+  /** Its container as the compose and Kubernetes exports write it, when not {@link spec}. */
+  exportSpec?(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
   /** Wait until it serves, after it was created, recreated or started. */
   ready?(ctx: StackContext): Promise<void>;
   /** Make a kept container read the files that changed ({@link files}, {@link prepare}). */
@@ -147,7 +149,7 @@ export async function ensureServices(ctx: StackContext, services: readonly Servi
  * container must reload: a file that asks for it was written, or `prepare` said so.
  */
 export async function prepareService(ctx: StackContext, service: ServiceDefinition): Promise<{ changed: boolean }> {
-  const written = writeServiceFiles(ctx, (await service.files?.(ctx)) ?? []);
+  const written = await writeServiceFiles(ctx, (await service.files?.(ctx)) ?? []);
   const prepared = (await service.prepare?.(ctx)) ?? { changed: false };
   return { changed: prepared.changed || written.some((f) => f.reload !== false) };
 }

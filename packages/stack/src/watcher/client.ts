@@ -2,7 +2,7 @@ import { WATCHER_PORT } from '@inferstack/config';
 import { LABEL_STACK, httpRequest } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { watcherToken } from './token.js';
-import { readWakeInfo } from './wake-hook.js';
+import { readWakeInfo } from '../gateway/files.js';
 
 /** A watcher of the stack that runs now, as this process reaches it. */
 export interface RunningWatcher {
@@ -30,7 +30,7 @@ export async function runningWatcher(ctx: StackContext): Promise<RunningWatcher 
       return undefined;
     }
   }
-  const registered = readWakeInfo(config);
+  const registered = readWakeInfo(config, ctx.name);
   return registered?.watcher && registered.stack === ctx.name ? { url: registered.watcher, token } : undefined;
 }
 

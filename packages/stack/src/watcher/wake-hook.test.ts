@@ -1,11 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@inferstack/config';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { STARTER_CONFIG } from '../services/gateway.js';
-import { WAKE_CALLBACK, readWakeInfo, requireWakePath, syncWakeHook, wakeableModels, writeWakeInfo } from './wake-hook.js';
+import { requireWakePath, wakeableModels } from './wake-hook.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,48 +18,13 @@ function project(models: string, extra = '') {
   return { dir, config, file: config.gateway.configFile };
 }
 
-describe('the gateway wake hook', () => {
+describe('the path from a request to an idle model', () => {
   it('lists the models that sleep or stop when idle, with their wake timeout in seconds', () => {
     const { config } = project(
       ['  a: {model: x, gpus: none, idle: {after: 5m}}', '  b: {model: y, gpus: none, served-model-name: bee, idle: {after: 1m, then: stop}, wake-timeout: 90s}', '  c: {model: z, gpus: none}', '  d: {model: w, gpus: none, swap-group: g}'].join('\n') + '\n',
     );
     // By served name (the model's, as vLLM serves it, unless served-model-name says otherwise).
     expect(wakeableModels(config)).toEqual({ x: 600, bee: 90, w: 600 });
-  });
-
-  it('is named in litellm_settings.callbacks, keeping the callbacks and everything else already there', async () => {
-    const { config, file, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
-    writeFileSync(file, `${STARTER_CONFIG}router_settings: {num_retries: 2}\n`);
-    expect(await syncWakeHook(config)).toBe(true);
-    const written = parse(readFileSync(file, 'utf8'));
-    expect(written.litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
-    expect(written.router_settings).toEqual({ num_retries: 2 });
-    expect(written.general_settings.master_key).toBe('os.environ/LITELLM_MASTER_KEY');
-    // Twice is once: no second entry, no change (no gateway reload).
-    expect(await syncWakeHook(config)).toBe(false);
-    expect(parse(readFileSync(file, 'utf8')).litellm_settings.callbacks).toEqual(['prometheus', WAKE_CALLBACK]);
-    expect(readFileSync(join(dir, 'litellm', 'inferstack_wake.py'), 'utf8')).toContain('async def async_pre_call_hook');
-  });
-
-  it("is told by the watcher which models it looks after, in a file only root reads (it holds the watcher's token)", () => {
-    const { config, dir } = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
-    const info = { stack: 'demo', watcher: 'http://w:8787', token: 'secret-token-0123456789', models: { x: 600 } };
-    expect(writeWakeInfo(config, info)).toBe(true);
-    expect(readWakeInfo(config)).toEqual(info);
-    expect(statSync(join(dir, 'litellm', 'inferstack_wake.json')).mode & 0o777).toBe(0o600);
-    // The same again changes nothing.
-    expect(writeWakeInfo(config, info)).toBe(false);
-  });
-
-  it('adds callbacks to a file that has none, and tells the hook of no model once none sleeps', async () => {
-    const sleepy = project('  a: {model: x, gpus: none, idle: {after: 5m}}\n');
-    writeFileSync(sleepy.file, 'model_list: []\n');
-    expect(await syncWakeHook(sleepy.config)).toBe(true);
-    expect(parse(readFileSync(sleepy.file, 'utf8')).litellm_settings.callbacks).toEqual([WAKE_CALLBACK]);
-    writeWakeInfo(sleepy.config, { stack: 'demo', watcher: 'http://w:8787', token: 't', models: { x: 600 } });
-    const awake = parseConfig('models:\n  a: {model: x, gpus: none}\n', { file: join(sleepy.dir, 'model_config/models.yaml'), projectDir: sleepy.dir, settings: {} });
-    expect(await syncWakeHook(awake)).toBe(false);
-    expect(readWakeInfo(awake)).toMatchObject({ watcher: null, models: {} });
   });
 
   const wake = { env: {}, hasWatcherProgram: true };

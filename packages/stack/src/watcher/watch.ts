@@ -5,7 +5,8 @@ import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
 import { watcherServer } from './server.js';
 import { WATCHER_TOKEN_ENV, watcherToken } from './token.js';
-import { wakeableModels, writeWakeInfo } from './wake-hook.js';
+import { writeWakeInfo } from '../gateway/files.js';
+import { wakeableModels } from './wake-hook.js';
 import { createWatcher, watchedSpecs, type Watcher, type WatcherOptions } from './watcher.js';
 
 /** Options of `watch`. */

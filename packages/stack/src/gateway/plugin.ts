@@ -1,0 +1,244 @@
+/*
+ * inferstack's plugin for the managed LiteLLM gateway: one Python module we own, written beside
+ * the gateway's config file and named once in its `litellm_settings.callbacks`. LiteLLM imports
+ * it before it builds its router from the config, in every worker process. It
+ * - keeps the running router equal to the routes files the stacks write beside it (one per
+ *   stack, replaced by rename): a route change takes effect in the running gateway, with no
+ *   reload, no restart and no fork. Entries of stacks without a routes file (hand-made ones, the
+ *   user's) are left as they are. The config file stays the truth for a cold start: files there
+ *   at start are taken as applied;
+ * - sets the vLLM API keys the routes name (`os.environ/INFERSTACK_VLLM_KEY_...`) from the
+ *   stacks' keys files, before the router is built and whenever they change, so a model with a
+ *   key joins a running gateway without a new container;
+ * - wakes a model that may sleep before a request reaches it (asks the stack's watcher);
+ * - answers `GET /inferstack/state` (with the master key): which routes this worker applied.
+ *
+ * What LiteLLM offers for this, and how it was checked: docs/upstream/litellm.md.
+ */
+
+/** The module LiteLLM imports (a file in the gateway's config directory). */
+export const PLUGIN_MODULE = 'inferstack_gateway';
+/** How the config names it in `litellm_settings.callbacks`. */
+export const PLUGIN_CALLBACK = `${PLUGIN_MODULE}.proxy_handler_instance`;
+/** The plugin's file. */
+export const PLUGIN_FILE = `${PLUGIN_MODULE}.py`;
+/** Earlier versions' wake hook, replaced by the plugin (its callback and files are removed). */
+export const OLD_WAKE_CALLBACK = 'inferstack_wake.proxy_handler_instance';
+export const OLD_WAKE_FILES = ['inferstack_wake.py', 'inferstack_wake.json'];
+
+/** A stack's routes file: the entries of its models the running gateway routes to. */
+export function routesFileName(stack: string): string {
+  return `inferstack_routes.${stack}.json`;
+}
+/** A stack's keys file (0600): the vLLM API keys its routes name. */
+export function keysFileName(stack: string): string {
+  return `inferstack_keys.${stack}.json`;
+}
+/** A stack's wake file (0600), written by its watcher: where it is, its token, the models it knows. */
+export function wakeFileName(stack: string): string {
+  return `inferstack_wake.${stack}.json`;
+}
+
+/** Where the plugin answers which routes a worker applied. */
+export const PLUGIN_STATE_PATH = '/inferstack/state';
+/** How often the plugin looks at the routes files (seconds): a change takes effect within it. */
+export const PLUGIN_POLL_SECONDS = 0.2;
+
+/** The plugin, in Python (LiteLLM's). */
+export const PLUGIN_SOURCE = `# Written by inferstack (serve), which rewrites it: do not edit.
+# inferstack's plugin for the LiteLLM proxy: live routes, model keys, waking idle models, state.
+import asyncio
+import glob
+import hmac
+import json
+import os
+import time
+
+import httpx
+from fastapi import HTTPException, Request
+from litellm.integrations.custom_logger import CustomLogger
+
+_DIR = os.path.dirname(os.path.abspath(__file__))
+_POLL_SECONDS = ${PLUGIN_POLL_SECONDS}
+_STATE_PATH = "${PLUGIN_STATE_PATH}"
+
+
+def _paths(kind):
+    return sorted(glob.glob(os.path.join(_DIR, "inferstack_%s.*.json" % kind)))
+
+
+def _signature(paths):
+    """What identifies each file's content: a file replaced by rename has another inode."""
+    out = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out[path] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+def _load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _log(message):
+    print("inferstack: %s" % message, flush=True)
+
+
+class InferstackGateway(CustomLogger):
+    def __init__(self):
+        super().__init__()
+        self._keys_seen = None
+        self._wake_seen = None
+        self._wake = {}
+        self._client = None
+        self._task = None
+        self._load_keys()
+        # The routes files there now were written with the config file the proxy reads now.
+        self._routes_seen = _signature(_paths("routes"))
+        self._applied = {}
+        for path in self._routes_seen:
+            try:
+                routes = _load(path)
+                self._applied[routes["stack"]] = routes.get("version")
+            except Exception as error:
+                _log("cannot read %s: %r" % (path, error))
+        self._install_state_route()
+        self._start()
+
+    # --- keys -----------------------------------------------------------------------------
+    def _load_keys(self):
+        seen = _signature(_paths("keys"))
+        if seen == self._keys_seen:
+            return
+        for path in seen:
+            try:
+                for name, value in _load(path).items():
+                    if name.startswith("INFERSTACK_VLLM_KEY_") and isinstance(value, str):
+                        os.environ[name] = value
+            except Exception as error:
+                _log("cannot read a keys file: %s" % type(error).__name__)
+        self._keys_seen = seen
+
+    # --- routes ---------------------------------------------------------------------------
+    def _start(self):
+        if self._task is not None and not self._task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the first request starts it
+        self._task = loop.create_task(self._poll())
+
+    async def _poll(self):
+        while True:
+            try:
+                self._apply_routes()
+            except Exception as error:
+                _log("routes not applied: %r" % (error,))
+            await asyncio.sleep(_POLL_SECONDS)
+
+    def _apply_routes(self):
+        from litellm.proxy import proxy_server
+
+        router = proxy_server.llm_router
+        if router is None:
+            return
+        seen = _signature(_paths("routes"))
+        if seen == self._routes_seen:
+            return
+        self._load_keys()
+        files = [_load(path) for path in seen]
+        stacks = set(f["stack"] for f in files)
+        kept = [
+            {"model_name": d["model_name"], "litellm_params": d["litellm_params"], "model_info": d.get("model_info") or {}}
+            for d in router.model_list
+            if (d.get("model_info") or {}).get("inferstack_stack") not in stacks
+        ]
+        ours = [entry for f in files for entry in f.get("entries", [])]
+        # In the event loop, synchronously: no request is routed while the list changes.
+        router.set_model_list(kept + ours)
+        proxy_server.llm_model_list = router.get_model_list()
+        self._routes_seen = seen
+        self._applied = dict((f["stack"], f.get("version")) for f in files)
+
+    # --- state ----------------------------------------------------------------------------
+    def _install_state_route(self):
+        try:
+            from litellm.proxy.proxy_server import app
+        except Exception as error:
+            _log("no state route: %r" % (error,))
+            return
+        if any(getattr(route, "path", None) == _STATE_PATH for route in app.router.routes):
+            return
+        plugin = self
+
+        async def inferstack_state(request: Request):
+            from litellm.proxy import proxy_server
+
+            key = proxy_server.master_key
+            given = request.headers.get("authorization", "")
+            if key and not hmac.compare_digest(given.encode(), ("Bearer " + key).encode()):
+                raise HTTPException(status_code=401, detail="the master key is needed")
+            router = proxy_server.llm_router
+            models = [(d.get("model_info") or {}).get("id") for d in (router.model_list if router is not None else [])]
+            return {"pid": os.getpid(), "routes": plugin._applied, "models": models}
+
+        app.add_api_route(_STATE_PATH, inferstack_state, methods=["GET"], include_in_schema=False)
+        # Before every other route: none of LiteLLM's catch-all routes may take it.
+        app.router.routes.insert(0, app.router.routes.pop())
+
+    # --- wake -----------------------------------------------------------------------------
+    def _wake_info(self):
+        seen = _signature(_paths("wake"))
+        if seen != self._wake_seen:
+            models = {}
+            for path in seen:
+                try:
+                    info = _load(path)
+                except Exception:
+                    continue
+                for name, timeout in (info.get("models") or {}).items():
+                    models[name] = {"stack": info.get("stack", "?"), "watcher": info.get("watcher"), "token": info.get("token", ""), "timeout": timeout}
+            self._wake = models
+            self._wake_seen = seen
+        return self._wake
+
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
+        self._start()
+        model = data.get("model") if isinstance(data, dict) else None
+        # Each stack's watcher writes which models it looks after: no other model is asked about.
+        wake = self._wake_info().get(model)
+        if wake is None:
+            return data
+        if not wake["watcher"]:
+            raise HTTPException(status_code=503, detail="model %s sleeps or stops when idle, and no watcher of stack %s runs to wake it ('serve up' runs one; with watcher: {mode: none}, run 'serve watch')" % (model, wake["stack"]))
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        headers = {"authorization": "Bearer " + wake["token"]}
+        # A watcher being restarted (its container restarts by itself) gets a few seconds.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                answer = await self._client.post(wake["watcher"] + "/acquire", json={"model": model}, headers=headers, timeout=wake["timeout"] + 5)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                if time.monotonic() > deadline:
+                    raise HTTPException(status_code=503, detail="model %s could not be woken: the stack's watcher does not answer (%s)" % (model, type(error).__name__))
+                await asyncio.sleep(0.25)
+            except Exception as error:
+                raise HTTPException(status_code=503, detail="model %s could not be woken: %s" % (model, type(error).__name__))
+        if answer.status_code != 200:
+            try:
+                reason = answer.json().get("error") or answer.text
+            except Exception:
+                reason = answer.text
+            raise HTTPException(status_code=503, detail="model %s could not be woken: %s" % (model, str(reason)[:300]))
+        return data
+
+
+proxy_handler_instance = InferstackGateway()
+`;
