@@ -18,6 +18,8 @@ export interface ConfigLoaderOptions {
 
 /** Slots kept before the oldest are removed (one per models file, working directory and home). */
 const MAX_ENTRIES = 64;
+/** Larger files are not cached (the parser refuses files over 4 MiB anyway). */
+const CACHEABLE_FILE_BYTES = 4 * 1024 * 1024;
 /** Bump when what is stored changes shape. */
 const FORMAT = 'inferstack-config-cache/1';
 
@@ -80,8 +82,15 @@ function readInputs(load: LoadConfigOptions, env: NodeJS.ProcessEnv): { slot: st
   let models: Buffer;
   let dotenv: Buffer | null;
   try {
-    models = readFileSync(file);
-    dotenv = existsSync(envPath) ? readFileSync(envPath) : null;
+    // Only what the parser itself would read: a regular file of a sane size (a device such as
+    // /dev/zero, or a huge file, is left to the parser, which refuses it without reading it).
+    const readable = (path: string) => {
+      const info = statSync(path);
+      if (!info.isFile() || info.size > CACHEABLE_FILE_BYTES) throw new Error(`${path} is not a file the cache reads`);
+      return readFileSync(path);
+    };
+    models = readable(file);
+    dotenv = existsSync(envPath) ? readable(envPath) : null;
   } catch {
     return undefined;
   }
