@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { DEFAULT_MODELS_FILE, FALLBACK_HASH_KEY, SETTING_NAMES, hashModelSpec, loadConfig, projectDirFor, type LoadConfigOptions, type StackConfig } from '@inferstack/config';
@@ -57,7 +57,7 @@ export function createConfigLoader(options: ConfigLoaderOptions): (options: Load
     }
     const config = await parse(load);
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir);
       const key = userKey ?? makeUserKey(dir);
       writeEntry(slot, derive(key, inputs.material), { config, files: hostFiles(config) });
       prune(dir);
@@ -67,6 +67,24 @@ export function createConfigLoader(options: ConfigLoaderOptions): (options: Load
     }
     return config;
   };
+}
+
+/**
+ * `mkdir -p`, one directory at a time. Node's own recursive mkdir loops for ever where a parent
+ * exists and mkdir still says ENOENT (a home in /proc, seen with HOME=/proc/self): here any
+ * error but EEXIST ends it, and the cache is not used.
+ */
+function makeDirs(dir: string): void {
+  const parts = resolve(dir).split(sep).filter(Boolean);
+  let path = sep;
+  for (const part of parts) {
+    path = join(path, part);
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 function defaultCacheDir(env: NodeJS.ProcessEnv): string | undefined {
