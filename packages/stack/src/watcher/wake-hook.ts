@@ -212,7 +212,7 @@ function writeIfChanged(file: string, text: string, mode: number): boolean {
  */
 export async function withWakeCallback(text: string): Promise<string> {
   // yaml is loaded only here: `serve status` and an `up` without idle models start without it.
-  const { isMap, isSeq, parseDocument, YAMLSeq } = await import('yaml');
+  const { isMap, isSeq, parseDocument, YAMLSeq } = await loadYaml();
   const doc = parseDocument(text);
   if (!isMap(doc.contents)) return text;
   let settings = doc.get('litellm_settings', true);
@@ -278,4 +278,13 @@ export async function syncWakeHook(config: StackConfig): Promise<boolean> {
   if (planned.configText === text) return false;
   writeFileSync(config.gateway.configFile, planned.configText);
   return true;
+}
+
+/**
+ * The yaml library, loaded when first needed. Bundled (the serve bin), a dynamic import of this
+ * CommonJS package yields its exports as the default export only: take them from there.
+ */
+export async function loadYaml(): Promise<typeof import('yaml')> {
+  const mod = await import('yaml');
+  return 'parseDocument' in mod ? mod : (mod as unknown as { default: typeof import('yaml') }).default;
 }
