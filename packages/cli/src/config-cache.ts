@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { DEFAULT_MODELS_FILE, FALLBACK_HASH_KEY, SETTING_NAMES, hashModelSpec, loadConfig, projectDirFor, type LoadConfigOptions, type StackConfig } from '@inferstack/config';
@@ -18,6 +18,8 @@ export interface ConfigLoaderOptions {
 
 /** Slots kept before the oldest are removed (one per models file, working directory and home). */
 const MAX_ENTRIES = 64;
+/** Larger files are not cached (the parser refuses files over 4 MiB anyway). */
+const CACHEABLE_FILE_BYTES = 4 * 1024 * 1024;
 /** Bump when what is stored changes shape. */
 const FORMAT = 'inferstack-config-cache/1';
 
@@ -55,7 +57,7 @@ export function createConfigLoader(options: ConfigLoaderOptions): (options: Load
     }
     const config = await parse(load);
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir);
       const key = userKey ?? makeUserKey(dir);
       writeEntry(slot, derive(key, inputs.material), { config, files: hostFiles(config) });
       prune(dir);
@@ -65,6 +67,24 @@ export function createConfigLoader(options: ConfigLoaderOptions): (options: Load
     }
     return config;
   };
+}
+
+/**
+ * `mkdir -p`, one directory at a time. Node's own recursive mkdir loops for ever where a parent
+ * exists and mkdir still says ENOENT (a home in /proc, seen with HOME=/proc/self): here any
+ * error but EEXIST ends it, and the cache is not used.
+ */
+function makeDirs(dir: string): void {
+  const parts = resolve(dir).split(sep).filter(Boolean);
+  let path: string = sep;
+  for (const part of parts) {
+    path = join(path, part);
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 function defaultCacheDir(env: NodeJS.ProcessEnv): string | undefined {
@@ -80,8 +100,15 @@ function readInputs(load: LoadConfigOptions, env: NodeJS.ProcessEnv): { slot: st
   let models: Buffer;
   let dotenv: Buffer | null;
   try {
-    models = readFileSync(file);
-    dotenv = existsSync(envPath) ? readFileSync(envPath) : null;
+    // Only what the parser itself would read: a regular file of a sane size (a device such as
+    // /dev/zero, or a huge file, is left to the parser, which refuses it without reading it).
+    const readable = (path: string) => {
+      const info = statSync(path);
+      if (!info.isFile() || info.size > CACHEABLE_FILE_BYTES) throw new Error(`${path} is not a file the cache reads`);
+      return readFileSync(path);
+    };
+    models = readable(file);
+    dotenv = existsSync(envPath) ? readable(envPath) : null;
   } catch {
     return undefined;
   }

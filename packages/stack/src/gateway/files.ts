@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { managedEntryFor, writeLitellmConfig, type DesiredDeployment, type ManagedModelEntry } from '@inferstack/litellm-sync';
 import type { ServiceFile } from '../services/files.js';
-import { wakeableModels } from '../watcher/wake-hook.js';
+import { loadYaml, wakeableModels } from '../watcher/wake-hook.js';
 import { OLD_WAKE_CALLBACK, OLD_WAKE_FILES, PLUGIN_CALLBACK, PLUGIN_FILE, PLUGIN_SOURCE, keysFileName, routesFileName, wakeFileName } from './plugin.js';
 
 /*
@@ -111,7 +111,7 @@ export async function withGatewayDirLock<T>(config: Pick<StackConfig, 'gateway'>
  */
 export async function withPluginCallback(text: string): Promise<string> {
   // yaml is loaded only here: `serve status` starts without it.
-  const { isMap, isSeq, parseDocument, YAMLSeq } = await import('yaml');
+  const { isMap, isSeq, parseDocument, YAMLSeq } = await loadYaml();
   const doc = parseDocument(text);
   if (!isMap(doc.contents)) return text;
   const named = (item: unknown) => String((item as { value?: unknown }).value ?? item);
