@@ -76,7 +76,7 @@ export function createConfigLoader(options: ConfigLoaderOptions): (options: Load
  */
 function makeDirs(dir: string): void {
   const parts = resolve(dir).split(sep).filter(Boolean);
-  let path = sep;
+  let path: string = sep;
   for (const part of parts) {
     path = join(path, part);
     try {
