@@ -80,6 +80,8 @@ describe('renderKubernetes', () => {
       'files/grafana/dashboards/vllm.json',
       'files/grafana/datasources.yaml',
       'files/litellm/config.yaml',
+      // The config names inferstack's plugin: the module is exported beside it.
+      'files/litellm/inferstack_gateway.py',
       'files/prometheus/prometheus.yml',
       'gateway.yaml',
       'grafana.yaml',
@@ -97,7 +99,7 @@ describe('renderKubernetes', () => {
     expect(k.resources[0]).toBe('namespace.yaml');
     expect([...k.resources].sort()).toEqual(r.files.filter((f) => f.path.endsWith('.yaml') && !f.path.startsWith('files/') && f.path !== 'kustomization.yaml').map((f) => f.path).sort());
     expect(k.configMapGenerator.map((g: { name: string; files: string[] }) => [g.name, g.files])).toEqual([
-      ['litellm-config', ['config.yaml=files/litellm/config.yaml']],
+      ['litellm-config', ['config.yaml=files/litellm/config.yaml', 'inferstack_gateway.py=files/litellm/inferstack_gateway.py']],
       ['prometheus-config', ['prometheus.yml=files/prometheus/prometheus.yml']],
       ['grafana-dashboard-overview', ['overview.json=files/grafana/dashboards/overview.json']],
       ['grafana-dashboard-vllm', ['vllm.json=files/grafana/dashboards/vllm.json']],
