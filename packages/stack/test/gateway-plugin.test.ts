@@ -74,8 +74,10 @@ describe("inferstack's plugin in the real LiteLLM", () => {
     ]);
     url = `http://127.0.0.1:${port}`;
     config = { ...config, gateway: { ...config.gateway, url } };
-    await until(async () => ((await fetch(`${url}/health/readiness`)).status === 200 ? true : undefined), 150_000, 'LiteLLM ready');
-  }, 240_000);
+    await until(async () => ((await fetch(`${url}/health/readiness`, { signal: AbortSignal.timeout(3000) })).status === 200 ? true : undefined), 150_000, 'LiteLLM ready').catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${(await docker(['logs', '--tail', '40', `gw-${tag}`], { allowFail: true })).stderr}`);
+    });
+  }, 200_000);
   afterAll(async () => {
     if (containers.length) await docker(['rm', '-f', ...containers], { allowFail: true });
     await docker(['network', 'rm', net], { allowFail: true });
