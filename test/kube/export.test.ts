@@ -147,6 +147,7 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
       'files/grafana/dashboards/system.json',
       'files/grafana/dashboards/vllm.json',
       'files/litellm/config.yaml',
+      'files/litellm/inferstack_gateway.py',
       'files/prometheus/prometheus.yml',
       'gateway.yaml',
       'kustomization.yaml',

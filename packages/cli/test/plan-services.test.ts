@@ -67,7 +67,7 @@ describe('serve plan and the infrastructure services', () => {
       ['prometheus', n.prometheus, 'create'],
     ]);
     // The files up would write are named, and not written.
-    expect(plan.services.find((s) => s.service === 'gateway')!.files).toEqual([gatewayConfig()]);
+    expect(plan.services.find((s) => s.service === 'gateway')!.files).toEqual([gatewayConfig(), join(p.dir, 'litellm', 'inferstack_gateway.py')]);
     expect(plan.services.find((s) => s.service === 'prometheus')!.files).toEqual([join(p.dir, '.inferstack', 'prometheus', 'litellm-key'), promYml()]);
     expect(existsSync(gatewayConfig())).toBe(false);
     expect(existsSync(join(p.dir, '.inferstack'))).toBe(false);
