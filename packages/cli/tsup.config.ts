@@ -53,7 +53,7 @@ const lean: Plugin = {
  * a stack for the commands (src/context.ts) gets `openStack` alone.
  */
 const CONFIG_PARSER_EXPORTS = /^export (type )?\{[^}]*\} from '\.\/(parse-config|schema)\.js';$/gm;
-const CONFIG_PARSER_USERS = [/[\\/]stack[\\/]src[\\/]init-project\.ts$/];
+const CONFIG_PARSER_USERS = [/[\\/]stack[\\/]src[\\/]verbs[\\/]init\.ts$/];
 const librarySources: Plugin = {
   name: 'inferstack-library-sources',
   setup(build) {
@@ -62,7 +62,7 @@ const librarySources: Plugin = {
       const dir = dirs[args.path.slice('@inferstack/'.length)];
       if (!dir) return undefined;
       const index = require.resolve(`../${dir}/src/index.ts`);
-      if (dir === 'stack' && /[\\/]cli[\\/]src[\\/]context\.ts$/.test(args.importer)) return { path: require.resolve('../stack/src/open-stack.ts'), namespace: 'stack-open-only', sideEffects: false };
+      if (dir === 'stack' && /[\\/]cli[\\/]src[\\/]context\.ts$/.test(args.importer)) return { path: require.resolve('../stack/src/stack.ts'), namespace: 'stack-open-only', sideEffects: false };
       if (dir === 'config' && !CONFIG_PARSER_USERS.some((re) => re.test(args.importer))) return { path: index, namespace: 'config-without-parser', sideEffects: false };
       // Their package.json says so too (`"sideEffects": false`); a plugin-resolved path must say it itself.
       return { path: index, sideEffects: false };

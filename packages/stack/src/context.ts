@@ -12,7 +12,7 @@ import {
   type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { StackEvent, StackEventHandler } from './events.js';
-import { connectConfiguredHost, type HostFailure } from './hosts.js';
+import { connectConfiguredHost, type HostFailure } from './hosts/hosts.js';
 import type { ServiceDefinition } from './services/registry.js';
 import type { WatcherProgram } from './services/watcher.js';
 

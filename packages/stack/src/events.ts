@@ -1,7 +1,7 @@
 import type { ApplyEvent } from '@inferstack/docker-ops';
 import type { LockHolder } from '@inferstack/docker-ops';
 import type { GatewaySyncResult } from './gateway/sync.js';
-import type { MonitoringSyncResult } from './monitoring-sync.js';
+import type { MonitoringSyncResult } from './sync/monitoring.js';
 import type { ServiceAction } from './services/registry.js';
 
 /**

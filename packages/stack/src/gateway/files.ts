@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { managedEntryFor, writeLitellmConfig, type DesiredDeployment, type ManagedModelEntry } from '@inferstack/litellm-sync';
 import type { ServiceFile } from '../services/files.js';
-import { loadYaml, wakeableModels } from '../watcher/wake-hook.js';
+import { loadYaml, wakeableModels } from '../watcher/wake-path.js';
 import { OLD_WAKE_CALLBACK, OLD_WAKE_FILES, PLUGIN_CALLBACK, PLUGIN_FILE, PLUGIN_SOURCE, keysFileName, routesFileName, wakeFileName } from './plugin.js';
 
 /*

@@ -15,7 +15,7 @@ import {
   type GatewayEntry,
   type LitellmClient,
 } from '@inferstack/litellm-sync';
-import { containerApiBase } from '../endpoints.js';
+import { containerApiBase } from '../models/endpoints.js';
 import { apiKeyEnvName } from '../services/gateway.js';
 import { routesVersion, withGatewayDirLock, writeGatewayRoutes } from './files.js';
 import { PLUGIN_STATE_PATH } from './plugin.js';

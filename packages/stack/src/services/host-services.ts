@@ -2,7 +2,7 @@ import type { HostSpec, StackConfig } from '@inferstack/config';
 import { ensureService, listServices, removeServiceContainer, type GpuInfo, type ServiceContainer } from '@inferstack/docker-ops';
 import type { HostTarget } from '@inferstack/prometheus-sync';
 import type { StackContext } from '../context.js';
-import { hostsOf, reachHosts, type ReachedHost } from '../hosts.js';
+import { hostsOf, reachHosts, type ReachedHost } from '../hosts/hosts.js';
 import type { ServiceDefinition, ServiceOutcome, ServiceRemoval, ServiceStatus } from './registry.js';
 
 /*

@@ -4,10 +4,10 @@ import { LOCAL_HOST, WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { signalContainer, type ServiceSpec } from '@inferstack/docker-ops';
 import type { HostTarget } from '@inferstack/prometheus-sync';
 import type { StackContext } from '../context.js';
-import { serviceExtraNetworks } from '../networks.js';
+import { serviceExtraNetworks } from '../models/networks.js';
 import { watcherToken } from '../watcher/token.js';
-import { needsWatcher } from '../watcher/wake-hook.js';
-import { hasSeveralHosts } from '../hosts.js';
+import { needsWatcher } from '../watcher/wake-path.js';
+import { hasSeveralHosts } from '../hosts/hosts.js';
 import { otherHostExporters } from './host-services.js';
 import { GATEWAY_CONTAINER_PORT } from './gateway.js';
 import type { ServiceFile } from './files.js';
@@ -221,11 +221,11 @@ export const prometheusService: ServiceDefinition = {
   spec: (ctx) => ({ ...prometheusSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   // A Prometheus that never answers is a clear failure here, as for models.
   async ready(ctx) {
-    const { prometheusClient } = await import('../monitoring-sync.js');
+    const { prometheusClient } = await import('../sync/monitoring.js');
     await prometheusClient(ctx.config).waitUntilReady({ timeoutMs: 60_000 });
   },
   async reload(ctx) {
-    const [{ prometheusClient }, { ReloadUnavailableError }] = await Promise.all([import('../monitoring-sync.js'), import('@inferstack/prometheus-sync')]);
+    const [{ prometheusClient }, { ReloadUnavailableError }] = await Promise.all([import('../sync/monitoring.js'), import('@inferstack/prometheus-sync')]);
     try {
       await prometheusClient(ctx.config).reload();
     } catch (error) {

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { DEFAULT_DOCKER_SOCKET, httpGet, parseDockerAddress, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
-import { serviceExtraNetworks } from '../networks.js';
+import { serviceExtraNetworks } from '../models/networks.js';
 import { WATCHER_TOKEN_ENV, watcherToken } from '../watcher/token.js';
-import { needsWatcher } from '../watcher/wake-hook.js';
+import { needsWatcher } from '../watcher/wake-path.js';
 import type { ServiceDefinition } from './registry.js';
 
 /** Where the watcher's program is copied to in its container. */

@@ -6,7 +6,7 @@ import { StackInputError } from '../errors.js';
 import { watcherServer } from './server.js';
 import { WATCHER_TOKEN_ENV, watcherToken } from './token.js';
 import { writeWakeInfo } from '../gateway/files.js';
-import { wakeableModels } from './wake-hook.js';
+import { wakeableModels } from './wake-path.js';
 import { createWatcher, watchedSpecs, type Watcher, type WatcherOptions } from './watcher.js';
 
 /** Options of `watch`. */

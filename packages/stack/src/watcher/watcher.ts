@@ -13,11 +13,11 @@ import {
   type Lock,
   type ModelContainer,
 } from '@inferstack/docker-ops';
-import { stackContainers } from '../containers.js';
+import { stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { forCall } from '../context.js';
-import { syncIntegrations } from '../integrations.js';
-import { servingModels } from '../serving.js';
+import { syncIntegrations } from '../sync/sync.js';
+import { servingModels } from '../models/serving.js';
 import { putModelAway } from './put-away.js';
 import { WakeLatency } from './wake-latency.js';
 
