@@ -1,20 +1,36 @@
-import { LOCAL_HOST, hashModelSpec, type StackConfig } from '@inferstack/config';
-import {
-  LABEL_STACK,
-  connectDocker,
-  detectGpusLocally,
-  ensureStackIdentity,
-  isLocalDaemon,
-  readStackIdentity,
-  type DockerClient,
-  type GpuInfo,
-  type PublishAddress,
-  type StackIdentity,
-} from '@inferstack/docker-ops';
-import type { StackEvent, StackEventHandler } from './events.js';
-import { connectConfiguredHost, type HostFailure } from './hosts/hosts.js';
-import type { ServiceDefinition } from './services/registry.js';
-import type { WatcherProgram } from './services/watcher.js';
+import type { HostSpec, StackConfig } from '@inferstack/config';
+import type { DockerClient, GpuInfo, PublishAddress, ServiceSpec, StackIdentity } from '@inferstack/docker-ops';
+import type { StackEvent } from './events.js';
+import type { ServiceFile } from './services/types.js';
+
+/*
+ * What every verb works with: the stack's context, as types only. The context is made by
+ * stack.ts (stack-context.ts) and resolved once per call before the verb runs (its config then
+ * holds the stack's key and home). Nothing here imports code of the stack, and nothing imported
+ * here imports this module back.
+ */
+
+/**
+ * The program the managed watcher runs: a directory of ES modules (the `serve` CLI's bundle),
+ * and the file of it that takes `watch` as its command.
+ */
+export interface WatcherProgram {
+  dir: string;
+  main: string;
+}
+
+/** A host that could not be reached, or whose part of a call failed: the other hosts went on. */
+export interface HostFailure {
+  host: string;
+  error: Error;
+  hint?: string;
+}
+
+/** A host reached, with its client. */
+export interface ReachedHost {
+  host: HostSpec;
+  docker: DockerClient;
+}
 
 /** Where the Grafana files that the stack mounts live. */
 export interface GrafanaAssets {
@@ -100,185 +116,64 @@ export interface StackContext {
   readonly hostAddresses: Map<string, PublishAddress>;
 }
 
-/** @internal */
-export function createContext(options: {
-  config: StackConfig;
-  source?: ConfigSource;
-  /** The key `config` was hashed with (when no `source`). */
-  hashKey: string;
-  name?: string;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  extraLabels: Record<string, string>;
-  signal: AbortSignal;
-  services: readonly ServiceDefinition[];
-  grafanaAssets?: GrafanaAssets;
-  docker?: DockerClient;
-  lockWaitMs?: number;
-  watcherProgram?: WatcherProgram;
-  onEvent?: StackEventHandler;
-}): StackContext {
-  let client: Promise<DockerClient> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
-  // The other hosts' clients, by name (see hosts.ts).
-  const hostClients = new Map<string, Promise<DockerClient>>();
-  let gpus: Promise<GpuInfo[] | 'unavailable'> | undefined;
-  const name = options.name ?? options.config.name;
-  // `-p` names the stack whatever models.yaml says: one name everywhere.
-  let config = named(options.config, name);
-  const source = options.source;
-  let hashKey = source?.fixedHashKey ?? source?.provisional.hashKey ?? options.hashKey;
-  let resolved: Promise<void> | undefined;
-  let identity: StackIdentity | undefined;
-  const local = options.docker ? isLocalClient(options.docker) : isLocalDaemon({ env: options.env });
-  const listeners = options.onEvent ? [options.onEvent] : [];
-  const labels = { ...options.extraLabels, [LABEL_STACK]: name };
-
-  const adopt = async (found: StackIdentity) => {
-    identity = found;
-    const key = source?.fixedHashKey ?? found.hashKey;
-    if (source && found.home !== source.provisional.home) {
-      // `~` in the config means the stack's home, not this user's.
-      config = named(await source.load({ hashKey: key, home: found.home }), name);
-    } else if (key !== hashKey) {
-      config = { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
-    }
-    hashKey = key;
-  };
-
-  const ctx: StackContext = {
-    routing: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() },
-    hostFailures: new Map(),
-    hostAddresses: new Map(),
-    get config() {
-      return config;
-    },
-    name,
-    env: options.env,
-    cwd: options.cwd,
-    get hashKey() {
-      return hashKey;
-    },
-    fixedHashKey: source?.fixedHashKey !== undefined,
-    labels,
-    signal: options.signal,
-    services: options.services,
-    ...(options.grafanaAssets ? { grafanaAssets: options.grafanaAssets } : {}),
-    local,
-    ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
-    ...(options.watcherProgram ? { watcherProgram: options.watcherProgram } : {}),
-    emit(event) {
-      for (const listener of listeners) listener(event);
-    },
-    docker(host) {
-      if (host !== undefined && host !== LOCAL_HOST) {
-        let remote = hostClients.get(host);
-        if (!remote) {
-          remote = connectConfiguredHost(config, host, options.env);
-          hostClients.set(host, remote);
-          // As for the default host: a failed connection is tried again by the next call.
-          remote.catch(() => hostClients.delete(host));
-        }
-        return remote;
-      }
-      client ??= connectDocker({ env: options.env });
-      // A failed connection is not remembered: the next call tries again.
-      client.catch(() => {
-        client = undefined;
-      });
-      return client;
-    },
-    localGpus() {
-      gpus ??= local ? detectGpusLocally() : Promise.resolve('unavailable' as const);
-      return gpus;
-    },
-    resolve() {
-      resolved ??= (async () => {
-        const found = await readStackIdentity(await ctx.docker(), name);
-        if (found) await adopt(found);
-      })();
-      resolved.catch(() => {
-        resolved = undefined;
-      });
-      return resolved;
-    },
-    async reloadConfig() {
-      if (!source) return false;
-      await ctx.resolve();
-      const next = named(await source.load({ hashKey: source.fixedHashKey ?? identity?.hashKey ?? hashKey, home: identity?.home ?? source.provisional.home }), name);
-      const changed = JSON.stringify(next) !== JSON.stringify(config);
-      config = next;
-      return changed;
-    },
-    async ensureIdentity() {
-      await ctx.resolve();
-      if (identity) return identity;
-      const made = await ensureStackIdentity(await ctx.docker(), name, {
-        hashKey: source?.provisional.hashKey ?? hashKey,
-        home: source?.provisional.home ?? '/',
-        extraLabels: options.extraLabels,
-      });
-      // Another run may have made it first, with its own key: then that one is the stack's.
-      await adopt(made);
-      return made;
-    },
-  };
-  return ctx;
-}
-
 /**
- * The context of one call: its own event handler and abort signal on top of the stack's.
- * @internal
+ * One infrastructure service of a stack, declared once and read by every verb: `up` starts the
+ * wanted ones in dependency order, `down --all` removes the configured ones, `status` lists
+ * them with their URL, `exportCompose` writes them into the compose file.
  */
-export function forCall(ctx: StackContext, options: { onEvent?: StackEventHandler; signal?: AbortSignal } = {}): StackContext {
-  const signal = options.signal ? AbortSignal.any([ctx.signal, options.signal]) : ctx.signal;
-  const hostAddresses = new Map<string, PublishAddress>();
-  let shown: { base: StackConfig; resolved: number; config: StackConfig } | undefined;
-  // The stack's context underneath (its config and identity are shared), this call's on top:
-  // its signal, its events, its own routing (what one `stop` unrouted, the next `up` routes),
-  // and the host addresses it resolved.
-  return Object.create(ctx, {
-    signal: { value: signal, enumerable: true },
-    routing: { value: { excludedIds: new Set(), readyIds: new Set(), last: Promise.resolve() }, enumerable: true },
-    hostFailures: { value: new Map(), enumerable: true },
-    hostAddresses: { value: hostAddresses, enumerable: true },
-    config: {
-      get() {
-        const base = ctx.config;
-        if (hostAddresses.size === 0) return base;
-        if (shown?.base !== base || shown.resolved !== hostAddresses.size) {
-          shown = { base, resolved: hostAddresses.size, config: withResolvedAddresses(base, hostAddresses) };
-        }
-        return shown.config;
-      },
-      enumerable: true,
-    },
-    emit: {
-      value(event: StackEvent) {
-        ctx.emit(event);
-        options.onEvent?.(event);
-      },
-    },
-  }) as StackContext;
+export interface ServiceDefinition {
+  /** Stable name, e.g. `gateway`, `prometheus`. */
+  readonly id: string;
+  /** Whether this config runs it at all. */
+  configured(config: StackConfig): boolean;
+  /**
+   * Whether `up` starts it now, for services that depend on the host (the DCGM exporter runs
+   * only where there are GPUs). @default configured
+   */
+  wanted?(ctx: StackContext): Promise<boolean>;
+  /** Its container name. */
+  containerName(config: StackConfig): string;
+  /** Services that must be up first (and ready, where they say how): when one fails, this one is not started. */
+  readonly dependsOn?: readonly string[];
+  /** Services started before this one when both run, without depending on them. */
+  readonly after?: readonly string[];
+  /**
+   * The files it mounts (a config, provisioning), as they should be; reads, never writes. `up`
+   * writes those that differ before the container is made or kept, and `plan` shows them (and
+   * the reload they cause) without writing.
+   */
+  files?(ctx: StackContext): Promise<ServiceFile[]>;
+  /**
+   * Other work before its container is made or kept, after its {@link files} are written (a
+   * directory it mounts). `changed`: a running container must reload (see {@link reload}).
+   * `plan` cannot see what it does: give files through {@link files}.
+   */
+  prepare?(ctx: StackContext): Promise<{ changed: boolean }>;
+  /** Its container: image, command, environment (secrets apart), mounts, ports. */
+  spec(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
+  /** Its container as the compose and Kubernetes exports write it, when not {@link spec}. */
+  exportSpec?(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
+  /** Wait until it serves, after it was created, recreated or started. */
+  ready?(ctx: StackContext): Promise<void>;
+  /** Make a kept container read the files that changed ({@link files}, {@link prepare}). */
+  reload?(ctx: StackContext): Promise<void>;
+  /** Where a user reaches it from this machine, if anywhere. */
+  url?(config: StackConfig): string | undefined;
+  /** Whether a missing container is normal for this config (it runs only where the host has GPUs). */
+  absentIsNormal?(config: StackConfig): boolean;
+  /**
+   * Also run on every other Docker host (`hosts:`) that has an address: the exporters, which
+   * Prometheus scrapes on each host (see services/host-services.ts).
+   */
+  onOtherHosts?: OtherHostService;
 }
 
-/** The config with the hosts' addresses that were names replaced by the IP addresses they resolved to. */
-function withResolvedAddresses(config: StackConfig, addresses: ReadonlyMap<string, PublishAddress>): StackConfig {
-  return { ...config, hosts: config.hosts.map((h) => (addresses.has(h.name) ? { ...h, address: addresses.get(h.name)!.ip } : h)) };
-}
-
-/**
- * The config under the stack's name (`-p` wins over models.yaml): also the names derived from
- * it, such as the watcher container's (`<stack>-watcher`), unless the file set one.
- */
-function named(config: StackConfig, name: string): StackConfig {
-  if (config.name === name) return config;
-  const derived = config.watcher.containerName === `${config.name}-watcher`;
-  return { ...config, name, ...(derived ? { watcher: { ...config.watcher, containerName: `${name}-watcher` } } : {}) };
-}
-
-/** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */
-function isLocalClient(docker: DockerClient): boolean {
-  const modem = (docker as unknown as { modem?: { socketPath?: string; host?: string } }).modem;
-  if (modem?.socketPath) return true;
-  return modem?.host === undefined || /^(127\.0\.0\.1|localhost|::1)$/.test(modem.host);
+/** How a service runs on the other Docker hosts of a stack. */
+export interface OtherHostService {
+  /** The port Prometheus scrapes: published on the host's address, on a port Docker picks. */
+  readonly port: number;
+  /** Its container there. */
+  spec(config: StackConfig, host: HostSpec & { address: string }): ServiceSpec;
+  /** Whether it runs on this host, given the host's GPUs (`unavailable`: unknown). @default configured */
+  wanted?(config: StackConfig, gpus: GpuInfo[] | 'unavailable'): boolean;
 }

@@ -1,8 +1,8 @@
 import type { ApplyEvent } from '@inferstack/docker-ops';
 import type { LockHolder } from '@inferstack/docker-ops';
-import type { GatewaySyncResult } from './gateway/sync.js';
-import type { MonitoringSyncResult } from './sync/monitoring.js';
-import type { ServiceAction } from './services/registry.js';
+import type { GatewaySyncResult } from './gateway/types.js';
+import type { MonitoringSyncResult } from './sync/types.js';
+import type { ServiceAction } from './services/types.js';
 
 /**
  * Progress of a stack operation, as data. The stack never prints: a CLI renders these as

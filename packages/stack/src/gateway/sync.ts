@@ -19,6 +19,9 @@ import { containerApiBase } from '../models/endpoints.js';
 import { apiKeyEnvName } from '../services/gateway.js';
 import { routesVersion, withGatewayDirLock, writeGatewayRoutes } from './files.js';
 import { PLUGIN_STATE_PATH } from './plugin.js';
+import type { GatewaySyncResult } from './types.js';
+
+export type { GatewaySyncResult } from './types.js';
 
 /*
  * How a change reaches the gateway. Config-file mode, managed gateway: the config file (the
@@ -90,24 +93,6 @@ export function gatewayClient(config: StackConfig, options: { timeoutMs?: number
     timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_GATEWAY_TIMEOUT_MS ?? 10_000),
     ...(options.retry === false ? { retry: false } : {}),
   });
-}
-
-/** What a gateway sync did. */
-export interface GatewaySyncResult {
-  mode: 'config' | 'api';
-  /** Served names routed after the sync. */
-  routed: string[];
-  added: number;
-  removed: number;
-  /**
-   * Config-file mode, managed gateway: the running gateway took the new routes (its plugin, in
-   * every worker), without a reload or a restart.
-   */
-  applied: boolean;
-  /** The gateway had to be restarted to load the new list (a gateway without the plugin). */
-  restarted: boolean;
-  /** Dry run: the plan lines. */
-  plan?: string[];
 }
 
 /**

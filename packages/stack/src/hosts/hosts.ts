@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import { LOCAL_HOST, hashModelSpec, type HostSpec, type ModelSpec, type StackConfig } from '@inferstack/config';
 import { connectHost, daemonId, PublishAddressError, readStackIdentity, resolvePublishAddress, type DockerClient } from '@inferstack/docker-ops';
-import type { StackContext } from '../context.js';
+import type { HostFailure, ReachedHost, StackContext } from '../context.js';
+
+export type { HostFailure, ReachedHost } from '../context.js';
 import { StackInputError } from '../errors.js';
 
 /*
@@ -45,19 +47,6 @@ export function connectConfiguredHost(config: StackConfig, name: string, env: No
   const host = hostNamed(config, name);
   if (!host) return Promise.reject(new StackInputError(`no host named "${name}" in the config`, { hint: `hosts: ${hostsOf(config).map((h) => h.name).join(', ')}` }));
   return connectHost(host, { env, ...(env.INFERSTACK_HOST_TIMEOUT_MS ? { timeoutMs: Number(env.INFERSTACK_HOST_TIMEOUT_MS) } : {}) });
-}
-
-/** A host that could not be reached, or whose part of a call failed: the other hosts went on. */
-export interface HostFailure {
-  host: string;
-  error: Error;
-  hint?: string;
-}
-
-/** A host reached, with its client. */
-export interface ReachedHost {
-  host: HostSpec;
-  docker: DockerClient;
 }
 
 /** Report a host's failure as an event (and return it). */

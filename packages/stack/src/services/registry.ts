@@ -1,78 +1,12 @@
 import type { HostSpec, StackConfig } from '@inferstack/config';
 import { ensureService, listServices, removeServiceContainer, type GpuInfo, type ServiceSpec } from '@inferstack/docker-ops';
-import type { StackContext } from '../context.js';
+import type { ServiceDefinition, StackContext } from '../context.js';
+import type { ServiceAction, ServiceOutcome, ServiceRemoval, ServiceStatus } from './types.js';
+
+export type { OtherHostService, ServiceDefinition } from '../context.js';
+export type { ServiceAction, ServiceOutcome, ServiceRemoval, ServiceStatus } from './types.js';
 import { ServiceError } from '../errors.js';
-import { writeServiceFiles, type ServiceFile } from './files.js';
-
-/** What `up` did with a service container. */
-export type ServiceAction = 'created' | 'recreated' | 'started' | 'kept';
-
-/**
- * One infrastructure service of a stack, declared once and read by every verb: `up` starts the
- * wanted ones in dependency order, `down --all` removes the configured ones, `status` lists
- * them with their URL, `exportCompose` writes them into the compose file.
- */
-export interface ServiceDefinition {
-  /** Stable name, e.g. `gateway`, `prometheus`. */
-  readonly id: string;
-  /** Whether this config runs it at all. */
-  configured(config: StackConfig): boolean;
-  /**
-   * Whether `up` starts it now, for services that depend on the host (the DCGM exporter runs
-   * only where there are GPUs). @default configured
-   */
-  wanted?(ctx: StackContext): Promise<boolean>;
-  /** Its container name. */
-  containerName(config: StackConfig): string;
-  /** Services that must be up first (and ready, where they say how): when one fails, this one is not started. */
-  readonly dependsOn?: readonly string[];
-  /** Services started before this one when both run, without depending on them. */
-  readonly after?: readonly string[];
-  /**
-   * The files it mounts (a config, provisioning), as they should be; reads, never writes. `up`
-   * writes those that differ before the container is made or kept, and `plan` shows them (and
-   * the reload they cause) without writing.
-   */
-  files?(ctx: StackContext): Promise<ServiceFile[]>;
-  /**
-   * Other work before its container is made or kept, after its {@link files} are written (a
-   * directory it mounts). `changed`: a running container must reload (see {@link reload}).
-   * `plan` cannot see what it does: give files through {@link files}.
-   */
-  prepare?(ctx: StackContext): Promise<{ changed: boolean }>;
-  /** Its container: image, command, environment (secrets apart), mounts, ports. */
-  spec(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
-  /** Its container as the compose and Kubernetes exports write it, when not {@link spec}. */
-  exportSpec?(ctx: StackContext): ServiceSpec | Promise<ServiceSpec>;
-  /** Wait until it serves, after it was created, recreated or started. */
-  ready?(ctx: StackContext): Promise<void>;
-  /** Make a kept container read the files that changed ({@link files}, {@link prepare}). */
-  reload?(ctx: StackContext): Promise<void>;
-  /** Where a user reaches it from this machine, if anywhere. */
-  url?(config: StackConfig): string | undefined;
-  /** Whether a missing container is normal for this config (it runs only where the host has GPUs). */
-  absentIsNormal?(config: StackConfig): boolean;
-  /**
-   * Also run on every other Docker host (`hosts:`) that has an address: the exporters, which
-   * Prometheus scrapes on each host (see services/host-services.ts).
-   */
-  onOtherHosts?: OtherHostService;
-}
-
-/** How a service runs on the other Docker hosts of a stack. */
-export interface OtherHostService {
-  /** The port Prometheus scrapes: published on the host's address, on a port Docker picks. */
-  readonly port: number;
-  /** Its container there. */
-  spec(config: StackConfig, host: HostSpec & { address: string }): ServiceSpec;
-  /** Whether it runs on this host, given the host's GPUs (`unavailable`: unknown). @default configured */
-  wanted?(config: StackConfig, gpus: GpuInfo[] | 'unavailable'): boolean;
-}
-
-/** What happened to one service in `up`. */
-export type ServiceOutcome =
-  | { service: string; container: string; ok: true; action: ServiceAction; reloaded: boolean }
-  | { service: string; container: string; ok: false; error: Error; skipped?: 'dependency-failed' };
+import { writeServiceFiles } from './files.js';
 
 /**
  * The services of `registry` this config runs now, in an order where each comes after what it
@@ -154,9 +88,6 @@ export async function prepareService(ctx: StackContext, service: ServiceDefiniti
   return { changed: prepared.changed || written.some((f) => f.reload !== false) };
 }
 
-/** What `down --all` did with one service container. */
-export type ServiceRemoval = { service: string; container: string; ok: true } | { service: string; container: string; ok: false; error: Error };
-
 /**
  * Remove the service containers this config runs (all configured ones, also those `up` did not
  * start here, such as the DCGM exporter of another host), with their named volumes on request.
@@ -187,15 +118,6 @@ export async function removeServices(ctx: StackContext, options: { volumes: bool
     }),
   );
   return order.flatMap((s) => results.filter((r) => r.service === s.id));
-}
-
-/** One row of the infrastructure part of `status`. */
-export interface ServiceStatus {
-  service: string;
-  container: string;
-  /** Docker's state, or `absent`. */
-  state: string;
-  url: string | null;
 }
 
 /**

@@ -2,7 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { DEFAULT_DOCKER_SOCKET, httpGet, parseDockerAddress, type ServiceSpec } from '@inferstack/docker-ops';
-import type { StackContext } from '../context.js';
+import type { StackContext, WatcherProgram } from '../context.js';
+
+export type { WatcherProgram } from '../context.js';
 import { serviceExtraNetworks } from '../models/networks.js';
 import { WATCHER_TOKEN_ENV, watcherToken } from '../watcher/token.js';
 import { needsWatcher } from '../watcher/wake-path.js';
@@ -10,15 +12,6 @@ import type { ServiceDefinition } from './registry.js';
 
 /** Where the watcher's program is copied to in its container. */
 const PROGRAM_DIR = '/opt/inferstack';
-
-/**
- * The program the managed watcher runs: a directory of ES modules (the `serve` CLI's bundle),
- * and the file of it that takes `watch` as its command.
- */
-export interface WatcherProgram {
-  dir: string;
-  main: string;
-}
 
 /** The daemon's unix socket, when the stack talks to a local one through a socket (the watcher mounts it). */
 function dockerSocket(env: NodeJS.ProcessEnv): string | undefined {

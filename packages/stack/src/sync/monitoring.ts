@@ -6,17 +6,13 @@ import { createPrometheusClient, parseTargets, syncPrometheusTargets, type Prome
 import { containerAddress } from '../models/endpoints.js';
 import { hasSeveralHosts } from '../hosts/hosts.js';
 import { OLD_TARGETS_FILE, targetsFile } from '../services/monitoring.js';
+import type { MonitoringSyncResult } from './types.js';
+
+export type { MonitoringSyncResult } from './types.js';
 
 /** A client for the configured Prometheus. */
 export function prometheusClient(config: StackConfig, options: { timeoutMs?: number } = {}): PrometheusClient {
   return createPrometheusClient({ baseUrl: config.monitoring.prometheusUrl, timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_PROMETHEUS_TIMEOUT_MS ?? 5000) });
-}
-
-/** What a monitoring sync did. */
-export interface MonitoringSyncResult {
-  changed: boolean;
-  targets: Array<{ target: string; model: string; health: string; lastError?: string }>;
-  warnings: string[];
 }
 
 /**

@@ -1,28 +1,12 @@
 import { isIdleStopped, type ModelContainer } from '@inferstack/docker-ops';
 import { allStackContainers, stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
-import type { GatewaySyncResult } from '../gateway/sync.js';
-import type { MonitoringSyncResult } from './monitoring.js';
+import type { GatewaySyncResult } from '../gateway/types.js';
+import type { MonitoringSyncResult, SyncOutcome, SyncResult } from './types.js';
+
+export type { SyncOutcome, SyncResult } from './types.js';
 import { hostsOf, keptModels } from '../hosts/hosts.js';
 import { servingModels } from '../models/serving.js';
-
-/** The outcome of one integration sync: its result, the error that stopped it (and what to do), or skipped (configured off). */
-export type SyncOutcome<T> = { ok: true; result: T } | { ok: false; error: Error; hint: string } | { ok: true; skipped: true };
-
-/** What a sync of the gateway and Prometheus did. */
-export interface SyncResult {
-  /** The model containers that serve, which the gateway and Prometheus now point at. */
-  serving: ModelContainer[];
-  gateway: SyncOutcome<GatewaySyncResult>;
-  monitoring: SyncOutcome<MonitoringSyncResult>;
-  /**
-   * Docker hosts that could not be asked which of their models serve: their models' routes and
-   * targets were left as they were.
-   */
-  unknownHosts: string[];
-  /** Both went well (or were off), and every host could be asked. */
-  ok: boolean;
-}
 
 /** Options of a sync. */
 export interface SyncOptions {

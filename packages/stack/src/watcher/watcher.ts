@@ -15,7 +15,7 @@ import {
 } from '@inferstack/docker-ops';
 import { stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
-import { forCall } from '../context.js';
+import { forCall } from '../stack-context.js';
 import { syncIntegrations } from '../sync/sync.js';
 import { servingModels } from '../models/serving.js';
 import { putModelAway } from './put-away.js';
