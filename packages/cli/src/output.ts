@@ -1,13 +1,11 @@
+import type { Streams } from './reporter.js';
+
+export type { Streams } from './reporter.js';
 import { isAbsolute, relative } from 'node:path';
 import { inspect } from 'node:util';
 import { createConsola, LogLevels, type ConsolaInstance } from 'consola/core';
 import { CliReporter } from './reporter.js';
 
-/** Where the CLI writes. Progress and errors go to `err`, results (tables, JSON) to `out`. */
-export interface Streams {
-  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-}
 
 /**
  * The CLI's output: a consola instance whose one reporter ({@link CliReporter}) writes results

@@ -1,6 +1,11 @@
 import { inspect } from 'node:util';
 import type { ConsolaReporter, LogObject } from 'consola/core';
-import type { Streams } from './output.js';
+
+/** Where the CLI writes. Progress and errors go to `err`, results (tables, JSON) to `out`. */
+export interface Streams {
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
 
 /** A log object as `Output.error` sends it: the message, then detail lines and a hint. */
 interface ErrorFields {

@@ -1,5 +1,5 @@
 import { DEFAULT_GPU_MEMORY_UTILIZATION, parseGpuLabel, type GpuSelection } from '@inferstack/config';
-import type { ModelChange } from './plan.js';
+import type { ModelChange } from './changes.js';
 
 /** One GPU's load: which models hold memory on it, and their `gpu-memory-utilization` summed. */
 export interface GpuLoad {

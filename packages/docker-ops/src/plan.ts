@@ -1,38 +1,12 @@
 import { canonicalArgs, formatGpuLabel, type ModelSpec } from '@inferstack/config';
 import type { ModelContainer, NamedContainer, ObservedSpec } from './containers.js';
+import type { ModelChange } from './changes.js';
 import { hasDevRoutes } from './container-spec.js';
 import { replacementStrategy } from './gpu-map.js';
 import { LABEL_STACK, SPEC_FIELDS, specFieldDigests } from './labels.js';
 import { sameAddress } from './publish-address.js';
 
-/** What `apply` will do for one model. */
-export type ModelChange =
-  | { action: 'create'; key: string; spec: ModelSpec }
-  | {
-      action: 'recreate';
-      key: string;
-      spec: ModelSpec;
-      container: ModelContainer;
-      reason: RecreateReason;
-      changed: string[];
-      /** `rolling`: the new container takes over once ready; `in-place`: the old one goes first (`why`). */
-      strategy: 'rolling' | 'in-place';
-      why?: string;
-    }
-  | { action: 'start'; key: string; spec: ModelSpec; container: ModelContainer }
-  | {
-      action: 'keep';
-      key: string;
-      spec: ModelSpec;
-      container: ModelContainer;
-      adopted: boolean;
-      /** Stopped by the watcher because nobody asked for it: the next request starts it. */
-      idle?: boolean;
-    }
-  | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' | 'other-host' };
-
-export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';
-export type ModelAction = ModelChange['action'];
+export type { ModelAction, ModelChange, RecreateReason } from './changes.js';
 
 /** Options for {@link planModels}. */
 export interface PlanOptions {

@@ -4,8 +4,12 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { managedEntryFor, writeLitellmConfig, type DesiredDeployment, type ManagedModelEntry } from '@inferstack/litellm-sync';
-import type { ServiceFile } from '../services/files.js';
-import { loadYaml, wakeableModels } from '../watcher/wake-path.js';
+import { writeAtomically } from '../atomic-file.js';
+import type { ServiceFile } from '../services/types.js';
+
+export { writeAtomically } from '../atomic-file.js';
+import { wakeableModels } from '../watcher/wake-path.js';
+import { loadYaml } from '../yaml.js';
 import { OLD_WAKE_CALLBACK, OLD_WAKE_FILES, PLUGIN_CALLBACK, PLUGIN_FILE, PLUGIN_SOURCE, keysFileName, routesFileName, wakeFileName } from './plugin.js';
 
 /*
@@ -37,34 +41,6 @@ export function starterConfig(config: Pick<StackConfig, 'gateway'>): string {
 /** The gateway's configuration directory. */
 export function gatewayDir(config: Pick<StackConfig, 'gateway'>): string {
   return dirname(config.gateway.configFile);
-}
-
-/**
- * Replace `file` with `text` atomically: a temporary file beside it, flushed, renamed over it.
- * An existing file keeps its mode unless `mode` is enforced. Returns whether it changed.
- */
-export function writeAtomically(file: string, text: string, options: { mode: number; enforceMode?: boolean }): boolean {
-  let mode = options.mode;
-  if (existsSync(file)) {
-    if (readFileSync(file, 'utf8') === text && (!options.enforceMode || (statSync(file).mode & 0o7777) === options.mode)) return false;
-    if (!options.enforceMode) mode = statSync(file).mode & 0o7777;
-  }
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, file);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  return true;
 }
 
 /** How long a lock of the gateway's directory may be held before it counts as left by a killed run: writes take milliseconds. */

@@ -3,7 +3,7 @@ import type { StackContext } from '../context.js';
 import type { ServiceFile } from './types.js';
 
 export type { ServiceFile } from './types.js';
-import { writeAtomically } from '../gateway/files.js';
+import { writeAtomically } from '../atomic-file.js';
 
 /** The files that differ from what is on disk now, or are missing. Reads, never writes. */
 export function pendingFiles(files: readonly ServiceFile[]): ServiceFile[] {

@@ -221,11 +221,11 @@ export const prometheusService: ServiceDefinition = {
   spec: (ctx) => ({ ...prometheusSpec(ctx.config), extraNetworks: serviceExtraNetworks(ctx.config, ctx.name) }),
   // A Prometheus that never answers is a clear failure here, as for models.
   async ready(ctx) {
-    const { prometheusClient } = await import('../sync/monitoring.js');
+    const { prometheusClient } = await import('../sync/prometheus-client.js');
     await prometheusClient(ctx.config).waitUntilReady({ timeoutMs: 60_000 });
   },
   async reload(ctx) {
-    const [{ prometheusClient }, { ReloadUnavailableError }] = await Promise.all([import('../sync/monitoring.js'), import('@inferstack/prometheus-sync')]);
+    const [{ prometheusClient }, { ReloadUnavailableError }] = await Promise.all([import('../sync/prometheus-client.js'), import('@inferstack/prometheus-sync')]);
     try {
       await prometheusClient(ctx.config).reload();
     } catch (error) {

@@ -2,18 +2,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_HOST, formatGpuLabel, type StackConfig } from '@inferstack/config';
 import { signalContainer, type DockerClient, type ModelContainer } from '@inferstack/docker-ops';
-import { createPrometheusClient, parseTargets, syncPrometheusTargets, type PrometheusClient, type RunningModelTarget } from '@inferstack/prometheus-sync';
+import { parseTargets, syncPrometheusTargets, type RunningModelTarget } from '@inferstack/prometheus-sync';
+import { prometheusClient } from './prometheus-client.js';
 import { containerAddress } from '../models/endpoints.js';
 import { hasSeveralHosts } from '../hosts/hosts.js';
 import { OLD_TARGETS_FILE, targetsFile } from '../services/monitoring.js';
 import type { MonitoringSyncResult } from './types.js';
 
 export type { MonitoringSyncResult } from './types.js';
-
-/** A client for the configured Prometheus. */
-export function prometheusClient(config: StackConfig, options: { timeoutMs?: number } = {}): PrometheusClient {
-  return createPrometheusClient({ baseUrl: config.monitoring.prometheusUrl, timeoutMs: options.timeoutMs ?? Number(config.settings.INFERSTACK_PROMETHEUS_TIMEOUT_MS ?? 5000) });
-}
 
 /**
  * Point Prometheus at exactly the model containers that serve now: write the file_sd targets
