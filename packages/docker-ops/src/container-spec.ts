@@ -10,6 +10,12 @@ import { requireIpAddress } from './publish-address.js';
  */
 export type ArgvStyle = 'serve' | 'api-server';
 
+/**
+ * A container's Engine API create body, as docker-ops sends it. Exported so that the exports
+ * (compose, Kubernetes) translate the very body `up` sends without importing Docker's types.
+ */
+export type ContainerBody = ContainerCreateOptions;
+
 /** Decide the argv style from an image's Entrypoint (`--model` works on both when unsure). */
 export function argvStyleForEntrypoint(entrypoint: string[] | string | null | undefined): ArgvStyle {
   const parts = Array.isArray(entrypoint) ? entrypoint : entrypoint ? entrypoint.split(/\s+/) : [];
@@ -87,7 +93,7 @@ export interface ModelContainerOptions {
  * The Engine API create body for a model container: what the reference tool's `docker run`
  * did (GPUs, IPC host, cpuset, shm, network, HF cache, HF_TOKEN), plus labels and a health check.
  */
-export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerCreateOptions {
+export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerBody {
   const env = { ...spec.env, ...spec.secretEnv };
   const network = modelNetwork(spec, options);
   const addressName = options.generation ? `${spec.containerName}-${options.generation}` : undefined;

@@ -34,7 +34,7 @@ export {
   specFieldDigests,
 } from './labels.js';
 export { HEALTHCHECK_COMMAND, argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions, modelNetwork, vllmCommand } from './container-spec.js';
-export type { ArgvStyle, ModelContainerOptions, ModelNetworks } from './container-spec.js';
+export type { ArgvStyle, ContainerBody, ModelContainerOptions, ModelNetworks } from './container-spec.js';
 export {
   addressOn,
   connectNetwork,

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerClient } from './client.js';
+import type { ContainerBody } from './container-spec.js';
 import { classifyContainerError, connectNetwork, ensureNetwork, removeContainer } from './containers.js';
 import { DockerApiError, DockerOpsError, ForeignContainerError, OperationAbortedError } from './errors.js';
 import { ensureImage } from './images.js';
@@ -121,7 +121,7 @@ export function serviceFieldDigests(spec: ServiceSpec): Record<string, string> {
 }
 
 /** The Engine API create body for a service. */
-export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLabels: Record<string, string> = {}): ContainerCreateOptions {
+export function serviceContainerOptions(spec: ServiceSpec, hash: string, extraLabels: Record<string, string> = {}): ContainerBody {
   const env = { ...spec.env, ...spec.secretEnv };
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};

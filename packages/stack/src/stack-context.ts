@@ -11,7 +11,7 @@ import {
   type PublishAddress,
   type StackIdentity,
 } from '@inferstack/docker-ops';
-import type { ConfigSource, GrafanaAssets, HostFailure, ServiceDefinition, StackContext, WatcherProgram } from './context.js';
+import type { ConfigSource, GrafanaAssets, ServiceDefinition, StackContext, WatcherProgram } from './context.js';
 import type { StackEvent, StackEventHandler } from './events.js';
 import { connectConfiguredHost } from './hosts/hosts.js';
 

@@ -32,13 +32,16 @@ export type { GatewaySyncResult } from './types.js';
  * every worker of a managed gateway.
  */
 
+/** What the gateway's routes need of a serving model: a container, or a Kubernetes Service named like one. */
+export type RouteTarget = Pick<ModelContainer, 'name' | 'key' | 'servedModelName' | 'host' | 'published' | 'addressName'>;
+
 /**
  * What the gateway should route to: one deployment per serving container, each reached by the
  * name of its own generation (see docker-ops' `addressName`), never by a name a replacement
  * takes over. An API key is only named in config-file mode (`os.environ/...`, which the plugin
  * sets from the stack's keys file).
  */
-export function desiredDeployments(config: StackConfig, serving: readonly ModelContainer[], mode: 'config' | 'api'): DesiredDeployment[] {
+export function desiredDeployments(config: StackConfig, serving: readonly RouteTarget[], mode: 'config' | 'api'): DesiredDeployment[] {
   return serving.flatMap((c) => {
     const spec = config.models.find((m) => m.key === c.key);
     const apiKey = gatewayApiKey(config, c.key, mode);

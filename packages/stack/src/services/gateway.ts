@@ -3,7 +3,6 @@ import { basename, dirname, join } from 'node:path';
 import type { StackConfig } from '@inferstack/config';
 import { waitUntilHealthy, type ServiceSpec } from '@inferstack/docker-ops';
 import { serviceExtraNetworks } from '../models/networks.js';
-import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
 import type { ServiceDefinition } from './registry.js';
 

@@ -1,7 +1,7 @@
-import type { HostSpec, StackConfig } from '@inferstack/config';
-import { ensureService, listServices, removeServiceContainer, type GpuInfo, type ServiceSpec } from '@inferstack/docker-ops';
+import type { StackConfig } from '@inferstack/config';
+import { ensureService, listServices, removeServiceContainer } from '@inferstack/docker-ops';
 import type { ServiceDefinition, StackContext } from '../context.js';
-import type { ServiceAction, ServiceOutcome, ServiceRemoval, ServiceStatus } from './types.js';
+import type { ServiceOutcome, ServiceRemoval, ServiceStatus } from './types.js';
 
 export type { OtherHostService, ServiceDefinition } from '../context.js';
 export type { ServiceAction, ServiceOutcome, ServiceRemoval, ServiceStatus } from './types.js';

@@ -9,7 +9,6 @@ import {
   type GpuInfo,
   type ModelChange,
   type ModelOutcome,
-  type DockerClient,
   type StackIdentity,
 } from '@inferstack/docker-ops';
 import type { ModelSpec } from '@inferstack/config';
@@ -22,7 +21,7 @@ import { handOver } from '../models/drain.js';
 import { planOnHosts, type HostedChange, type HostPlanPart, type HostPlanStatus } from './plan.js';
 import { selectedModels } from '../models/select.js';
 import { gatewayStarted, requireGatewayKey } from '../services/gateway.js';
-import { ensureOtherHostServices, type HostServiceOutcome } from '../services/host-services.js';
+import { ensureOtherHostServices } from '../services/host-services.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from '../services/registry.js';
 import { privateNetworkName } from '../models/networks.js';
 import { requireWakePath } from '../watcher/wake-path.js';

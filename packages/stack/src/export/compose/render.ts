@@ -1,6 +1,6 @@
 import { isSecretName, type ModelSpec, type StackConfig } from '@inferstack/config';
 import { modelContainerOptions, serviceContainerOptions, serviceSpecHash, startOrder, type ArgvStyle, type ServiceSpec } from '@inferstack/docker-ops';
-import type { ContainerCreateOptions } from 'dockerode';
+import type { ContainerBody } from '@inferstack/docker-ops';
 import { Document } from 'yaml';
 import { apiKeyEnvName } from '../../services/gateway.js';
 
@@ -171,7 +171,7 @@ function seconds(ns: number | undefined): string | undefined {
 }
 
 /** Translate an Engine API create body into a compose service; `secretNames` maps env names to `${...}`. */
-export function fromCreateOptions(create: ContainerCreateOptions, secretNames: Record<string, string>, namedVolumes: Set<string>): ComposeService {
+export function fromCreateOptions(create: ContainerBody, secretNames: Record<string, string>, namedVolumes: Set<string>): ComposeService {
   const host = create.HostConfig ?? {};
   const environment: Record<string, string> = {};
   for (const item of create.Env ?? []) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffKubernetesFiles, hasKubernetesChanges } from './diff.js';
-import type { KubernetesFile } from './render.js';
+import type { KubernetesFile } from './types.js';
 
 const deployment = (name: string, image: string) => `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  image: ${image}\n`;
 const service = (name: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n`;

@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { compareText, type KubeObjectRef } from './objects.js';
-import type { KubernetesFile } from './render.js';
+import type { KubernetesFile } from './types.js';
 
 /*
  * What an export would change in a directory that holds an earlier one: per file added, changed,
