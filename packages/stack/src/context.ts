@@ -42,7 +42,9 @@ export interface GrafanaAssets {
 
 /**
  * How the stack's config is loaded, and with what key and home directory (the identity's, once
- * known: see {@link StackContext.resolve}).
+ * known: see {@link StackContext.resolve}). The files are read once per call: a different key
+ * only changes the spec hashes (rehashed in place); they are read again only when the stack's
+ * home is not this user's (`~` in models.yaml means the stack's home, e.g. under sudo).
  */
 export interface ConfigSource {
   load(identity: { hashKey: string; home: string }): Promise<StackConfig>;
@@ -85,8 +87,9 @@ export interface StackContext {
   /** GPUs of this machine (nvidia-smi), asked once; `unavailable` without a driver or remote. */
   localGpus(): Promise<GpuInfo[] | 'unavailable'>;
   /**
-   * Read the stack's identity from Docker and, when it has one, load the config with its key
-   * and home directory, so that every user plans the same. Once per stack.
+   * Read the stack's identity from Docker and, when it has one, take its key and home directory
+   * for the config, so that every user plans the same. Once per stack; `openStack` runs it
+   * before every verb that touches Docker, so no verb sees the config change under it.
    */
   resolve(): Promise<void>;
   /** The stack's identity, made now with this run's key and home when it has none (`up`). */

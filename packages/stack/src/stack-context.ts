@@ -61,7 +61,7 @@ export function createContext(options: {
       // `~` in the config means the stack's home, not this user's.
       config = named(await source.load({ hashKey: key, home: found.home }), name);
     } else if (key !== hashKey) {
-      config = { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
+      config = rehashed(config, key);
     }
     hashKey = key;
   };
@@ -195,6 +195,14 @@ function named(config: StackConfig, name: string): StackConfig {
   if (config.name === name) return config;
   const derived = config.watcher.containerName === `${config.name}-watcher`;
   return { ...config, name, ...(derived ? { watcher: { ...config.watcher, containerName: `${name}-watcher` } } : {}) };
+}
+
+/**
+ * The config with its models' spec hashes made with another key: the key enters nothing else,
+ * so the files need not be read again. @internal
+ */
+export function rehashed(config: StackConfig, key: string): StackConfig {
+  return { ...config, models: config.models.map((m) => ({ ...m, specHash: hashModelSpec(m, key) })) };
 }
 
 /** Whether an injected client talks to a daemon on this machine (a socket, or loopback TCP). */

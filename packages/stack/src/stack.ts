@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { loadConfig, MAX_STACK_NAME_LENGTH, type LoadConfigOptions, type StackConfig } from '@inferstack/config';
 import type { DockerClient } from '@inferstack/docker-ops';
 import type { GrafanaAssets, StackContext } from './context.js';
-import { createContext, forCall } from './stack-context.js';
+import { createContext, forCall, rehashed } from './stack-context.js';
 import type { StackEventHandler } from './events.js';
 import type { ComposeExport } from './export/compose/export.js';
 import type { KubernetesExport, KubernetesExportOptions } from './export/kubernetes/export.js';
@@ -145,11 +145,11 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
   let fixedHashKey = options.hashKey ?? (env.INFERSTACK_HASH_KEY || undefined);
   const provisional = { hashKey: fixedHashKey ?? legacyHashKey(env) ?? randomBytes(32).toString('hex'), home };
   let config = options.config ?? (await load(provisional));
-  // INFERSTACK_HASH_KEY may also come from .env.
+  // INFERSTACK_HASH_KEY may also come from .env: the same config, hashed with it.
   if (!options.config && fixedHashKey === undefined && config.settings.INFERSTACK_HASH_KEY) {
     fixedHashKey = config.settings.INFERSTACK_HASH_KEY;
     provisional.hashKey = fixedHashKey;
-    config = await load(provisional);
+    config = rehashed(config, fixedHashKey);
   }
   const ctx: StackContext = createContext({
     config,
@@ -167,6 +167,13 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.watcherProgram ? { watcherProgram: options.watcherProgram } : {}),
   });
+  // Every call that touches Docker starts from the stack's identity (read once per stack): the
+  // config its verb sees is final, hashed with the stack's key and read with its home.
+  const begin = async (o: CallOptions): Promise<StackContext> => {
+    const call = forCall(ctx, o);
+    await call.resolve();
+    return call;
+  };
   return {
     get config() {
       return ctx.config;
@@ -175,22 +182,23 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
       return ctx.name;
     },
     secrets: secretValues(config),
-    plan: (o = {}) => plan(forCall(ctx, o), o),
-    up: (o = {}) => up(forCall(ctx, o), o),
-    stop: (o = {}) => stopOrDown(forCall(ctx, o), 'stop', o),
-    down: (o = {}) => stopOrDown(forCall(ctx, o), 'down', o),
-    sync: (o = {}) => {
-      const c = forCall(ctx, o);
+    plan: async (o = {}) => plan(await begin(o), o),
+    up: async (o = {}) => up(await begin(o), o),
+    stop: async (o = {}) => stopOrDown(await begin(o), 'stop', o),
+    down: async (o = {}) => stopOrDown(await begin(o), 'down', o),
+    sync: async (o = {}) => {
+      const c = await begin(o);
       // A dry run changes nothing, so it needs no lock.
       return o.dryRun ? syncIntegrations(c, { dryRun: true }) : withLock(c, 'serve sync', () => syncIntegrations(c));
     },
-    status: (o = {}) => status(forCall(ctx, o)),
-    logs: async (model, o = {}) => (await import('./verbs/logs.js')).logs(forCall(ctx, o), model, o),
+    status: async (o = {}) => status(await begin(o)),
+    logs: async (model, o = {}) => (await import('./verbs/logs.js')).logs(await begin(o), model, o),
     // Loaded when called: `serve status` and `serve up` start without the exporters (and the
     // HTTP client the Kubernetes export's renderers bring), the watcher or the log follower.
+    // The exports render the config as the files say: they need no Docker, so no identity.
     exportCompose: async (o = {}) => (await import('./export/compose/export.js')).exportCompose(forCall(ctx, o)),
     exportKubernetes: async (o = {}) => (await import('./export/kubernetes/export.js')).exportKubernetes(forCall(ctx, o), o),
-    watch: async (o = {}) => (await import('./watcher/watch.js')).watch(forCall(ctx, o), o),
+    watch: async (o = {}) => (await import('./watcher/watch.js')).watch(await begin(o), o),
   };
 }
 

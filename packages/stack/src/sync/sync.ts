@@ -46,7 +46,6 @@ export async function syncIntegrations(ctx: StackContext, options: SyncOptions =
 
 async function syncNow(ctx: StackContext, options: SyncOptions): Promise<SyncResult> {
   // This stack's models: those on its network (the gateway and Prometheus serve no other stack).
-  await ctx.resolve();
   let containers = options.containers;
   let unknownHosts = options.unknownHosts ?? new Set<string>();
   let notAsked = new Set<string>();

@@ -21,7 +21,6 @@ export interface LogsOptions {
  * returned; with it, passed to `onData` as it comes. The caller masks secrets before showing it.
  */
 export async function logs(ctx: StackContext, model: string, options: LogsOptions = {}): Promise<string> {
-  await ctx.resolve();
   // The model's own host when the config names it (else every host: a model no longer configured).
   const spec = ctx.config.models.find((m) => m.key === model);
   const hosts = spec && hasSeveralHosts(ctx.config) ? [hostNamed(ctx.config, hostOf(spec))!] : undefined;

@@ -85,8 +85,7 @@ export async function planOnHosts(
   ctx: StackContext,
   options: PlanOptions & { requireDefault?: boolean; reached?: { reached: ReachedHost[]; failed: HostFailure[] } } = {},
 ): Promise<{ plan: Omit<StackPlan, 'services'>; parts: HostPlanPart[]; failed: HostFailure[] }> {
-  // The other hosts are reached while the stack's identity is read (on the default host).
-  const [, connected] = await Promise.all([ctx.resolve(), options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true })]);
+  const connected = await (options.reached ?? reachHosts(ctx, { requireDefault: options.requireDefault, distinct: true }));
   const { config } = ctx;
   const models = selectedModels(config, options.models, ctx.cwd);
   // Idle models that nothing could wake are refused here, before anything changes.

@@ -63,13 +63,8 @@ function uptime(status: string): string | null {
  * each to the gateway and Prometheus, all asked in parallel. Changes nothing.
  */
 export async function status(ctx: StackContext): Promise<StackStatus> {
-  // Every question is asked at once: the stack's identity (on the default host), each host's
-  // containers (then, on this machine, each running model's load), the gateway, Prometheus and
-  // the watcher. What depends on the identity (the key of the spec hashes, the config as its
-  // home reads it) is worked out from the answers afterwards.
-  const resolved = ctx.resolve();
-  // Awaited below; until then a failure must not count as unhandled.
-  resolved.catch(() => {});
+  // Every question is asked at once: each host's containers (then, on this machine, each
+  // running model's load), the gateway, Prometheus and the watcher.
   const first = ctx.config;
   const asked = Promise.all([
     first.gateway.mode === 'none' ? undefined : import('../gateway/sync.js').then((m) => m.gatewayEntries(first)),
@@ -86,7 +81,6 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
       // The loads of the models of this machine's daemon, as soon as they are listed.
       r.host.local && ctx.local ? containers.then((c) => modelLoads(c, first.network)) : undefined,
     ]);
-    await resolved;
     return {
       containers: found,
       services: services ? serviceStatuses(ctx.config, ctx.services, services) : await otherHostServiceStatuses(ctx, r),
@@ -94,7 +88,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
       loads,
     };
   });
-  await resolved;
+  // Reaching the hosts resolved those whose address is a name: what they publish on is compared by IP.
   const { config } = ctx;
   const [entries, scrapes, watched] = await asked;
   const local = listed.results.find((r) => r.host.local);

@@ -76,7 +76,6 @@ function clean(models: readonly { ok: boolean }[], services: readonly { ok: bool
 export async function stopOrDown(ctx: StackContext, mode: 'stop' | 'down', options: DownOptions = {}): Promise<StopResult> {
   if (options.volumes && !options.all) throw new StackInputError('--volumes goes with --all', { hint: 'serve down --all --volumes' });
   if (options.all && options.models?.length) throw new StackInputError('--all removes the whole stack: name no models with it');
-  await ctx.resolve();
   const { config } = ctx;
   const requested = options.models?.length ? ` ${options.models.join(' ')}` : '';
   const { reached } = await reachHosts(ctx, { requireDefault: true, distinct: true });

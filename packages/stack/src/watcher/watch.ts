@@ -32,7 +32,6 @@ export interface WatchOptions extends WatcherOptions {
  * clear reason instead of waiting for a watcher that is gone.
  */
 export async function watch(ctx: StackContext, options: WatchOptions = {}): Promise<void> {
-  await ctx.resolve();
   const inContainer = ctx.env.INFERSTACK_WATCHER_CONTAINER === '1';
   if (watchedSpecs(ctx.config.models).length === 0) {
     ctx.emit({ type: 'note', level: 'warn', message: 'no model has an idle policy or a swap group: the watcher only keeps the gateway and Prometheus in step' });
