@@ -146,16 +146,19 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     expect(fake.models.map((m) => m.id)).toEqual(['cfg-old']);
   });
 
-  it('waits for /model/info to show the change (other workers poll the DB)', async () => {
-    const { client } = await setup({ propagationDelayMs: 300 });
-    const started = Date.now();
+  // Writes served by one worker, reads by the other, which sees the DB only when it reloads.
+  const writesToFirst = ({ method }: { method: string }) => (method === 'POST' ? 0 : 1);
+
+  it('waits for /model/info to show the change (the worker that answers reloads from the DB later)', async () => {
+    const { fake, client } = await setup({ workers: 2, reloadIntervalMs: 300, balance: writesToFirst });
     const { report } = await sync(client, [d('a'), d('b')]);
     expect(report).toMatchObject({ ok: true, verified: true });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const readBack = fake.requests.filter((r) => r.path === '/model/info').slice(1);
+    expect(readBack.length).toBeGreaterThanOrEqual(2);
   });
 
   it('reports what did not show up in time instead of claiming success', async () => {
-    const { client } = await setup({ propagationDelayMs: 5000 });
+    const { client } = await setup({ workers: 2, reloadIntervalMs: 60_000, balance: writesToFirst });
     const { report } = await sync(client, [d('a')], { timeoutMs: 200, intervalMs: 50 });
     expect(report).toMatchObject({ ok: false, verified: false, pending: ['inferstack-inference-a'], added: ['inferstack-inference-a'] });
   });
