@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLitellm, type FakeLitellmOptions, startFakeLitellm } from '../test/fake-litellm-api.mjs';
 import { applyGatewaySyncApi } from './apply-api.js';
 import { createLitellmClient, type LitellmClient } from './client.js';
-import { LitellmAuthError, LitellmNoDatabaseError } from './errors.js';
+import { LitellmAuthError, LitellmNoDatabaseError, type LitellmSyncError } from './errors.js';
 import { planGatewaySync } from './plan.js';
 import type { DesiredDeployment } from './types.js';
 
@@ -144,6 +144,22 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     expect(report).toMatchObject({ ok: false, removed: [] });
     expect(report.failed[0]?.error.message).toMatch(/cfg-old comes from the gateway's config file/);
     expect(fake.models.map((m) => m.id)).toEqual(['cfg-old']);
+  });
+
+  it("never writes over an entry of the gateway's config file: reported as failed, the rest applied", async () => {
+    // The user's config file has an entry with the id a deployment of ours would get.
+    const clash = { model_name: 'theirs', litellm_params: { model: 'openai/theirs' }, model_info: { id: 'inferstack-inference-a' } };
+    const { fake, client } = await setup({ configModels: [clash, handConfig] });
+    const { report } = await sync(client, [d('a'), d('b')]);
+    expect(report).toMatchObject({ ok: false, verified: true, added: ['inferstack-inference-b'], removed: [], replaced: [] });
+    expect(report.failed).toHaveLength(1);
+    const error = report.failed[0]!.error as LitellmSyncError;
+    expect(error.message).toMatch(/inferstack-inference-a .*config file/);
+    expect(error.hint).toMatch(/remove .*inferstack-inference-a.* from the gateway's config file.*or use config-file sync/);
+    // Nothing was sent for it, and the user's entry still routes where it did.
+    expect(fake.requests.filter((r) => r.path === '/model/new').map((r) => JSON.parse(r.body).model_info.id)).toEqual(['inferstack-inference-b']);
+    const theirs = await client.modelInfo({ modelId: 'inferstack-inference-a' });
+    expect(theirs[0]).toMatchObject({ model_name: 'theirs', model_info: { db_model: false } });
   });
 
   // Writes served by one worker, reads by the other, which sees the DB only when it reloads.
