@@ -179,6 +179,15 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     expect(report).toMatchObject({ ok: false, verified: false, pending: ['inferstack-inference-a'], added: ['inferstack-inference-a'] });
   });
 
+  it('reads nothing back with verify: false (a caller that asks every worker itself)', async () => {
+    const { fake, client } = await setup({ workers: 2, reloadIntervalMs: 60_000, balance: writesToFirst });
+    const changes = planGatewaySync([d('a')], await client.modelInfo());
+    const before = fake.requests.length;
+    const report = await applyGatewaySyncApi(changes, { client, verify: false });
+    expect(report).toMatchObject({ ok: true, verified: false, pending: [], added: ['inferstack-inference-a'] });
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/model/new']);
+  });
+
   it('retries a proxy that answers 503 for a moment', async () => {
     const { fake, client } = await setup();
     fake.failNext(2, 503);

@@ -15,12 +15,13 @@ export interface ApplyApiOptions {
   /** Changes sent at the same time (a replace is always delete-then-add, in order). @default 4 */
   concurrency?: number;
   /**
-   * How long to read `/model/info` back until it shows the wanted state. Other workers and
-   * replicas pick DB changes up by polling (every 30 s in recent versions), so with several
-   * workers this needs to be longer than that.
+   * How long to read `/model/info` back until it shows the wanted state. The worker that answers
+   * may be one that has not reloaded from the database yet (LiteLLM: every 30 s by default), so
+   * with several workers this needs to be longer than that. `false`: no read-back, for a caller
+   * that asks every worker itself (`verified` stays false; `ok` means no change failed).
    * @default { timeoutMs: 35000, intervalMs: 250 }
    */
-  verify?: { timeoutMs?: number; intervalMs?: number };
+  verify?: { timeoutMs?: number; intervalMs?: number } | false;
   signal?: AbortSignal;
   /** @default node:timers/promises setTimeout */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -36,7 +37,7 @@ export interface FailedGatewayChange {
 
 /** What {@link applyGatewaySyncApi} did. */
 export interface GatewaySyncReport {
-  /** Every change applied and `/model/info` shows the wanted state. */
+  /** Every change applied and `/model/info` shows the wanted state (without a read-back: every change applied). */
   ok: boolean;
   /** Ids added / replaced / removed (the new id for replacements). */
   added: string[];
@@ -163,6 +164,12 @@ export async function applyGatewaySyncApi(
     queue = [...phase];
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, phase.length)) }, worker));
     if (fatal !== undefined) throw fatal;
+  }
+
+  if (options.verify === false) {
+    report.ok = report.failed.length === 0;
+    report.durationMs = now() - started;
+    return report;
   }
 
   // Read back. Failed changes are left out: their state is not expected to hold.
