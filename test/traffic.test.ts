@@ -11,17 +11,25 @@ import { longRequest, startTraffic } from './support/traffic.mjs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Mode = 'ok' | 'fail' | 'no-choices' | 'cut' | 'hang' | 'echo-auth';
+type Mode = 'ok' | 'fail' | 'no-choices' | 'cut' | 'hang' | 'echo-auth' | 'wrong-model' | 'reset';
 
-/** A local OpenAI-ish server whose behaviour the test switches: the failures traffic must see. */
+/**
+ * A local OpenAI-ish server whose behaviour the test switches: the failures traffic must see.
+ * It answers as the stand-in does ("Hello from <model>!") and counts the requests each
+ * connection carried, and for which models.
+ */
 function flakyServer() {
   const state = { mode: 'ok' as Mode, cutAfter: 4 };
   const hung = new Set<http.ServerResponse>();
+  /** Per connection: the models of the requests it carried, in order. */
+  const connections = new Map<object, string[]>();
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as { stream?: boolean; max_tokens?: number };
+      const body = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as { model?: string; stream?: boolean; max_tokens?: number };
+      const carried = connections.get(req.socket) ?? [];
+      connections.set(req.socket, [...carried, String(body.model)]);
       const json = (status: number, value: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
@@ -35,6 +43,12 @@ function flakyServer() {
           return json(401, { error: { message: `Invalid key: ${req.headers.authorization}` } });
         case 'no-choices':
           return json(200, { id: 'x', object: 'chat.completion' });
+        case 'reset':
+          // The connection goes away with the request unanswered, as a kept-alive connection
+          // that a server closes while the client sends on it.
+          return req.socket.destroy();
+        case 'wrong-model':
+          return json(200, { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from another-model! You said: ping' }, finish_reason: 'stop' }] });
         case 'hang':
           hung.add(res);
           res.on('close', () => hung.delete(res));
@@ -54,15 +68,16 @@ function flakyServer() {
           return;
         }
         case 'ok':
-          if (!body.stream) return json(200, { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'pong' }, finish_reason: 'stop' }] });
+          if (!body.stream) return json(200, { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: `Hello from ${body.model}! You said: ping` }, finish_reason: 'stop' }] });
           res.writeHead(200, { 'content-type': 'text/event-stream' });
-          for (let i = 0; i < (body.max_tokens ?? 3); i++) res.write(chunk(`t${i} `, i === (body.max_tokens ?? 3) - 1 ? 'length' : null));
+          for (let i = 0; i < (body.max_tokens ?? 3); i++) res.write(chunk(i === 0 ? 'Hello from ' : i === 1 ? `${body.model}! ` : `t${i} `, i === (body.max_tokens ?? 3) - 1 ? 'length' : null));
           return res.end('data: [DONE]\n\n');
       }
     });
   });
   return {
     state,
+    connections,
     async start() {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -180,6 +195,77 @@ describe('traffic against a server that fails on demand', () => {
     expect(r.failures[0]!.error).toContain('Invalid key: Bearer ***');
     expect(JSON.stringify(r.requests)).not.toContain('SECRET');
     expect(r.summary()).not.toContain('SECRET');
+  });
+
+  it('gives each own-connection client one kept-alive connection for all its requests, and records who answered', async () => {
+    flaky.state.mode = 'ok';
+    flaky.connections.clear();
+    const traffic = startTraffic({ url, models: ['a', 'b'], concurrency: 2, ownConnection: true, pauseMs: 5 });
+    await sleep(400);
+    const report = await traffic.stop();
+    expect(report.failures).toEqual([]);
+    // Two clients per model, one connection each, and no connection carried both models.
+    const carried = [...flaky.connections.values()];
+    expect(carried).toHaveLength(4);
+    for (const models of carried) expect(new Set(models).size).toBe(1);
+    expect(carried.filter((m) => m[0] === 'a')).toHaveLength(2);
+    expect(carried.flat()).toHaveLength(report.requests.length);
+    for (const model of ['a', 'b']) {
+      const m = report.models[model]!;
+      expect(m.requests).toBeGreaterThan(8);
+      expect(m.wrongModel).toBe(0);
+      expect(m.unnamed).toBe(0);
+    }
+    for (const r of report.requests) expect(r.from).toBe(r.model);
+    // Every request after a client's first went on its kept-alive connection.
+    expect(report.requests.filter((r) => !r.reused)).toHaveLength(4);
+
+    // Streaming: the name is read from the chunks as they come.
+    const streamed = await (async () => {
+      const t = startTraffic({ url, models: ['c'], stream: true, maxTokens: 4, ownConnection: true });
+      await sleep(100);
+      return t.stop();
+    })();
+    expect(streamed.requests.length).toBeGreaterThan(0);
+    expect(streamed.requests.every((r) => r.ok && r.from === 'c')).toBe(true);
+  });
+
+  it('counts answers from another model, and answers that name none', async () => {
+    flaky.state.mode = 'wrong-model';
+    const wrong = startTraffic({ url, models: ['m'], pauseMs: 5 });
+    await sleep(100);
+    const w = await wrong.stop();
+    expect(w.models.m!.requests).toBeGreaterThan(0);
+    expect(w.models.m!.wrongModel).toBe(w.models.m!.requests);
+    expect(w.requests[0]).toMatchObject({ ok: true, from: 'another-model' });
+    // A stream cut after "Hello from " names nobody.
+    flaky.state.mode = 'ok';
+    const unnamed = startTraffic({ url, models: ['m'], stream: true, maxTokens: 1, pauseMs: 5 });
+    await sleep(100);
+    const u = await unnamed.stop();
+    expect(u.models.m!.unnamed).toBe(u.models.m!.requests);
+    expect(u.models.m!.wrongModel).toBe(0);
+  });
+
+  it('counts a kept-alive connection that goes away under a request as one failure, and never sends that request again', async () => {
+    flaky.state.mode = 'ok';
+    flaky.connections.clear();
+    const traffic = startTraffic({ url, models: ['m'], ownConnection: true, pauseMs: 10, failurePauseMs: 50 });
+    await sleep(150);
+    flaky.state.mode = 'reset';
+    await sleep(300);
+    flaky.state.mode = 'ok';
+    await sleep(150);
+    const report = await traffic.stop();
+    const m = report.models.m!;
+    expect(m.failures).toBeGreaterThan(0);
+    // What the server received is exactly what the client counted: nothing was sent twice.
+    expect([...flaky.connections.values()].flat()).toHaveLength(m.requests);
+    const first = report.failures[0]!;
+    expect(first).toMatchObject({ status: 0, reused: true });
+    expect(first.error).toMatch(/socket hang up|ECONNRESET/);
+    // Afterwards the client opened a new connection and went on.
+    expect(report.requests.filter((r) => r.ok && r.start > report.failures.at(-1)!.end).length).toBeGreaterThan(0);
   });
 
   it('reports a long stream the server closes mid-way as cut, with the chunks received', async () => {

@@ -20,6 +20,12 @@ export interface TrafficOptions {
   failurePauseMs?: number;
   /** Extra members of every request body. */
   extraBody?: Record<string, unknown>;
+  /**
+   * Each client keeps one connection of its own alive between its requests, as an OpenAI SDK
+   * client does (a request is never sent twice either way). @default false (one keep-alive pool
+   * shared by all clients)
+   */
+  ownConnection?: boolean;
 }
 
 /** One request a client made. Times are epoch milliseconds (`Date.now()`). */
@@ -37,12 +43,20 @@ export interface TrafficRecord {
   error: string;
   /** SSE data events received (streaming), not counting `[DONE]`. */
   chunks: number;
+  /** The served model the answer names (the vLLM stand-in's "Hello from <name>!"), if any. */
+  from?: string;
+  /** It went on a kept-alive connection that had carried a request before. */
+  reused: boolean;
 }
 
 export interface ModelStats {
   requests: number;
   ok: number;
   failures: number;
+  /** Successful answers that name another model than the one asked. */
+  wrongModel: number;
+  /** Successful answers that name no model (e.g. cut by max_tokens before the name). */
+  unnamed: number;
   /** Latency of the successful requests, in ms (undefined when none succeeded). */
   latencyMs: { p50?: number; p95?: number; max?: number };
   /** Start of the first failed request, end of the last one (epoch ms). */

@@ -4,6 +4,12 @@
 // completion or truncation is reported. Plain JavaScript (types in traffic.d.mts) so that vitest
 // tests and the node benchmarks in bench/ use the same code.
 //
+// Two kinds of clients. By default all clients share one keep-alive pool. With `ownConnection`
+// each client keeps one connection of its own, as an OpenAI SDK client does, and reuses it
+// request after request; a request is never sent again (node:http does not retry), so a
+// connection the server resets under a request is a failure, recorded as on a reused connection.
+// Every answer is checked for who gave it: the vLLM stand-in answers "Hello from <served name>!".
+//
 // node:http rather than fetch: Node 20's fetch never settles when the peer closes a connection
 // right after accepting it, which is what docker-proxy does for a published port whose container
 // is not listening (yet, or any more) — exactly the moments these measurements are about.
@@ -16,6 +22,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_FAILURE_PAUSE_MS = 100;
 /** Error texts are cut to this length. */
 const MAX_ERROR_CHARS = 300;
+/** The vLLM stand-in's answer names the served model it came from. */
+const GREETING = /Hello from ([^!\s]+)!/;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -32,7 +40,7 @@ function redact(text, key) {
  * `{ status, headers }` after calling `onData` for every body chunk; rejects on a connection error,
  * a connection closed before the body ended, or the deadline.
  */
-function post(url, { key, body, timeoutMs, agent, onResponse, onData }) {
+function post(url, { key, body, timeoutMs, agent, onRequest, onResponse, onData }) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const lib = u.protocol === 'https:' ? https : http;
@@ -74,6 +82,7 @@ function post(url, { key, body, timeoutMs, agent, onResponse, onData }) {
       req.destroy(error);
     }, timeoutMs);
     req.on('error', (e) => finish(e));
+    onRequest?.(req);
     req.end(payload);
   });
 }
@@ -84,7 +93,7 @@ function post(url, { key, body, timeoutMs, agent, onResponse, onData }) {
  */
 function sseReader() {
   let buffer = '';
-  const state = { chunks: 0, done: false, error: '', finishReason: null, afterDone: false };
+  const state = { chunks: 0, done: false, error: '', finishReason: null, afterDone: false, content: '' };
   const line = (l) => {
     if (!l.startsWith('data:')) return;
     const data = l.slice(5).trim();
@@ -99,6 +108,8 @@ function sseReader() {
       if (event && event.error) state.error ||= typeof event.error === 'string' ? event.error : JSON.stringify(event.error);
       const fr = event?.choices?.[0]?.finish_reason;
       if (fr) state.finishReason = fr;
+      const piece = event?.choices?.[0]?.delta?.content;
+      if (typeof piece === 'string') state.content += piece;
     } catch {
       state.error ||= `unparsable event: ${data.slice(0, 80)}`;
     }
@@ -120,12 +131,22 @@ function sseReader() {
   };
 }
 
+/** The served model an answer names (the stand-in's greeting), undefined when it names none. */
+const answeredBy = (content) => (typeof content === 'string' ? GREETING.exec(content)?.[1] : undefined);
+
 /**
- * One chat completion: `{ ok, status, error, chunks, finishReason }`. ok means HTTP 200 and a
- * complete answer: `choices` present (plain) or an SSE stream that ended with `data: [DONE]`
- * and carried no error event (stream).
+ * One chat completion: `{ ok, status, error, chunks, finishReason, from, reused }`. ok means HTTP
+ * 200 and a complete answer: `choices` present (plain) or an SSE stream that ended with
+ * `data: [DONE]` and carried no error event (stream). `from` is the model the answer names,
+ * `reused` whether the request went on a kept-alive connection that had carried one before.
  */
-async function chatOnce({ url, key, model, stream, maxTokens, extra, timeoutMs, agent, onChunk }) {
+async function chatOnce(options) {
+  let request;
+  const result = await chatExchange({ ...options, onRequest: (req) => (request = req) });
+  return { ...result, reused: request?.reusedSocket === true };
+}
+
+async function chatExchange({ url, key, model, stream, maxTokens, extra, timeoutMs, agent, onChunk, onRequest }) {
   const body = { model, messages: [{ role: 'user', content: 'ping' }], stream, ...(maxTokens ? { max_tokens: maxTokens } : {}), ...extra };
   const sse = sseReader();
   const parts = [];
@@ -136,6 +157,7 @@ async function chatOnce({ url, key, model, stream, maxTokens, extra, timeoutMs, 
       body,
       timeoutMs,
       agent,
+      onRequest,
       onResponse: (s) => (status = s),
       onData: (chunk) => {
         if (stream && status === 200) {
@@ -156,7 +178,7 @@ async function chatOnce({ url, key, model, stream, maxTokens, extra, timeoutMs, 
     sse.end();
     const s = sse.state;
     const error = s.error ? `error event: ${s.error}` : !s.done ? `stream ended without data: [DONE] after ${s.chunks} chunks` : '';
-    return { ok: !error, status, error: redact(error, key), chunks: s.chunks, done: s.done, finishReason: s.finishReason };
+    return { ok: !error, status, error: redact(error, key), chunks: s.chunks, done: s.done, finishReason: s.finishReason, from: answeredBy(s.content) };
   }
   const text = Buffer.concat(parts).toString('utf8');
   let answer;
@@ -169,7 +191,7 @@ async function chatOnce({ url, key, model, stream, maxTokens, extra, timeoutMs, 
   if (!Array.isArray(choices) || choices.length === 0) {
     return { ok: false, status, error: redact(`HTTP 200 without choices: ${text}`, key), chunks: 0, done: false, finishReason: null };
   }
-  return { ok: true, status, error: '', chunks: 0, done: true, finishReason: choices[0]?.finish_reason ?? null };
+  return { ok: true, status, error: '', chunks: 0, done: true, finishReason: choices[0]?.finish_reason ?? null, from: answeredBy(choices[0]?.message?.content) };
 }
 
 /** Nearest-rank percentile of sorted numbers (undefined for none). */
@@ -188,6 +210,8 @@ function buildReport({ models, records, marks, startedAt, stoppedAt }) {
       requests: mine.length,
       ok: mine.length - failed.length,
       failures: failed.length,
+      wrongModel: mine.filter((r) => r.ok && r.from !== undefined && r.from !== model).length,
+      unnamed: mine.filter((r) => r.ok && r.from === undefined).length,
       latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies.at(-1) },
       firstFailureAt: failed.length ? Math.min(...failed.map((r) => r.start)) : undefined,
       lastFailureAt: failed.length ? Math.max(...failed.map((r) => r.end)) : undefined,
@@ -241,7 +265,8 @@ function buildReport({ models, records, marks, startedAt, stoppedAt }) {
 /**
  * Start closed-loop clients: `concurrency` per model, each sending one chat completion, waiting
  * for its end, pausing `pauseMs` (after a failure at least 100 ms), and sending the next, until
- * `stop()`.
+ * `stop()`. With `ownConnection` each client keeps one connection of its own alive between its
+ * requests (an OpenAI SDK client's way), instead of drawing from a pool all clients share.
  */
 export function startTraffic({
   url,
@@ -254,11 +279,13 @@ export function startTraffic({
   pauseMs = 0,
   failurePauseMs = DEFAULT_FAILURE_PAUSE_MS,
   extraBody = {},
+  ownConnection = false,
 }) {
   if (!url) throw new Error('startTraffic: url is required');
   if (!Array.isArray(models) || models.length === 0) throw new Error('startTraffic: models must name at least one model');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`startTraffic: concurrency must be a whole number ≥ 1, not ${concurrency}`);
-  const agent = new (new URL(url).protocol === 'https:' ? https : http).Agent({ keepAlive: true, maxSockets: models.length * concurrency });
+  const Agent = (new URL(url).protocol === 'https:' ? https : http).Agent;
+  const agents = ownConnection ? [] : [new Agent({ keepAlive: true, maxSockets: models.length * concurrency })];
   const records = [];
   const marks = [];
   const startedAt = Date.now();
@@ -268,10 +295,13 @@ export function startTraffic({
   let seq = 0;
 
   const client = async (model) => {
+    // One socket: a client waits for each answer, so its next request goes on the same connection.
+    const agent = ownConnection ? new Agent({ keepAlive: true, maxSockets: 1 }) : agents[0];
+    if (ownConnection) agents.push(agent);
     while (!stopping) {
       const start = Date.now();
       const r = await chatOnce({ url, key, model, stream, maxTokens, extra: extraBody, timeoutMs, agent });
-      records.push({ id: ++seq, model, stream, start, end: Date.now(), ok: r.ok, status: r.status, error: r.error, chunks: r.chunks });
+      records.push({ id: ++seq, model, stream, start, end: Date.now(), ok: r.ok, status: r.status, error: r.error, chunks: r.chunks, from: r.from, reused: r.reused });
       const pause = r.ok ? pauseMs : Math.max(pauseMs, failurePauseMs);
       if (pause > 0 && !stopping) await Promise.race([sleep(pause), stopped]);
     }
@@ -293,7 +323,7 @@ export function startTraffic({
       stopping = true;
       wake();
       await Promise.all(clients);
-      agent.destroy();
+      for (const agent of agents) agent.destroy();
       return buildReport({ models, records, marks, startedAt, stoppedAt: Date.now() });
     },
   };

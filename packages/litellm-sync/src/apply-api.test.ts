@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLitellm, type FakeLitellmOptions, startFakeLitellm } from '../test/fake-litellm-api.mjs';
 import { applyGatewaySyncApi } from './apply-api.js';
 import { createLitellmClient, type LitellmClient } from './client.js';
-import { LitellmAuthError, LitellmNoDatabaseError } from './errors.js';
+import { LitellmAuthError, LitellmNoDatabaseError, type LitellmSyncError } from './errors.js';
 import { planGatewaySync } from './plan.js';
 import type { DesiredDeployment } from './types.js';
 
@@ -146,18 +146,46 @@ describe('applyGatewaySyncApi against a LiteLLM with a database', () => {
     expect(fake.models.map((m) => m.id)).toEqual(['cfg-old']);
   });
 
-  it('waits for /model/info to show the change (other workers poll the DB)', async () => {
-    const { client } = await setup({ propagationDelayMs: 300 });
-    const started = Date.now();
+  it("never writes over an entry of the gateway's config file: reported as failed, the rest applied", async () => {
+    // The user's config file has an entry with the id a deployment of ours would get.
+    const clash = { model_name: 'theirs', litellm_params: { model: 'openai/theirs' }, model_info: { id: 'inferstack-inference-a' } };
+    const { fake, client } = await setup({ configModels: [clash, handConfig] });
+    const { report } = await sync(client, [d('a'), d('b')]);
+    expect(report).toMatchObject({ ok: false, verified: true, added: ['inferstack-inference-b'], removed: [], replaced: [] });
+    expect(report.failed).toHaveLength(1);
+    const error = report.failed[0]!.error as LitellmSyncError;
+    expect(error.message).toMatch(/inferstack-inference-a .*config file/);
+    expect(error.hint).toMatch(/remove .*inferstack-inference-a.* from the gateway's config file.*or use config-file sync/);
+    // Nothing was sent for it, and the user's entry still routes where it did.
+    expect(fake.requests.filter((r) => r.path === '/model/new').map((r) => JSON.parse(r.body).model_info.id)).toEqual(['inferstack-inference-b']);
+    const theirs = await client.modelInfo({ modelId: 'inferstack-inference-a' });
+    expect(theirs[0]).toMatchObject({ model_name: 'theirs', model_info: { db_model: false } });
+  });
+
+  // Writes served by one worker, reads by the other, which sees the DB only when it reloads.
+  const writesToFirst = ({ method }: { method: string }) => (method === 'POST' ? 0 : 1);
+
+  it('waits for /model/info to show the change (the worker that answers reloads from the DB later)', async () => {
+    const { fake, client } = await setup({ workers: 2, reloadIntervalMs: 300, balance: writesToFirst });
     const { report } = await sync(client, [d('a'), d('b')]);
     expect(report).toMatchObject({ ok: true, verified: true });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const readBack = fake.requests.filter((r) => r.path === '/model/info').slice(1);
+    expect(readBack.length).toBeGreaterThanOrEqual(2);
   });
 
   it('reports what did not show up in time instead of claiming success', async () => {
-    const { client } = await setup({ propagationDelayMs: 5000 });
+    const { client } = await setup({ workers: 2, reloadIntervalMs: 60_000, balance: writesToFirst });
     const { report } = await sync(client, [d('a')], { timeoutMs: 200, intervalMs: 50 });
     expect(report).toMatchObject({ ok: false, verified: false, pending: ['inferstack-inference-a'], added: ['inferstack-inference-a'] });
+  });
+
+  it('reads nothing back with verify: false (a caller that asks every worker itself)', async () => {
+    const { fake, client } = await setup({ workers: 2, reloadIntervalMs: 60_000, balance: writesToFirst });
+    const changes = planGatewaySync([d('a')], await client.modelInfo());
+    const before = fake.requests.length;
+    const report = await applyGatewaySyncApi(changes, { client, verify: false });
+    expect(report).toMatchObject({ ok: true, verified: false, pending: [], added: ['inferstack-inference-a'] });
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/model/new']);
   });
 
   it('retries a proxy that answers 503 for a moment', async () => {

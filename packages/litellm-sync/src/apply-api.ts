@@ -15,12 +15,13 @@ export interface ApplyApiOptions {
   /** Changes sent at the same time (a replace is always delete-then-add, in order). @default 4 */
   concurrency?: number;
   /**
-   * How long to read `/model/info` back until it shows the wanted state. Other workers and
-   * replicas pick DB changes up by polling (every 30 s in recent versions), so with several
-   * workers this needs to be longer than that.
+   * How long to read `/model/info` back until it shows the wanted state. The worker that answers
+   * may be one that has not reloaded from the database yet (LiteLLM: every 30 s by default), so
+   * with several workers this needs to be longer than that. `false`: no read-back, for a caller
+   * that asks every worker itself (`verified` stays false; `ok` means no change failed).
    * @default { timeoutMs: 35000, intervalMs: 250 }
    */
-  verify?: { timeoutMs?: number; intervalMs?: number };
+  verify?: { timeoutMs?: number; intervalMs?: number } | false;
   signal?: AbortSignal;
   /** @default node:timers/promises setTimeout */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -36,7 +37,7 @@ export interface FailedGatewayChange {
 
 /** What {@link applyGatewaySyncApi} did. */
 export interface GatewaySyncReport {
-  /** Every change applied and `/model/info` shows the wanted state. */
+  /** Every change applied and `/model/info` shows the wanted state (without a read-back: every change applied). */
   ok: boolean;
   /** Ids added / replaced / removed (the new id for replacements). */
   added: string[];
@@ -53,7 +54,13 @@ export interface GatewaySyncReport {
 /**
  * Applies a plan through LiteLLM's admin API (a proxy with a database), then reads `/model/info`
  * back until it shows the result. Changes that fail are reported, not thrown, so one bad entry
- * does not hide the rest; errors that make every further call fail are thrown.
+ * does not hide the rest; errors that make every further call fail are thrown. A `conflict`
+ * (an id of the proxy's config file) is reported as failed without a call.
+ *
+ * The read-back asks whichever worker answers: with several workers (or replicas) it proves the
+ * change reached the database and that worker, not the others, which load it when they next
+ * reload from the database (LiteLLM: every `proxy_config_reload_interval_seconds`, 30 s by
+ * default). inferstack's managed gateway asks every worker through its plugin afterwards.
  *
  * @throws {LitellmNoDatabaseError} the proxy has no database: use config-file mode
  * @throws {LitellmAuthError} wrong or missing master key
@@ -119,12 +126,19 @@ export async function applyGatewaySyncApi(
         await remove(change.id, change.entry);
         report.removed.push(change.id);
         return;
+      case 'conflict': {
+        const id = change.entry.model_info.id;
+        throw new LitellmSyncError(
+          `deployment ${id} (${change.entry.model_name}) is not written: the gateway's config file has an entry with this id (${change.existing.model_name}), which the admin API would silently replace`,
+          { hint: `remove the entry with id ${id} from the gateway's config file (LiteLLM's config.yaml) and restart it, or use config-file sync (gateway sync: config)` },
+        );
+      }
     }
   };
 
-  // Adds (and replacements) first, all of them, then deletions: a route moved from one backend
-  // to another never disappears in between.
-  const phases = [changes.filter((c) => c.kind !== 'remove'), changes.filter((c) => c.kind === 'remove')];
+  // Refusals are reported without a call. Adds (and replacements) first, all of them, then
+  // deletions: a route moved from one backend to another never disappears in between.
+  const phases = [changes.filter((c) => c.kind === 'conflict'), changes.filter((c) => c.kind === 'add' || c.kind === 'replace'), changes.filter((c) => c.kind === 'remove')];
   let queue: GatewayChange[] = [];
   const worker = async (): Promise<void> => {
     for (let change = queue.shift(); change !== undefined && fatal === undefined; change = queue.shift()) {
@@ -150,6 +164,12 @@ export async function applyGatewaySyncApi(
     queue = [...phase];
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, phase.length)) }, worker));
     if (fatal !== undefined) throw fatal;
+  }
+
+  if (options.verify === false) {
+    report.ok = report.failed.length === 0;
+    report.durationMs = now() - started;
+    return report;
   }
 
   // Read back. Failed changes are left out: their state is not expected to hold.
@@ -188,6 +208,7 @@ function unmet(changes: GatewayChange[], entries: GatewayEntry[]): string[] {
   }
   const pending: string[] = [];
   for (const change of changes) {
+    if (change.kind === 'conflict') continue;
     if (change.kind === 'remove') {
       if (specs.has(change.id)) pending.push(change.id);
       continue;

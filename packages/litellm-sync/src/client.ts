@@ -95,7 +95,9 @@ export interface LitellmClient {
   readonly baseUrl: string;
   /**
    * `GET /model/info`: every deployment (config and database), credentials removed by LiteLLM.
-   * `modelId` narrows it to one deployment (`?litellm_model_id=`).
+   * `modelId` narrows it to one deployment (`?litellm_model_id=`): an empty list when the
+   * answering worker has none of that id (LiteLLM answers 400 for it). With several workers, only
+   * the one that answered: see docs/upstream/litellm.md.
    */
   modelInfo(options?: CallOptions & { modelId?: string }): Promise<GatewayEntry[]>;
   /**
@@ -251,13 +253,19 @@ export function createLitellmClient(options: LitellmClientOptions): LitellmClien
     baseUrl,
 
     async modelInfo(callOptions = {}) {
-      const body = await request({
-        method: 'GET',
-        path: '/model/info',
-        signal: callOptions.signal,
-        ...(callOptions.modelId ? { searchParams: { litellm_model_id: callOptions.modelId } } : {}),
-      });
-      return parseModelInfo(body);
+      try {
+        const body = await request({
+          method: 'GET',
+          path: '/model/info',
+          signal: callOptions.signal,
+          ...(callOptions.modelId ? { searchParams: { litellm_model_id: callOptions.modelId } } : {}),
+        });
+        return parseModelInfo(body);
+      } catch (error) {
+        // "Is this id there?" has a plain answer: no.
+        if (callOptions.modelId && error instanceof LitellmHttpError && error.status === 400 && /not found on litellm proxy/i.test(error.litellmMessage)) return [];
+        throw error;
+      }
     },
 
     async addModel(entry, callOptions = {}) {

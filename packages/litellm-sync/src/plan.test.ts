@@ -259,6 +259,43 @@ describe('planGatewaySync', () => {
     ]);
   });
 
+  describe("never writes over an entry of the gateway's config file (db_model: false)", () => {
+    // /model/new with such an id answers 200 and silently replaces the config file's entry.
+    const fromFile = (entry: GatewayEntry): GatewayEntry => ({ ...entry, model_info: { ...entry.model_info, db_model: false } });
+
+    it("refuses a wanted entry whose id a hand-made config entry has, and still adds the others", () => {
+      const handMade = fromFile({ model_name: 'mine', litellm_params: { model: 'openai/x' }, model_info: { id: 'inferstack-inference-qwen-4b' } });
+      const changes = planGatewaySync([qwen, llama], [handMade], { owner: 'alpha' });
+      expect(changes).toEqual([
+        { kind: 'conflict', reason: 'config-file', entry: managedEntryFor(qwen, { owner: 'alpha' }), existing: handMade },
+        expect.objectContaining({ kind: 'add', entry: expect.objectContaining({ model_info: expect.objectContaining({ id: 'inferstack-inference-llama' }) }) }),
+      ]);
+    });
+
+    it("refuses to replace an entry of ours that lives in the config file (config-file mode before), and keeps one that matches", () => {
+      const ours = fromFile(asReported(managedEntryFor(qwen, { owner: 'alpha' })));
+      expect(planGatewaySync([qwen], [ours], { owner: 'alpha' })).toEqual([]);
+      const moved = { ...qwen, apiBase: 'http://elsewhere:8000/v1' };
+      expect(planGatewaySync([moved], [ours], { owner: 'alpha' })).toEqual([
+        { kind: 'conflict', reason: 'config-file', entry: managedEntryFor(moved, { owner: 'alpha' }), existing: ours },
+      ]);
+    });
+
+    it('refuses a migration onto an id the config file has, and leaves the reference-tool entry routed', () => {
+      const handMade = fromFile({ model_name: 'mine', litellm_params: { model: 'openai/x' }, model_info: { id: 'inferstack-inference-qwen-4b' } });
+      const old = legacy('model-0', qwen);
+      const changes = planGatewaySync([qwen], [handMade, old]);
+      expect(changes).toEqual([expect.objectContaining({ kind: 'conflict', existing: handMade })]);
+    });
+
+    it('shows the refusal in the plan', () => {
+      const handMade = fromFile({ model_name: 'mine', litellm_params: { model: 'openai/x' }, model_info: { id: 'inferstack-inference-qwen-4b' } });
+      expect(formatGatewayPlan(planGatewaySync([qwen], [handMade]))).toEqual([
+        "! refuse  Qwen/Qwen3-4B  inferstack-inference-qwen-4b  id taken by an entry of the gateway's config file",
+      ]);
+    });
+  });
+
   it('orders changes: adds, replaces, removes, each by id', () => {
     const stale = asReported(managedEntryFor(qwenB));
     stale.litellm_params.api_base = 'http://elsewhere:8000/v1';

@@ -157,7 +157,8 @@ export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry)
 
 /**
  * Works out what to change so that the gateway's managed entries equal the desired deployments.
- * Pure: no I/O, same input → same output, in a stable order (adds, replaces, removes; by id).
+ * Pure: no I/O, same input → same output, in a stable order (conflicts, adds, replaces, removes;
+ * by id).
  *
  * - Entries without our mark (added by hand) are never touched.
  * - Our entries are matched by their deterministic id; one that differs in an owned field is
@@ -167,6 +168,8 @@ export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry)
  * - Several containers serving the same model name become several deployments of that
  *   `model_name`, which LiteLLM load-balances.
  * - A desired deployment listed twice (same container) counts once.
+ * - A wanted entry whose id an entry of the proxy's config file has (`db_model: false`) is not
+ *   written: a `conflict` change says so (first in the plan).
  */
 export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEntry[], scope: SyncScope = {}): GatewayChange[] {
   const wanted = new Map<string, ManagedModelEntry>();
@@ -219,11 +222,31 @@ export function planGatewaySync(desired: DesiredDeployment[], actual: GatewayEnt
     if (!covered.has(id)) adds.push({ kind: 'add', entry });
   }
 
-  const byId = (a: GatewayChange, b: GatewayChange): number => compare(changeId(a), changeId(b));
-  return [...adds.sort(byId), ...replaces.sort(byId), ...removes.sort(byId)];
+  // An id of the proxy's config file is never written through the API (`/model/new` would
+  // replace that entry without a word): what would write one is refused instead, whole (a
+  // migration's old entry stays, so its model stays routed).
+  const fromConfigFile = new Map<string, GatewayEntry>();
+  for (const entry of actual) {
+    const id = entry.model_info.id;
+    if (entry.model_info.db_model === false && typeof id === 'string') fromConfigFile.set(id, entry);
+  }
+  const conflicts: GatewayChange[] = [];
+  const writable = (change: GatewayChange): boolean => {
+    if (change.kind !== 'add' && change.kind !== 'replace') return true;
+    const existing = fromConfigFile.get(change.entry.model_info.id);
+    if (existing === undefined) return true;
+    conflicts.push({ kind: 'conflict', reason: 'config-file', entry: change.entry, existing });
+    return false;
+  };
+  const written = [...adds.sort(byId), ...replaces.sort(byId)].filter(writable);
+  return [...conflicts.sort(byId), ...written, ...removes.sort(byId)];
 }
 
-/** The id a change is about (the new id for add/replace, the removed id for remove). */
+function byId(a: GatewayChange, b: GatewayChange): number {
+  return compare(changeId(a), changeId(b));
+}
+
+/** The id a change is about (the new id for add/replace/conflict, the removed id for remove). */
 export function changeId(change: GatewayChange): string {
   return change.kind === 'remove' ? change.id : change.entry.model_info.id;
 }
@@ -249,6 +272,8 @@ export function formatGatewayPlan(changes: GatewayChange[]): string[] {
             ? `migrate reference-tool entry ${change.fromId}`
             : `changed: ${change.fields.join(', ')}`,
         ];
+      case 'conflict':
+        return ['! refuse', change.entry.model_name, change.entry.model_info.id, "id taken by an entry of the gateway's config file"];
       case 'remove':
         return [
           '- remove',

@@ -127,4 +127,16 @@ export type GatewayChange =
       reason: 'changed' | 'migrate';
       /** Names of the owned fields that differ (for `changed`). */
       fields: string[];
+    }
+  | {
+      /**
+       * A wanted entry the sync does not write: its id belongs to an entry of the proxy's config
+       * file (`model_info.db_model: false`), which LiteLLM's `/model/new` would silently replace
+       * in its router. Reported as a failed change; the rest of the plan goes ahead.
+       */
+      kind: 'conflict';
+      reason: 'config-file';
+      entry: ManagedModelEntry;
+      /** The config file's entry that has the id. */
+      existing: GatewayEntry;
     };

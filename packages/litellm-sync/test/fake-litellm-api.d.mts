@@ -11,10 +11,25 @@ export interface FakeLitellmOptions {
     model_info?: Record<string, unknown>;
   }>;
   /**
-   * Delay before an add or delete shows in `/model/info` and `/v1/models`, like another worker
-   * that polls the DB. @default 0
+   * Worker processes, each with its own model list: the one that serves an admin call applies it
+   * at once, the others at their next reload from the DB. @default 1
    */
-  propagationDelayMs?: number;
+  workers?: number;
+  /**
+   * How often each worker reloads its list from the DB (LiteLLM's
+   * `proxy_config_reload_interval_seconds`, 30 s by default); the workers' reloads are staggered.
+   * @default 30000
+   */
+  reloadIntervalMs?: number;
+  /**
+   * Which worker serves a request: the one its connection was given (`connection`, as uvicorn's
+   * workers share the listening socket), or the next one for every request (`request`, a
+   * balancer in front of replicas), round-robin; or the worker (its index) a function picks.
+   * @default 'connection'
+   */
+  balance?: 'connection' | 'request' | ((request: { method: string; path: string }) => number);
+  /** inferstack's plugin is loaded: `GET /inferstack/state` answers for the serving worker. @default false */
+  plugin?: boolean;
   /** Added to every answer. @default 0 */
   latencyMs?: number;
 }
@@ -26,6 +41,8 @@ export interface FakeLitellmRequest {
   search: string;
   authorization: string | undefined;
   body: string;
+  /** The pid of the worker that served it. */
+  worker: number;
 }
 
 /** A running fake proxy on 127.0.0.1. */
@@ -33,7 +50,10 @@ export interface FakeLitellm {
   url: string;
   port: number;
   requests: FakeLitellmRequest[];
-  /** The stored deployments (what the "database" and config hold), api_key included. */
+  /**
+   * The stored deployments (the config file's entries, unless a DB row has taken their id, then
+   * the DB's rows), api_key included.
+   */
   readonly models: Array<{
     id: string;
     model_name: string;
@@ -41,6 +61,10 @@ export interface FakeLitellm {
     model_info: Record<string, unknown>;
     db_model: boolean;
   }>;
+  /** Each worker's pid and the deployment ids it routes to now. */
+  readonly workers: Array<{ pid: number; ids: string[] }>;
+  /** Every worker reloads from the DB now (as if each one's interval had passed). */
+  reloadAll(): void;
   /** The next `count` requests answer `status` (or, with `'reset'`, lose their connection). */
   failNext(count: number, status?: number | 'reset'): void;
   close(): Promise<void>;

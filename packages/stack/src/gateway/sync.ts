@@ -17,7 +17,7 @@ import {
 } from '@inferstack/litellm-sync';
 import { containerApiBase } from '../models/endpoints.js';
 import { apiKeyEnvName } from '../services/gateway.js';
-import { routesVersion, withGatewayDirLock, writeGatewayRoutes } from './files.js';
+import { readRoutesFile, routesVersion, withGatewayDirLock, writeGatewayRoutes } from './files.js';
 import { PLUGIN_STATE_PATH } from './plugin.js';
 import type { GatewaySyncResult } from './types.js';
 
@@ -144,10 +144,12 @@ export async function syncGateway(
       await client.waitUntilReady({ timeoutMs: readyTimeoutMs, signal: options.signal });
       return { mode, routed, added: written.changed ? desired.length : 0, removed: 0, applied: false, restarted: false };
     }
+    const before = readRoutesFile(config, config.name)?.entries.map((e) => e.model_info.id) ?? [];
     const written = await writeGatewayRoutes(config, desired, { stack: config.name, ...(options.digestKey ? { digestKey: options.digestKey } : {}), keys: modelKeys(config) });
     await waitForManagedGateway(docker, config, { timeoutMs: readyTimeoutMs, signal: options.signal });
     const ids = desired.map((d) => managedEntryFor(d, scope).model_info.id);
-    const confirmed = await confirmOnEveryWorker(config, { version: written.version, ids, timeoutMs: options.applyTimeoutMs ?? 15_000, signal: options.signal });
+    const absent = before.filter((id) => !ids.includes(id));
+    const confirmed = await confirmOnEveryWorker(config, { version: written.version, ids, absent, timeoutMs: options.applyTimeoutMs ?? 15_000, signal: options.signal });
     if (confirmed === 'no-plugin') {
       // A gateway made before the plugin existed (or whose config lost it) loads the new list,
       // and the plugin, only when it starts again.
@@ -163,17 +165,25 @@ export async function syncGateway(
   const actual = await client.modelInfo({ signal: options.signal });
   const changes = planGatewaySync(desired, actual, scope);
   if (options.dryRun) return { mode, routed, added: 0, removed: 0, applied: false, restarted: false, plan: formatGatewayPlan(changes) };
-  const report = await applyGatewaySyncApi(changes, { client, signal: options.signal });
-  if (!report.ok) {
-    const first = report.failed[0]?.error;
-    throw new LitellmSyncError(first ? `gateway sync incomplete: ${first.message}` : `gateway did not show the new model list in time (${report.pending.join(', ')})`);
-  }
-  if (managed && changes.length > 0) {
-    // Each worker of the gateway reads the database on its own schedule: wait until all show it.
-    const ids = desired.map((d) => managedEntryFor(d, scope).model_info.id);
+  // The managed gateway's workers are asked one by one below: a read-back of /model/info, which
+  // one worker answers, would add nothing to that. A gateway of the user's gets the read-back.
+  const report = await applyGatewaySyncApi(changes, { client, signal: options.signal, ...(managed ? { verify: false as const } : {}) });
+  if (!report.ok && report.failed.length === 0) throw new LitellmSyncError(`gateway did not show the new model list in time (${report.pending.join(', ')})`);
+  const failed = new Set(report.failed.map((f) => f.change));
+  const applied = changes.filter((c) => !failed.has(c));
+  if (managed && applied.length > 0) {
+    // Each worker reloads from the database on its own schedule: wait until every one routes to
+    // what was added and no longer to what was removed. A change that failed is not waited for.
+    const refused = new Set([...failed].flatMap((c) => (c.kind === 'remove' ? [] : [c.entry.model_info.id])));
+    const ids = desired.map((d) => managedEntryFor(d, scope).model_info.id).filter((id) => !refused.has(id));
+    const absent = applied.flatMap((c) => (c.kind === 'remove' ? [c.id] : c.kind === 'replace' ? [c.fromId] : [])).filter((id) => !ids.includes(id));
     const version = routesVersion(desired.map((d) => managedEntryFor(d, scope)));
-    const confirmed = await confirmOnEveryWorker(config, { ids, version, idsOnly: true, timeoutMs: options.applyTimeoutMs ?? 45_000, signal: options.signal });
+    const confirmed = await confirmOnEveryWorker(config, { ids, absent, version, idsOnly: true, timeoutMs: options.applyTimeoutMs ?? 45_000, signal: options.signal });
     if (confirmed === 'no-plugin') options.onNote?.('the gateway runs without inferstack\'s plugin: its other workers pick the change up when they next read the database (LiteLLM: every 30 s)');
+  }
+  const first = report.failed[0]?.error;
+  if (first) {
+    throw new LitellmSyncError(`gateway sync incomplete: ${first.message}`, { cause: first, ...(first instanceof LitellmSyncError && first.hint ? { hint: first.hint } : {}) });
   }
   return { mode, routed, added: report.added.length + report.replaced.length, removed: report.removed.length, applied: true, restarted: false };
 }
@@ -187,13 +197,15 @@ interface WorkerState {
 
 /**
  * Wait until every worker of the managed gateway (`LITELLM_NUM_WORKERS`, 1 by default) says it
- * applied this stack's routes: its version of them, and the ids in its router. Each question
- * opens its own connection, so that each may land on any worker. `no-plugin` when the gateway
- * has no state route (made before the plugin, or its config lost it).
+ * applied this stack's routes: its version of them, the wanted ids in its router, and none of
+ * the stack's ids that are no longer wanted (`absent`: a worker that still has one still routes
+ * to a backend being taken away). Each question opens its own connection, so that each may land
+ * on any worker. `no-plugin` when the gateway has no state route (made before the plugin, or its
+ * config lost it). `idsOnly` (API mode, no routes file): the version is not asked for.
  */
 export async function confirmOnEveryWorker(
   config: StackConfig,
-  want: { version: string; ids: readonly string[]; idsOnly?: boolean; timeoutMs: number; signal?: AbortSignal },
+  want: { version: string; ids: readonly string[]; absent?: readonly string[]; idsOnly?: boolean; timeoutMs: number; signal?: AbortSignal },
 ): Promise<'confirmed' | 'no-plugin'> {
   const workers = Math.max(1, Number(config.settings.LITELLM_NUM_WORKERS ?? 1) || 1);
   const done = new Set<number>();
@@ -210,11 +222,14 @@ export async function confirmOnEveryWorker(
       if (r.status === 200) {
         const state = JSON.parse(r.body) as WorkerState;
         const models = new Set(state.models);
-        const hasIds = want.ids.every((id) => models.has(id));
+        const missing = want.ids.filter((id) => !models.has(id));
+        const stale = (want.absent ?? []).filter((id) => models.has(id));
         const hasVersion = want.idsOnly || state.routes[config.name] === want.version;
-        if (hasIds && hasVersion) done.add(state.pid);
+        if (missing.length === 0 && stale.length === 0 && hasVersion) done.add(state.pid);
         else done.delete(state.pid);
-        last = `worker ${state.pid} has routes ${state.routes[config.name] ?? 'none'}`;
+        last = want.idsOnly
+          ? `worker ${state.pid} ${missing.length + stale.length === 0 ? 'is up to date' : `lacks ${missing.length} and still routes to ${stale.length} of the changed entries`}`
+          : `worker ${state.pid} has routes ${state.routes[config.name] ?? 'none'}${stale.length > 0 ? ` and still routes to ${stale.join(', ')}` : ''}`;
       } else last = `HTTP ${r.status}`;
     } catch (error) {
       last = (error as Error).message;
