@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openStack, type Stack, type StackEventHandler } from '@inferstack/stack';
-import { createConfigLoader } from './config-cache.js';
+import { createConfigLoader } from '@inferstack/config';
 import type { Output } from './output.js';
 
 /** What every command gets from `runCli` (citty's `data`). */

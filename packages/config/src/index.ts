@@ -1,5 +1,7 @@
 export { loadConfig } from './load-config.js';
 export type { LoadConfigOptions } from './load-config.js';
+export { createConfigLoader } from './config-cache.js';
+export type { ConfigLoaderOptions } from './config-cache.js';
 export { parseConfig } from './parse-config.js';
 export { projectDirFor, stackNameFor } from './project-dir.js';
 export type { ParseConfigOptions } from './parse-config.js';

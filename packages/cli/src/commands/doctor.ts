@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
+import { doctorJson } from '../render/json.js';
 import { meta } from './meta.js';
 
 const EXIT = { ok: ExitCode.ok, broken: ExitCode.failed, 'config-invalid': ExitCode.badInput } as const;
@@ -19,7 +20,7 @@ export default defineCommand({
     const code = EXIT[report.verdict];
     const checks = report.checks;
     if (args.json) {
-      o.json({ ok: code === ExitCode.ok, exitCode: code, checks });
+      o.json(doctorJson(report, code, code === ExitCode.ok));
       return code;
     }
     const width = Math.max(...checks.map((c) => c.title.length));

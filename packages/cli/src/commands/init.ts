@@ -4,6 +4,7 @@ import { strictArgs } from '../args.js';
 import { commandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { shownPath } from '../output.js';
+import { initJson } from '../render/json.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -26,7 +27,7 @@ export default defineCommand({
     const r = await initProject({ dir, force: args.force, cwd: ctx.cwd, keys });
     const o = ctx.output;
     if (args.json) {
-      o.json({ dir, files: r.files.map((f) => ({ path: f.path, file: relative(dir, f.path), mode: `0${f.mode.toString(8)}`, what: f.what, overwritten: f.overwritten })) });
+      o.json(initJson(dir, r, (path) => relative(dir, path)));
       return ExitCode.ok;
     }
     for (const f of r.files) o.print(`${o.green('✔')} ${relative(dir, f.path).padEnd(32)} ${f.what}${f.overwritten ? ' (overwritten)' : ''}`);

@@ -1,11 +1,13 @@
 import { defineCommand } from 'citty';
+import { hasSeveralHosts } from '@inferstack/stack';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';
-import { kubernetesJson, printKubernetesChanges } from '../render/kubernetes.js';
-import { planJson, printGpuMap, printHostFailures, printPlan, printServicePlan } from '../render/plan.js';
+import { kubernetesPlanJson, stackPlanJson } from '../render/json.js';
+import { printKubernetesChanges } from '../render/kubernetes.js';
+import { printGpuMap, printHostFailures, printPlan, printServicePlan } from '../render/plan.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -31,7 +33,7 @@ export default defineCommand({
     if (target === 'kubernetes') {
       const r = await stack.exportKubernetes({ ...kubernetesOptions(args), outDir: args.out ?? DEFAULT_KUBERNETES_DIR, dryRun: true });
       if (args.json) {
-        ctx.output.json({ stack: stack.name, target, out: shownPath(ctx.cwd, r.outDir!), ...kubernetesJson(r) });
+        ctx.output.json(kubernetesPlanJson(stack.name, shownPath(ctx.cwd, r.outDir!), r));
       } else {
         ctx.output.print(`stack ${stack.name} → namespace ${r.namespace}, against ${shownPath(ctx.cwd, r.outDir!)}/`);
         printKubernetesChanges((line) => ctx.output.print(line), r.changes);
@@ -39,19 +41,10 @@ export default defineCommand({
       return args['exit-code'] && r.hasChanges ? ExitCode.changes : ExitCode.ok;
     }
     const plan = await stack.plan({ models: args._, forceRecreate: args['force-recreate'] });
-    const several = stack.config.hosts.length > 1;
+    const several = hasSeveralHosts(stack.config);
     const hostsOk = plan.hosts.every((h) => h.ok);
     if (args.json) {
-      ctx.output.json({
-        stack: plan.stack,
-        changes: plan.hasChanges,
-        plan: planJson(plan.changes, { hosts: several }),
-        services: plan.services,
-        gpus: plan.gpus,
-        ...(several ? { hosts: plan.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
-        ...(plan.warnings.length ? { warnings: plan.warnings } : {}),
-        ...(plan.notes.length ? { notes: plan.notes } : {}),
-      });
+      ctx.output.json(stackPlanJson(plan, several));
     } else {
       ctx.output.print(`stack ${plan.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);
       printPlan(ctx.output, plan.changes, { hosts: several });

@@ -1,10 +1,11 @@
 import { defineCommand } from 'citty';
 import { formatDuration } from '../output.js';
-import type { ModelStatusRow } from '@inferstack/stack';
+import { hasSeveralHosts, type ModelStatusRow } from '@inferstack/stack';
 import { configArgs, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
+import { statusJson } from '../render/json.js';
 import { meta } from './meta.js';
 
 function stateText(out: Output, s: ModelStatusRow): string {
@@ -41,34 +42,10 @@ export default defineCommand({
     const s = await stack.status();
     const out = ctx.output;
     // With several Docker hosts, HOST columns (and the hosts in JSON); with one, nothing changes.
-    const several = stack.config.hosts.length > 1;
+    const several = hasSeveralHosts(stack.config);
     const hostsOk = s.hosts.every((h) => h.ok);
     if (args.json) {
-      out.json({
-        stack: s.stack,
-        ...(several ? { hosts: s.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
-        models: s.models.map((r) => ({
-          model: r.key,
-          ...(several ? { host: r.host } : {}),
-          container: r.containerName,
-          state: r.state,
-          health: r.health,
-          sync: r.sync,
-          changed: r.changed,
-          gpus: r.gpus,
-          uptime: r.uptime,
-          image: r.image,
-          endpoint: r.endpoint,
-          servedModelName: r.servedModelName,
-          routed: r.routed,
-          scrape: r.scrape,
-          load: r.load,
-          idle: r.idle,
-        })),
-        services: s.services,
-        ...(s.gatewayError ? { gatewayError: s.gatewayError } : {}),
-        ...(s.prometheusError ? { prometheusError: s.prometheusError } : {}),
-      });
+      out.json(statusJson(s, several));
       return hostsOk ? ExitCode.ok : ExitCode.failed;
     }
     out.print(`stack ${s.stack} (network ${stack.config.network}${several ? `, hosts ${stack.config.hosts.map((h) => h.name).join(', ')}` : ''})`);

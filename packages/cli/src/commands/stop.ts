@@ -1,11 +1,11 @@
 import { defineCommand, type ArgsDef } from 'citty';
-import type { StopResult } from '@inferstack/stack';
+import { hasSeveralHosts, type StopResult } from '@inferstack/stack';
 import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
 import { commandEnv, openStackFor, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
 import { printHostFailures } from '../render/plan.js';
-import { syncJson } from '../render/sync.js';
+import { stopJson } from '../render/json.js';
 import { meta } from './meta.js';
 
 const stopArgs = {
@@ -29,12 +29,7 @@ export async function stopOrDown(
   const options = { models: args._, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}), ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}) };
   const r: StopResult = mode === 'stop' ? await stack.stop(options) : await stack.down({ ...options, all: args.all, volumes: args.volumes });
   if (args.json) {
-    ctx.output.json({
-      [mode === 'stop' ? 'stopped' : 'removed']: r.models.map((m) => (m.ok ? m : { model: m.model, container: m.container, ok: false, error: m.error.message })),
-      ...(args.all ? { services: r.services.map((s) => (s.ok ? { service: s.container, ok: true } : { service: s.container, ok: false, error: s.error.message })) } : {}),
-      ...(r.sync ? syncJson(r.sync) : {}),
-      ...(stack.config.hosts.length > 1 ? { hosts: r.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message })) } : {}),
-    });
+    ctx.output.json(stopJson(r, mode, { several: hasSeveralHosts(stack.config), all: args.all }));
   } else {
     if (r.models.length === 0 && r.services.length === 0) ctx.output.info(`no model containers to ${mode}`);
     printHostFailures(ctx.output, r.hosts);

@@ -3,7 +3,7 @@ import { configArgs, jsonArg, strictArgs } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
-import { syncJson } from '../render/sync.js';
+import { stackSyncJson } from '../render/json.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -19,7 +19,7 @@ export default defineCommand({
     const progress = new Progress(ctx.output, { live: false, cwd: ctx.cwd });
     const stack = await openStackFor(ctx, args, args.json ? undefined : progress.handle);
     const r = await stack.sync({ dryRun: args['dry-run'] });
-    if (args.json) ctx.output.json({ ok: r.ok, ...syncJson(r) });
+    if (args.json) ctx.output.json(stackSyncJson(r));
     return r.ok ? ExitCode.ok : ExitCode.failed;
   },
 });

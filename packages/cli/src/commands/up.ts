@@ -1,11 +1,12 @@
 import { defineCommand } from 'citty';
+import { hasSeveralHosts } from '@inferstack/stack';
 import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
-import { planJson, printHostFailures, printPlan } from '../render/plan.js';
+import { upJson } from '../render/json.js';
+import { printHostFailures, printPlan } from '../render/plan.js';
 import { Progress } from '../render/progress.js';
-import { syncJson } from '../render/sync.js';
 import { meta } from './meta.js';
 
 export default defineCommand({
@@ -30,9 +31,9 @@ export default defineCommand({
       const stack = await openStackFor(ctx, args, progress.handle);
       const r = await stack.up({ models: args._, forceRecreate: args['force-recreate'], dryRun: args['dry-run'], ...(timeout !== undefined ? { readyTimeoutMs: timeout * 1000 } : {}), ...(drain !== undefined ? { drainTimeoutMs: drain * 1000 } : {}) });
       progress.stop();
-      const several = stack.config.hosts.length > 1;
+      const several = hasSeveralHosts(stack.config);
       if (args['dry-run']) {
-        if (args.json) out.json({ plan: planJson(r.plan, { hosts: several }) });
+        if (args.json) out.json(upJson(r, several, true));
         else printPlan(out, r.plan, { hosts: several });
         if (!args.json) printHostFailures(out, r.hosts);
         return r.hosts.every((h) => h.ok) ? ExitCode.ok : ExitCode.failed;
@@ -40,19 +41,7 @@ export default defineCommand({
       const changed = r.models.filter((o) => o.action !== 'keep' && o.outcome === 'done');
       const failed = r.models.filter((o) => o.outcome === 'failed');
       if (args.json) {
-        out.json({
-          ok: r.ok,
-          elapsedMs: r.elapsedMs,
-          models: r.models.map((o) => ({
-            model: o.key,
-            action: o.action,
-            outcome: o.outcome,
-            elapsedMs: o.elapsedMs,
-            error: o.failure && { message: o.failure.message, reason: o.failure.reason, exitCode: o.failure.exitCode, cause: o.failure.diagnosis?.cause, advice: o.failure.diagnosis?.advice, hint: o.failure.hint },
-          })),
-          ...(r.sync ? syncJson(r.sync) : {}),
-          ...(several ? { hosts: r.hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) })) } : {}),
-        });
+        out.json(upJson(r, several, false));
       } else if (r.interrupted) {
         const aborted = r.models.filter((o) => o.outcome === 'aborted');
         out.info(`interrupted: ${changed.length} change(s) done (${changed.map((o) => o.key).join(', ') || 'none'}); not done: ${aborted.map((o) => o.key).join(', ') || 'none'}. Run "serve up" again to finish.`);

@@ -40,14 +40,3 @@ export function printKubernetesAdvice(out: Output, r: KubernetesExport, shownDir
     out.info('  (or export again with --with-secrets to write it from .env)');
   }
 }
-
-/** The export's changes as JSON (no secrets: file texts are left out). */
-export function kubernetesJson(r: KubernetesExport) {
-  return {
-    namespace: r.namespace,
-    changes: r.hasChanges,
-    files: r.changes.map((c) => ({ path: c.path, action: c.action, objects: c.objects })),
-    secret: { name: r.secretName, keys: r.secrets.map((s) => s.name) },
-    notes: r.notes,
-  };
-}

@@ -97,20 +97,6 @@ export function printHostFailures(out: Output, hosts: readonly HostPlanStatus[] 
   for (const h of hosts ?? []) if (!h.ok) out.error(`host ${h.host}: ${h.error.message}; its models were left as they are`, h.hint);
 }
 
-/** The plan as JSON (no secrets: specs are not included); `host` and `opens` with several hosts. */
-export function planJson(changes: readonly PlannedChange[], options: { hosts?: boolean } = {}) {
-  return changes.map((c) => ({
-    model: c.key,
-    ...(options.hosts && c.host !== undefined ? { host: c.host } : {}),
-    ...(options.hosts && c.opens !== undefined ? { opens: c.opens } : {}),
-    action: c.action,
-    ...(c.action === 'recreate' ? { reason: c.reason, changed: c.changed, strategy: c.strategy, ...(c.why ? { why: c.why } : {}) } : {}),
-    ...(c.action === 'remove' ? { reason: c.reason } : {}),
-    ...(c.action === 'keep' ? { adopted: c.adopted } : {}),
-    container: 'container' in c ? c.container.name : undefined,
-  }));
-}
-
 /** The GPU map: per GPU, the models on it and their utilisation summed, now and after `up`. */
 export function printGpuMap(out: Output, map: GpuMap): void {
   const gpus = [...new Set([...map.before, ...map.after].map((l) => l.gpu))];

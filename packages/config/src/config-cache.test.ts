@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type LoadConfigOptions } from '@inferstack/config';
+import { loadConfig, type LoadConfigOptions } from './index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createConfigLoader } from './config-cache.js';
 

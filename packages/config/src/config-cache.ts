@@ -3,7 +3,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
-import { DEFAULT_MODELS_FILE, FALLBACK_HASH_KEY, SETTING_NAMES, hashModelSpec, loadConfig, projectDirFor, type LoadConfigOptions, type StackConfig } from '@inferstack/config';
+import { DEFAULT_MODELS_FILE, FALLBACK_HASH_KEY } from './defaults.js';
+import { hashModelSpec } from './hash-model-spec.js';
+import { loadConfig, type LoadConfigOptions } from './load-config.js';
+import { projectDirFor } from './project-dir.js';
+import { SETTING_NAMES } from './settings.js';
+import type { StackConfig } from './types.js';
 
 /** Options of {@link createConfigLoader}. */
 export interface ConfigLoaderOptions {
