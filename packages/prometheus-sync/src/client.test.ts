@@ -95,6 +95,18 @@ describe('createPrometheusClient', () => {
     await expect(client.ready()).rejects.toMatchObject({ name: 'PrometheusUnreachableError', code: 'TIMEOUT' });
   });
 
+  test("the caller's abort stops a request in flight with the caller's reason, not as unreachable", async () => {
+    const fetch = ((input: string | URL | Request, init?: RequestInit) =>
+      new Promise<Response>((_, reject) => {
+        const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        signal?.addEventListener('abort', () => reject(signal.reason));
+      })) as typeof globalThis.fetch;
+    const client = createPrometheusClient({ baseUrl: 'http://prom:9090', fetch, timeoutMs: 5_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(client.ready({ signal: controller.signal })).rejects.toThrow('stop');
+  });
+
   test('ready: 200 true, 503 false, anything else an API error', async () => {
     let status = 503;
     const { fetch } = fakeFetch(() => new Response('', { status }));

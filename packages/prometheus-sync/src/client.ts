@@ -1,11 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { KyInstance } from 'ky';
-
-// ky is loaded with the first request: its module checks the platform's fetch when evaluated,
-// which loads Node's undici, and a CLI that never talks HTTP (status without a gateway) should
-// not pay for that.
-let kyModule: Promise<typeof import('ky')> | undefined;
-const loadKy = (): Promise<typeof import('ky')> => (kyModule ??= import('ky'));
 import {
   PrometheusApiError,
   PrometheusQueryError,
@@ -323,40 +316,50 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
 
-  let instance: Promise<KyInstance> | undefined;
-  const http = async (...args: Parameters<KyInstance>) => (await (instance ??= makeInstance()))(...args);
-  const makeInstance = async (): Promise<KyInstance> => (await loadKy()).default.create({
-    prefixUrl: `${baseUrl}/`,
-    retry: 0,
-    throwHttpErrors: false,
-    timeout: timeoutMs,
-    headers: { accept: 'application/json', ...options.headers },
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  // Plain fetch, no HTTP library: Prometheus' API is a GET with a query or a POST without a
+  // body, tried once. `globalThis.fetch` is read at the first request, so a CLI that never talks
+  // HTTP (status without a gateway) does not load Node's undici.
+  const send = async (spec: RequestSpec, signal: AbortSignal): Promise<Response> => {
+    const url = new URL(`${baseUrl}/${spec.path.replace(/^\//, '')}`);
+    for (const [name, value] of Object.entries(spec.searchParams ?? {})) url.searchParams.set(name, value);
+    return (options.fetch ?? globalThis.fetch)(url, { method: spec.method, headers: { accept: 'application/json', ...options.headers }, signal });
+  };
 
   async function request(spec: RequestSpec): Promise<{ status: number; text: string }> {
     const operation = `${spec.method} ${spec.path}`;
-    let response: Response;
+    // One signal for the caller's abort (the whole request, body included) and the timeout (until
+    // the answer's headers arrive).
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(spec.signal?.reason);
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`${operation} timed out`));
+    }, spec.timeoutMs ?? timeoutMs);
     try {
-      response = await http(spec.path.replace(/^\//, ''), {
-        method: spec.method,
-        ...(spec.searchParams ? { searchParams: spec.searchParams } : {}),
-        ...(spec.signal ? { signal: spec.signal } : {}),
-        ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs }),
-      });
-    } catch (error) {
-      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      const code = error instanceof (await loadKy()).TimeoutError ? 'TIMEOUT' : networkErrorCode(error);
-      throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
+      let response: Response;
+      try {
+        response = await send(spec, controller.signal);
+      } catch (error) {
+        if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+        const code = timedOut ? 'TIMEOUT' : networkErrorCode(error);
+        throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+        throw new PrometheusUnreachableError({ baseUrl, operation, code: networkErrorCode(error) ?? 'BODY' }, { cause: error });
+      }
+      return { status: response.status, text };
+    } finally {
+      spec.signal?.removeEventListener('abort', onAbort);
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      throw new PrometheusUnreachableError({ baseUrl, operation, code: networkErrorCode(error) ?? 'BODY' }, { cause: error });
-    }
-    return { status: response.status, text };
   }
 
   /** The `data` of a successful API answer; a typed error otherwise. */
