@@ -14,18 +14,7 @@ export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
 export type { PublishedPort } from './daemon.js';
 
 // Errors
-export {
-  DaemonUnreachableError,
-  DockerApiError,
-  DockerEndpointError,
-  DockerOpsError,
-  ForeignContainerError,
-  ImagePullError,
-  LockHeldError,
-  NvidiaRuntimeMissingError,
-  OperationAbortedError,
-  PublishAddressError,
-} from './errors.js';
+export { DaemonUnreachableError, DockerApiError, DockerEndpointError, DockerOpsError, ForeignContainerError, ImagePullError, LockHeldError, NvidiaRuntimeMissingError, OperationAbortedError, PublishAddressError } from './errors.js';
 export type { LockHolder } from './errors.js';
 
 // Plan and apply models
@@ -42,37 +31,14 @@ export type { ModelStatus } from './status.js';
 export { LABEL_STACK } from './labels.js';
 export { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
 export type { ArgvStyle, ContainerBody, ModelContainerOptions, ModelNetworks } from './container-spec.js';
-export {
-  addressOn,
-  containerLogs,
-  containersOfStack,
-  followContainerLogs,
-  listDaemonContainers,
-  listModelContainers,
-  networkGatewayAddress,
-  removeContainer,
-  removeNetwork,
-  setRestartPolicy,
-  startContainer,
-  stopContainer,
-} from './containers.js';
+export { addressOn, containerLogs, containersOfStack, followContainerLogs, listDaemonContainers, listModelContainers, removeContainer, setRestartPolicy, startContainer, stopContainer } from './containers.js';
+export { networkGatewayAddress, removeNetwork } from './networks.js';
 export type { DaemonContainers, ModelContainer } from './containers.js';
 export { ensureImage, inspectImage } from './images.js';
 export type { EnsureImageOptions } from './images.js';
 
 // Service containers (gateway, monitoring, watcher)
-export {
-  ensureService,
-  inspectService,
-  listServices,
-  planService,
-  removeServiceContainer,
-  restartContainer,
-  serviceContainerOptions,
-  serviceSpecHash,
-  signalContainer,
-  waitUntilHealthy,
-} from './services.js';
+export { ensureService, inspectService, listServices, planService, removeServiceContainer, restartContainer, serviceContainerOptions, serviceSpecHash, signalContainer, waitUntilHealthy } from './services.js';
 export type { ObservedService, ServiceChange, ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
 
 // Readiness and diagnosis
