@@ -1,4 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
+
+// ky is loaded with the first request: its module checks the platform's fetch when evaluated,
+// which loads Node's undici, and a CLI that never talks HTTP (status without a gateway) should
+// not pay for that.
+let kyModule: Promise<typeof import('ky')> | undefined;
+const loadKy = (): Promise<typeof import('ky')> => (kyModule ??= import('ky'));
 import {
   PrometheusApiError,
   PrometheusQueryError,
@@ -316,50 +322,35 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
 
-  // Plain fetch, no HTTP library: Prometheus' API is a GET with a query or a POST without a
-  // body, tried once. `globalThis.fetch` is read at the first request, so a CLI that never talks
-  // HTTP (status without a gateway) does not load Node's undici.
-  const send = async (spec: RequestSpec, signal: AbortSignal): Promise<Response> => {
-    const url = new URL(`${baseUrl}/${spec.path.replace(/^\//, '')}`);
-    for (const [name, value] of Object.entries(spec.searchParams ?? {})) url.searchParams.set(name, value);
-    return (options.fetch ?? globalThis.fetch)(url, { method: spec.method, headers: { accept: 'application/json', ...options.headers }, signal });
-  };
-
   async function request(spec: RequestSpec): Promise<{ status: number; text: string }> {
     const operation = `${spec.method} ${spec.path}`;
-    // One signal for the caller's abort (the whole request, body included) and the timeout (until
-    // the answer's headers arrive).
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(spec.signal?.reason);
-    if (spec.signal?.aborted) onAbort();
-    else spec.signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`${operation} timed out`));
-    }, spec.timeoutMs ?? timeoutMs);
+    const ky = await loadKy();
+    let response: Response;
     try {
-      let response: Response;
-      try {
-        response = await send(spec, controller.signal);
-      } catch (error) {
-        if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-        const code = timedOut ? 'TIMEOUT' : networkErrorCode(error);
-        throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
-      } finally {
-        clearTimeout(timer);
-      }
-      let text: string;
-      try {
-        text = await response.text();
-      } catch (error) {
-        if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-        throw new PrometheusUnreachableError({ baseUrl, operation, code: networkErrorCode(error) ?? 'BODY' }, { cause: error });
-      }
-      return { status: response.status, text };
-    } finally {
-      spec.signal?.removeEventListener('abort', onAbort);
+      // One request, one attempt, no instance kept: a command asks Prometheus a few times.
+      response = await ky.default(`${baseUrl}${spec.path}`, {
+        method: spec.method,
+        retry: 0,
+        throwHttpErrors: false,
+        timeout: spec.timeoutMs ?? timeoutMs,
+        headers: { accept: 'application/json', ...options.headers },
+        ...(spec.searchParams ? { searchParams: spec.searchParams } : {}),
+        ...(spec.signal ? { signal: spec.signal } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+    } catch (error) {
+      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+      const code = error instanceof ky.TimeoutError ? 'TIMEOUT' : networkErrorCode(error);
+      throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
     }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+      throw new PrometheusUnreachableError({ baseUrl, operation, code: networkErrorCode(error) ?? 'BODY' }, { cause: error });
+    }
+    return { status: response.status, text };
   }
 
   /** The `data` of a successful API answer; a typed error otherwise. */
