@@ -1,8 +1,15 @@
+/**
+ * Carrying out a model plan. Long on purpose: `applyModelPlan` is one sequence (leftovers,
+ * images, then create / recreate / start with GPU-ordered waits, rolling replacements, abort
+ * clean-up) whose steps share the run's state (what this run made, what is ready); split into
+ * files, a reader would have to hold that state across them.
+ */
 import { randomBytes } from 'node:crypto';
 import type { ModelSpec } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
-import { classifyContainerError, ensureNetwork, removeContainer, stopContainer } from './containers.js';
+import { classifyContainerError, removeContainer, stopContainer } from './containers.js';
+import { ensureNetwork } from './networks.js';
 import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
 import { ensureImage, type PullProgress } from './images.js';

@@ -3,6 +3,9 @@
  * optionally its exit code and spec) in, one classified cause with concrete advice out. The
  * patterns are vLLM's, Hugging Face's, PyTorch's and argparse's own messages, in the wordings of
  * vLLM 0.5 to 0.12+.
+ *
+ * Long on purpose: almost all of it is the one `RULES` table, in precedence order. Its order is
+ * the logic (the first matching rule wins), so it stays in one place where it reads top to bottom.
  */
 import type { ModelSpec } from '@inferstack/config';
 import { DEFAULT_GPU_MEMORY_UTILIZATION } from '@inferstack/config';

@@ -1,123 +1,69 @@
+// The public API: what @inferstack/stack, the CLI and the tests import, plus the option and
+// result types of those functions. Everything else is shared between this package's modules
+// only (see README.md, "API").
+
+// Reaching a daemon
 export { connectDocker, createDockerClient, daemonAddress, isLocalDaemon } from './client.js';
-export type { ClientOptions, ConnectOptions, DockerClient, DockerEndpoint, DockerSshOptions, DockerTlsFiles } from './client.js';
-export { DEFAULT_DOCKER_SOCKET, isLocalAddress, parseDockerAddress, redactAddress } from './endpoint.js';
-export { connectHost, daemonId, hostClient, hostEndpoint } from './hosts.js';
-export type { DockerAddress, DockerTransport } from './endpoint.js';
-export {
-  DaemonUnreachableError,
-  DockerApiError,
-  DockerEndpointError,
-  DockerOpsError,
-  ForeignContainerError,
-  ImagePullError,
-  LockHeldError,
-  NvidiaRuntimeMissingError,
-  OperationAbortedError,
-  PublishAddressError,
-  describeDockerError,
-} from './errors.js';
-export { canonicalIp, resolvePublishAddress, sameAddress } from './publish-address.js';
-export type { LookupAnswer, PublishAddress, ResolvePublishAddressOptions } from './publish-address.js';
-export type { LockHolder } from './errors.js';
-export {
-  LABEL_GPU_UTILIZATION,
-  LABEL_GPUS,
-  LABEL_KIND,
-  LABEL_MANAGED,
-  LABEL_MODEL,
-  LABEL_SERVED_NAME,
-  LABEL_SERVICE,
-  LABEL_SPEC_FIELDS,
-  LABEL_STACK,
-  LABEL_SPEC_HASH,
-  modelLabels,
-  specFieldDigests,
-} from './labels.js';
-export { HEALTHCHECK_COMMAND, argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions, modelNetwork, vllmCommand } from './container-spec.js';
-export type { ArgvStyle, ContainerBody, ModelContainerOptions, ModelNetworks } from './container-spec.js';
-export {
-  addressOn,
-  connectNetwork,
-  containerLogs,
-  containersOfStack,
-  demuxLogs,
-  ensureNetwork,
-  followContainerLogs,
-  listDaemonContainers,
-  listModelContainers,
-  networkGatewayAddress,
-  removeNetwork,
-  setRestartPolicy,
-  startContainer,
-  removeContainer,
-  stopContainer,
-  toModelContainer,
-} from './containers.js';
-export type { ContainerHealth, ContainerState, DaemonContainers, ModelContainer, NamedContainer, ObservedSpec } from './containers.js';
-export { ensureImage, inspectImage, pullImage } from './images.js';
-export type { EnsureImageOptions, PullProgress } from './images.js';
-export { waitUntilReady } from './readiness.js';
-export type { NotReadyReason, ProbeMode, ReadinessResult, WaitOptions } from './readiness.js';
-export { IDLE_STOP_POLICY, changedFields, changedFieldsOfObserved, drift, gpusOverlap, isIdleStopped, nameConflicts, planHasChanges, planModels, replacementName } from './plan.js';
-export type { ModelAction, ModelChange, NameConflict, PlanOptions, RecreateReason } from './plan.js';
-export { applyModelPlan, startOrder } from './apply.js';
-export { gpuMap, replacementStrategy } from './gpu-map.js';
-export type { GpuLoad, GpuMap } from './gpu-map.js';
-export type { ApplyEvent, ApplyOptions, ModelFailure, ModelOutcome } from './apply.js';
-export { modelStatuses } from './status.js';
-export type { ModelStatus, SyncState } from './status.js';
-export { LOCK_IMAGE, acquireLock, breakLock, lockContainerName, readLockHolder } from './lock.js';
-export { LABEL_CLAIMS, claimContainers, ensureStackIdentity, identityContainerName, listClaims, readStackIdentity, removeStackIdentity } from './identity.js';
-export type { StackIdentity } from './identity.js';
-export type { AcquireLockOptions, Lock } from './lock.js';
-export { DIAGNOSE_TAIL_LINES, DIAGNOSIS_CAUSES, diagnoseStartupFailure } from './diagnose.js';
-export type { Diagnosis, DiagnosisCause, DiagnosisContext, DiagnosisSpec } from './diagnose.js';
-export {
-  NVIDIA_SMI_QUERY_ARGS,
-  NVIDIA_SMI_QUERY_FIELDS,
-  checkGpuPlacement,
-  detectGpusLocally,
-  formatGiB,
-  formatGpuProblems,
-  maxFittingUtilization,
-  parseNvidiaSmi,
-  parseNvidiaSmiCsv,
-  parseNvidiaSmiXml,
-} from './gpu.js';
-export type {
-  DetectGpusOptions,
-  ExecFn,
-  GpuInfo,
-  GpuParseError,
-  GpuParseResult,
-  GpuPlacementInput,
-  GpuProblem,
-  GpuShare,
-  PlacementModel,
-  ReplacedModel,
-} from './gpu.js';
-export {
-  ensureService,
-  inspectService,
-  listServices,
-  planService,
-  removeServiceContainer,
-  restartContainer,
-  serviceContainerOptions,
-  serviceFieldDigests,
-  serviceSpecHash,
-  signalContainer,
-  waitUntilHealthy,
-} from './services.js';
+export type { ClientOptions, ConnectOptions, DockerClient } from './client.js';
+export { DEFAULT_DOCKER_SOCKET, parseDockerAddress } from './endpoint.js';
+export type { DockerAddress } from './endpoint.js';
+export { connectHost, daemonId } from './hosts.js';
+export { resolvePublishAddress } from './publish-address.js';
+export type { PublishAddress, ResolvePublishAddressOptions } from './publish-address.js';
 export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
 export type { PublishedPort } from './daemon.js';
+
+// Errors
+export { DaemonUnreachableError, DockerApiError, DockerEndpointError, DockerOpsError, ForeignContainerError, ImagePullError, LockHeldError, NvidiaRuntimeMissingError, OperationAbortedError, PublishAddressError } from './errors.js';
+export type { LockHolder } from './errors.js';
+
+// Plan and apply models
+export { IDLE_STOP_POLICY, isIdleStopped, nameConflicts, planHasChanges, planModels } from './plan.js';
+export type { ModelChange, NameConflict, PlanOptions, RecreateReason } from './plan.js';
+export { applyModelPlan, startOrder } from './apply.js';
+export type { ApplyEvent, ApplyOptions, ModelOutcome } from './apply.js';
+export { gpuMap } from './gpu-map.js';
+export type { GpuLoad, GpuMap } from './gpu-map.js';
+export { modelStatuses } from './status.js';
+export type { ModelStatus } from './status.js';
+
+// Containers and networks
+export { LABEL_STACK } from './labels.js';
+export { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
+export type { ArgvStyle, ContainerBody, ModelContainerOptions, ModelNetworks } from './container-spec.js';
+export { addressOn, containerLogs, containersOfStack, followContainerLogs, listDaemonContainers, listModelContainers, removeContainer, setRestartPolicy, startContainer, stopContainer } from './containers.js';
+export { networkGatewayAddress, removeNetwork } from './networks.js';
+export type { DaemonContainers, ModelContainer } from './containers.js';
+export { ensureImage, inspectImage } from './images.js';
+export type { EnsureImageOptions } from './images.js';
+
+// Service containers (gateway, monitoring, watcher)
+export { ensureService, inspectService, listServices, planService, removeServiceContainer, restartContainer, serviceContainerOptions, serviceSpecHash, signalContainer, waitUntilHealthy } from './services.js';
 export type { ObservedService, ServiceChange, ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
+
+// Readiness and diagnosis
+export { waitUntilReady } from './readiness.js';
+export type { ReadinessResult, WaitOptions } from './readiness.js';
+export { diagnoseStartupFailure } from './diagnose.js';
+export type { Diagnosis, DiagnosisContext } from './diagnose.js';
+
+// GPUs
+export { checkGpuPlacement, detectGpusLocally, formatGiB, formatGpuProblems } from './gpu.js';
+export type { DetectGpusOptions, GpuInfo, GpuPlacementInput, GpuProblem } from './gpu.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
+
+// Stack identity and the deployment lock
+export { LOCK_IMAGE, acquireLock, breakLock, lockContainerName, readLockHolder } from './lock.js';
+export type { AcquireLockOptions, Lock } from './lock.js';
+export { claimContainers, ensureStackIdentity, identityContainerName, listClaims, readStackIdentity, removeStackIdentity } from './identity.js';
+export type { StackIdentity } from './identity.js';
+
+// Talking to a running model (HTTP, sleep mode, load)
 export { httpGet, httpRequest } from './http-get.js';
+export type { HttpAnswer } from './http-get.js';
 export { modelRequest } from './model-http.js';
 export type { ModelReach } from './model-http.js';
 export { sleepModel, sleepState, wakeModel } from './sleep-mode.js';
 export type { SleepState } from './sleep-mode.js';
 export { metricsText, modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
-export type { DrainResult, EngineSleepState, ModelLoad } from './load.js';
-export type { HttpAnswer } from './http-get.js';
+export type { DrainResult, ModelLoad } from './load.js';

@@ -22,6 +22,14 @@ function fakeFetch(handler: Handler): { fetch: typeof globalThis.fetch; requests
   return { fetch, requests };
 }
 
+/** A fetch that never answers: it rejects only when its request is aborted, with the abort's reason. */
+const hangingFetch = (): typeof globalThis.fetch =>
+  ((input: string | URL | Request, init?: RequestInit) =>
+    new Promise<Response>((_, reject) => {
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+      signal?.addEventListener('abort', () => reject(signal.reason));
+    })) as typeof globalThis.fetch;
+
 const json = (body: unknown, status = 200): Response =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
@@ -86,13 +94,17 @@ describe('createPrometheusClient', () => {
   });
 
   test('a request that never answers times out as unreachable (TIMEOUT)', async () => {
-    const fetch = ((input: string | URL | Request, init?: RequestInit) =>
-      new Promise<Response>((_, reject) => {
-        const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-        signal?.addEventListener('abort', () => reject(signal.reason));
-      })) as typeof globalThis.fetch;
+    const fetch = hangingFetch();
     const client = createPrometheusClient({ baseUrl: 'http://prom:9090', fetch, timeoutMs: 50 });
     await expect(client.ready()).rejects.toMatchObject({ name: 'PrometheusUnreachableError', code: 'TIMEOUT' });
+  });
+
+  test("the caller's abort stops a request in flight with the caller's reason, not as unreachable", async () => {
+    const fetch = hangingFetch();
+    const client = createPrometheusClient({ baseUrl: 'http://prom:9090', fetch, timeoutMs: 5_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(client.ready({ signal: controller.signal })).rejects.toThrow('stop');
   });
 
   test('ready: 200 true, 503 false, anything else an API error', async () => {

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { KyInstance } from 'ky';
 
 // ky is loaded with the first request: its module checks the platform's fetch when evaluated,
 // which loads Node's undici, and a CLI that never talks HTTP (status without a gateway) should
@@ -323,30 +322,25 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
 
-  let instance: Promise<KyInstance> | undefined;
-  const http = async (...args: Parameters<KyInstance>) => (await (instance ??= makeInstance()))(...args);
-  const makeInstance = async (): Promise<KyInstance> => (await loadKy()).default.create({
-    prefixUrl: `${baseUrl}/`,
-    retry: 0,
-    throwHttpErrors: false,
-    timeout: timeoutMs,
-    headers: { accept: 'application/json', ...options.headers },
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
-
   async function request(spec: RequestSpec): Promise<{ status: number; text: string }> {
     const operation = `${spec.method} ${spec.path}`;
+    const ky = await loadKy();
     let response: Response;
     try {
-      response = await http(spec.path.replace(/^\//, ''), {
+      // One request, one attempt, no instance kept: a command asks Prometheus a few times.
+      response = await ky.default(`${baseUrl}${spec.path}`, {
         method: spec.method,
+        retry: 0,
+        throwHttpErrors: false,
+        timeout: spec.timeoutMs ?? timeoutMs,
+        headers: { accept: 'application/json', ...options.headers },
         ...(spec.searchParams ? { searchParams: spec.searchParams } : {}),
         ...(spec.signal ? { signal: spec.signal } : {}),
-        ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs }),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
       });
     } catch (error) {
       if (spec.signal?.aborted) throw spec.signal.reason ?? error;
-      const code = error instanceof (await loadKy()).TimeoutError ? 'TIMEOUT' : networkErrorCode(error);
+      const code = error instanceof ky.TimeoutError ? 'TIMEOUT' : networkErrorCode(error);
       throw new PrometheusUnreachableError({ baseUrl, operation, ...(code ? { code } : {}) }, { cause: error });
     }
     let text: string;
