@@ -4,7 +4,7 @@ import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.
 import { commandEnv, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
-import { upJson } from '../render/json.js';
+import { upJson, upPlanJson } from '../render/json.js';
 import { printHostFailures, printPlan } from '../render/plan.js';
 import { Progress } from '../render/progress.js';
 import { meta } from './meta.js';
@@ -33,7 +33,7 @@ export default defineCommand({
       progress.stop();
       const several = hasSeveralHosts(stack.config);
       if (args['dry-run']) {
-        if (args.json) out.json(upJson(r, several, true));
+        if (args.json) out.json(upPlanJson(r, several));
         else printPlan(out, r.plan, { hosts: several });
         if (!args.json) printHostFailures(out, r.hosts);
         return r.hosts.every((h) => h.ok) ? ExitCode.ok : ExitCode.failed;
@@ -41,7 +41,7 @@ export default defineCommand({
       const changed = r.models.filter((o) => o.action !== 'keep' && o.outcome === 'done');
       const failed = r.models.filter((o) => o.outcome === 'failed');
       if (args.json) {
-        out.json(upJson(r, several, false));
+        out.json(upJson(r, several));
       } else if (r.interrupted) {
         const aborted = r.models.filter((o) => o.outcome === 'aborted');
         out.info(`interrupted: ${changed.length} change(s) done (${changed.map((o) => o.key).join(', ') || 'none'}); not done: ${aborted.map((o) => o.key).join(', ') || 'none'}. Run "serve up" again to finish.`);

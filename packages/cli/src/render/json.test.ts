@@ -14,7 +14,7 @@ describe('--json documents', () => {
     const expected = [{ host: 'local', ok: true }, { host: 'gpu2', ok: false, error: 'connect ECONNREFUSED 10.0.0.2:2376', hint: 'is dockerd running on gpu2?' }];
     expect(stopJson(stop, 'stop', { several: true }).hosts).toEqual(expected);
     expect(stopJson(stop, 'down', { several: true }).hosts).toEqual(expected);
-    expect(upJson(up, true, false).hosts).toEqual(expected);
+    expect(upJson(up, true).hosts).toEqual(expected);
   });
 
   it('one host: no hosts in the document', () => {

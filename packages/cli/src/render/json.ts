@@ -19,6 +19,9 @@ import type { ModelChange } from '@inferstack/docker-ops';
 
 type PlannedChange = ModelChange & { host?: string; opens?: string };
 
+/** A document as `Output.json` prints it (its fields are what each function below puts in). */
+export type JsonDocument = Record<string, unknown>;
+
 /** With several Docker hosts: each one, done or why not (with what to do). */
 export function hostsJson(hosts: readonly HostPlanStatus[]) {
   return hosts.map((h) => (h.ok ? h : { host: h.host, ok: false, error: h.error.message, ...(h.hint ? { hint: h.hint } : {}) }));
@@ -64,9 +67,13 @@ export function stackPlanJson(plan: StackPlan, several: boolean) {
   };
 }
 
-/** `serve up --json`; a dry run prints only its plan. */
-export function upJson(r: UpResult, several: boolean, dryRun: boolean) {
-  if (dryRun) return { plan: planJson(r.plan, { hosts: several }) };
+/** `serve up --dry-run --json`: the plan alone. */
+export function upPlanJson(r: UpResult, several: boolean) {
+  return { plan: planJson(r.plan, { hosts: several }) };
+}
+
+/** `serve up --json`. */
+export function upJson(r: UpResult, several: boolean): JsonDocument {
   return {
     ok: r.ok,
     elapsedMs: r.elapsedMs,
@@ -83,7 +90,7 @@ export function upJson(r: UpResult, several: boolean, dryRun: boolean) {
 }
 
 /** `serve stop --json` / `serve down --json`. */
-export function stopJson(r: StopResult, mode: 'stop' | 'down', options: { several: boolean; all?: boolean }) {
+export function stopJson(r: StopResult, mode: 'stop' | 'down', options: { several: boolean; all?: boolean }): JsonDocument {
   return {
     [mode === 'stop' ? 'stopped' : 'removed']: r.models.map((m) => (m.ok ? m : { model: m.model, container: m.container, ok: false, error: m.error.message })),
     ...(options.all ? { services: r.services.map((s) => (s.ok ? { service: s.container, ok: true } : { service: s.container, ok: false, error: s.error.message })) } : {}),
@@ -98,7 +105,7 @@ export function stackSyncJson(r: SyncResult) {
 }
 
 /** `serve status --json`. */
-export function statusJson(s: StackStatus, several: boolean) {
+export function statusJson(s: StackStatus, several: boolean): JsonDocument {
   return {
     stack: s.stack,
     ...(several ? { hosts: hostsJson(s.hosts) } : {}),
