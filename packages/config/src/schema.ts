@@ -433,7 +433,7 @@ export const GatewaySchema = v.pipe(
       sync: v.optional(
         v.pipe(
           v.picklist(['config', 'api'], 'must be config or api'),
-          v.title('Sync method'), v.description('`config` (default): write LiteLLM\'s config file and restart it (no database needed). `api`: use the admin API (needs LiteLLM with a database).'),
+          v.title('Sync method'), v.description('`config` (default): write LiteLLM\'s config file and a routes file that inferstack\'s plugin applies inside the running gateway, no restart (no database needed). `api`: use the admin API (needs LiteLLM with a database).'),
         ),
       ),
       url: v.optional(
