@@ -14,6 +14,14 @@ import { isSecretName } from './settings.js';
 import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
 import type { GpuSelection, IdlePolicy, ModelSpec, PullPolicy, VolumeMount } from './types.js';
 
+/*
+ * One model of models.yaml, from its YAML node to a ModelSpec (before hashing): its options in
+ * the order the README documents them, its vLLM flags (checkFlags), its volumes. Long (~560
+ * lines) because parseModel is one function that walks the options top to bottom, each check
+ * using the model's node, label and issue collector; cut into pieces it would pass all of them
+ * around and read worse.
+ */
+
 /** Values of the `defaults:` section, already validated. */
 export interface ModelDefaults {
   image?: string;

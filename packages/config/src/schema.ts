@@ -28,6 +28,10 @@ import {
  * The shape of models.yaml as valibot schemas. They check types and formats field by field;
  * rules that span fields or models (duplicates, GPU sums, tensor parallel) live in
  * parse-config.ts. The JSON Schema shipped as models.schema.json is generated from these.
+ *
+ * Long (~700 lines) on purpose: it is one tree, the whole file's shape, and most of its lines are
+ * the titles and descriptions editors show from models.schema.json. Split by section, the shared
+ * field builders (Port, Duration, Image, ...) would have to travel with every part.
  */
 
 /** Docker image reference: `[registry/]name[:tag][@digest]`, or a bare tag of vllm/vllm-openai. */

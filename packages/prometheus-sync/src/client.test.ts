@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { type ActiveTarget, createPrometheusClient, reportTargets } from './client.js';
+import { createPrometheusClient } from './client.js';
+import { type ActiveTarget, reportTargets } from './target-report.js';
 import {
   PrometheusApiError,
   PrometheusQueryError,

@@ -2,24 +2,19 @@ export { parseTargets, renderTargets, serializeTargets, TARGET_LABELS, DEFAULT_H
 export type { RunningModelTarget, FileSdGroup } from './targets.js';
 export { writeTargetsFile, TARGETS_FILE_MODE } from './targets-file.js';
 export type { WriteTargetsResult } from './targets-file.js';
-export { createPrometheusClient, reportTargets } from './client.js';
+export { createPrometheusClient } from './client.js';
 export type {
   PrometheusClient,
   PrometheusClientOptions,
   CallOptions,
-  ActiveTarget,
-  DroppedTarget,
-  TargetsResult,
-  TargetHealth,
-  TargetStatus,
-  TargetsReport,
   QueryResult,
   QueryOptions,
   Sample,
-  WaitUntil,
   WaitForTargetsOptions,
   WaitUntilReadyOptions,
 } from './client.js';
+export { reportTargets } from './target-report.js';
+export type { ActiveTarget, DroppedTarget, TargetsResult, TargetHealth, TargetStatus, TargetsReport, WaitUntil } from './target-report.js';
 export { syncPrometheusTargets } from './sync.js';
 export type { SyncPrometheusTargetsOptions, SyncPrometheusTargetsResult, SyncedTarget, ConfirmOptions, ReloadMethod } from './sync.js';
 export { renderPrometheusConfig, DEFAULT_JOB_NAMES } from './prometheus-config.js';

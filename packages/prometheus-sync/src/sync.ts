@@ -1,4 +1,5 @@
-import type { PrometheusClient, TargetHealth, TargetsReport, WaitUntil } from './client.js';
+import type { PrometheusClient } from './client.js';
+import type { TargetHealth, TargetsReport, WaitUntil } from './target-report.js';
 import { ReloadUnavailableError } from './errors.js';
 import { DEFAULT_JOB_NAMES } from './prometheus-config.js';
 import { type FileSdGroup, type RunningModelTarget, renderTargets } from './targets.js';

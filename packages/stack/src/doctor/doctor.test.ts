@@ -1,6 +1,9 @@
 import { parseConfig } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
-import { apiVersionAtLeast, doctorVerdict, isAllInterfaces, isLoopback, keyChecks, keyWeakness, looksGated, portCheck, transportChecks, type Check } from './doctor.js';
+import { doctorVerdict, type Check } from './check.js';
+import { apiVersionAtLeast, transportChecks } from './docker.js';
+import { isAllInterfaces, isLoopback, keyChecks, keyWeakness, looksGated } from './keys.js';
+import { portCheck } from './ports.js';
 
 const STRONG = `sk-${'a1'.repeat(24)}`;
 

@@ -1,6 +1,6 @@
 import { parseConfig, parseEnvFile } from '@inferstack/config';
 import { describe, expect, it } from 'vitest';
-import { keyWeakness } from '../doctor/doctor.js';
+import { keyWeakness } from '../doctor/keys.js';
 import { generateKeys, renderEnvFile, renderModelsYaml } from './scaffold.js';
 
 const parse = (text: string, settings: Record<string, string> = {}) =>

@@ -1,11 +1,13 @@
 import type { ModelSpec } from '@inferstack/config';
 import { IDLE_STOP_POLICY, setRestartPolicy, sleepModel, stopContainer, waitUntilDrained, type DockerClient, type ModelContainer, type ModelReach } from '@inferstack/docker-ops';
+import { delay, reach, track, type WatcherState } from './state.js';
 
 /*
  * Putting a model away: the one place that sleeps a model (vLLM sleep mode level 1 or 2) or
  * stops it for being idle, whoever asks: the watcher for an idle model, the watcher or `up` for
  * the other members of a swap group. Requests in flight finish first; a model that does not
- * drain in time is not put away (its requests would die with the engine).
+ * drain in time is not put away (its requests would die with the engine). {@link putAway} is
+ * the watcher's side of it: the model's phase while it goes, the settle time, the events.
  */
 
 /** What putting a model away does to it. */
@@ -41,4 +43,49 @@ export async function putModelAway(
     await sleepModel(docker, container, options.reach, action === 'deep-sleep' ? 2 : 1);
   }
   return { ok: true, action };
+}
+
+/**
+ * Put a model away (see {@link putModelAway}). Returns false when it was used meanwhile, and says so
+ * when it was still busy after the drain (it is then left serving).
+ */
+export async function putAway(s: WatcherState, spec: ModelSpec, c: ModelContainer, reason: 'idle' | 'swap', drainMs: number): Promise<boolean> {
+  const { ctx, settleMs } = s;
+  const t = track(s, spec);
+  const docker = await ctx.docker();
+  const before = t.phase;
+  t.phase = 'going-to-sleep';
+  try {
+    const afterMs = reason === 'idle' ? Math.max(spec.idle?.afterMs ?? 0, settleMs) : settleMs;
+    const usedLately = () => reason === 'idle' && Date.now() - t.lastActive < afterMs;
+    if (usedLately()) {
+      t.phase = before;
+      return false;
+    }
+    // A request the wake hook let through just now may still be on its way to the model.
+    const wait = t.lastActive + settleMs - Date.now();
+    if (wait > 0) await delay(wait, ctx.signal);
+    // Asked for while it settled: an idle model stays (the request waits in the queue anyway).
+    if (usedLately()) {
+      t.phase = before;
+      return false;
+    }
+    const result = await putModelAway(docker, c, spec, { reach: reach(ctx), drainMs, signal: ctx.signal });
+    if (!result.ok) {
+      t.phase = before;
+      ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${result.inFlight} request(s) in flight: not put away` });
+      return false;
+    }
+    if (result.action === 'stop') t.phase = 'stopped-idle';
+    else {
+      t.phase = result.action === 'deep-sleep' ? 'deep-asleep' : 'asleep';
+      t.sleeping = c;
+    }
+    if (spec.swapGroup && s.holders.get(spec.swapGroup) === spec.key) s.holders.delete(spec.swapGroup);
+    ctx.emit({ type: 'model-put-away', key: spec.key, container: c.name, action: result.action, reason });
+    return true;
+  } catch (error) {
+    t.phase = before;
+    throw error;
+  }
 }
