@@ -8,7 +8,7 @@ import { checkModelHosts, hostNamesIn, parseHosts } from './_hosts.js';
 import { decodeSource } from './_source-text.js';
 import { getEntry, type LEntry, type LMap, type LNode, parseYamlTree, type Pos } from './_yaml-tree.js';
 import { checkPorts, parseDefaults, parseFields, parseGateway, parseMonitoring, parseSection, setting, settingPort, type SectionContext } from './_sections.js';
-import { isModelKeyTooLong, MAX_STACK_NAME_LENGTH, modelKeyProblem } from './container-name.js';
+import { isModelKeyTooLong, modelKeyProblem } from './container-name.js';
 import {
   DEFAULT_WATCHER_IMAGE,
   DEFAULT_GPU_MEMORY_UTILIZATION,
