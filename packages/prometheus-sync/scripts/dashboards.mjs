@@ -224,6 +224,8 @@ function dashboard({ uid, title, description, tags, variables, panels }) {
 
 const M = '{model_name=~"$model_name"}';
 const quantile = (q, metric, by, sel) => `histogram_quantile(${q}, sum by (le, ${by}) (rate(${metric}_bucket${sel}[${RATE}])))`;
+/** The p50 and p95 of a histogram per `by`, as two targets of one panel. */
+const p50p95 = (metric, by, sel) => [0.5, 0.95].map((q) => ({ expr: quantile(q, metric, by, sel), legend: `{{${by}}} p${q * 100}` }));
 const kvCache = (sel, by = 'model_name') =>
   `max by (${by}) (vllm:kv_cache_usage_perc${sel}) or max by (${by}) (vllm:gpu_cache_usage_perc${sel})`;
 // inter_token_latency replaced time_per_output_token; the old name is the fallback.
@@ -322,10 +324,7 @@ const vllm = dashboard({
     row('Latency'),
     timeseries(
       'Time to first token',
-      [
-        { expr: quantile(0.5, 'vllm:time_to_first_token_seconds', 'model_name', M), legend: '{{model_name}} p50' },
-        { expr: quantile(0.95, 'vllm:time_to_first_token_seconds', 'model_name', M), legend: '{{model_name}} p95' },
-      ],
+      p50p95('vllm:time_to_first_token_seconds', 'model_name', M),
       { w: 8, unit: 's', min: 0 },
     ),
     timeseries(
@@ -432,18 +431,12 @@ const gateway = dashboard({
     row('Latency'),
     timeseries(
       'Total request latency',
-      [
-        { expr: quantile(0.5, 'litellm_request_total_latency_metric', 'requested_model', G), legend: '{{requested_model}} p50' },
-        { expr: quantile(0.95, 'litellm_request_total_latency_metric', 'requested_model', G), legend: '{{requested_model}} p95' },
-      ],
+      p50p95('litellm_request_total_latency_metric', 'requested_model', G),
       { w: 12, unit: 's', min: 0, description: 'From the client request to the gateway\'s answer.' },
     ),
     timeseries(
       'Backend (vLLM) latency',
-      [
-        { expr: quantile(0.5, 'litellm_llm_api_latency_metric', 'requested_model', G), legend: '{{requested_model}} p50' },
-        { expr: quantile(0.95, 'litellm_llm_api_latency_metric', 'requested_model', G), legend: '{{requested_model}} p95' },
-      ],
+      p50p95('litellm_llm_api_latency_metric', 'requested_model', G),
       { w: 12, unit: 's', min: 0 },
     ),
     timeseries(
