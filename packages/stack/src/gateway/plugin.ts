@@ -5,11 +5,13 @@
  * - keeps the running router equal to the routes files the stacks write beside it (one per
  *   stack, replaced by rename): a route change takes effect in the running gateway, with no
  *   reload, no restart and no fork. Entries of stacks without a routes file (hand-made ones, the
- *   user's) are left as they are. The config file stays the truth for a cold start: files there
- *   at start are taken as applied;
+ *   user's) are left as they are. The config file stays the truth for a cold start;
  * - sets the vLLM API keys the routes name (`os.environ/INFERSTACK_VLLM_KEY_...`) from the
- *   stacks' keys files, before the router is built and whenever they change, so a model with a
- *   key joins a running gateway without a new container;
+ *   stacks' keys files, so a model with a key joins a running gateway without a new container.
+ *   LiteLLM resolves every `os.environ/` of the config file when it reads it, before it imports
+ *   any callback (1.108.14: `get_config`), so the config's keyed entries start without their key:
+ *   the plugin applies the routes files once more as soon as the router exists (before any
+ *   request is routed, and only then does its state say they are applied);
  * - wakes a model that may sleep before a request reaches it (asks the stack's watcher);
  * - answers `GET /inferstack/state` (with the master key): which routes this worker applied.
  *
@@ -97,15 +99,10 @@ class InferstackGateway(CustomLogger):
         self._client = None
         self._task = None
         self._load_keys()
-        # The routes files there now were written with the config file the proxy reads now.
-        self._routes_seen = _signature(_paths("routes"))
+        # Nothing applied yet: LiteLLM resolved the config's keys before this module was imported
+        # (they were not set then), so the routes files are applied once the router exists.
+        self._routes_seen = None
         self._applied = {}
-        for path in self._routes_seen:
-            try:
-                routes = _load(path)
-                self._applied[routes["stack"]] = routes.get("version")
-            except Exception as error:
-                _log("cannot read %s: %r" % (path, error))
         self._install_state_route()
         self._start()
 
@@ -209,6 +206,12 @@ class InferstackGateway(CustomLogger):
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         self._start()
+        if self._routes_seen is None:
+            # The first request came before the first poll: the routes (with their keys) first.
+            try:
+                self._apply_routes()
+            except Exception as error:
+                _log("routes not applied: %r" % (error,))
         model = data.get("model") if isinstance(data, dict) else None
         # Each stack's watcher writes which models it looks after: no other model is asked about.
         wake = self._wake_info().get(model)
