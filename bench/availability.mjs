@@ -55,11 +55,12 @@
 // each gateway gets a free port on 127.0.0.1, each project a temporary folder.
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { buildsFrom, sweep as sweepLabelled } from './_support.mjs';
 import { longRequest, startTraffic } from '../test/support/traffic.mjs';
 
 // serve up's stderr lines that open and close the in-place window of scenario (d). The first
@@ -112,17 +113,7 @@ const IN_PLACE_ENV = Object.fromEntries(
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
 
-/** A build to measure: its label and the `serve` it runs. */
-function buildOf(spec) {
-  const eq = spec.indexOf('=');
-  const name = eq > 0 ? spec.slice(0, eq) : undefined;
-  const path = resolve(eq > 0 ? spec.slice(eq + 1) : spec);
-  const cli = existsSync(path) && statSync(path).isDirectory() ? join(path, 'packages/cli/dist/cli.js') : path;
-  if (!existsSync(cli)) throw new Error(`--serve ${spec}: ${cli} does not exist (build that checkout: pnpm install --frozen-lockfile && pnpm build)`);
-  return { name: name ?? basename(cli === path ? resolve(path, '../../../..') : path), cli };
-}
-const BUILDS = (values.serve.length ? values.serve : [root]).map(buildOf);
-if (new Set(BUILDS.map((b) => b.name)).size !== BUILDS.length) throw new Error('two --serve builds have the same name: give them names, NAME=PATH');
+const BUILDS = buildsFrom(values.serve, root);
 
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
@@ -225,16 +216,8 @@ function serve(stack, args, { env = {} } = {}) {
   });
 }
 
-/** Remove everything carrying the bench's label, and a stack's folder. */
-async function sweep(dir) {
-  const ids = (await docker('ps', '-aq', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (ids.length) await docker('rm', '-f', '-v', ...ids).catch((e) => log(`cleanup: ${e.message}`));
-  const nets = (await docker('network', 'ls', '-q', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (nets.length) await docker('network', 'rm', ...nets).catch((e) => log(`cleanup: ${e.message}`));
-  const vols = (await docker('volume', 'ls', '-q', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (vols.length) await docker('volume', 'rm', ...vols).catch((e) => log(`cleanup: ${e.message}`));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
+/** Remove everything carrying the bench's label, and a folder. */
+const sweep = (dir) => sweepLabelled({ docker, label: LABEL, log }, dir);
 
 let current;
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -25,12 +25,13 @@
 // the gateway gets a free port on 127.0.0.1, each run's project a temporary folder.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { buildsFrom, sweep as sweepLabelled } from './_support.mjs';
 
 /** serve up's stderr lines that tell of a second try at the gateway (old and new wording). */
 const SECOND_TRY = /fresh worker|SIGHUP|restarting it to load/;
@@ -52,17 +53,7 @@ const RUNS = whole('runs');
 const LOAD_DELAY = whole('load-delay', 0);
 
 const root = resolve(import.meta.dirname, '..');
-/** A build to measure: its label and the `serve` it runs. */
-function buildOf(spec) {
-  const eq = spec.indexOf('=');
-  const name = eq > 0 ? spec.slice(0, eq) : undefined;
-  const path = resolve(eq > 0 ? spec.slice(eq + 1) : spec);
-  const cli = existsSync(path) && statSync(path).isDirectory() ? join(path, 'packages/cli/dist/cli.js') : path;
-  if (!existsSync(cli)) throw new Error(`--serve ${spec}: ${cli} does not exist (build that checkout: pnpm install --frozen-lockfile && pnpm build)`);
-  return { name: name ?? basename(cli === path ? resolve(path, '../../../..') : path), cli };
-}
-const BUILDS = (values.serve.length ? values.serve : [root]).map(buildOf);
-if (new Set(BUILDS.map((b) => b.name)).size !== BUILDS.length) throw new Error('two --serve builds have the same name: give them names, NAME=PATH');
+const BUILDS = buildsFrom(values.serve, root);
 
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
@@ -142,16 +133,8 @@ function chat(port, masterKey) {
   });
 }
 
-/** Remove everything carrying the bench's label, and a run's folder. */
-async function sweep(dir) {
-  const ids = (await docker('ps', '-aq', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (ids.length) await docker('rm', '-f', '-v', ...ids).catch((e) => log(`cleanup: ${e.message}`));
-  const nets = (await docker('network', 'ls', '-q', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (nets.length) await docker('network', 'rm', ...nets).catch((e) => log(`cleanup: ${e.message}`));
-  const vols = (await docker('volume', 'ls', '-q', '--filter', `label=${LABEL}`).catch(() => '')).split('\n').filter(Boolean);
-  if (vols.length) await docker('volume', 'rm', ...vols).catch((e) => log(`cleanup: ${e.message}`));
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
+/** Remove everything carrying the bench's label, and a folder. */
+const sweep = (dir) => sweepLabelled({ docker, label: LABEL, log }, dir);
 
 let currentDir;
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -1,0 +1,38 @@
+// What the benchmarks that compare builds of `serve` side by side share: which builds to run,
+// and removing everything a bench made.
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+
+/**
+ * The builds to measure, from `--serve [NAME=]PATH` (repeatable; none: the checkout at `root`).
+ * PATH is a checkout (its packages/cli/dist/cli.js) or a cli.js; NAME labels it (default: the
+ * checkout's folder name). Throws when a build is missing or two have the same name.
+ */
+export function buildsFrom(specs, root) {
+  const buildOf = (spec) => {
+    const eq = spec.indexOf('=');
+    const name = eq > 0 ? spec.slice(0, eq) : undefined;
+    const path = resolve(eq > 0 ? spec.slice(eq + 1) : spec);
+    const cli = existsSync(path) && statSync(path).isDirectory() ? join(path, 'packages/cli/dist/cli.js') : path;
+    if (!existsSync(cli)) throw new Error(`--serve ${spec}: ${cli} does not exist (build that checkout: pnpm install --frozen-lockfile && pnpm build)`);
+    return { name: name ?? basename(cli === path ? resolve(path, '../../../..') : path), cli };
+  };
+  const builds = (specs.length ? specs : [root]).map(buildOf);
+  if (new Set(builds.map((b) => b.name)).size !== builds.length) throw new Error('two --serve builds have the same name: give them names, NAME=PATH');
+  return builds;
+}
+
+/**
+ * Remove every container (with its anonymous volumes), network and volume carrying `label`, then
+ * the folder `dir` if given. `docker(...args)` runs the docker CLI and returns its stdout.
+ */
+export async function sweep({ docker, label, log }, dir) {
+  const list = async (...args) => (await docker(...args, '--filter', `label=${label}`).catch(() => '')).split('\n').filter(Boolean);
+  const ids = await list('ps', '-aq');
+  if (ids.length) await docker('rm', '-f', '-v', ...ids).catch((e) => log(`cleanup: ${e.message}`));
+  const nets = await list('network', 'ls', '-q');
+  if (nets.length) await docker('network', 'rm', ...nets).catch((e) => log(`cleanup: ${e.message}`));
+  const vols = await list('volume', 'ls', '-q');
+  if (vols.length) await docker('volume', 'rm', ...vols).catch((e) => log(`cleanup: ${e.message}`));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
