@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
@@ -50,7 +50,8 @@ const lean: Plugin = {
  * but those that use them gets the index without those two exports: one that used them anyway
  * fails the build ("No matching export"), it never ships the parser by mistake. The same holds
  * for `@inferstack/stack`'s index (it exports `initProject`, which parses): the module that opens
- * a stack for the commands (src/context.ts) gets `openStack` alone.
+ * a stack for the commands (src/context.ts) gets `openStack` (and `hasSeveralHosts`) alone, and the
+commands import no value from `@inferstack/stack` themselves (test/bundle.test.ts checks both).
  */
 const CONFIG_PARSER_EXPORTS = /^export (type )?\{[^}]*\} from '\.\/(parse-config|schema)\.js';$/gm;
 const CONFIG_PARSER_USERS = [/[\\/]stack[\\/]src[\\/]verbs[\\/]init\.ts$/];
@@ -68,7 +69,8 @@ const librarySources: Plugin = {
       return { path: index, sideEffects: false };
     });
     build.onLoad({ filter: /.*/, namespace: 'stack-open-only' }, (args) => ({
-      contents: `export { openStack } from ${JSON.stringify(args.path)};`,
+      // `hasSeveralHosts` too: the commands ask it, through context.ts, of every stack they open.
+      contents: `export { openStack } from ${JSON.stringify(args.path)}; export { hasSeveralHosts } from ${JSON.stringify(join(dirname(args.path), 'hosts', 'hosts.ts'))};`,
       loader: 'ts',
       resolveDir: dirname(args.path),
     }));

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openStack, type Stack, type StackEventHandler } from '@inferstack/stack';
+
+// The commands take it from here, never from the stack's index (see tsup.config.ts).
+export { hasSeveralHosts } from '@inferstack/stack';
 import { createConfigLoader } from '@inferstack/config';
 import type { Output } from './output.js';
 

@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty';
-import { hasSeveralHosts } from '@inferstack/stack';
 import { configArgs, jsonArg, strictArgs } from '../args.js';
-import { commandEnv, openStackFor } from '../context.js';
+import { commandEnv, hasSeveralHosts, openStackFor } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { DEFAULT_KUBERNETES_DIR, givenKubernetesFlags, kubernetesArgs, kubernetesOptions } from '../kubernetes-args.js';
 import { shownPath } from '../output.js';

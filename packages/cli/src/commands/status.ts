@@ -1,8 +1,8 @@
 import { defineCommand } from 'citty';
 import { formatDuration } from '../output.js';
-import { hasSeveralHosts, type ModelStatusRow } from '@inferstack/stack';
+import type { ModelStatusRow } from '@inferstack/stack';
 import { configArgs, strictArgs } from '../args.js';
-import { commandEnv, openStackFor } from '../context.js';
+import { commandEnv, hasSeveralHosts, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { table, type Output } from '../output.js';
 import { statusJson } from '../render/json.js';

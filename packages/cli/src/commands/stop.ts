@@ -1,7 +1,7 @@
 import { defineCommand, type ArgsDef } from 'citty';
-import { hasSeveralHosts, type StopResult } from '@inferstack/stack';
+import type { StopResult } from '@inferstack/stack';
 import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
-import { commandEnv, openStackFor, type CommandEnv } from '../context.js';
+import { commandEnv, hasSeveralHosts, openStackFor, type CommandEnv } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { Progress } from '../render/progress.js';
 import { printHostFailures } from '../render/plan.js';

@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty';
-import { hasSeveralHosts } from '@inferstack/stack';
 import { configArgs, drainArg, jsonArg, strictArgs, wholeNumber } from '../args.js';
-import { commandEnv, openStackFor } from '../context.js';
+import { commandEnv, hasSeveralHosts, openStackFor } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { formatDuration } from '../output.js';
 import { upJson, upPlanJson } from '../render/json.js';
