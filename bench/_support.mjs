@@ -36,3 +36,24 @@ export async function sweep({ docker, label, log }, dir) {
   if (vols.length) await docker('volume', 'rm', ...vols).catch((e) => log(`cleanup: ${e.message}`));
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * On Ctrl-C or SIGTERM: `onSignal()`, tell the running `serve` (`child()`, if any) to stop and
+ * give it 15 s to remove its own work (it got the same Ctrl-C from the terminal), then
+ * `cleanup()` (what the bench made) and exit 130.
+ */
+export function cleanUpOnInterrupt({ log, child, cleanup, onSignal }) {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, async () => {
+      onSignal();
+      log(`\n${signal}: removing what the bench created...`);
+      const c = child();
+      if (c) {
+        c.kill('SIGINT');
+        await Promise.race([new Promise((r) => c.once('close', r)), new Promise((r) => setTimeout(r, 15_000))]);
+      }
+      await cleanup();
+      process.exit(130);
+    });
+  }
+}

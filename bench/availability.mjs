@@ -60,7 +60,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { buildsFrom, sweep as sweepLabelled } from './_support.mjs';
+import { buildsFrom, cleanUpOnInterrupt, sweep as sweepLabelled } from './_support.mjs';
 import { longRequest, startTraffic } from '../test/support/traffic.mjs';
 
 // serve up's stderr lines that open and close the in-place window of scenario (d). The first
@@ -220,20 +220,7 @@ function serve(stack, args, { env = {} } = {}) {
 const sweep = (dir) => sweepLabelled({ docker, label: LABEL, log }, dir);
 
 let current;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, async () => {
-    interrupted = true;
-    log(`\n${signal}: removing what the bench created...`);
-    // serve got the same Ctrl-C from the terminal; give it a moment to remove its own work.
-    const c = child;
-    if (c) {
-      c.kill('SIGINT');
-      await Promise.race([new Promise((r) => c.once('close', r)), sleep(15_000)]);
-    }
-    await sweep(current?.dir);
-    process.exit(130);
-  });
-}
+cleanUpOnInterrupt({ log, child: () => child, cleanup: () => sweep(current?.dir), onSignal: () => { interrupted = true; } });
 
 /** Wait until a chat completion to each model goes through the gateway (bounded). */
 async function waitRouted(stack, keys, timeoutMs = 120_000) {

@@ -31,7 +31,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { buildsFrom, sweep as sweepLabelled } from './_support.mjs';
+import { buildsFrom, cleanUpOnInterrupt, sweep as sweepLabelled } from './_support.mjs';
 
 /** serve up's stderr lines that tell of a second try at the gateway (old and new wording). */
 const SECOND_TRY = /fresh worker|SIGHUP|restarting it to load/;
@@ -66,7 +66,6 @@ const SERVE_DEADLINE_MS = 5 * 60_000;
 const run = promisify(execFile);
 const docker = async (...args) => (await run('docker', args, { maxBuffer: 16 << 20, timeout: 120_000 })).stdout.trim();
 const log = (line) => process.stderr.write(`${line}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -137,19 +136,7 @@ function chat(port, masterKey) {
 const sweep = (dir) => sweepLabelled({ docker, label: LABEL, log }, dir);
 
 let currentDir;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, async () => {
-    interrupted = true;
-    log(`\n${signal}: removing what the bench created...`);
-    const c = child;
-    if (c) {
-      c.kill('SIGINT');
-      await Promise.race([new Promise((r) => c.once('close', r)), sleep(15_000)]);
-    }
-    await sweep(currentDir);
-    process.exit(130);
-  });
-}
+cleanUpOnInterrupt({ log, child: () => child, cleanup: () => sweep(currentDir), onSignal: () => { interrupted = true; } });
 
 /** One fresh `serve up` of a build, from nothing, and the stack removed afterwards. */
 async function once(build, n) {
