@@ -90,6 +90,17 @@ describe('replicas', () => {
     expect(issues[6]?.hint).toBe('did you mean "max"?');
   });
 
+  test('in defaults, a range upside down; a misspelt replicas: is taken for a typo, not a vLLM flag', () => {
+    expect(codes(issuesOf('defaults:\n  replicas: {min: 2, max: 1}\nmodels:\n  a: {model: x, gpus: none}\n'))).toEqual(['replicas-range 2:19']);
+    expect(codes(issuesOf('models:\n  a: {model: x, gpus: none, replica: 2}\n'))).toEqual(['unknown-option 2:29']);
+  });
+
+  test('a map that is one option of several (replicas, idle) names its missing or unknown key', () => {
+    const issues = issuesOf('models:\n  a: {model: x, gpus: none, idle: {aftr: 15m}}\n');
+    expect(codes(issues)).toEqual(['missing-key 2:35', 'unknown-key 2:36']);
+    expect(issues[1]?.hint).toBe('did you mean "after"?');
+  });
+
   test('min: 0 needs an idle policy (the model is put away and woken by a request)', () => {
     expect(parse('models:\n  a: {model: x, gpus: none, idle: {after: 15m}, replicas: {min: 0, max: 2}}\n').models[0]?.replicas).toEqual({ min: 0, max: 2, downAfterMs: 300_000 });
     expect(parse('defaults:\n  idle: {after: 1h, then: stop}\nmodels:\n  a: {model: x, gpus: none, replicas: {min: 0, max: 1}}\n').models).toHaveLength(1);

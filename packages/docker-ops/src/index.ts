@@ -113,6 +113,8 @@ export { daemonRuntimes, daemonVersion, publishedPorts } from './daemon.js';
 export type { PublishedPort } from './daemon.js';
 export type { ObservedService, ServiceChange, ServiceContainer, ServiceResult, ServiceSpec } from './services.js';
 export { detectGpusViaDocker } from './gpu-probe.js';
+export { planPlacement } from './placement.js';
+export type { GpuHolding, GpuRoom, HostVerdict, Placement, PlacementHost, PlacementInput, ReplicaPlacement, ReplicaRequest } from './placement.js';
 export { httpGet, httpRequest } from './http-get.js';
 export { modelRequest } from './model-http.js';
 export type { ModelReach } from './model-http.js';
