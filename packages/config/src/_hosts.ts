@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import { didYouMean } from './_did-you-mean.js';
 import { type IssueCollector, reportSchemaIssues } from './_issues.js';
 import { type LEntry, type LNode, locate, type Pos, toPlain } from './_yaml-tree.js';
-import { LOCAL_HOST } from './defaults.js';
+import { ANY_HOST, LOCAL_HOST } from './defaults.js';
 import { HostSchema } from './schema.js';
 import type { HostSpec } from './types.js';
 
@@ -67,6 +67,16 @@ function parseHost(
       'reserved-host',
       `"${LOCAL_HOST}" is the default host (the daemon DOCKER_HOST names, else the local socket) and cannot be defined here`,
       `give this host another name; models without host: run on "${LOCAL_HOST}"`,
+    );
+    return undefined;
+  }
+  if (name === ANY_HOST) {
+    out.add(
+      entry.keyPos,
+      path,
+      'reserved-host',
+      `"${ANY_HOST}" is a word of a model's host: (host: ${ANY_HOST} lets serve place a gpus: auto model on any host) and cannot name a host`,
+      'give this host another name',
     );
     return undefined;
   }
@@ -194,14 +204,26 @@ function hostFile(p: string, ctx: Pick<HostsContext, 'projectDir' | 'homeDir'>):
   return isAbsolute(p) ? resolve(p) : resolve(ctx.projectDir, p);
 }
 
+/** A model as {@link checkModelHosts} sees it: the hosts it may run on, where each was written. */
+export interface ModelHosts {
+  key: string;
+  /** Its host, or the hosts serve may place it on (`host: any`, `host: [a, b]`). */
+  hosts: ReadonlyArray<{ name: string; pos: Pos | undefined }>;
+  /** `host: any` or a list: the wording says "may be placed on". */
+  placed: boolean;
+  path: (string | number)[];
+  hasApiKey: boolean;
+}
+
 /**
  * Models against the hosts: a `host:` that names no host (with "did you mean"), a host that has
  * models but no address the gateway and Prometheus could reach them on, and a model that would
  * be open to anyone: published on a non-loopback address without an `api-key`, on a host that
- * does not say `allow-open-models: true`.
+ * does not say `allow-open-models: true`. A model serve may place on several hosts is checked on
+ * each of them, since any may get a replica.
  */
 export function checkModelHosts(
-  models: ReadonlyArray<{ key: string; host: string; hostPos: Pos | undefined; path: (string | number)[]; hasApiKey: boolean }>,
+  models: ReadonlyArray<ModelHosts>,
   hosts: ParsedHosts,
   hostsEntry: LEntry | undefined,
   out: IssueCollector,
@@ -210,41 +232,48 @@ export function checkModelHosts(
   const names = hosts.hosts.map((h) => h.name);
   const reported = new Set<string>();
   for (const m of models) {
-    if (m.host === LOCAL_HOST) continue;
-    if (!names.includes(m.host)) {
-      // A host whose own definition is broken is reported there already.
-      if (invalidHosts.has(m.host)) continue;
-      const suggestion = didYouMean(m.host, names);
-      out.add(
-        m.hostPos,
-        [...m.path, 'host'],
-        'unknown-host',
-        `model "${m.key}": host "${m.host}" is not defined`,
-        suggestion || (hostsEntry ? `define it under hosts:, or use one of: ${names.join(', ')}` : `define it under hosts: (e.g. ${m.host}: {endpoint: "ssh://user@${m.host}"}), or leave host: out to run the model on "${LOCAL_HOST}"`),
-      );
-      continue;
+    const open: { host: HostSpec; pos: Pos | undefined }[] = [];
+    for (const { name, pos } of m.hosts) {
+      if (name === LOCAL_HOST) continue;
+      if (!names.includes(name)) {
+        // A host whose own definition is broken is reported there already.
+        if (invalidHosts.has(name)) continue;
+        const suggestion = didYouMean(name, names);
+        out.add(
+          pos,
+          [...m.path, 'host'],
+          'unknown-host',
+          `model "${m.key}": host "${name}" is not defined`,
+          suggestion || (hostsEntry ? `define it under hosts:, or use one of: ${names.join(', ')}` : `define it under hosts: (e.g. ${name}: {endpoint: "ssh://user@${name}"}), or leave host: out to run the model on "${LOCAL_HOST}"`),
+        );
+        continue;
+      }
+      const host = hosts.hosts.find((h) => h.name === name);
+      if (host?.address !== undefined && !isLoopback(host.address) && !m.hasApiKey && !host.allowOpenModels) open.push({ host, pos });
+      const why = hosts.unreachable.get(name);
+      if (why && !reported.has(name)) {
+        reported.add(name);
+        out.add(
+          hosts.positions.get(name),
+          ['hosts', name],
+          'missing-address',
+          `host "${name}" runs models (e.g. "${m.key}") but has no address: ${why}`,
+          `add address: <the IP or name the gateway's host reaches ${name} on>; its models publish their port there only`,
+        );
+      }
     }
-    const host = hosts.hosts.find((h) => h.name === m.host);
-    if (host?.address !== undefined && !isLoopback(host.address) && !m.hasApiKey && !host.allowOpenModels) {
-      out.add(
-        m.hostPos,
-        [...m.path, 'host'],
-        'open-model',
-        `model "${m.key}" would be published on ${host.address} (host ${m.host}) without an api-key: anyone who reaches ${host.address} could use it`,
-        `give it a key the gateway sends (api-key: "\${${envNameFor(m.key)}}" with the key in .env), or accept the exposure with allow-open-models: true under hosts: ${m.host}`,
-      );
-    }
-    const why = hosts.unreachable.get(m.host);
-    if (why && !reported.has(m.host)) {
-      reported.add(m.host);
-      out.add(
-        hosts.positions.get(m.host),
-        ['hosts', m.host],
-        'missing-address',
-        `host "${m.host}" runs models (e.g. "${m.key}") but has no address: ${why}`,
-        `add address: <the IP or name the gateway's host reaches ${m.host} on>; its models publish their port there only`,
-      );
-    }
+    const first = open[0];
+    if (!first) continue;
+    // One issue per model: the hosts it would be open on.
+    const where = open.map((o) => `${o.host.address} (host ${o.host.name})`).join(', ');
+    const accept = open.map((o) => o.host.name).join(', ');
+    out.add(
+      first.pos,
+      [...m.path, 'host'],
+      'open-model',
+      `model "${m.key}" ${m.placed ? 'may be' : 'would be'} published on ${where} without an api-key: anyone who reaches ${open.length === 1 ? first.host.address : 'these addresses'} could use it`,
+      `give it a key the gateway sends (api-key: "\${${envNameFor(m.key)}}" with the key in .env), or accept the exposure with allow-open-models: true under hosts: ${accept}`,
+    );
   }
 }
 

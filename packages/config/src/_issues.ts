@@ -25,7 +25,7 @@ export class IssueCollector {
 /** What to do, by the name of the field an issue is about. */
 const HINTS: Record<string, string> = {
   model: 'write the Hugging Face repo id, e.g. model: Qwen/Qwen3-VL-4B-Instruct',
-  gpus: 'use a list of GPU indices like gpus: [0, 1], or all, or none (no GPU)',
+  gpus: 'use a list of GPU indices like gpus: [0, 1], or all, auto (serve picks free GPUs), or none (no GPU)',
   'cpuset-cpus': 'write a CPU list like "0-3" or "0,2,4", or a list [0, 1, 2]',
   'shm-size': 'write a size with a unit b, k, m or g, e.g. shm-size: 8g',
   'tensor-parallel-size': 'write a whole number such as 1 or 2, equal to the number of GPUs',
@@ -62,10 +62,15 @@ const HINTS: Record<string, string> = {
   'remote-hostengine': 'write host:port of an nv-hostengine, e.g. remote-hostengine: host.docker.internal:5555',
   devices: 'write f (every GPU or its MIG instances), g, i, or a list such as g:0,2-3',
   interval: 'write the collection interval in milliseconds, e.g. interval: 30000',
-  defaults: 'write a map with image, env, volumes or pull',
+  defaults: 'write a map with image, env, volumes, pull, replace, idle, wake-timeout, replicas or routing',
   endpoint: 'write unix:///path/to/docker.sock, tcp://host:2376 (with tls:) or ssh://user@host[:port]',
   address: 'write the IP address or DNS name the gateway\'s host reaches this host on, e.g. address: 10.0.0.12',
-  host: 'write the name of a host under hosts:, e.g. host: gpu2 (leave it out for the default host)',
+  host: 'write the name of a host under hosts:, e.g. host: gpu2 (leave it out for the default host); with gpus: auto also a list such as host: [gpu1, gpu2], or host: any',
+  replicas: 'write a number of replicas (1 or more), or replicas: {min: 1, max: 4} to scale between them on load; min: 0 (none while idle) needs an idle policy',
+  min: 'write the least number of replicas, 0 or more (0 needs an idle policy)',
+  max: 'write the most replicas that may run, 1 or more',
+  'down-after': 'write a duration such as 5m or 90s (more than 0, at most 24d20h): how long the load stays low before a replica is taken away',
+  routing: 'write routing: least-busy (the replica with the fewest requests in flight) or routing: prefix (requests that start alike to the same replica)',
   hosts: 'write a map of <name>: {endpoint: ...}, e.g. gpu2: {endpoint: "ssh://root@gpu2"}',
   'allow-open-models': 'write allow-open-models: true (models of this host may go without an api-key) or leave it out',
   tls: 'write tls: {ca: ca.pem, cert: cert.pem, key: key.pem} (paths relative to the project directory)',
@@ -96,11 +101,16 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
-type AnySchema = v.GenericSchema & { entries?: Record<string, AnySchema>; wrapped?: AnySchema };
+type AnySchema = v.GenericSchema & { entries?: Record<string, AnySchema>; wrapped?: AnySchema; options?: AnySchema[] };
 
 /** Keys an object schema allows at `path` (for "did you mean"). */
 function knownKeysAt(schema: AnySchema, path: readonly (string | number)[]): string[] {
-  const unwrap = (s: AnySchema): AnySchema => (s.wrapped ? unwrap(s.wrapped) : s);
+  // Optional wraps; a union (`replicas: 3` or a map) has its map among its options.
+  const unwrap = (s: AnySchema): AnySchema => {
+    if (s.wrapped) return unwrap(s.wrapped);
+    const map = s.options?.map(unwrap).find((o) => o.entries);
+    return map ?? s;
+  };
   let current = unwrap(schema);
   for (const step of path) {
     const next = typeof step === 'string' ? current.entries?.[step] : undefined;
@@ -124,7 +134,7 @@ export function reportSchemaIssues(
   options: { flagKeys?: ReadonlySet<string>; positionOf?: (rel: (string | number)[], which: 'key' | 'value') => Pos } = {},
 ): void {
   const positionOf = options.positionOf ?? ((rel, which) => locate(node, rel, which));
-  for (const issue of issues) {
+  for (const issue of expandMapUnions(issues)) {
     const rel = (issue.path ?? []).map((p) => p.key as string | number);
     const last = issue.path?.at(-1);
     const field = [...rel].reverse().find((k) => typeof k === 'string');
@@ -175,9 +185,24 @@ export function reportSchemaIssues(
       [...basePath, ...fullRel],
       isFlag ? 'invalid-flag-value' : issue.kind === 'schema' ? 'invalid-type' : 'invalid-value',
       inner
-        ? `${rel.length === 0 ? label : where}${formatPath(inner.path)} ${inner.message} (got ${describeValue(inner.input)})`
+        ? `${rel.length === 0 ? label : where}${typeof inner.path[0] === 'string' && rel.length > 0 ? '.' : ''}${formatPath(inner.path)} ${inner.message} (got ${describeValue(inner.input)})`
         : `${where} ${issue.message} (got ${describeValue(issue.input)})`,
       hintFor(field, isFlag),
     );
   }
+}
+
+/**
+ * A union that failed for a map (`replicas: {min: 1}`, `idle: {aftr: 15m}`) failed in its map
+ * option for a missing or unknown key: those sub-issues, at their own paths, say more than "must
+ * be a number or a map" (and get their own "has no" / "did you mean" wording).
+ */
+function expandMapUnions(issues: readonly v.BaseIssue<unknown>[]): v.BaseIssue<unknown>[] {
+  return issues.flatMap((issue) => {
+    const input = issue.input;
+    if (issue.type !== 'union' || !issue.issues || input === null || typeof input !== 'object' || Array.isArray(input)) return [issue];
+    const keyed = issue.issues.filter((sub) => sub.path?.at(-1)?.origin === 'key');
+    if (keyed.length === 0) return [issue];
+    return keyed.map((sub) => ({ ...sub, path: [...(issue.path ?? []), ...(sub.path ?? [])] }) as v.BaseIssue<unknown>);
+  });
 }

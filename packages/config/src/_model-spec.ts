@@ -8,11 +8,12 @@ import { resolveVllmImage } from './_image-ref.js';
 import { hintFor, type IssueCollector, reportSchemaIssues } from './_issues.js';
 import { type LEntry, type LNode, locate, type Pos, toPlain } from './_yaml-tree.js';
 import { containerNameForKey } from './container-name.js';
-import { DEFAULT_VLLM_IMAGE, DEFAULT_WAKE_TIMEOUT_MS, HF_CACHE_CONTAINER_PATH, LOCAL_HOST } from './defaults.js';
+import { ANY_HOST, DEFAULT_REPLICA_DOWN_AFTER_MS, DEFAULT_VLLM_IMAGE, DEFAULT_WAKE_TIMEOUT_MS, HF_CACHE_CONTAINER_PATH, LOCAL_HOST } from './defaults.js';
 import { ModelOptionsSchema } from './schema.js';
 import { isSecretName } from './settings.js';
 import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
-import type { GpuSelection, IdlePolicy, ModelSpec, PullPolicy, VolumeMount } from './types.js';
+import type { GpuSelection, IdlePolicy, ModelSpec, PullPolicy, ReplicaPolicy, RoutingStrategy, VolumeMount } from './types.js';
+import { vllmWorldSize } from './vllm-world-size.js';
 
 /*
  * One model of models.yaml, from its YAML node to a ModelSpec (before hashing): its options in
@@ -31,6 +32,9 @@ export interface ModelDefaults {
   replace?: 'rolling' | 'in-place';
   idle?: IdlePolicy | 'none';
   wakeTimeoutMs?: number;
+  /** `defaults.replicas`, with where its `min` was written (for the models it leaves without an idle policy). */
+  replicas?: { policy: ReplicaPolicy; minPos: Pos; path: (string | number)[] };
+  routing?: RoutingStrategy;
 }
 
 /** What normalising a model needs besides its own node. */
@@ -52,13 +56,18 @@ export interface ParsedModel {
   hostPos?: Pos;
   /** `api-key:` is written (its value may be missing: that is reported on its own). */
   apiKeyGiven: boolean;
+  /**
+   * `host: any` or `host: [a, b]`: serve places the replicas on one of several hosts, which
+   * `parseConfig` resolves into `placementHosts` once the hosts are known.
+   */
+  placement?: { kind: 'any' } | { kind: 'list'; names: string[]; positions: Pos[] };
   path: (string | number)[];
 }
 
 /** Keys that are inferstack's own or Docker's, not vLLM flags. */
-const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'idle', 'swap-group', 'wake-timeout', 'api-key', 'host', 'additional_flags']);
+const NON_FLAG_KEYS = new Set(['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'idle', 'swap-group', 'wake-timeout', 'api-key', 'host', 'replicas', 'routing', 'additional_flags']);
 /** Keys a typo of which is more likely than a real vLLM flag. */
-const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
+const TYPO_TARGETS = ['model', 'gpus', 'cpuset-cpus', 'shm-size', 'image', 'env', 'volumes', 'pull', 'replace', 'replicas', 'routing', 'additional_flags', 'tensor-parallel-size', 'gpu-memory-utilization', 'served-model-name'];
 /** Flags inferstack sets itself. */
 const RESERVED_FLAGS: Record<string, string> = {
   port: 'inferstack runs vLLM with --port 8000 (the gateway and Prometheus reach it there)',
@@ -224,6 +233,8 @@ export function parseModel(
     const g = value('gpus');
     if (g === 'none' || g === false || (Array.isArray(g) && g.length === 0)) gpus = { kind: 'none' };
     else if (g === 'all') gpus = { kind: 'all' };
+    // Its count comes from the vLLM flags, once they are read (below).
+    else if (g === 'auto') gpus = { kind: 'auto', count: 1 };
     else {
       const list = (Array.isArray(g) ? g : [g]) as number[];
       const seen = new Set<number>();
@@ -386,6 +397,66 @@ export function parseModel(
   // Durations passed the schema, whose check is parseDuration's own range: they parse.
   const idle = idleRaw === undefined ? ctx.defaults.idle : idleRaw === 'none' ? 'none' : { afterMs: parseDuration(idleRaw.after)!, then: idleRaw.then ?? 'sleep' };
   const swapGroup = ok('swap-group') ? (value('swap-group') as string) : undefined;
+  if (gpus.kind === 'auto') gpus = { kind: 'auto', count: vllmWorldSize({ vllmArgs, ...(tensorParallelSize !== undefined ? { tensorParallelSize } : {}) }) };
+  const replicas = modelReplicas(entries, ok('replicas') ? value('replicas') : undefined, ctx, label, path);
+  const routing = (ok('routing') ? (value('routing') as RoutingStrategy) : undefined) ?? ctx.defaults.routing ?? 'least-busy';
+  const idlePolicy = idle !== undefined && idle !== 'none' ? idle : undefined;
+  if (replicas.policy.min === 0 && !idlePolicy) {
+    out.add(
+      replicas.minPos,
+      replicas.path,
+      'replicas-need-idle',
+      `${label}: replicas min 0${replicas.fromDefaults ? ' (from defaults)' : ''} lets its last replica go while nobody asks, which needs an idle policy to say how (sleep or stop)${idle === 'none' ? ', and it has idle: none' : ''}`,
+      `give it an idle policy, e.g. idle: {after: 15m} (then: sleep, deep-sleep or stop; a request wakes it), or keep one replica with min: 1`,
+    );
+  }
+  if (swapGroup !== undefined && replicas.policy.max > 1) {
+    out.add(
+      pos('swap-group'),
+      [...path, 'swap-group'],
+      'replicas-swap-group',
+      `${label}: swap-group ${swapGroup} takes turns with one container per model, and replicas asks for up to ${replicas.policy.max}`,
+      'remove swap-group (replicas scale with the load instead), or keep one replica (replicas: 1)',
+    );
+  }
+  if (swapGroup !== undefined && gpus.kind === 'auto') {
+    out.add(
+      pos('swap-group'),
+      [...path, 'swap-group'],
+      'auto-gpus-swap-group',
+      `${label}: the members of swap-group ${swapGroup} take turns on the same GPUs, and gpus: auto lets serve put it on any`,
+      'list the GPUs the group shares (e.g. gpus: [0]), or remove swap-group',
+    );
+  }
+  const hostValue = ok('host') ? (value('host') as string | string[]) : undefined;
+  let placement: ParsedModel['placement'];
+  if (Array.isArray(hostValue)) {
+    const hostNode = entries.get('host')!.value;
+    const names: string[] = [];
+    const positions: Pos[] = [];
+    hostValue.forEach((name, i) => {
+      const at = locate(hostNode, [i]);
+      const first = names.indexOf(name);
+      if (first >= 0) {
+        out.add(at, [...path, 'host', i], 'duplicate-host', `${label}: host ${name} is listed twice in host`, 'list each host once, e.g. host: [gpu1, gpu2]');
+        return;
+      }
+      names.push(name);
+      positions.push(at);
+    });
+    placement = { kind: 'list', names, positions };
+  } else if (hostValue === ANY_HOST) {
+    placement = { kind: 'any' };
+  }
+  if (placement && gpus.kind !== 'auto') {
+    out.add(
+      pos('host'),
+      [...path, 'host'],
+      'placement-needs-auto-gpus',
+      `${label}: host: ${placement.kind === 'any' ? ANY_HOST : `[${placement.names.join(', ')}]`} lets serve place the model on one of several hosts, which needs gpus: auto, and gpus is ${describeGpus(gpus)}`,
+      `set gpus: auto (serve picks GPUs with free memory on those hosts, as many as vLLM uses), or name one host (host: ${placement.kind === 'list' ? (placement.names[0] ?? 'gpu2') : LOCAL_HOST})${gpus.kind === 'devices' ? ': a GPU list names GPUs of one host' : ''}`,
+    );
+  }
   const wakeTimeoutMs = (ok('wake-timeout') ? parseDuration(value('wake-timeout') as string | number) : undefined) ?? ctx.defaults.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
   // Sleep mode (an idle policy that sleeps, or a swap group) needs vLLM's flag and its dev-mode
   // routes; the routes never leave the stack's network (model containers publish no port).
@@ -408,6 +479,8 @@ export function parseModel(
     ...(swapGroup !== undefined ? { swapGroup } : {}),
     ...(wakeTimeoutMs !== DEFAULT_WAKE_TIMEOUT_MS ? { wakeTimeoutMs } : {}),
     gpus,
+    replicas: replicas.policy,
+    routing,
     ...(cpusetCpus !== undefined ? { cpusetCpus } : {}),
     ...(shmSizeBytes !== undefined ? { shmSizeBytes } : {}),
     ...(tensorParallelSize !== undefined ? { tensorParallelSize } : {}),
@@ -417,7 +490,8 @@ export function parseModel(
     secretEnv,
     volumes,
     ...(apiKey !== undefined ? { apiKey } : {}),
-    host: ok('host') ? (value('host') as string) : LOCAL_HOST,
+    // A placement (any, a list) is resolved by parseConfig, which knows the hosts.
+    host: typeof hostValue === 'string' && hostValue !== ANY_HOST ? hostValue : LOCAL_HOST,
     source: { file: out.file, line: keyPos.line, column: keyPos.column },
   };
   return {
@@ -426,8 +500,52 @@ export function parseModel(
     utilizationPos: entries.get('gpu-memory-utilization')?.value.pos ?? keyPos,
     ...(entries.has('host') ? { hostPos: entries.get('host')!.value.pos } : {}),
     apiKeyGiven: entries.has('api-key'),
+    ...(placement && gpus.kind === 'auto' ? { placement } : {}),
     path,
   };
+}
+
+/** `gpus` as written, for messages. */
+function describeGpus(gpus: GpuSelection): string {
+  if (gpus.kind === 'devices') return `[${gpus.indices.join(', ')}]`;
+  return gpus.kind === 'auto' ? 'auto' : gpus.kind;
+}
+
+/**
+ * A model's replicas (its own `replicas:`, else the defaults', else one), with where `min` was
+ * written for the checks that refer to it. A fixed count is `min = max`; a map scales, and its
+ * `down-after` defaults to {@link DEFAULT_REPLICA_DOWN_AFTER_MS}. `min` above `max` is reported.
+ */
+function modelReplicas(
+  entries: Map<string, LEntry>,
+  raw: unknown,
+  ctx: ModelContext,
+  label: string,
+  path: (string | number)[],
+): { policy: ReplicaPolicy; minPos: Pos; path: (string | number)[]; fromDefaults: boolean } {
+  const entry = entries.get('replicas');
+  if (raw === undefined || !entry) {
+    const fromDefaults = ctx.defaults.replicas;
+    if (fromDefaults) return { ...fromDefaults, fromDefaults: true };
+    return { policy: { min: 1, max: 1 }, minPos: { line: 0, column: 0 }, path: [...path, 'replicas'], fromDefaults: false };
+  }
+  const parsed = replicaPolicy(raw as ReplicasValue);
+  const minPos = typeof raw === 'number' ? entry.value.pos : locate(entry.value, ['min']);
+  if (parsed.policy.min > parsed.policy.max) {
+    ctx.out.add(minPos, [...path, entry.key, 'min'], 'replicas-range', `${label}: replicas min ${parsed.policy.min} is more than max ${parsed.policy.max}`, `lower min to at most ${parsed.policy.max}, or raise max`);
+  }
+  return { policy: parsed.policy, minPos, path: [...path, entry.key, ...(typeof raw === 'number' ? [] : ['min'])], fromDefaults: false };
+}
+
+/** `replicas:` as the schema accepts it. */
+export type ReplicasValue = number | { min?: number; max: number; 'down-after'?: string | number };
+
+/** The policy a valid `replicas:` value stands for. */
+export function replicaPolicy(raw: ReplicasValue): { policy: ReplicaPolicy } {
+  if (typeof raw === 'number') return { policy: { min: raw, max: raw } };
+  // The schema checked the duration (parseDuration's own range): it parses.
+  const downAfterMs = raw['down-after'] === undefined ? DEFAULT_REPLICA_DOWN_AFTER_MS : parseDuration(raw['down-after'])!;
+  return { policy: { min: raw.min ?? 1, max: raw.max, downAfterMs } };
 }
 
 /** One place a model gives vLLM a flag: an option key, or an item of additional_flags. */

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import * as v from 'valibot';
 import { type IssueCollector, reportSchemaIssues } from './_issues.js';
-import { type ModelDefaults, parseVolume } from './_model-spec.js';
+import { type ModelDefaults, parseVolume, replicaPolicy, type ReplicasValue } from './_model-spec.js';
 import { type LEntry, locate, type Pos, toPlain } from './_yaml-tree.js';
 import {
   DEFAULT_GATEWAY_BIND,
@@ -90,6 +90,16 @@ export function parseDefaults(entry: LEntry | undefined, ctx: SectionContext): M
     defaults.idle = { afterMs: parseDuration(idle.after)!, then: idle.then ?? 'sleep' };
   }
   if (raw['wake-timeout'] !== undefined) defaults.wakeTimeoutMs = parseDuration(raw['wake-timeout'] as string | number)!;
+  if (raw.routing !== undefined) defaults.routing = raw.routing as ModelDefaults['routing'];
+  if (entry && raw.replicas !== undefined) {
+    const { policy } = replicaPolicy(raw.replicas as ReplicasValue);
+    const minPos = typeof raw.replicas === 'number' ? locate(entry.value, ['replicas']) : locate(entry.value, ['replicas', 'min']);
+    const path = ['defaults', 'replicas', ...(typeof raw.replicas === 'number' ? [] : ['min'])];
+    if (policy.min > policy.max) {
+      ctx.out.add(minPos, path, 'replicas-range', `defaults: replicas min ${policy.min} is more than max ${policy.max}`, `lower min to at most ${policy.max}, or raise max`);
+    }
+    defaults.replicas = { policy, minPos, path };
+  }
   if (entry && raw.env && typeof raw.env === 'object') {
     for (const [name, value] of Object.entries(raw.env as Record<string, unknown>)) {
       defaults.env.push({ name, value: String(value), pos: locate(entry.value, ['env', name], 'key'), path: ['defaults', 'env', name] });

@@ -128,6 +128,16 @@ export const WATCHER_PORT = 8787;
 export const DEFAULT_WAKE_TIMEOUT_MS = 600_000;
 
 /**
+ * How long the load of an autoscaled model must stay low before a replica is taken away
+ * (`replicas.down-after`): long enough that a lull between bursts does not throw away a replica
+ * that took minutes to load.
+ */
+export const DEFAULT_REPLICA_DOWN_AFTER_MS = 300_000;
+
+/** The word of `host:` that lets serve place a `gpus: auto` model on any host (so no host is named so). */
+export const ANY_HOST = 'any';
+
+/**
  * The name of the default Docker host: the daemon `DOCKER_HOST` names (else the local socket).
  * The gateway and Prometheus run there; a model without `host:` too.
  */

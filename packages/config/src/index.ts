@@ -21,6 +21,7 @@ export {
 } from './container-name.js';
 export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.js';
 export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
+export { vllmWorldSize } from './vllm-world-size.js';
 export { selectModels } from './select-models.js';
 export type { HashedModelFields } from './hash-model-spec.js';
 export { modelsJsonSchema } from './schema.js';
@@ -47,18 +48,22 @@ export {
   DEFAULT_HUGGINGFACE_CACHE,
   DEFAULT_GPU_MEMORY_UTILIZATION,
   DEFAULT_WAKE_TIMEOUT_MS,
+  DEFAULT_REPLICA_DOWN_AFTER_MS,
   DEFAULT_WATCHER_IMAGE,
   WATCHER_PORT,
   HF_CACHE_CONTAINER_PATH,
   VLLM_CONTAINER_PORT,
   GATEWAY_CONTAINER_NAME,
   FALLBACK_HASH_KEY,
+  ANY_HOST,
   LOCAL_HOST,
 } from './defaults.js';
 export type {
   SourceLocation,
   GpuSelection,
   IdlePolicy,
+  ReplicaPolicy,
+  RoutingStrategy,
   WatcherSettings,
   PullPolicy,
   VolumeMount,

@@ -245,7 +245,7 @@ describe('files', () => {
     expect(error).toBeInstanceOf(ConfigValidationError);
     expect((error as ConfigValidationError).format().split('\n')).toEqual([
       expect.stringMatching(/^\.env:2:1 error: expected NAME=value/),
-      'model_config/models.yaml:4:12 error: model "a": gpus[0] must be a GPU index (got "zero") — use a list of GPU indices like gpus: [0, 1], or all, or none (no GPU)',
+      'model_config/models.yaml:4:12 error: model "a": gpus[0] must be a GPU index (got "zero") — use a list of GPU indices like gpus: [0, 1], or all, auto (serve picks free GPUs), or none (no GPU)',
     ]);
   });
 

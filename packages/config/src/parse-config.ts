@@ -4,7 +4,7 @@ import { didYouMean } from './_did-you-mean.js';
 import { resolveVllmImage } from './_image-ref.js';
 import { IssueCollector } from './_issues.js';
 import { type ModelDefaults, type ParsedModel, parseModel } from './_model-spec.js';
-import { checkModelHosts, hostNamesIn, parseHosts } from './_hosts.js';
+import { checkModelHosts, hostNamesIn, type ParsedHosts, parseHosts } from './_hosts.js';
 import { decodeSource } from './_source-text.js';
 import { getEntry, type LEntry, type LMap, type LNode, parseYamlTree, type Pos } from './_yaml-tree.js';
 import { checkPorts, parseDefaults, parseFields, parseGateway, parseMonitoring, parseSection, setting, settingPort, type SectionContext } from './_sections.js';
@@ -20,6 +20,7 @@ import {
   DEFAULT_NETWORK,
   DEFAULT_PROMETHEUS_IMAGE,
   FALLBACK_HASH_KEY,
+  ANY_HOST,
   LOCAL_HOST,
 } from './defaults.js';
 import { type ConfigIssue, ConfigValidationError } from './errors.js';
@@ -159,11 +160,21 @@ export function buildConfig(
   const brokenHosts = new Set([...hostNamesIn(hostsEntry)].filter((n) => !hosts.hosts.some((h) => h.name === n)));
 
   const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
+  for (const m of parsed) placeOnHosts(m, hosts, out);
   // GPU indices are per machine: models on different hosts never share one.
   const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
   for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
   checkModelHosts(
-    parsed.map((m) => ({ key: m.spec.key, host: hostOf(m), hostPos: m.hostPos, path: m.path, hasApiKey: m.spec.apiKey !== undefined || m.apiKeyGiven })),
+    parsed.map((m) => ({
+      key: m.spec.key,
+      hosts:
+        m.placement?.kind === 'list'
+          ? m.placement.names.map((name, i) => ({ name, pos: m.placement?.kind === 'list' ? m.placement.positions[i] : undefined }))
+          : (m.spec.placementHosts ?? [hostOf(m)]).map((name) => ({ name, pos: m.hostPos })),
+      placed: m.placement !== undefined,
+      path: m.path,
+      hasApiKey: m.spec.apiKey !== undefined || m.apiKeyGiven,
+    })),
     hosts,
     hostsEntry,
     out,
@@ -335,9 +346,49 @@ function parseModels(
   return { parsed, keys: [...seen.keys()] };
 }
 
-/** Models sharing a GPU must not ask for more than all of its memory. */
+/**
+ * The hosts serve may place a `gpus: auto` model on (`placementHosts`): `any` is the default host
+ * and every host of `hosts:` the gateway can reach (one with an address), a list is its names,
+ * and one name (or none) is that host. The model's `host` is the first of them. A model that may
+ * leave the default host must not sleep: idle policies, swap groups and vLLM's development
+ * routes work on the default host only (the watcher reaches its models only; the routes are
+ * unprotected and a model of another host is published on its address). `serve` checks a
+ * model's one `host` for that too; this is the same rule for the hosts it is not told about.
+ */
+function placeOnHosts(m: ParsedModel, hosts: ParsedHosts, out: IssueCollector): void {
+  if (m.spec.gpus.kind !== 'auto') return;
+  const names =
+    m.placement?.kind === 'any'
+      ? [LOCAL_HOST, ...hosts.hosts.filter((h) => !h.local && !hosts.unreachable.has(h.name)).map((h) => h.name)]
+      : m.placement?.kind === 'list'
+        ? m.placement.names
+        : [m.spec.host ?? LOCAL_HOST];
+  m.spec.placementHosts = names;
+  m.spec.host = names[0] ?? LOCAL_HOST;
+  if (!m.placement) return;
+  const away = names.filter((n) => n !== LOCAL_HOST);
+  const sleeps = m.spec.idle !== undefined || m.spec.swapGroup !== undefined || m.spec.env.VLLM_SERVER_DEV_MODE === '1';
+  if (away.length === 0 || !sleeps) return;
+  const what = m.spec.idle ? 'an idle policy' : m.spec.swapGroup ? 'a swap group' : 'VLLM_SERVER_DEV_MODE=1 (vLLM\'s unprotected development routes)';
+  const written = m.placement.kind === 'any' ? ANY_HOST : `[${m.placement.names.join(', ')}]`;
+  out.add(
+    m.hostPos,
+    [...m.path, 'host'],
+    'placement-off-default-host',
+    `model "${m.spec.key}" has ${what}, which works on the default host (${LOCAL_HOST}) only for now, and host: ${written} may place it on ${away.join(', ')}`,
+    `keep it on the default host (host: ${LOCAL_HOST}), or remove ${m.spec.idle ? 'idle' : m.spec.swapGroup ? 'swap-group' : 'VLLM_SERVER_DEV_MODE from its env'}`,
+  );
+}
+
+/**
+ * Models sharing a GPU must not ask for more than all of its memory. Every replica of a model
+ * with fixed GPUs gets those GPUs, so it counts once per replica (at most `max` run). `gpus:
+ * auto` models are left out: serve places them at `up` on GPUs with room, seeing the memory the
+ * models counted here hold (docker-ops' `planPlacement`), so they cannot oversubscribe a GPU, and
+ * how many GPUs a host has is not known here. Whether they fit at all is said then.
+ */
 function checkGpuMemory(models: ParsedModel[], out: IssueCollector, host: string): void {
-  const withGpus = models.filter((m) => m.spec.gpus.kind !== 'none');
+  const withGpus = models.filter((m) => m.spec.gpus.kind !== 'none' && m.spec.gpus.kind !== 'auto');
   const everyGpu = withGpus.filter((m) => m.spec.gpus.kind === 'all');
   const listed = new Set<number>();
   for (const m of withGpus) if (m.spec.gpus.kind === 'devices') m.spec.gpus.indices.forEach((i) => listed.add(i));
@@ -347,13 +398,16 @@ function checkGpuMemory(models: ParsedModel[], out: IssueCollector, host: string
       gpu: `GPU ${gpu}`,
       members: withGpus.filter((m) => m.spec.gpus.kind === 'all' || (m.spec.gpus.kind === 'devices' && m.spec.gpus.indices.includes(gpu))),
     }));
+  // Replicas of a model with fixed GPUs all get those GPUs (a swap group's members run one container each).
+  const copies = (m: ParsedModel) => (m.spec.swapGroup ? 1 : m.spec.replicas.max);
+  const containers = (list: ParsedModel[]) => list.reduce((n, m) => n + copies(m), 0);
   // Models on every GPU share even the GPUs nobody lists.
-  if (everyGpu.length > 1) groups.push({ gpu: 'every GPU (gpus: all)', members: everyGpu });
+  if (containers(everyGpu) > 1) groups.push({ gpu: 'every GPU (gpus: all)', members: everyGpu });
   // Named by host only where there is more than one.
   if (host !== LOCAL_HOST) for (const g of groups) g.gpu = `${g.gpu} of host ${host}`;
   const reported = new Set<ParsedModel>();
   for (let { gpu, members } of groups) {
-    if (members.length < 2) continue;
+    if (containers(members) < 2) continue;
     // Members of a swap group never hold the GPU together: the group counts as its largest member.
     const largest = new Map<string, ParsedModel>();
     for (const m of members) {
@@ -364,23 +418,23 @@ function checkGpuMemory(models: ParsedModel[], out: IssueCollector, host: string
       if (!best || u(m) > u(best)) largest.set(g, m);
     }
     members = members.filter((m) => !m.spec.swapGroup || largest.get(m.spec.swapGroup) === m);
-    if (members.length < 2) continue;
+    if (containers(members) < 2) continue;
     let sum = 0;
     const parts: string[] = [];
     for (const m of members) {
       const u = m.spec.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
-      sum += u;
-      parts.push(`${m.spec.key} ${u}${m.spec.gpuMemoryUtilization === undefined ? ' (default)' : ''}`);
+      sum += u * copies(m);
+      parts.push(`${m.spec.key} ${u}${m.spec.gpuMemoryUtilization === undefined ? ' (default)' : ''}${copies(m) > 1 ? ` × ${copies(m)} replicas` : ''}`);
       if (sum > 1 + 1e-9) {
         if (!reported.has(m)) {
           reported.add(m);
-          const share = Math.floor((1 / members.length) * 100) / 100;
+          const share = Math.floor((1 / containers(members)) * 100) / 100;
           out.add(
             m.utilizationPos,
             [...m.path, 'gpu-memory-utilization'],
             'gpu-oversubscribed',
-            `${gpu} is shared by ${members.map((x) => `"${x.spec.key}"`).join(', ')} whose gpu-memory-utilization adds up to more than 1 (${parts.join(' + ')} …)`,
-            `lower gpu-memory-utilization so the models on ${gpu} sum to at most 1 (e.g. ${share} each; ~0.95 leaves room for CUDA), or give them different GPUs`,
+            `${gpu} is shared by ${members.map((x) => `"${x.spec.key}"${copies(x) > 1 ? ` (${copies(x)} replicas)` : ''}`).join(', ')} whose gpu-memory-utilization adds up to more than 1 (${parts.join(' + ')} …)`,
+            `lower gpu-memory-utilization so the models on ${gpu} sum to at most 1 (e.g. ${share} each; ~0.95 leaves room for CUDA), or give them different GPUs${members.some((x) => copies(x) > 1) ? ' (gpus: auto spreads replicas over GPUs with room)' : ''}`,
           );
         }
         break;

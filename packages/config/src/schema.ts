@@ -21,6 +21,7 @@ import {
   DEFAULT_PROMETHEUS_PORT,
   DEFAULT_TARGETS_DIR,
   DEFAULT_VLLM_IMAGE,
+  ANY_HOST,
   LOCAL_HOST,
 } from './defaults.js';
 
@@ -173,11 +174,63 @@ const WakeTimeout = Duration('Wake timeout', 'How long a request waits for a sle
 /** Host names (`hosts:` keys, a model's `host:`): short identifiers, like stack names. */
 export const HOST_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 
-const HostRef = v.pipe(
+const HostName = v.pipe(
   v.string('must be a host name'),
   v.regex(new RegExp(HOST_NAME_PATTERN), 'must be a host name: lower-case letters, digits, _ and -'),
+);
+
+const HostRef = v.pipe(
+  v.union(
+    [HostName, v.pipe(v.array(HostName, 'must be a list of host names'), v.minLength(1, 'must name at least one host'))],
+    `must be a host name, ${ANY_HOST}, or a list of host names`,
+  ),
   v.title('Host'),
-  v.description(`The Docker host the model runs on: a name under hosts:, or ${JSON.stringify(LOCAL_HOST)} (the default), the daemon DOCKER_HOST names (else the local socket).`),
+  v.description(
+    `The Docker host the model runs on: a name under hosts:, or ${JSON.stringify(LOCAL_HOST)} (the default), the daemon DOCKER_HOST names (else the local socket). With gpus: auto, also the hosts serve may place its replicas on: a list of names, or ${ANY_HOST} (the default host and every host with an address).`,
+  ),
+);
+
+const Replicas = v.pipe(
+  v.union(
+    [
+      v.pipe(v.number('must be a number of replicas'), v.integer('must be a whole number of replicas'), v.minValue(1, 'must be 1 or more')),
+      v.strictObject(
+        {
+          min: v.optional(
+            v.pipe(
+              v.number('must be a number of replicas'),
+              v.integer('must be a whole number of replicas'),
+              v.minValue(0, 'must be 0 or more'),
+              v.title('Minimum'),
+              v.description('At least this many replicas run. 0: none while nobody asks (needs an idle policy; a request wakes the model). Default: 1.'),
+            ),
+          ),
+          max: v.pipe(
+            v.number('must be a number of replicas'),
+            v.integer('must be a whole number of replicas'),
+            v.minValue(1, 'must be 1 or more'),
+            v.title('Maximum'),
+            v.description('At most this many replicas run, when the load asks for them.'),
+          ),
+          'down-after': v.optional(Duration('Down after', 'How long the load must stay low before a replica is taken away. Default: 5m.')),
+        },
+        'must be a map with max (and min, down-after)',
+      ),
+    ],
+    'must be a number of replicas, or a map such as {min: 1, max: 4}',
+  ),
+  v.title('Replicas'),
+  v.description(
+    'How many containers of the model run behind the gateway: a number (fixed), or {min, max, down-after} to scale between min and max on load. Default: 1. Changing it adds or removes replicas; the ones that run are not recreated.',
+  ),
+);
+
+const Routing = v.pipe(
+  v.picklist(['least-busy', 'prefix'], 'must be least-busy or prefix'),
+  v.title('Routing'),
+  v.description(
+    "How the gateway spreads the model's requests over its replicas: `least-busy` (default): to the replica with the fewest requests in flight; `prefix`: requests that start alike to the same replica, whose KV cache already holds the prefix.",
+  ),
 );
 
 const HostPath = (title: string, description: string) =>
@@ -284,10 +337,10 @@ export const ModelOptionsSchema = v.pipe(
       gpus: v.optional(
         v.pipe(
           v.union(
-            [v.picklist(['all', 'none']), v.literal(false), v.array(GpuIndex), GpuIndex],
-            'must be a list of GPU indices like [0, 1], `all`, or `none`',
+            [v.picklist(['all', 'none', 'auto']), v.literal(false), v.array(GpuIndex), GpuIndex],
+            'must be a list of GPU indices like [0, 1], `all`, `auto`, or `none`',
           ),
-          v.title('GPUs'), v.description('GPU indices for the container, e.g. [0, 1]. Absent or `all`: every GPU. `none`, [] or false: no GPU (CPU builds, the test stand-in).'),
+          v.title('GPUs'), v.description('GPU indices for the container, e.g. [0, 1] (a single number is one index). Absent or `all`: every GPU. `auto`: as many GPUs as vLLM uses (tensor × pipeline × data parallel size), picked by serve where memory is free, per replica. `none`, [] or false: no GPU (CPU builds, the test stand-in).'),
         ),
       ),
       'cpuset-cpus': v.optional(
@@ -367,6 +420,8 @@ export const ModelOptionsSchema = v.pipe(
       'swap-group': v.optional(SwapGroup),
       'wake-timeout': v.optional(WakeTimeout),
       host: v.optional(HostRef),
+      replicas: v.optional(Replicas),
+      routing: v.optional(Routing),
     },
     v.pipe(
       v.union(
@@ -418,8 +473,10 @@ export const DefaultsSchema = v.pipe(
       replace: v.optional(Replace),
       idle: v.optional(Idle),
       'wake-timeout': v.optional(WakeTimeout),
+      replicas: v.optional(Replicas),
+      routing: v.optional(Routing),
     },
-    'must be a map with image, env, volumes, pull, replace, idle or wake-timeout',
+    'must be a map with image, env, volumes, pull, replace, idle, wake-timeout, replicas or routing',
   ),
   v.title('Defaults'), v.description('Settings for every model; a model\'s own image and pull win, its env and volumes are added (same name or target: the model wins).'),
 );

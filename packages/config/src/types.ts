@@ -11,8 +11,41 @@ export interface SourceLocation {
   column: number;
 }
 
-/** GPUs a model container gets: every GPU, none (CPU / stand-in), or the listed indices. */
-export type GpuSelection = { kind: 'all' } | { kind: 'none' } | { kind: 'devices'; indices: number[] };
+/**
+ * GPUs a model container gets: every GPU, none (CPU / stand-in), the listed indices, or `auto`:
+ * `count` GPUs (as many as vLLM uses, see `vllmWorldSize`) that serve picks where memory is free
+ * when it places each replica. Which ones is a run-time decision kept on the container, never
+ * part of the spec (nor of its hash).
+ */
+export type GpuSelection =
+  | { kind: 'all' }
+  | { kind: 'none' }
+  | { kind: 'devices'; indices: number[] }
+  | { kind: 'auto'; count: number };
+
+/**
+ * How many containers (replicas) of a model run (`replicas:`). A fixed count has `min === max`
+ * and no `downAfterMs`; otherwise serve scales between `min` and `max` on load. `min: 0` lets the
+ * last replica go as the model's idle policy says (which it then has), woken by a request.
+ */
+export interface ReplicaPolicy {
+  /** At least this many run (0: none while idle). */
+  min: number;
+  /** At most this many run; never less than `min`, at least 1. */
+  max: number;
+  /**
+   * How long the load must stay low before a replica is taken away (autoscaled models only).
+   * @default DEFAULT_REPLICA_DOWN_AFTER_MS
+   */
+  downAfterMs?: number;
+}
+
+/**
+ * How the gateway spreads a model's requests over its replicas (`routing:`). `least-busy`: to
+ * the replica with the fewest requests in flight. `prefix`: requests that start alike to the
+ * same replica, whose KV cache already holds that prefix (vLLM's prefix caching).
+ */
+export type RoutingStrategy = 'least-busy' | 'prefix';
 
 /** When to pull the model image. `missing` is the reference tool's behaviour. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -61,6 +94,14 @@ export interface ModelSpec {
   /** How long a request waits for it to wake. @default DEFAULT_WAKE_TIMEOUT_MS */
   wakeTimeoutMs?: number;
   gpus: GpuSelection;
+  /**
+   * How many replicas run (`replicas:`, else `defaults.replicas`). Not part of the hash: changing
+   * it adds or removes replicas and leaves the running ones alone.
+   * @default { min: 1, max: 1 }
+   */
+  replicas: ReplicaPolicy;
+  /** How the gateway spreads requests over the replicas. Not part of the hash. @default 'least-busy' */
+  routing: RoutingStrategy;
   /** `cpuset-cpus` as Docker's string form, e.g. `0-3` or `0,1,2`. */
   cpusetCpus?: string;
   /** `shm-size` in bytes. */
@@ -88,9 +129,18 @@ export interface ModelSpec {
   specHash: string;
   /**
    * The Docker host it runs on (`host:`, a name under `hosts:`); `parseConfig` always sets it.
+   * For a model serve places (`placementHosts`), the first of those hosts.
    * @default LOCAL_HOST
    */
   host?: string;
+  /**
+   * The hosts serve may place the replicas of a `gpus: auto` model on, in order of preference:
+   * its `host:` (one name, or the default host), the names of a `host: [a, b]` list, or for
+   * `host: any` the default host and then every host of `hosts:` with an address, in file order.
+   * Set for every `gpus: auto` model and only for those (a GPU list names GPUs of one host). Not
+   * part of the hash.
+   */
+  placementHosts?: string[];
   /** Where the model was defined. */
   source: SourceLocation;
 }

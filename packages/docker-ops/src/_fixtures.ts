@@ -14,6 +14,8 @@ export function fakeSpec(key: string, over: Partial<ModelSpec> = {}): ModelSpec 
     image: 'vllm/vllm-openai:v0.12.0',
     pullPolicy: 'missing',
     gpus: { kind: 'devices', indices: [0] },
+    replicas: { min: 1, max: 1 },
+    routing: 'least-busy',
     vllmArgs: ['--max-model-len', '4096'],
     env: { HF_HOME: '/root/.cache/huggingface' },
     secretEnv: { HF_TOKEN: 'hf_secret' },

@@ -38,6 +38,26 @@ describe('modelContainerOptions', () => {
     expect(none.HostConfig?.DeviceRequests).toBeUndefined();
   });
 
+  it('gives a gpus: auto model the GPUs placement chose, and says so in its gpus label', () => {
+    const spec = fakeSpec('a', { gpus: { kind: 'auto', count: 2 } });
+    const placed = modelContainerOptions(spec, { network: 'n', argvStyle: 'serve', gpuDevices: [3, 5] });
+    expect(placed.HostConfig?.DeviceRequests).toEqual([{ Driver: 'nvidia', DeviceIDs: ['3', '5'], Capabilities: [['gpu']] }]);
+    expect(placed.Labels?.['inferstack.gpus']).toBe('3,5');
+    // Unplaced (the exports: Compose and Kubernetes let the platform pick): a count.
+    const counted = modelContainerOptions(spec, { network: 'n', argvStyle: 'serve' });
+    expect(counted.HostConfig?.DeviceRequests).toEqual([{ Driver: 'nvidia', Count: 2, Capabilities: [['gpu']] }]);
+    expect(counted.Labels?.['inferstack.gpus']).toBe('auto:2');
+    // Where it was placed is not part of what decides whether it is up to date.
+    expect(placed.Labels?.['inferstack.spec-hash']).toBe(counted.Labels?.['inferstack.spec-hash']);
+    expect(placed.Labels?.['inferstack.spec-fields']).toBe(counted.Labels?.['inferstack.spec-fields']);
+  });
+
+  it('refuses a placement that is not as many GPUs as the model asks for', () => {
+    const spec = fakeSpec('a', { gpus: { kind: 'auto', count: 2 } });
+    expect(() => modelContainerOptions(spec, { network: 'n', argvStyle: 'serve', gpuDevices: [3] })).toThrow(/2 GPUs/);
+    expect(() => modelContainerOptions(fakeSpec('b'), { network: 'n', argvStyle: 'serve', gpuDevices: [3] })).toThrow(/gpus: auto/);
+  });
+
   it('never puts a secret in labels or the command line', () => {
     const spec = fakeSpec('a', { secretEnv: { HF_TOKEN: 'hf_topsecret', VLLM_API_KEY: 'sk-vllm-secret' }, apiKey: 'sk-vllm-secret' });
     const opts = modelContainerOptions(spec, { network: 'n', argvStyle: 'serve', extraLabels: { 'inferstack.test': 's1' } });

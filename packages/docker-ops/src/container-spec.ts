@@ -1,6 +1,7 @@
 import { VLLM_CONTAINER_PORT as VLLM_PORT, type ModelSpec } from '@inferstack/config';
 import type { ContainerCreateOptions } from 'dockerode';
-import { LABEL_ADDRESS_NAME, modelLabels } from './labels.js';
+import { DockerOpsError } from './errors.js';
+import { LABEL_ADDRESS_NAME, LABEL_GPUS, modelLabels } from './labels.js';
 import { requireIpAddress } from './publish-address.js';
 
 /**
@@ -82,11 +83,32 @@ export interface ModelContainerOptions {
    */
   generation?: string;
   /**
+   * The GPUs placement chose for a `gpus: auto` model's replica (`planPlacement`), as many as it
+   * asks for. They go to Docker and to the `inferstack.gpus` label, where the next placement reads
+   * them back (a replica that runs is never moved); the spec hash does not see them. Unset for an
+   * `auto` model: a count of GPUs, which Docker (the first ones), Compose and Kubernetes pick.
+   */
+  gpuDevices?: readonly number[];
+  /**
    * Publish vLLM's port on this host address (a port Docker picks), for a gateway on another
    * Docker host. Only there: never on every interface. An IP address (see
    * `resolvePublishAddress`): a name throws. @default not published
    */
   publishOn?: string;
+}
+
+/** The GPUs placement gave a `gpus: auto` model, checked against what it asks for. */
+function placedGpus(spec: ModelSpec, devices: readonly number[] | undefined): readonly number[] | undefined {
+  if (devices === undefined) return undefined;
+  if (spec.gpus.kind !== 'auto') {
+    throw new DockerOpsError(`${spec.key}: GPUs were placed for it, but it does not have gpus: auto`, { hint: 'pass gpuDevices for gpus: auto models only' });
+  }
+  if (new Set(devices).size !== spec.gpus.count || devices.length !== spec.gpus.count) {
+    throw new DockerOpsError(`${spec.key}: placed on ${devices.length} GPU${devices.length === 1 ? '' : 's'} (${devices.join(', ')}), but it asks for ${spec.gpus.count} GPUs`, {
+      hint: 'place it again: planPlacement gives each replica as many GPUs as gpus: auto asks for',
+    });
+  }
+  return devices;
 }
 
 /**
@@ -99,19 +121,26 @@ export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOp
   const addressName = options.generation ? `${spec.containerName}-${options.generation}` : undefined;
   const aliases = [...(options.aliases ?? []), ...(addressName ? [addressName] : [])];
   const binds = spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  const placed = placedGpus(spec, options.gpuDevices);
   const deviceRequests =
     spec.gpus.kind === 'all'
       ? [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }]
       : spec.gpus.kind === 'devices'
         ? [{ Driver: 'nvidia', DeviceIDs: spec.gpus.indices.map(String), Capabilities: [['gpu']] }]
-        : undefined;
+        : spec.gpus.kind === 'auto'
+          ? [placed ? { Driver: 'nvidia', DeviceIDs: placed.map(String), Capabilities: [['gpu']] } : { Driver: 'nvidia', Count: spec.gpus.count, Capabilities: [['gpu']] }]
+          : undefined;
   return {
     name: options.name ?? spec.containerName,
     Image: spec.image,
     ...(spec.platform ? { platform: spec.platform } : {}),
     Cmd: vllmCommand(spec, options.argvStyle),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...modelLabels(spec, options.extraLabels), ...(addressName ? { [LABEL_ADDRESS_NAME]: addressName } : {}) },
+    Labels: {
+      ...modelLabels(spec, options.extraLabels),
+      ...(addressName ? { [LABEL_ADDRESS_NAME]: addressName } : {}),
+      ...(placed ? { [LABEL_GPUS]: placed.join(',') } : {}),
+    },
     ExposedPorts: { [`${VLLM_PORT}/tcp`]: {} },
     Healthcheck: {
       Test: HEALTHCHECK_COMMAND,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeContainer, fakeSpec } from './_fixtures.js';
 import { gpuMap } from './gpu-map.js';
+import { modelLabels } from './labels.js';
 import { planModels } from './plan.js';
 
 const on = (gpus: number[]) => ({ kind: 'devices' as const, indices: gpus });
@@ -53,5 +54,12 @@ describe('replacement strategy and GPU map', () => {
     // `all` covers the host's GPUs when they are known.
     const c = fakeSpec('c', { gpus: { kind: 'all' }, gpuMemoryUtilization: 0.2 });
     expect(gpuMap(planModels([c], []), [0, 1]).after.map((l) => l.gpu)).toEqual(['0', '1']);
+  });
+
+  it('shows a gpus: auto model on the GPUs placement gave it (its label), and nowhere before it is placed', () => {
+    const auto = fakeSpec('p', { gpus: { kind: 'auto', count: 2 }, gpuMemoryUtilization: 0.5 });
+    expect(gpuMap(planModels([auto], []), [0, 1, 2]).after).toEqual([]);
+    const placed = fakeContainer(auto, { labels: { ...modelLabels(auto), 'inferstack.gpus': '1,2' } });
+    expect(gpuMap(planModels([auto], [placed]), [0, 1, 2]).before.map((l) => l.gpu)).toEqual(['1', '2']);
   });
 });

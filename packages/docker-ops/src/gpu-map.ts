@@ -15,9 +15,13 @@ export interface GpuMap {
   after: GpuLoad[];
 }
 
-/** The GPUs a selection covers; `all` is every known GPU, or one pseudo-GPU `all`. */
+/**
+ * The GPUs a selection covers; `all` is every known GPU, or one pseudo-GPU `all`. An `auto`
+ * model not placed yet covers none here: placement puts it where it fits (and a placed replica's
+ * label names its GPUs, which read back as a list).
+ */
 function gpusOf(selection: GpuSelection, known: readonly number[]): string[] {
-  if (selection.kind === 'none') return [];
+  if (selection.kind === 'none' || selection.kind === 'auto') return [];
   if (selection.kind === 'devices') return selection.indices.map(String);
   return known.length > 0 ? known.map(String) : ['all'];
 }

@@ -183,6 +183,8 @@ describe('checkGpuPlacement', () => {
     ['gpus: all with no GPU', [], [model('a', { gpus: { kind: 'all' } })], ['no-gpus']],
     ['TP 2 on one listed GPU', [IDLE], [model('a', { tensorParallelSize: 2, gpuMemoryUtilization: 0.5 })], ['tp-exceeds-gpus']],
     ['TP 2 with gpus: all on a single-GPU machine', [IDLE], [model('a', { gpus: { kind: 'all' }, tensorParallelSize: 2 })], ['tp-exceeds-gpus']],
+    // Placed by planPlacement, which checks memory itself; the placed replica is then a listed GPU.
+    ['gpus: auto is left to placement', [BUSY], [model('a', { gpus: { kind: 'auto', count: 2 } }), model('b', { gpus: { kind: 'auto', count: 1 } })], []],
   ])('%s', (_name, gpus, models, kinds) => {
     expect(checkGpuPlacement({ gpus, models }).map((p) => p.kind)).toEqual(kinds);
   });

@@ -116,7 +116,7 @@ function workingGpus(selection: GpuSelection, tp: number, existing: number[]): n
   const given =
     selection.kind === 'all'
       ? existing
-      : selection.kind === 'none'
+      : selection.kind === 'none' || selection.kind === 'auto'
         ? []
         : [...new Set(selection.indices)].filter((i) => existing.includes(i)).sort((a, b) => a - b);
   return given.slice(0, Math.max(1, tp));
@@ -150,7 +150,9 @@ export function checkGpuPlacement(input: GpuPlacementInput): GpuProblem[] {
 
   for (const model of input.models) {
     const tp = model.tensorParallelSize ?? 1;
-    if (model.gpus.kind === 'none') continue;
+    // `auto` models are placed by planPlacement, which checks their memory itself; once placed
+    // they are listed GPUs (their containers' label says which).
+    if (model.gpus.kind === 'none' || model.gpus.kind === 'auto') continue;
     if (model.gpus.kind === 'all' && existing.length === 0) {
       problems.push({ kind: 'no-gpus', key: model.key });
       continue;

@@ -67,3 +67,7 @@ export { sleepModel, sleepState, wakeModel } from './sleep-mode.js';
 export type { SleepState } from './sleep-mode.js';
 export { metricsText, modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
 export type { DrainResult, ModelLoad } from './load.js';
+
+// Placing replicas of `gpus: auto` models on GPUs with room
+export { planPlacement } from './placement.js';
+export type { GpuHolding, GpuRoom, HostVerdict, Placement, PlacementHost, PlacementInput, ReplicaPlacement, ReplicaRequest } from './placement.js';

@@ -114,6 +114,9 @@ describe('GPU ordering', () => {
     expect(gpusOverlap({ kind: 'devices', indices: [0] }, { kind: 'devices', indices: [1] })).toBe(false);
     expect(gpusOverlap({ kind: 'all' }, { kind: 'devices', indices: [3] })).toBe(true);
     expect(gpusOverlap({ kind: 'none' }, { kind: 'all' })).toBe(false);
+    // Not placed yet: it may land on any GPU.
+    expect(gpusOverlap({ kind: 'auto', count: 1 }, { kind: 'devices', indices: [3] })).toBe(true);
+    expect(gpusOverlap({ kind: 'none' }, { kind: 'auto', count: 1 })).toBe(false);
   });
 
   it('makes models on a shared GPU wait for earlier ones, and lets disjoint ones run together', () => {

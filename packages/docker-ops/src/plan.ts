@@ -163,10 +163,13 @@ export function planHasChanges(changes: readonly ModelChange[]): boolean {
   return changes.some((c) => c.action !== 'keep');
 }
 
-/** Whether two GPU selections share a GPU (`all` shares with any GPU model; `none` with none). */
+/**
+ * Whether two GPU selections share a GPU (`all` shares with any GPU model; `none` with none; an
+ * `auto` model not placed yet may land on any GPU, so it shares as `all` does).
+ */
 export function gpusOverlap(a: ModelSpec['gpus'], b: ModelSpec['gpus']): boolean {
   if (a.kind === 'none' || b.kind === 'none') return false;
-  if (a.kind === 'all' || b.kind === 'all') return true;
+  if (a.kind === 'all' || b.kind === 'all' || a.kind === 'auto' || b.kind === 'auto') return true;
   return a.indices.some((i) => b.indices.includes(i));
 }
 

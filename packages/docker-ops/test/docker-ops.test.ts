@@ -32,6 +32,8 @@ function spec(key: string, over: Partial<ModelSpec> = {}): ModelSpec {
     image: 'inferstack-test/vllm-standin:latest',
     pullPolicy: 'never',
     gpus: { kind: 'none' },
+    replicas: { min: 1, max: 1 },
+    routing: 'least-busy',
     vllmArgs: [],
     env: { STANDIN_LOAD_DELAY: '0' },
     secretEnv: {},
