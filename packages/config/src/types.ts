@@ -100,6 +100,12 @@ export interface ModelSpec {
    * @default { min: 1, max: 1 }
    */
   replicas: ReplicaPolicy;
+  /**
+   * Which replica this spec is: set by docker-ops' `replicaSpecs` on the per-replica copies of a
+   * model (its `containerName` is then the replica's). Absent (0) for the first replica and in
+   * every spec `parseConfig` returns. Not part of the hash.
+   */
+  replica?: number;
   /** How the gateway spreads requests over the replicas. Not part of the hash. @default 'least-busy' */
   routing: RoutingStrategy;
   /** `cpuset-cpus` as Docker's string form, e.g. `0-3` or `0,1,2`. */

@@ -3,7 +3,7 @@ import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from './client.js';
 import { DockerApiError, NvidiaRuntimeMissingError, describeDockerError } from './errors.js';
 import { claimsOf } from './identity.js';
-import { LABEL_ADDRESS_NAME, LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
+import { LABEL_ADDRESS_NAME, LABEL_GPU_UTILIZATION, LABEL_GPUS, LABEL_MANAGED, LABEL_MODEL, LABEL_REPLICA, LABEL_SERVED_NAME, LABEL_SPEC_FIELDS, LABEL_SPEC_HASH, LABEL_STACK, decodeFieldDigests } from './labels.js';
 
 /** Docker's container states. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -17,6 +17,8 @@ export interface ModelContainer {
   name: string;
   /** The model key from `inference.model`. */
   key: string;
+  /** Which replica of the model it is (`inferstack.replica`; 0 without the label). */
+  replica: number;
   image: string;
   state: ContainerState;
   health: ContainerHealth;
@@ -94,6 +96,7 @@ export function toModelContainer(info: ContainerInfo): ModelContainer {
     id: info.Id,
     name: (info.Names[0] ?? '').replace(/^\//, ''),
     key: labels[LABEL_MODEL] ?? '',
+    replica: replicaOf(labels),
     image: info.Image,
     state: info.State as ContainerState,
     health: healthFromStatus(info.Status),
@@ -365,4 +368,10 @@ export async function setRestartPolicy(docker: DockerClient, id: string, name: s
   } catch (error) {
     throw new DockerApiError(`cannot set the restart policy of ${id.slice(0, 12)}`, error);
   }
+}
+
+/** A container's replica index from its label: 0 when it has none (or a bad one). */
+function replicaOf(labels: Record<string, string>): number {
+  const n = Number(labels[LABEL_REPLICA] ?? 0);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
 }

@@ -28,7 +28,7 @@ export { modelStatuses } from './status.js';
 export type { ModelStatus } from './status.js';
 
 // Containers and networks
-export { LABEL_STACK } from './labels.js';
+export { LABEL_REPLICA, LABEL_STACK } from './labels.js';
 export { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
 export type { ArgvStyle, ContainerBody, ModelContainerOptions, ModelNetworks } from './container-spec.js';
 export { addressOn, containerLogs, containersOfStack, followContainerLogs, listDaemonContainers, listModelContainers, removeContainer, setRestartPolicy, startContainer, stopContainer } from './containers.js';
@@ -71,3 +71,6 @@ export type { DrainResult, ModelLoad } from './load.js';
 // Placing replicas of `gpus: auto` models on GPUs with room
 export { planPlacement } from './placement.js';
 export type { GpuHolding, GpuRoom, HostVerdict, Placement, PlacementHost, PlacementInput, ReplicaPlacement, ReplicaRequest } from './placement.js';
+
+// Replicas: several containers of one model
+export { replicaContainerName, replicaIndices, replicaLabel, replicaSpecs } from './replicas.js';

@@ -20,6 +20,11 @@ export const LABEL_STACK = 'inferstack.stack';
  * target that names it can never reach another container, whatever address a cache holds.
  */
 export const LABEL_ADDRESS_NAME = 'inferstack.address-name';
+/**
+ * Which replica of its model a container is (`0` for the first; `replicas:` in models.yaml).
+ * Containers made before replicas existed have none and are the first.
+ */
+export const LABEL_REPLICA = 'inferstack.replica';
 /** A model container's `gpu-memory-utilization`: what it holds on each of its GPUs. */
 export const LABEL_GPU_UTILIZATION = 'inferstack.gpu-memory-utilization';
 
@@ -76,6 +81,7 @@ export function modelLabels(spec: ModelSpec, extra: Record<string, string> = {})
     [LABEL_SPEC_FIELDS]: encodeFieldDigests(specFieldDigests(spec)),
     [LABEL_SERVED_NAME]: spec.servedModelName,
     [LABEL_GPUS]: formatGpuLabel(spec.gpus),
+    [LABEL_REPLICA]: String(spec.replica ?? 0),
     ...(spec.gpuMemoryUtilization !== undefined ? { [LABEL_GPU_UTILIZATION]: String(spec.gpuMemoryUtilization) } : {}),
   };
 }
