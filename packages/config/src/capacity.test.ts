@@ -111,6 +111,14 @@ describe('replicas', () => {
     expect(issues[0]?.hint).toMatch(/min: 1/);
   });
 
+  test('a model named like another model\'s replica container is refused at its key', () => {
+    const issues = issuesOf('models:\n  qwen: {model: x, gpus: none, replicas: 3}\n  qwen-r2: {model: y, gpus: none}\n');
+    expect(codes(issues)).toEqual(['replica-name-taken 3:3']);
+    expect(issues[0]?.message).toMatch(/inference-qwen-r2, which replica 2 of model "qwen"/);
+    expect(issues[0]?.hint).toMatch(/at most 2 replicas/);
+    expect(parse('models:\n  qwen: {model: x, gpus: none, replicas: 2}\n  qwen-r2: {model: y, gpus: none}\n').models).toHaveLength(2);
+  });
+
   test('min: 0 from defaults without an idle policy is reported at defaults, naming the model', () => {
     const issues = issuesOf('defaults:\n  replicas: {min: 0, max: 2}\nmodels:\n  a: {model: x, gpus: none}\n');
     expect(codes(issues)).toEqual(['replicas-need-idle 2:19']);

@@ -161,6 +161,7 @@ export function buildConfig(
 
   const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
   for (const m of parsed) placeOnHosts(m, hosts, out);
+  checkReplicaNames(parsed, out);
   // GPU indices are per machine: models on different hosts never share one.
   const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
   for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
@@ -378,6 +379,28 @@ function placeOnHosts(m: ParsedModel, hosts: ParsedHosts, out: IssueCollector): 
     `model "${m.spec.key}" has ${what}, which works on the default host (${LOCAL_HOST}) only for now, and host: ${written} may place it on ${away.join(', ')}`,
     `keep it on the default host (host: ${LOCAL_HOST}), or remove ${m.spec.idle ? 'idle' : m.spec.swapGroup ? 'swap-group' : 'VLLM_SERVER_DEV_MODE from its env'}`,
   );
+}
+
+/**
+ * Replica i of a model runs as `<container name>-r<i>` (docker-ops' `replicaContainerName`):
+ * no other model's container may be named so (a model `qwen-r1` beside `qwen` with two
+ * replicas), or one of them could not be created.
+ */
+function checkReplicaNames(models: ParsedModel[], out: IssueCollector): void {
+  const byName = new Map(models.map((m) => [m.spec.containerName, m]));
+  for (const m of models) {
+    for (let i = 1; i < m.spec.replicas.max; i++) {
+      const other = byName.get(`${m.spec.containerName}-r${i}`);
+      if (!other) continue;
+      out.add(
+        other.keyPos,
+        other.path,
+        'replica-name-taken',
+        `model "${other.spec.key}" has the container name ${other.spec.containerName}, which replica ${i} of model "${m.spec.key}" (replicas: ${m.spec.replicas.max === m.spec.replicas.min ? m.spec.replicas.max : `max ${m.spec.replicas.max}`}) needs`,
+        `rename model "${other.spec.key}", or give "${m.spec.key}" at most ${i} replicas`,
+      );
+    }
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { gpusOverlap, replacementName, type ModelChange } from './plan.js';
 import { LABEL_MODEL, LABEL_STACK } from './labels.js';
 import { resolvePublishAddress } from './publish-address.js';
 import type { ModelContainer } from './containers.js';
+import { replicaLabel } from './replicas.js';
 import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
 
 /** Progress of `apply`, one model at a time, for a terminal or a log. */
@@ -24,18 +25,18 @@ export type ApplyEvent =
   | { type: 'network-created'; network: string }
   | { type: 'pulling'; image: string; progress?: PullProgress }
   | { type: 'pulled'; image: string }
-  | { type: 'removing'; key: string; reason: string }
-  | { type: 'removed'; key: string }
-  | { type: 'creating'; key: string }
-  | { type: 'starting'; key: string }
-  | { type: 'waiting'; key: string }
-  | { type: 'ready'; key: string; elapsedMs: number }
-  | { type: 'kept'; key: string }
+  | { type: 'removing'; key: string; reason: string; replica?: number }
+  | { type: 'removed'; key: string; replica?: number }
+  | { type: 'creating'; key: string; replica?: number }
+  | { type: 'starting'; key: string; replica?: number }
+  | { type: 'waiting'; key: string; replica?: number }
+  | { type: 'ready'; key: string; elapsedMs: number; replica?: number }
+  | { type: 'kept'; key: string; replica?: number }
   /** A changed model is replaced: `rolling` beside the old one, or `in-place` (downtime: `why`). */
-  | { type: 'replacing'; key: string; strategy: 'rolling' | 'in-place'; why?: string }
+  | { type: 'replacing'; key: string; strategy: 'rolling' | 'in-place'; why?: string; replica?: number }
   /** A rolling replacement is done: the new container serves under the model's usual name. */
-  | { type: 'replaced'; key: string }
-  | { type: 'failed'; key: string; error: ModelFailure };
+  | { type: 'replaced'; key: string; replica?: number }
+  | { type: 'failed'; key: string; error: ModelFailure; replica?: number };
 
 /** Why one model failed, with what to do. */
 export interface ModelFailure {
@@ -51,6 +52,8 @@ export interface ModelFailure {
 /** What happened to one model. */
 export interface ModelOutcome {
   key: string;
+  /** The replica's index, for a model's replicas other than the first. */
+  replica?: number;
   action: ModelChange['action'];
   outcome: 'done' | 'failed' | 'aborted';
   /** From the start of its work to ready (create/recreate/start). */
@@ -172,24 +175,25 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     changes
       .filter((c): c is Extract<ModelChange, { action: 'remove' }> => c.action === 'remove')
       .map(async (c) => {
+        const who = whoOf(c);
         try {
           if (c.container.state === 'running' && c.container.health !== 'unhealthy') await options.handOver?.(c.container);
-          emit({ type: 'removing', key: c.key, reason: c.reason });
+          emit({ type: 'removing', ...who, reason: c.reason });
           await removeContainer(docker, c.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
-          emit({ type: 'removed', key: c.key });
-          if (!outcomes.has(c.key)) outcomes.set(c.key, { key: c.key, action: 'remove', outcome: 'done' });
+          emit({ type: 'removed', ...who });
+          if (!outcomes.has(unitOf(c))) outcomes.set(unitOf(c), { ...who, action: 'remove', outcome: 'done' });
         } catch (error) {
-          outcomes.set(c.key, { key: c.key, action: 'remove', outcome: 'failed', failure: toFailure(error) });
+          outcomes.set(unitOf(c), { ...who, action: 'remove', outcome: 'failed', failure: toFailure(error) });
         }
       }),
   );
   for (const c of changes) {
     if (c.action === 'keep' && (c.adopted || c.idle)) {
-      emit({ type: 'kept', key: c.key });
-      outcomes.set(c.key, { key: c.key, action: 'keep', outcome: 'done', containerId: c.container.id });
+      emit({ type: 'kept', ...whoOf(c) });
+      outcomes.set(unitOf(c), { ...whoOf(c), action: 'keep', outcome: 'done', containerId: c.container.id });
     }
   }
-  if (work.length === 0) return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+  if (work.length === 0) return changes.map((c) => outcomes.get(unitOf(c))!).filter(uniqueByUnit());
 
   if (await ensureNetwork(docker, options.network, options.extraLabels)) emit({ type: 'network-created', network: options.network });
   if (options.privateNetwork && work.some((c) => hasDevRoutes(c.spec)) && (await ensureNetwork(docker, options.privateNetwork, options.extraLabels))) {
@@ -216,12 +220,14 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
     }
   }
 
-  const deps = startOrder(work.map((c) => c.spec));
+  const deps = workOrder(work);
   const done = new Map<string, Promise<void>>();
   const limiter = new Limiter(options.concurrency ?? 8);
 
   const runOne = async (change: (typeof work)[number]): Promise<void> => {
     const { key, spec } = change;
+    const who = whoOf(change);
+    const unit = unitOf(change);
     const started = Date.now();
     let containerId: string | undefined = change.action === 'start' || change.action === 'keep' ? change.container.id : undefined;
     try {
@@ -237,23 +243,23 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           });
       }
       if (change.action === 'keep' && (await seenReady(docker, change.container.id))) {
-        emit({ type: 'kept', key });
-        outcomes.set(key, { key, action: 'keep', outcome: 'done', containerId });
+        emit({ type: 'kept', ...who });
+        outcomes.set(unit, { ...who, action: 'keep', outcome: 'done', containerId });
         return;
       }
       const imageError = imageErrors.get(spec.image);
       if (imageError && change.action !== 'start' && change.action !== 'keep') {
-        outcomes.set(key, { key, action: change.action, outcome: 'failed', failure: imageError });
-        emit({ type: 'failed', key, error: imageError });
+        outcomes.set(unit, { ...who, action: change.action, outcome: 'failed', failure: imageError });
+        emit({ type: 'failed', ...who, error: imageError });
         return;
       }
       const rolling = change.action === 'recreate' && change.strategy === 'rolling';
       const serving = (c: ModelContainer) => c.state === 'running' && c.health !== 'unhealthy';
       if (change.action === 'recreate') {
-        emit({ type: 'replacing', key, strategy: change.strategy, ...(change.why ? { why: change.why } : {}) });
+        emit({ type: 'replacing', ...who, strategy: change.strategy, ...(change.why ? { why: change.why } : {}) });
         if (!rolling) {
           if (serving(change.container)) await options.handOver?.(change.container);
-          emit({ type: 'removing', key, reason: change.reason });
+          emit({ type: 'removing', ...who, reason: change.reason });
           await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
         } else {
           // A leftover of a run killed mid-replacement: ours (this model's), so it goes.
@@ -261,7 +267,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         }
       }
       if (change.action !== 'start' && change.action !== 'keep') {
-        emit({ type: 'creating', key });
+        emit({ type: 'creating', ...who });
         const name = rolling ? replacementName(spec.containerName) : spec.containerName;
         const create = modelContainerOptions(spec, {
           network: options.network,
@@ -282,14 +288,14 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
       }
       if (change.action !== 'keep') {
         inFlight.set(containerId!, change.action !== 'start');
-        emit({ type: 'starting', key });
+        emit({ type: 'starting', ...who });
         try {
           await docker.getContainer(containerId!).start();
         } catch (error) {
           if ((error as { statusCode?: number }).statusCode !== 304) throw classifyContainerError(`cannot start ${spec.containerName}`, key, error);
         }
       }
-      emit({ type: 'waiting', key });
+      emit({ type: 'waiting', ...who });
       const result = await waitUntilReady(docker, containerId!, {
         network: options.network,
         probe: options.probe,
@@ -307,7 +313,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
             throw new DockerApiError(`cannot set the restart policy of ${spec.containerName}`, error);
           });
         inFlight.delete(containerId!);
-        emit(change.action === 'keep' ? { type: 'kept', key } : { type: 'ready', key, elapsedMs: result.elapsedMs });
+        emit(change.action === 'keep' ? { type: 'kept', ...who } : { type: 'ready', ...who, elapsedMs: result.elapsedMs });
         if (rolling && change.action === 'recreate') {
           // The new one serves: traffic moves to it, the old one drains and goes, the new one
           // takes the model's usual name.
@@ -319,20 +325,20 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
             await removeContainer(docker, containerId!, { timeoutSeconds: 5 }).catch(() => {});
             throw error;
           }
-          emit({ type: 'removing', key, reason: change.reason });
+          emit({ type: 'removing', ...who, reason: change.reason });
           await removeContainer(docker, change.container.id, { timeoutSeconds: options.stopTimeoutSeconds });
           try {
             await docker.getContainer(containerId!).rename({ name: spec.containerName });
           } catch (error) {
             throw new DockerApiError(`cannot rename ${next.name} to ${spec.containerName}`, error);
           }
-          emit({ type: 'replaced', key });
+          emit({ type: 'replaced', ...who });
         } else if (change.action === 'recreate') {
           // In place, the model was out of traffic since its old container went: end that now.
           await options.reroute?.({ id: containerId!, name: spec.containerName, key });
         }
         const elapsedMs = Date.now() - started;
-        outcomes.set(key, { key, action: change.action, outcome: 'done', elapsedMs, containerId });
+        outcomes.set(unit, { ...who, action: change.action, outcome: 'done', elapsedMs, containerId });
         return;
       }
       inFlight.delete(containerId!);
@@ -351,19 +357,19 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
       else if (result.reason === 'timeout' || result.reason === 'unhealthy' || result.reason === 'restarting') {
         await docker.getContainer(containerId!).stop({ t: 5 }).catch(() => {});
       }
-      outcomes.set(key, { key, action: change.action, outcome: 'failed', elapsedMs: Date.now() - started, containerId, failure });
-      emit({ type: 'failed', key, error: failure });
+      outcomes.set(unit, { ...who, action: change.action, outcome: 'failed', elapsedMs: Date.now() - started, containerId, failure });
+      emit({ type: 'failed', ...who, error: failure });
     } catch (error) {
       const failure = toFailure(error);
-      outcomes.set(key, { key, action: change.action, outcome: failure.reason === 'aborted' ? 'aborted' : 'failed', containerId, failure });
-      if (failure.reason !== 'aborted') emit({ type: 'failed', key, error: failure });
+      outcomes.set(unit, { ...who, action: change.action, outcome: failure.reason === 'aborted' ? 'aborted' : 'failed', containerId, failure });
+      if (failure.reason !== 'aborted') emit({ type: 'failed', ...who, error: failure });
     }
   };
 
   for (const change of work) {
-    const before = (deps.get(change.key) ?? []).map((k) => done.get(k)!);
+    const before = (deps.get(unitOf(change)) ?? []).map((k) => done.get(k)!);
     done.set(
-      change.key,
+      unitOf(change),
       Promise.all(before).then(() => limiter.run(() => runOne(change))),
     );
   }
@@ -376,7 +382,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
       [...inFlight].map(([id, made]) => (made ? removeContainer(docker, id, { timeoutSeconds: 2 }) : stopContainer(docker, id, 2)).catch(() => {})),
     );
   }
-  return changes.map((c) => outcomes.get(c.key)!).filter(uniqueByKey());
+  return changes.map((c) => outcomes.get(unitOf(c))!).filter(uniqueByUnit());
 }
 
 /** Remove a container of `name` left by a killed run, when it is this model's. */
@@ -411,11 +417,38 @@ async function seenReady(docker: DockerClient, id: string): Promise<boolean> {
   }
 }
 
-function uniqueByKey() {
+function uniqueByUnit() {
   const seen = new Set<string>();
   return (o: ModelOutcome | undefined): o is ModelOutcome => {
-    if (!o || seen.has(o.key)) return false;
-    seen.add(o.key);
+    if (!o || seen.has(unitOf(o))) return false;
+    seen.add(unitOf(o));
     return true;
   };
+}
+
+/** A change's model key and, for a replica other than the first, its index: what events and outcomes carry. */
+function whoOf(c: { key: string; replica?: number }): { key: string; replica?: number } {
+  return c.replica ? { key: c.key, replica: c.replica } : { key: c.key };
+}
+
+/** The model or replica a change is for: `key`, or `key#i` for replica i. */
+function unitOf(c: { key: string; replica?: number }): string {
+  return replicaLabel(c.key, c.replica);
+}
+
+/**
+ * What each change waits for (by {@link unitOf}): the earlier changes on GPUs it shares (see
+ * {@link startOrder}), and a replacement of a model's replica the replacement of the replica
+ * before it, so that a changed model is replaced one replica at a time and the others serve on.
+ */
+function workOrder(work: readonly Extract<ModelChange, { spec: ModelSpec }>[]): Map<string, string[]> {
+  const deps = new Map<string, string[]>();
+  work.forEach((change, i) => {
+    const earlier = work.slice(0, i);
+    const waits = earlier.filter(
+      (e) => gpusOverlap(e.spec.gpus, change.spec.gpus) || (e.key === change.key && e.action === 'recreate' && change.action === 'recreate'),
+    );
+    deps.set(unitOf(change), waits.map(unitOf));
+  });
+  return deps;
 }

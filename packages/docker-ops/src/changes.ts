@@ -3,8 +3,11 @@ import type { ModelContainer } from './containers.js';
 
 /* What a plan decides per model, as plain types (the plan and the GPU map both read them). */
 
-/** What `apply` will do for one model. */
-export type ModelChange =
+/**
+ * What `apply` will do for one model, or one replica of it: `replica` is the replica's index
+ * (absent for the first, and for models with one replica).
+ */
+export type ModelChange = (
   | { action: 'create'; key: string; spec: ModelSpec }
   | {
       action: 'recreate';
@@ -27,7 +30,8 @@ export type ModelChange =
       /** Stopped by the watcher because nobody asked for it: the next request starts it. */
       idle?: boolean;
     }
-  | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' | 'other-host' };
+  | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' | 'other-host' | 'scaled-down' }
+) & { replica?: number };
 
 export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';
 export type ModelAction = ModelChange['action'];

@@ -59,7 +59,7 @@ export function parseVllmLoad(text: string): ModelLoad | undefined {
   };
 }
 
-/** Fetch each running model's load from its `/metrics` (reachable when the daemon is local). */
+/** Fetch each running model container's load from its `/metrics` (reachable when the daemon is local), by container name (a model's replicas each have their own). */
 export async function modelLoads(containers: readonly ModelContainer[], network: string): Promise<Map<string, ModelLoad>> {
   const out = new Map<string, ModelLoad>();
   await Promise.all(
@@ -69,7 +69,7 @@ export async function modelLoads(containers: readonly ModelContainer[], network:
       try {
         const r = await httpGet(`http://${address}:${VLLM_CONTAINER_PORT}/metrics`, { timeoutMs: 1500 });
         const load = r.status === 200 ? parseVllmLoad(r.body) : undefined;
-        if (load) out.set(c.key, load);
+        if (load) out.set(c.name, load);
       } catch {
         // Not answering: status shows its health instead.
       }

@@ -101,45 +101,60 @@ export function drift(spec: ModelSpec, container: ModelContainer, network?: stri
  * what to do. Pure: no Docker calls, so `--dry-run` and `serve plan` are this function.
  */
 export function planModels(desired: readonly ModelSpec[], actual: readonly ModelContainer[], options: PlanOptions = {}): ModelChange[] {
-  const byKey = new Map<string, ModelContainer[]>();
-  for (const c of actual) byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
+  // Each replica is planned as a model of its own: its containers are those with its key and index.
+  const unit = (key: string, replica: number | undefined) => `${key}#${replica ?? 0}`;
+  const byUnit = new Map<string, ModelContainer[]>();
+  for (const c of actual) byUnit.set(unit(c.key, c.replica), [...(byUnit.get(unit(c.key, c.replica)) ?? []), c]);
   const changes: ModelChange[] = [];
 
   for (const spec of desired) {
-    const found = byKey.get(spec.key) ?? [];
-    byKey.delete(spec.key);
+    const found = byUnit.get(unit(spec.key, spec.replica)) ?? [];
+    byUnit.delete(unit(spec.key, spec.replica));
+    const key = spec.key;
+    const replica = spec.replica ? { replica: spec.replica } : {};
     // The container with our name is the model's; any other with its label is a leftover.
     const primary = found.find((c) => c.name === spec.containerName) ?? found[0];
     for (const extra of found) {
-      if (extra !== primary) changes.push({ action: 'remove', key: spec.key, container: extra, reason: 'duplicate' });
+      if (extra !== primary) changes.push({ action: 'remove', key, ...replica, container: extra, reason: 'duplicate' });
     }
     if (!primary) {
-      changes.push({ action: 'create', key: spec.key, spec });
+      changes.push({ action: 'create', key, ...replica, spec });
       continue;
     }
     const adopted = primary.specHash === undefined;
     const changed = drift(spec, primary, options.network, options.publishOn, options.privateNetwork);
     if (options.forceRecreate) {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'forced', changed, strategy: 'rolling' });
+      changes.push({ action: 'recreate', key, ...replica, spec, container: primary, reason: 'forced', changed, strategy: 'rolling' });
     } else if (changed.length > 0) {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'changed', changed, strategy: 'rolling' });
+      changes.push({ action: 'recreate', key, ...replica, spec, container: primary, reason: 'changed', changed, strategy: 'rolling' });
     } else if (primary.state === 'restarting' || primary.state === 'dead') {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'crashed', changed: [], strategy: 'rolling' });
+      changes.push({ action: 'recreate', key, ...replica, spec, container: primary, reason: 'crashed', changed: [], strategy: 'rolling' });
     } else if (primary.state === 'running' && primary.health === 'unhealthy') {
-      changes.push({ action: 'recreate', key: spec.key, spec, container: primary, reason: 'unhealthy', changed: [], strategy: 'rolling' });
+      changes.push({ action: 'recreate', key, ...replica, spec, container: primary, reason: 'unhealthy', changed: [], strategy: 'rolling' });
     } else if (primary.state === 'running') {
-      changes.push({ action: 'keep', key: spec.key, spec, container: primary, adopted });
+      changes.push({ action: 'keep', key, ...replica, spec, container: primary, adopted });
     } else if (isIdleStopped(primary) && spec.idle?.then === 'stop') {
-      changes.push({ action: 'keep', key: spec.key, spec, container: primary, adopted, idle: true });
+      changes.push({ action: 'keep', key, ...replica, spec, container: primary, adopted, idle: true });
     } else {
-      changes.push({ action: 'start', key: spec.key, spec, container: primary });
+      changes.push({ action: 'start', key, ...replica, spec, container: primary });
     }
   }
 
+  // Replicas beyond what a configured model now asks for are its own: they go (drained first).
+  const configured = new Set(desired.map((d) => d.key));
+  const byKey = new Map<string, ModelContainer[]>();
+  for (const containers of byUnit.values()) {
+    for (const c of containers) {
+      if (configured.has(c.key)) changes.push({ action: 'remove', key: c.key, ...(c.replica ? { replica: c.replica } : {}), container: c, reason: 'scaled-down' });
+      else byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
+    }
+  }
   for (const [key, containers] of byKey) {
     const moved = options.elsewhere?.has(key) ?? false;
     if (!moved && !options.removeOrphans) continue;
-    for (const container of containers) changes.push({ action: 'remove', key, container, reason: moved ? 'other-host' : 'not-in-config' });
+    for (const container of containers) {
+      changes.push({ action: 'remove', key, ...(container.replica ? { replica: container.replica } : {}), container, reason: moved ? 'other-host' : 'not-in-config' });
+    }
   }
   // Only now are all models known: whether the old and new container of each fit together.
   for (const c of changes) if (c.action === 'recreate') Object.assign(c, replacementStrategy(c, changes, options.gpuIndices));
