@@ -57,6 +57,7 @@ describe('renderTargets', () => {
       apiKey: 'sk-secret-key',
       specHash: '0123456789abcdef',
       source: { file: 'models.yaml', line: 1, column: 1 },
+      replica: 1,
     };
     const groups = renderTargets([spec]);
     expect(Object.keys(groups[0]?.labels ?? {})).toEqual([...TARGET_LABELS]);

@@ -18,6 +18,8 @@ export interface RunningModelTarget {
   host?: string;
   /** Its container's name. @default the host part of `address` */
   container?: string;
+  /** Which replica of the model it is (0 for the first), when the model may run several. No `replica` label when absent. */
+  replica?: number;
 }
 
 /** One entry of a Prometheus file_sd file: targets sharing one label set. */
@@ -29,7 +31,7 @@ export interface FileSdGroup {
 }
 
 /** The labels {@link renderTargets} may put on a model target (besides Prometheus' `job`, `instance`). */
-export const TARGET_LABELS = ['container', 'gpus', 'host', 'model', 'served_model_name'] as const;
+export const TARGET_LABELS = ['container', 'gpus', 'host', 'model', 'replica', 'served_model_name'] as const;
 
 /** Value of the `host` label for models whose host is not given. */
 export const DEFAULT_HOST_LABEL = 'local';
@@ -53,7 +55,7 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The file_sd groups for the model servers that are up: one group per server, target its
- * address, labels `model`, `served_model_name`, `gpus`, `host`, `container`. Nothing else from
+ * address, labels `model`, `served_model_name`, `gpus`, `host`, `container`, `replica`. Nothing else from
  * the model's configuration goes in: labels are visible to anyone who can query Prometheus, so
  * no secrets, no environment, no command line.
  *
@@ -90,6 +92,7 @@ export function renderTargets(models: readonly RunningModelTarget[]): FileSdGrou
         ...(model.gpus ? { gpus: model.gpus } : {}),
         host: model.host ?? DEFAULT_HOST_LABEL,
         model: model.key,
+        ...(model.replica !== undefined ? { replica: String(model.replica) } : {}),
         served_model_name: model.servedModelName,
       },
     }));
@@ -140,6 +143,7 @@ export function parseTargets(text: string): RunningModelTarget[] {
       ...(labels.gpus ? { gpus: labels.gpus } : {}),
       ...(labels.host ? { host: labels.host } : {}),
       ...(labels.container ? { container: labels.container } : {}),
+      ...(labels.replica !== undefined && /^[0-9]+$/.test(labels.replica) ? { replica: Number(labels.replica) } : {}),
     });
   }
   return out;
