@@ -73,8 +73,9 @@ export default defineCommand({
       const state = r.idle.state === 'awake' ? out.green('awake') : r.idle.state === 'unknown' ? '?' : out.cyan(r.idle.state);
       return r.idle.lastRequestAt ? `${state}, asked ${formatDuration(Date.now() - Date.parse(r.idle.lastRequestAt))} ago` : state;
     };
+    // A model's replicas are a row each, one under the other: `key#i`.
     const rows = s.models.map((r) => [
-      r.key,
+      r.replica !== undefined ? `${r.key}#${r.replica}` : r.key,
       ...(several ? [r.host] : []),
       stateText(out, r),
       r.health === 'none' ? '-' : r.health,

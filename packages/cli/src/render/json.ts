@@ -43,6 +43,7 @@ export function syncJson(r: SyncResult) {
 export function planJson(changes: readonly PlannedChange[], options: { hosts?: boolean } = {}) {
   return changes.map((c) => ({
     model: c.key,
+    ...(c.replica ? { replica: c.replica } : {}),
     ...(options.hosts && c.host !== undefined ? { host: c.host } : {}),
     ...(options.hosts && c.opens !== undefined ? { opens: c.opens } : {}),
     action: c.action,
@@ -111,6 +112,7 @@ export function statusJson(s: StackStatus, several: boolean): JsonDocument {
     ...(several ? { hosts: hostsJson(s.hosts) } : {}),
     models: s.models.map((r) => ({
       model: r.key,
+      ...(r.replica !== undefined ? { replica: r.replica } : {}),
       ...(several ? { host: r.host } : {}),
       container: r.containerName,
       state: r.state,

@@ -18,8 +18,19 @@ function detail(c: ModelChange): string {
     case 'keep':
       return c.adopted ? 'running, made by the old tool, matches the config: adopted by this stack' : 'running, unchanged';
     case 'remove':
-      return c.reason === 'duplicate' ? 'duplicate container → remove' : c.reason === 'other-host' ? 'runs on another host now → remove here' : 'not in the config → remove';
+      return c.reason === 'duplicate'
+        ? 'duplicate container → remove'
+        : c.reason === 'other-host'
+          ? 'runs on another host now → remove here'
+          : c.reason === 'scaled-down'
+            ? 'a replica more than replicas: asks for (scaled-down) → drain, remove'
+            : 'not in the config → remove';
   }
+}
+
+/** The model's key, and `#i` for a replica other than the first. */
+function shownKey(c: ModelChange): string {
+  return c.replica ? `${c.key}#${c.replica}` : c.key;
 }
 
 /** A change of a plan, on its host (several hosts) and with the address it opens there. */
@@ -37,10 +48,10 @@ export function printPlan(out: Output, changes: readonly PlannedChange[], option
   }
   const gpus = (c: PlannedChange) => ('spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?'));
   if (options.hosts) {
-    const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.host ?? 'local', c.action, gpus(c), c.opens ?? '-', detail(c)]);
+    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.host ?? 'local', c.action, gpus(c), c.opens ?? '-', detail(c)]);
     for (const line of table(['', 'MODEL', 'HOST', 'ACTION', 'GPUS', 'OPENS', 'WHY'], rows)) out.print(line);
   } else {
-    const rows = changes.map((c) => [SYMBOL[c.action], c.key, c.action, gpus(c), detail(c)]);
+    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.action, gpus(c), detail(c)]);
     for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
   }
   const counts = new Map<string, number>();

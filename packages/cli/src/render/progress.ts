@@ -74,8 +74,10 @@ export class Progress {
     this.out.error(text, hint);
   }
 
-  handle = (event: StackEvent): void => {
+  handle = (received: StackEvent): void => {
     const o = this.out;
+    // A model's replicas other than the first are shown, and tracked, as `key#i`.
+    const event = 'replica' in received && typeof received.replica === 'number' && 'key' in received ? ({ ...received, key: `${received.key}#${received.replica}` } as StackEvent) : received;
     switch (event.type) {
       case 'network-created':
         return this.done(`network ${event.network} created`);

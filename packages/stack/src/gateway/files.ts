@@ -21,7 +21,13 @@ import { OLD_WAKE_CALLBACK, OLD_WAKE_FILES, PLUGIN_CALLBACK, PLUGIN_FILE, PLUGIN
  * runs) never write over each other's entries.
  */
 
-/** The starter config of a managed gateway: master key from the environment, metrics on, the plugin. */
+/**
+ * The starter config of a managed gateway: master key from the environment, metrics on, the
+ * plugin, and `least-busy` routing: a model with several replicas has one deployment per replica
+ * under one model name, and each request goes to the one with the fewest requests in flight
+ * (LiteLLM's default, `simple-shuffle`, picks at random and lets a queue form on one replica while
+ * another idles).
+ */
 export const STARTER_CONFIG = `# LiteLLM gateway configuration.
 # inferstack rewrites only the model_list entries whose model_info.managed_by is "inferstack", and
 # keeps its plugin (${PLUGIN_CALLBACK}) in litellm_settings.callbacks; everything else in this
@@ -31,6 +37,8 @@ general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 litellm_settings:
   callbacks: ["prometheus", "${PLUGIN_CALLBACK}"]
+router_settings:
+  routing_strategy: least-busy
 `;
 
 /** The config file a managed gateway starts with: without a master key, no line naming one. */

@@ -36,6 +36,7 @@ export async function syncMonitoring(
         key: c.key,
         address,
         container: c.name,
+        replica: c.replica ?? 0,
         servedModelName: c.servedModelName ?? config.models.find((m) => m.key === c.key)?.servedModelName ?? c.key,
         gpus: c.gpus ?? formatGpuLabel(config.models.find((m) => m.key === c.key)?.gpus ?? { kind: 'all' }),
         // Which Docker host it runs on: the `host` label of its series (and its exporters').

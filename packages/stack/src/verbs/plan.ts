@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { parseGpuLabel, type HostSpec, type ModelSpec } from '@inferstack/config';
-import { gpuMap, nameConflicts, planHasChanges, planModels, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer, type NameConflict } from '@inferstack/docker-ops';
+import { gpuMap, nameConflicts, planHasChanges, planModels, replicaIndices, replicaSpecs, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer, type NameConflict } from '@inferstack/docker-ops';
 import { stackContainersForPlan } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { ContainerNameConflictError, type NameConflictOnHost } from '../errors.js';
@@ -137,7 +137,9 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
   // What `gpus: all` covers, when the host's GPUs are known.
   const gpuIndices = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);
   const publishOn = publishAddress(host);
-  const changes = planModels(models, containers, {
+  // One spec per replica: the replicas a model asks for, and those of a scaling model that run.
+  const replicas = models.flatMap((m) => replicaSpecs(m, replicaIndices(m, containers.filter((c) => c.key === m.key && c.state === 'running').map((c) => c.replica))));
+  const changes = planModels(replicas, containers, {
     removeOrphans: !options.models?.length,
     forceRecreate: options.forceRecreate,
     network: config.network,
@@ -147,7 +149,7 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
     // A selected model that runs elsewhere now: its container here goes.
     elsewhere: new Set(selected.filter((m) => hostOf(m) !== host.name).map((m) => m.key)),
   });
-  const conflicts = nameConflicts(models, containers, daemon);
+  const conflicts = nameConflicts(replicas, containers, daemon);
   return { reached, models, changes: changes.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts };
 }
 

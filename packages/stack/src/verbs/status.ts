@@ -97,7 +97,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     const spec = config.models.find((m) => m.key === r.key);
     if (!spec || !(spec.idle || spec.swapGroup)) return null;
     const c = containers.find((x) => x.name === r.containerName);
-    const sleep = hostIsLocal ? loads.get(r.key)?.sleepState : undefined;
+    const sleep = hostIsLocal ? loads.get(r.containerName)?.sleepState : undefined;
     const state = c && isIdleStopped(c) ? 'stopped-idle' : sleep === 'weights_offloaded' ? 'asleep' : sleep === 'discard_all' ? 'deep-asleep' : sleep === 'awake' ? 'awake' : 'unknown';
     return { state, lastRequestAt: watched?.get(r.key) ?? null };
   };
@@ -124,7 +124,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
         uptime: r.state === 'running' ? uptime(r.status) : null,
         routed: routedTo(r.container ? containerApiBase(config, r.container) : endpoint),
         scrape: scrapes instanceof Map ? (scrapes.get(r.containerName) ?? null) : null,
-        load: host.local ? (loads.get(r.key) ?? null) : null,
+        load: host.local ? (loads.get(r.containerName) ?? null) : null,
         idle: idle(r, found.value.containers, host.local),
       });
     }

@@ -219,9 +219,9 @@ describe('renderKubernetes', () => {
   });
 
   it('keeps what the user wrote in the gateway config, and refuses one that holds a secret', () => {
-    const own = `${STARTER_CONFIG}router_settings:\n  num_retries: 2\n`;
+    const own = STARTER_CONFIG.replace('routing_strategy: least-busy', 'routing_strategy: least-busy\n  num_retries: 2');
     const litellm = parseYaml(render(config(), {}, own).files.find((f) => f.path === 'files/litellm/config.yaml')!.text);
-    expect(litellm.router_settings).toEqual({ num_retries: 2 });
+    expect(litellm.router_settings).toEqual({ routing_strategy: 'least-busy', num_retries: 2 });
     const leaking = STARTER_CONFIG.replace('os.environ/LITELLM_MASTER_KEY', SETTINGS.LITELLM_MASTER_KEY);
     expect(() => render(config(), {}, leaking)).toThrow(StackInputError);
     expect(() => render(config(), {}, leaking)).toThrow(/holds a secret value/);
