@@ -83,5 +83,11 @@ describe('serve bench through a managed LiteLLM gateway (real LiteLLM, the vLLM 
 
     const down = await p.serve(['down', '--all'], { timeoutMs: 240_000 });
     expect(down.code, down.stderr).toBe(0);
+
+    // No gateway any more: one clear error, no request sent.
+    const gone = await p.serve(['bench', '--requests', '1']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/the gateway at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+    expect(gone.stderr).not.toContain(MASTER_KEY);
   });
 });
