@@ -34,6 +34,8 @@ describe('serve argument handling', () => {
     expect(plan.out).toContain('--exit-code');
     const logs = await run(['logs', '--help']);
     for (const f of ['--follow', '-f', '--tail']) expect(logs.out).toContain(f);
+    const bench = await run(['bench', '--help']);
+    for (const f of ['MODEL', '--requests', '--concurrency', '--json']) expect(bench.out).toContain(f);
   });
 
   it('rejects unknown flags with exit 2 instead of ignoring them', async () => {
@@ -51,6 +53,8 @@ describe('serve argument handling', () => {
     expect((await run(['up', '-c'])).code).toBe(2);
     const logs = await run(['logs']);
     expect(logs.code).toBe(2);
+    for (const argv of [['bench', '--requests', '0'], ['bench', '--concurrency', 'many'], ['bench', 'a', 'b'], ['bench', '--requests']]) expect((await run(argv)).code, argv.join(' ')).toBe(2);
+    expect((await run(['bench', '--requests', '0'])).err).toContain('--requests takes a whole number ≥ 1');
   });
 
   it('treats "serve MODEL" and "serve serve" as "serve up" (old tool compatibility)', async () => {

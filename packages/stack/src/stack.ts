@@ -11,6 +11,7 @@ import { StackInputError } from './errors.js';
 import { labelsFromEnv, legacyHashKey } from './hash-key.js';
 import { syncIntegrations, type SyncResult } from './sync/sync.js';
 import { withLock } from './hosts/lock.js';
+import type { BenchOptions, BenchResult } from './verbs/bench.js';
 import type { LogsOptions } from './verbs/logs.js';
 import { plan, type PlanOptions, type StackPlan } from './verbs/plan.js';
 import { secretValues } from './secrets.js';
@@ -102,6 +103,8 @@ export interface Stack {
   status(options?: CallOptions): Promise<StackStatus>;
   /** A model's log (or, with `follow`, its lines as they come). */
   logs(model: string, options?: LogsOptions & CallOptions): Promise<string>;
+  /** Send streaming chat requests to a model through the gateway and measure latency, throughput and which replica answered. */
+  bench(options?: BenchOptions & CallOptions): Promise<BenchResult>;
   /** The stack as a docker compose file, without secrets. */
   exportCompose(options?: CallOptions): Promise<ComposeExport>;
   /** The stack as a Kustomize directory for Kubernetes, without secrets unless asked; with `outDir`, what changes there (written unless `dryRun`). */
@@ -193,8 +196,9 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     },
     status: async (o = {}) => status(await begin(o)),
     logs: async (model, o = {}) => (await import('./verbs/logs.js')).logs(await begin(o), model, o),
+    bench: async (o = {}) => (await import('./verbs/bench.js')).bench(await begin(o), o),
     // Loaded when called: `serve status` and `serve up` start without the exporters (and the
-    // HTTP client the Kubernetes export's renderers bring), the watcher or the log follower.
+    // HTTP client the Kubernetes export's renderers bring), the watcher, the log follower or the benchmark.
     // The exports render the config as the files say: they need no Docker, so no identity.
     exportCompose: async (o = {}) => (await import('./export/compose/export.js')).exportCompose(forCall(ctx, o)),
     exportKubernetes: async (o = {}) => (await import('./export/kubernetes/export.js')).exportKubernetes(forCall(ctx, o), o),

@@ -4,6 +4,7 @@
  * specs, file texts and keys are never part of a result shaped here.
  */
 import type {
+  BenchResult,
   DoctorReport,
   HostPlanStatus,
   InitProjectResult,
@@ -157,4 +158,9 @@ export function doctorJson(report: DoctorReport, exitCode: number, ok: boolean) 
 /** `serve init --json`: the files written, with their modes. */
 export function initJson(dir: string, r: InitProjectResult, relativeTo: (path: string) => string) {
   return { dir, files: r.files.map((f) => ({ path: f.path, file: relativeTo(f.path), mode: `0${f.mode.toString(8)}`, what: f.what, overwritten: f.overwritten })) };
+}
+
+/** `serve bench --json`: the result as the library returns it. */
+export function benchJson(r: BenchResult): JsonDocument {
+  return { ...r };
 }
