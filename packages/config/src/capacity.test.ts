@@ -111,6 +111,14 @@ describe('replicas', () => {
     expect(issues[0]?.hint).toMatch(/min: 1/);
   });
 
+  test('a model that scales stays on the default host (the watcher scales that host\'s models)', () => {
+    const issues = issuesOf(`${HOSTS}\nmodels:\n  a: {model: x, gpus: none, host: gpu2, replicas: {min: 1, max: 2}}\n`);
+    // (A model published on another host without an api-key is reported too: open-model.)
+    expect(codes(issues).filter((c) => !c.startsWith('open-model'))).toEqual(['scaling-off-default-host 6:35']);
+    expect(issues[0]?.hint).toMatch(/replicas: 2/);
+    expect(codes(issuesOf(`${HOSTS}\nmodels:\n  a: {model: x, gpus: none, host: gpu2, replicas: 2}\n`)).filter((c) => c.startsWith('scaling'))).toEqual([]);
+  });
+
   test('a model named like another model\'s replica container is refused at its key', () => {
     const issues = issuesOf('models:\n  qwen: {model: x, gpus: none, replicas: 3}\n  qwen-r2: {model: y, gpus: none}\n');
     expect(codes(issues)).toEqual(['replica-name-taken 3:3']);

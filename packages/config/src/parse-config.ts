@@ -162,6 +162,7 @@ export function buildConfig(
   const { parsed, keys } = parseModels(getEntry(root, 'models'), root, { ...ctxBase, defaults });
   for (const m of parsed) placeOnHosts(m, hosts, out);
   checkReplicaNames(parsed, out);
+  checkScalingHosts(parsed, out);
   // GPU indices are per machine: models on different hosts never share one.
   const hostOf = (m: ParsedModel) => m.spec.host ?? LOCAL_HOST;
   for (const host of new Set(parsed.map(hostOf))) checkGpuMemory(parsed.filter((m) => hostOf(m) === host), out, host);
@@ -379,6 +380,25 @@ function placeOnHosts(m: ParsedModel, hosts: ParsedHosts, out: IssueCollector): 
     `model "${m.spec.key}" has ${what}, which works on the default host (${LOCAL_HOST}) only for now, and host: ${written} may place it on ${away.join(', ')}`,
     `keep it on the default host (host: ${LOCAL_HOST}), or remove ${m.spec.idle ? 'idle' : m.spec.swapGroup ? 'swap-group' : 'VLLM_SERVER_DEV_MODE from its env'}`,
   );
+}
+
+/**
+ * A model that scales (`replicas: {min, max}` with min < max) is scaled by the stack's watcher,
+ * which runs beside the default host's daemon and looks after that host's models only.
+ */
+function checkScalingHosts(models: ParsedModel[], out: IssueCollector): void {
+  for (const m of models) {
+    const { min, max } = m.spec.replicas;
+    const away = (m.spec.placementHosts ?? [m.spec.host ?? LOCAL_HOST]).filter((h) => h !== LOCAL_HOST);
+    if (min === max || away.length === 0) continue;
+    out.add(
+      m.hostPos ?? m.keyPos,
+      [...m.path, 'host'],
+      'scaling-off-default-host',
+      `model "${m.spec.key}" scales (replicas: {min: ${min}, max: ${max}}), which works on the default host (${LOCAL_HOST}) only for now, and it may run on ${away.join(', ')}`,
+      `keep it on the default host, or give it a fixed count (replicas: ${max})`,
+    );
+  }
 }
 
 /**

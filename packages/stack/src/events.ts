@@ -45,6 +45,10 @@ export type StackEvent =
   | { type: 'model-swapped-out'; key: string; for: string }
   /** Watcher: models stopped serving (crashed, restarting) or serve again; the gateway and Prometheus follow. */
   | { type: 'serving-changed'; unrouted: string[]; routed: string[] }
+  /** The watcher adds (`up`) or takes away (`down`) replica `replica` of a model; `replicas`: how many serve after it. */
+  | { type: 'scaling'; key: string; replica: number; direction: 'up' | 'down'; replicas: number; why: string }
+  /** That change is done: the new replica is routed, or the old one is gone. */
+  | { type: 'scaled'; key: string; replica: number; direction: 'up' | 'down'; replicas: number }
   /** Watcher: it answers wake requests on this address. */
   | { type: 'watcher-listening'; address: string }
   /**

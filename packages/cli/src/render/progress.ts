@@ -187,6 +187,10 @@ export class Progress {
         return this.done(`${pad(event.key)} ${event.from === 'stopped-idle' ? 'started' : 'awake'} for a request in ${formatDuration(event.elapsedMs)}`);
       case 'model-swapped-out':
         return this.line(`${o.cyan('⇄')} ${pad(event.key)} made room for ${event.for}`);
+      case 'scaling':
+        return this.line(`${o.cyan(event.direction === 'up' ? '▲' : '▼')} ${pad(event.key)} ${event.direction === 'up' ? `adding replica ${event.replica}` : `taking replica ${event.replica} away`} (${event.why})`);
+      case 'scaled':
+        return this.done(`${pad(event.key)} ${event.replicas} replica(s) serve${event.direction === 'up' ? `: replica ${event.replica} routed` : `: replica ${event.replica} removed`}`);
       case 'serving-changed':
         for (const key of event.unrouted) this.warning(`${pad(key)} stopped serving: unrouted`);
         for (const key of event.routed) this.done(`${pad(key)} serves again: routed`);

@@ -146,13 +146,15 @@ export async function gatewayServiceFiles(config: StackConfig): Promise<ServiceF
 /**
  * The stack's wake file while no watcher has written it: the plugin refuses requests to the
  * stack's idle models at once (one could be asleep, put away by a watcher that is gone, and a
- * request would kill its engine). Once no model is idle, a wake file there lists none.
+ * request would kill its engine). Once no model is idle, a wake file there lists none (a
+ * watcher that only scales models writes one like that, naming itself: it stays).
  */
 function wakeFileWithoutWatcher(config: StackConfig): ServiceFile[] {
   const path = join(gatewayDir(config), wakeFileName(config.name));
   const models = wakeableModels(config);
   const idle = Object.keys(models).length > 0;
-  if (idle ? readWakeInfo(config, config.name)?.watcher : !existsSync(path)) return [];
+  const now = existsSync(path) ? readWakeInfo(config, config.name) : undefined;
+  if (idle ? now?.watcher : !existsSync(path) || (now && Object.keys(now.models ?? {}).length === 0)) return [];
   const info: WakeInfo = { stack: config.name, watcher: null, models: idle ? models : {} };
   return [{ path, text: jsonText(info), mode: 0o600, enforceMode: true, reload: false }];
 }

@@ -3,11 +3,12 @@ import type { ModelContainer, ModelReach } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { stackContainers } from '../models/containers.js';
 import type { WakeLatency } from './wake-latency.js';
+import type { ScaleTrack } from './scale.js';
 
 /*
  * What a watcher knows, shared by the files of this folder: the models it looks after and their
  * phases, the queue each model (or swap group) waits in, and which member holds each swap group.
- * Nothing here imports another file of this folder but wake-latency.ts.
+ * Nothing here imports another file of this folder but the types of wake-latency.ts and scale.ts.
  */
 
 /** How a model is, as the watcher sees it. */
@@ -76,6 +77,8 @@ export interface WatcherState {
   readonly latency: WakeLatency;
   /** The serving set at the last sync that went through: a change syncs again. */
   lastServing: string | undefined;
+  /** The scaling models' queues and changes under way (see scale.ts), by model key. */
+  readonly scaling: Map<string, ScaleTrack>;
 }
 
 /** The models a watcher looks after: those with an idle policy or a swap group. */

@@ -5,6 +5,7 @@ import { servingModels } from '../models/serving.js';
 import { forCall } from '../stack-context.js';
 import { syncIntegrations } from '../sync/sync.js';
 import { putAway } from './put-away.js';
+import { scaleTick } from './scale.js';
 import { exclusive, primary, reach, track, watchedSpecs, type WatcherState } from './state.js';
 
 /*
@@ -53,6 +54,8 @@ export async function tick(s: WatcherState): Promise<void> {
       if (current && afterMs !== undefined && t.phase === 'awake' && load.running + load.waiting === 0 && Date.now() - t.lastActive >= afterMs) due.push({ spec, container: c });
     }),
   );
+  // Models with a replica range: a lasting queue adds a replica, a long calm takes one away.
+  await scaleTick(s, containers);
   // A model a request is starting keeps its route while it loads: the request waits for it.
   const starting = new Set([...s.tracked.values()].flatMap((t) => (t.startingId ? [t.startingId] : [])));
   const serving = await servingModels(containers, { network: ctx.config.network, local: ctx.local, readyIds: starting });

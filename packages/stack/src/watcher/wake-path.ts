@@ -20,9 +20,9 @@ export function wakeableModels(config: Pick<StackConfig, 'models'>): Record<stri
   return out;
 }
 
-/** Whether the stack needs a watcher: some model sleeps, stops when idle, or has a swap group. */
+/** Whether the stack needs a watcher: some model sleeps, stops when idle, has a swap group, or scales (`replicas: {min, max}`). */
 export function needsWatcher(config: Pick<StackConfig, 'models'>): boolean {
-  return config.models.some((m) => m.idle || m.swapGroup);
+  return config.models.some((m) => m.idle || m.swapGroup || m.replicas.min < m.replicas.max);
 }
 
 function at(spec: ModelSpec): string {

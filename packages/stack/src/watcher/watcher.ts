@@ -64,6 +64,7 @@ export function createWatcher(ctx: StackContext, options: WatcherOptions = {}): 
     holders: new Map<string, string>(),
     latency: new WakeLatency(),
     lastServing: undefined,
+    scaling: new Map(),
   };
 
   return {

@@ -1,0 +1,93 @@
+// Autoscaling against the real LiteLLM, the managed watcher container (serve's own bundle) and
+// vLLM stand-ins limited to --max-num-seqs 2 (the rest wait in vLLM's queue): a burst of
+// requests makes a queue, the watcher adds a replica that the gateway then routes to; once the
+// burst is over and down-after has passed, the extra replica is unrouted, drained and removed.
+// Clients that never retry lose no request the whole time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STANDIN, createProject, docker, freePort, until, type Project } from './_harness.js';
+
+const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
+const NODE = 'inferstack-test/node:20';
+const MASTER_KEY = 'sk-test-master-autoscale-012345';
+
+describe('autoscaling (real LiteLLM, managed watcher)', () => {
+  let p: Project;
+  let port: number;
+  const key = () => `${p.prefix}-a`;
+  const served = () => `served-${p.prefix}-a`;
+  const replicas = async () =>
+    (await docker.listContainers({ filters: { label: [p.labels, `inference.model=${key()}`], status: ['running'] } })).map((c) => c.Labels['inferstack.replica']).sort();
+
+  beforeAll(async () => {
+    port = await freePort();
+    // The watcher reads the project's .env: a queue of 1 s adds a replica (default 5 s).
+    p = createProject('autoscale', { LITELLM_MASTER_KEY: MASTER_KEY, INFERSTACK_SCALE_UP_AFTER_MS: '1000' });
+    p.writeModels(
+      [
+        `network: ${p.network}`,
+        `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
+        'monitoring: {mode: none}',
+        `watcher: {image: ${NODE}, container-name: ${p.prefix}-watcher}`,
+        'models:',
+        `  - ${key()}:`,
+        '      model: test/a',
+        `      image: ${STANDIN}`,
+        '      pull: never',
+        '      gpus: none',
+        `      served-model-name: ${served()}`,
+        '      max-num-seqs: 2',
+        '      replicas: {min: 1, max: 2, down-after: 4s}',
+        '      env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "300"}',
+      ].join('\n') + '\n',
+    );
+    const up = await p.serve(['up'], { timeoutMs: 240_000 });
+    expect(up.code, up.stderr).toBe(0);
+  }, 300_000);
+  afterAll(async () => {
+    await p.serve(['down', '--all', '--drain-timeout', '0']).catch(() => {});
+    await p.cleanup();
+  });
+
+  it('grows under a queue, gives the replica back after down-after, and no request fails', async () => {
+    expect(await replicas()).toEqual(['0']);
+    const results: Array<{ ok: boolean; deployment?: string; error?: string }> = [];
+    let running = true;
+    // Six clients against two slots: a queue forms on the first replica.
+    const client = async () => {
+      while (running) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
+            signal: AbortSignal.timeout(30_000),
+          });
+          const body = (await r.json()) as { choices?: unknown[] };
+          results.push({ ok: r.status === 200 && Array.isArray(body.choices), deployment: r.headers.get('x-litellm-model-id') ?? undefined, ...(r.status === 200 ? {} : { error: JSON.stringify(body) }) });
+        } catch (error) {
+          results.push({ ok: false, error: String(error) });
+        }
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    await until(async () => ((await replicas()).length === 2 ? true : undefined), 90_000);
+    // The new replica serves through the gateway.
+    const before = results.length;
+    await until(async () => (new Set(results.slice(before).map((r) => r.deployment)).size === 2 ? true : undefined), 60_000);
+    running = false;
+    await Promise.all(clients);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    // Calm: after down-after, back to one.
+    await until(async () => ((await replicas()).length === 1 ? true : undefined), 90_000);
+    expect(await replicas()).toEqual(['0']);
+    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
+    });
+    expect(r.status).toBe(200);
+    // A later `up` keeps what runs and plans nothing.
+    const plan = await p.serve(['plan', '--exit-code']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+  }, 300_000);
+});

@@ -1,0 +1,178 @@
+import { LOCAL_HOST, type ModelSpec } from '@inferstack/config';
+import {
+  LockHeldError,
+  acquireLock,
+  applyModelPlan,
+  hasDevRoutes,
+  metricsText,
+  parseVllmLoad,
+  removeContainer,
+  replicaSpecs,
+  type ModelContainer,
+} from '@inferstack/docker-ops';
+import type { StackContext } from '../context.js';
+import { drain } from '../models/drain.js';
+import { privateNetworkName } from '../models/networks.js';
+import { forCall } from '../stack-context.js';
+import { syncIntegrations } from '../sync/sync.js';
+import { reach, type WatcherState } from './state.js';
+
+/*
+ * Autoscaling (`replicas: {min, max, down-after}`): each look, the watcher sums vLLM's queue
+ * (`vllm:num_requests_waiting`) over a model's running replicas. A queue that lasts
+ * `scaleUpAfterMs` adds a replica (up to `max`); once there has been no queue for `down-after` and
+ * the requests in flight would fit in one replica fewer, the highest replica is unrouted,
+ * drained and removed (down to `min`, at least one: with `min: 0` the last one goes as the
+ * model's idle policy says). One change per model at a time; each holds the stack's lock (a
+ * running `serve up` goes first), and the gateway routes a new replica once it is ready.
+ */
+
+/** vLLM's `--max-num-seqs` when a model does not set it (the V1 engine's default on most GPUs). */
+const DEFAULT_MAX_NUM_SEQS = 256;
+
+/** What the watcher keeps of one scaling model between looks. */
+export interface ScaleTrack {
+  /** Since when requests have waited, without a break. */
+  queuedSince?: number;
+  /** Since when no request has waited. */
+  calmSince?: number;
+  /** A replica being added or removed now. */
+  changing?: Promise<void>;
+  /** Replicas running at the last look, and what they had in flight and waiting. */
+  replicas: number;
+  running: number;
+  waiting: number;
+}
+
+/** The models a watcher scales: a `min`–`max` range, on the default host (the watcher's). */
+export function scaledSpecs(models: readonly ModelSpec[]): ModelSpec[] {
+  return models.filter((m) => m.replicas.min < m.replicas.max && (m.host ?? LOCAL_HOST) === LOCAL_HOST);
+}
+
+/** A model's `--max-num-seqs`: how many requests one replica runs at once. */
+function maxNumSeqs(spec: ModelSpec): number {
+  const i = spec.vllmArgs.findIndex((a) => a === '--max-num-seqs' || a.startsWith('--max-num-seqs='));
+  if (i < 0) return DEFAULT_MAX_NUM_SEQS;
+  const arg = spec.vllmArgs[i]!;
+  const n = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : spec.vllmArgs[i + 1]);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_NUM_SEQS;
+}
+
+/** What one look decides for a model: add a replica, take one away, or nothing. */
+export function scaleDecision(
+  spec: Pick<ModelSpec, 'replicas' | 'vllmArgs'>,
+  t: Pick<ScaleTrack, 'queuedSince' | 'calmSince'>,
+  now: { replicas: number; running: number; waiting: number; at: number },
+  options: { upAfterMs: number },
+): 'up' | 'down' | undefined {
+  const { min, max, downAfterMs = 300_000 } = spec.replicas;
+  if (now.replicas < max && now.waiting > 0 && t.queuedSince !== undefined && now.at - t.queuedSince >= options.upAfterMs) return 'up';
+  const floor = Math.max(min, 1);
+  const fits = now.running <= (now.replicas - 1) * maxNumSeqs(spec as ModelSpec);
+  if (now.replicas > floor && now.waiting === 0 && fits && t.calmSince !== undefined && now.at - t.calmSince >= downAfterMs) return 'down';
+  return undefined;
+}
+
+/** One look at every scaling model: measure its queue, and add or take away a replica when it is time. */
+export async function scaleTick(s: WatcherState, containers: readonly ModelContainer[]): Promise<void> {
+  const { ctx } = s;
+  const docker = await ctx.docker();
+  const upAfterMs = Number(ctx.config.settings.INFERSTACK_SCALE_UP_AFTER_MS ?? 5000);
+  await Promise.all(
+    scaledSpecs(ctx.config.models).map(async (spec) => {
+      const t = scaleTrack(s, spec.key);
+      if (t.changing) return;
+      const mine = containers.filter((c) => c.key === spec.key && c.state === 'running');
+      const loads = await Promise.all(mine.map(async (c) => ((await metricsText(docker, c, reach(ctx))) ?? '')));
+      const parsed = loads.map((text) => parseVllmLoad(text));
+      // A replica that does not answer yet (loading) counts as one, with nothing in flight.
+      const running = parsed.reduce((n, l) => n + (l?.running ?? 0), 0);
+      const waiting = parsed.reduce((n, l) => n + (l?.waiting ?? 0), 0);
+      const at = Date.now();
+      if (waiting > 0) {
+        t.queuedSince ??= at;
+        t.calmSince = undefined;
+      } else {
+        t.queuedSince = undefined;
+        t.calmSince ??= at;
+      }
+      Object.assign(t, { replicas: mine.length, running, waiting });
+      const decision = scaleDecision(spec, t, { replicas: mine.length, running, waiting, at }, { upAfterMs });
+      if (!decision) return;
+      t.changing = (decision === 'up' ? addReplica(ctx, spec, mine, waiting) : removeReplica(ctx, spec, mine))
+        .catch((error: Error) => ctx.emit({ type: 'note', level: 'warn', message: `${spec.key}: could not scale ${decision}: ${error.message}` }))
+        .finally(() => {
+          t.changing = undefined;
+          t.queuedSince = undefined;
+          t.calmSince = undefined;
+        });
+    }),
+  );
+}
+
+/** What the watcher keeps of a scaling model, made on first sight. */
+export function scaleTrack(s: WatcherState, key: string): ScaleTrack {
+  let t = s.scaling.get(key);
+  if (!t) {
+    t = { replicas: 0, running: 0, waiting: 0 };
+    s.scaling.set(key, t);
+  }
+  return t;
+}
+
+/** Run `fn` holding the stack's lock; nothing (undefined) when a `serve up` holds it. */
+async function locked<T>(ctx: StackContext, fn: () => Promise<T>): Promise<T | undefined> {
+  let lock;
+  try {
+    lock = await acquireLock(await ctx.docker(), { command: 'serve watch (scaling)', waitMs: 0, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
+  } catch (error) {
+    if (error instanceof LockHeldError) return undefined;
+    throw error;
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Start the lowest free replica of `spec`, wait until it is ready, and route it. */
+async function addReplica(ctx: StackContext, spec: ModelSpec, running: readonly ModelContainer[], waiting: number): Promise<void> {
+  const call = forCall(ctx);
+  await locked(call, async () => {
+    const docker = await call.docker();
+    // The lowest index no container of the model has, in any state (a stopped one is `up`'s to start or remove).
+    const taken = (await docker.listContainers({ all: true, filters: { label: [`inference.model=${spec.key}`, `inferstack.stack=${ctx.name}`] } })).map((c) =>
+      Number(c.Labels['inferstack.replica'] ?? 0),
+    );
+    const index = [...Array(spec.replicas.max).keys()].find((i) => !taken.includes(i));
+    if (index === undefined) return;
+    call.emit({ type: 'scaling', key: spec.key, replica: index, direction: 'up', replicas: running.length + 1, why: `${waiting} request(s) waiting` });
+    const [outcome] = await applyModelPlan(docker, [{ action: 'create', key: spec.key, replica: index, spec: replicaSpecs(spec, [index])[0]! }], {
+      network: call.config.network,
+      ...(hasDevRoutes(spec) ? { privateNetwork: privateNetworkName(call.name) } : {}),
+      extraLabels: call.labels,
+      probe: call.local ? 'http' : 'healthcheck',
+      signal: call.signal,
+      onEvent: call.emit,
+    });
+    if (!outcome || outcome.outcome !== 'done' || !outcome.containerId) return;
+    const sync = await syncIntegrations(call, { readyIds: new Set([outcome.containerId]), defaultHostOnly: true });
+    if (sync.gateway.ok) call.emit({ type: 'scaled', key: spec.key, replica: index, direction: 'up', replicas: running.length + 1 });
+  });
+}
+
+/** Unroute the highest replica of `spec`, let it finish its requests, and remove it. */
+async function removeReplica(ctx: StackContext, spec: ModelSpec, running: readonly ModelContainer[]): Promise<void> {
+  const call = forCall(ctx);
+  const last = [...running].sort((a, b) => b.replica - a.replica)[0];
+  if (!last) return;
+  await locked(call, async () => {
+    call.emit({ type: 'scaling', key: spec.key, replica: last.replica, direction: 'down', replicas: running.length - 1, why: 'no request waited for down-after' });
+    const sync = await syncIntegrations(call, { excludingIds: new Set([last.id]), defaultHostOnly: true });
+    if (!sync.gateway.ok) throw new Error(`the gateway could not be moved off ${last.name}; it serves on`);
+    await drain(call, last);
+    await removeContainer(await call.docker(), last.id, { timeoutSeconds: 10 });
+    call.emit({ type: 'scaled', key: spec.key, replica: last.replica, direction: 'down', replicas: running.length - 1 });
+  });
+}
