@@ -8,6 +8,7 @@ import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, h
 import { privateNetworkName } from '../models/networks.js';
 import { selectedModels } from '../models/select.js';
 import { planServices, serviceChanges, type ServicePlan } from '../services/plan.js';
+import { requireCapacitySupport } from '../models/capacity.js';
 import { requireWakePath } from '../watcher/wake-path.js';
 
 /** Options of `plan`. */
@@ -90,6 +91,7 @@ export async function planOnHosts(
   const models = selectedModels(config, options.models, ctx.cwd);
   // Idle models that nothing could wake are refused here, before anything changes.
   requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
+  requireCapacitySupport(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const { reached, failed } = connected;
   const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
   const parts = planned.results.map((r) => r.value);

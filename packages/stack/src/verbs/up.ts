@@ -24,6 +24,7 @@ import { gatewayStarted, requireGatewayKey } from '../services/gateway.js';
 import { ensureOtherHostServices } from '../services/host-services.js';
 import { ensureServices, wantedServices, type ServiceOutcome } from '../services/registry.js';
 import { privateNetworkName } from '../models/networks.js';
+import { requireCapacitySupport } from '../models/capacity.js';
 import { requireWakePath } from '../watcher/wake-path.js';
 
 /** Options of `up`. */
@@ -73,6 +74,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
   selectedModels(config, options.models, ctx.cwd);
   requireGatewayKey(config);
   requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
+  requireCapacitySupport(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const planOptions = { models: options.models, forceRecreate: options.forceRecreate, requireDefault: true };
   if (options.dryRun) {
     const { plan } = await planOnHosts(ctx, planOptions);

@@ -1,0 +1,54 @@
+import { DEFAULT_DOCKER_SOCKET, parseDockerAddress } from '@inferstack/docker-ops';
+import type { ModelSpec, StackConfig } from '@inferstack/config';
+import { StackInputError } from '../errors.js';
+import type { WakePathContext } from '../watcher/wake-path.js';
+
+/*
+ * What of models.yaml's capacity keys serve carries out today: `replicas:` (a fixed count, or a
+ * range the watcher scales on the default host) with `routing: least-busy`. The config package
+ * also reads `gpus: auto` placement over GPUs and hosts (`host: any`, a host list) and `routing:
+ * prefix`; until serve acts on them, a model that would need them is refused here, before
+ * anything changes, rather than run in a way the file does not say.
+ */
+
+function at(spec: ModelSpec): string {
+  return `${spec.source.file}:${spec.source.line}`;
+}
+
+/**
+ * Refuse what serve cannot do yet with a model's replicas, and a scaling model nothing would
+ * scale (the watcher cannot run).
+ * @throws StackInputError naming the model, where it is, and what to write instead
+ */
+export function requireCapacitySupport(config: StackConfig, wake: WakePathContext): void {
+  for (const m of config.models) {
+    if (m.routing === 'prefix') {
+      throw new StackInputError(`${at(m)}: model ${m.key} has routing: prefix, which serve does not do yet`, {
+        hint: 'remove routing (least-busy, the default, sends each request to the replica with the fewest in flight)',
+      });
+    }
+    if ((m.placementHosts?.length ?? 0) > 1) {
+      throw new StackInputError(`${at(m)}: model ${m.key} may be placed on several hosts (${m.placementHosts!.join(', ')}), which serve does not do yet`, {
+        hint: `name one host (host: ${m.placementHosts![0]})`,
+      });
+    }
+    if (m.gpus.kind === 'auto' && m.replicas.max > 1) {
+      throw new StackInputError(`${at(m)}: model ${m.key} has gpus: auto and up to ${m.replicas.max} replicas; serve does not place replicas on free GPUs yet, so each would get the same first ${m.gpus.count} GPU(s)`, {
+        hint: 'list each GPU set yourself with one model entry per set (gpus: [0, 1]), or keep replicas: 1',
+      });
+    }
+  }
+  const scaling = config.models.find((m) => m.replicas.min < m.replicas.max);
+  if (!scaling || config.watcher.mode !== 'managed') return;
+  if (!wake.hasWatcherProgram) {
+    throw new StackInputError(`${at(scaling)}: model ${scaling.key} scales (replicas: {min: ${scaling.replicas.min}, max: ${scaling.replicas.max}}), which the stack's watcher does, and this caller gives no program to run it with`, {
+      hint: 'open the stack with the watcherProgram option (the serve CLI does), or set watcher: {mode: none} in models.yaml and run "serve watch" yourself',
+    });
+  }
+  const docker = parseDockerAddress(wake.env.DOCKER_HOST || DEFAULT_DOCKER_SOCKET);
+  if (docker.transport !== 'unix') {
+    throw new StackInputError(`${at(scaling)}: model ${scaling.key} scales, which the stack's watcher container does, and it talks to Docker through its socket, while DOCKER_HOST is ${wake.env.DOCKER_HOST}`, {
+      hint: `run serve on the Docker host itself (unix socket), give the model a fixed count (replicas: ${scaling.replicas.max}), or set watcher: {mode: none} and run "serve watch" on the Docker host`,
+    });
+  }
+}
