@@ -236,8 +236,10 @@ const itl = (q, sel) =>
 // Every model target carries a `replica` label ("0", "1", ...), except those written before
 // replicas existed and the Kubernetes export's (one pod per model): those show as replica 0.
 const R = '{model_name=~"$model_name", replica=~"$replica"}';
-/** `expr`, summed `by (model_name, replica)`, with a missing replica label read as "0". */
-const perReplica = (expr) => `label_replace(${expr}, "replica", "0", "replica", "")`;
+// Read before aggregating, so that such a series adds to replica 0's (a user's own job may scrape
+// the same container) instead of clashing with it.
+/** `agg by (model_name, replica)` of `vector`, a series without the replica label counting as replica 0. */
+const perReplica = (agg, vector) => `${agg} by (model_name, replica) (label_replace(${vector}, "replica", "0", "replica", ""))`;
 const REPLICA = '{{model_name}} #{{replica}}';
 const upDown = [
   { type: 'value', options: { 0: { text: 'DOWN', color: 'red', index: 0 }, 1: { text: 'UP', color: 'green', index: 1 } } },
@@ -311,24 +313,24 @@ const vllm = dashboard({
   ],
   panels: [
     row('Load'),
-    timeseries('Requests running', [{ expr: perReplica(`sum by (model_name, replica) (vllm:num_requests_running${R})`), legend: REPLICA }], {
+    timeseries('Requests running', [{ expr: perReplica('sum', `vllm:num_requests_running${R}`), legend: REPLICA }], {
       w: 8,
       min: 0,
       description: 'Per replica.',
     }),
-    timeseries('Requests waiting', [{ expr: perReplica(`sum by (model_name, replica) (vllm:num_requests_waiting${R})`), legend: REPLICA }], {
+    timeseries('Requests waiting', [{ expr: perReplica('sum', `vllm:num_requests_waiting${R}`), legend: REPLICA }], {
       w: 8,
       min: 0,
       description: "Queued because the batch or the KV cache is full, per replica. A queue that lasts adds a replica to a model that scales (replicas: {min, max}).",
     }),
-    timeseries('KV-cache usage', [{ expr: perReplica(kvCache(R, 'model_name, replica')), legend: REPLICA }], {
+    timeseries('KV-cache usage', [{ expr: `${perReplica('max', `vllm:kv_cache_usage_perc${R}`)} or ${perReplica('max', `vllm:gpu_cache_usage_perc${R}`)}`, legend: REPLICA }], {
       w: 8,
       unit: 'percentunit',
       min: 0,
       max: 1,
       description: 'Per replica: vllm:kv_cache_usage_perc (vLLM ≥ 0.12), else vllm:gpu_cache_usage_perc.',
     }),
-    timeseries('Preemptions/s', [{ expr: perReplica(`sum by (model_name, replica) (rate(vllm:num_preemptions_total${R}[${RATE}]))`), legend: REPLICA }], {
+    timeseries('Preemptions/s', [{ expr: perReplica('sum', `rate(vllm:num_preemptions_total${R}[${RATE}])`), legend: REPLICA }], {
       w: 8,
       min: 0,
       description: 'Requests evicted from the KV cache, per replica: a sign of memory pressure.',
@@ -375,7 +377,7 @@ const vllm = dashboard({
     ),
     timeseries(
       'Request rate',
-      [{ expr: perReplica(`sum by (model_name, replica) (rate(vllm:e2e_request_latency_seconds_count${R}[${RATE}]))`), legend: REPLICA }],
+      [{ expr: perReplica('sum', `rate(vllm:e2e_request_latency_seconds_count${R}[${RATE}])`), legend: REPLICA }],
       { w: 12, unit: 'reqps', min: 0, description: "Per replica: how the gateway spreads a model's requests over its replicas." },
     ),
     row('Containers'),
