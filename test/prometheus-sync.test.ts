@@ -154,7 +154,8 @@ beforeAll(async () => {
     startPrometheus('prometheus', dir, true),
   ]);
   containers.push(a.id, b.id);
-  modelA = { key: 'qwen-small', address: `${a.name}:8000`, servedModelName: 'Qwen/Qwen3-0.6B', gpus: '0' };
+  // A's target carries its replica, as inferstack writes them now; B's has none, as older versions wrote them.
+  modelA = { key: 'qwen-small', address: `${a.name}:8000`, servedModelName: 'Qwen/Qwen3-0.6B', gpus: '0', replica: 0 };
   modelB = { key: 'meta/llama-small', address: `${b.name}:8000`, servedModelName: 'meta-llama/Llama-3.2-1B-Instruct', gpus: 'all' };
   gatewayUrl = `http://127.0.0.1:${await publishedPort(gatewayId, 4000)}`;
   await Promise.all([
@@ -214,7 +215,7 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
     const { activeTargets } = await prometheus.client.targets();
     const vllm = activeTargets.filter((t) => t.scrapePool === 'vllm');
     expect(vllm.map((t) => t.labels).sort((x, y) => ((x.container ?? '') < (y.container ?? '') ? -1 : 1))).toEqual([
-      { container: a.name, gpus: '0', host: 'local', instance: `${a.name}:8000`, job: 'vllm', model: 'qwen-small', served_model_name: 'Qwen/Qwen3-0.6B' },
+      { container: a.name, gpus: '0', host: 'local', instance: `${a.name}:8000`, job: 'vllm', model: 'qwen-small', replica: '0', served_model_name: 'Qwen/Qwen3-0.6B' },
       { container: b.name, gpus: 'all', host: 'local', instance: `${b.name}:8000`, job: 'vllm', model: 'meta/llama-small', served_model_name: 'meta-llama/Llama-3.2-1B-Instruct' },
     ]);
     // The file Prometheus reads is world-readable JSON with nothing but targets and labels.
@@ -270,6 +271,19 @@ describe('Prometheus synchronisation against the real Prometheus', () => {
     }
     expect(failures).toEqual([]);
     expect(empty).toEqual([]);
+    // Per replica on targets with and without the replica label (B's reads as replica 0); replicas serving per model.
+    const vector = async (title: string) => {
+      const r = await prometheus.client.query(queries.find((q) => q.dashboardUid === 'inferstack-vllm' && q.panelTitle === title)!.query);
+      return (r.resultType === 'vector' ? r.result : []).map((s) => ({ ...s.metric, value: Number(s.value[1]) })).sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+    };
+    expect((await vector('Requests running')).map(({ value: _, ...labels }) => labels)).toEqual([
+      { model_name: 'Qwen/Qwen3-0.6B', replica: '0' },
+      { model_name: 'meta-llama/Llama-3.2-1B-Instruct', replica: '0' },
+    ]);
+    expect(await vector('Replicas serving')).toEqual([
+      { model: 'meta/llama-small', value: 1 },
+      { model: 'qwen-small', value: 1 },
+    ]);
     // The user's extra job was kept and works.
     expect(await has('up{job="user-extra", source="models.yaml"} == 1')).toBe(true);
   });

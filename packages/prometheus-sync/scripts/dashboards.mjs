@@ -38,10 +38,11 @@ function datasourceVariable() {
 }
 
 /** A multi-value query variable whose "All" is the regex `.*` (use it with `=~` only). */
-function queryVariable(name, label, definition) {
+function queryVariable(name, label, definition, { description } = {}) {
   return {
     name,
     label,
+    ...(description ? { description } : {}),
     type: 'query',
     datasource: DS,
     definition,
@@ -75,7 +76,7 @@ function target(refId, t) {
 
 const targets = (list) => list.map((t, i) => target(String.fromCharCode(65 + i), t));
 
-function timeseries(title, list, { unit = 'short', description, w = 12, h = 8, min, max, stack = false, decimals } = {}) {
+function timeseries(title, list, { unit = 'short', description, w = 12, h = 8, min, max, stack = false, decimals, steps = false } = {}) {
   return {
     type: 'timeseries',
     title,
@@ -91,6 +92,7 @@ function timeseries(title, list, { unit = 'short', description, w = 12, h = 8, m
         color: { mode: 'palette-classic' },
         custom: {
           drawStyle: 'line',
+          ...(steps ? { lineInterpolation: 'stepAfter' } : {}),
           lineWidth: 1,
           fillOpacity: stack ? 30 : 10,
           showPoints: 'never',
@@ -229,8 +231,16 @@ const p50p95 = (metric, by, sel) => [0.5, 0.95].map((q) => ({ expr: quantile(q, 
 const kvCache = (sel, by = 'model_name') =>
   `max by (${by}) (vllm:kv_cache_usage_perc${sel}) or max by (${by}) (vllm:gpu_cache_usage_perc${sel})`;
 // inter_token_latency replaced time_per_output_token; the old name is the fallback.
-const itl = (q) =>
-  `${quantile(q, 'vllm:inter_token_latency_seconds', 'model_name', M)} or ${quantile(q, 'vllm:time_per_output_token_seconds', 'model_name', M)}`;
+const itl = (q, sel) =>
+  `${quantile(q, 'vllm:inter_token_latency_seconds', 'model_name', sel)} or ${quantile(q, 'vllm:time_per_output_token_seconds', 'model_name', sel)}`;
+// Every model target carries a `replica` label ("0", "1", ...), except those written before
+// replicas existed and the Kubernetes export's (one pod per model): those show as replica 0.
+const R = '{model_name=~"$model_name", replica=~"$replica"}';
+// Read before aggregating, so that such a series adds to replica 0's (a user's own job may scrape
+// the same container) instead of clashing with it.
+/** `agg by (model_name, replica)` of `vector`, a series without the replica label counting as replica 0. */
+const perReplica = (agg, vector) => `${agg} by (model_name, replica) (label_replace(${vector}, "replica", "0", "replica", ""))`;
+const REPLICA = '{{model_name}} #{{replica}}';
 const upDown = [
   { type: 'value', options: { 0: { text: 'DOWN', color: 'red', index: 0 }, 1: { text: 'UP', color: 'green', index: 1 } } },
 ];
@@ -293,77 +303,95 @@ const overview = dashboard({
 const vllm = dashboard({
   uid: 'inferstack-vllm',
   title: 'inferstack / vLLM models',
-  description: 'Per-model vLLM metrics: load, KV cache, latency, throughput.',
+  description: 'Per-model vLLM metrics: load, KV cache, latency, throughput; per replica where replicas differ.',
   tags: ['vllm'],
-  variables: [queryVariable('model_name', 'Model', 'label_values(vllm:num_requests_running, model_name)')],
+  variables: [
+    queryVariable('model_name', 'Model', 'label_values(vllm:num_requests_running, model_name)'),
+    queryVariable('replica', 'Replica', 'label_values(vllm:num_requests_running{model_name=~"$model_name"}, replica)', {
+      description: 'The replicas (containers) of the selected models to show: 0 is the first.',
+    }),
+  ],
   panels: [
     row('Load'),
-    timeseries('Requests running', [{ expr: `sum by (model_name) (vllm:num_requests_running${M})`, legend: '{{model_name}}' }], { w: 8, min: 0 }),
-    timeseries('Requests waiting', [{ expr: `sum by (model_name) (vllm:num_requests_waiting${M})`, legend: '{{model_name}}' }], {
+    timeseries('Requests running', [{ expr: perReplica('sum', `vllm:num_requests_running${R}`), legend: REPLICA }], {
       w: 8,
       min: 0,
-      description: 'Queued because the batch or the KV cache is full.',
+      description: 'Per replica.',
     }),
-    timeseries('KV-cache usage', [{ expr: kvCache(M), legend: '{{model_name}}' }], {
+    timeseries('Requests waiting', [{ expr: perReplica('sum', `vllm:num_requests_waiting${R}`), legend: REPLICA }], {
+      w: 8,
+      min: 0,
+      description: "Queued because the batch or the KV cache is full, per replica. A queue that lasts adds a replica to a model that scales (replicas: {min, max}).",
+    }),
+    timeseries('KV-cache usage', [{ expr: `${perReplica('max', `vllm:kv_cache_usage_perc${R}`)} or ${perReplica('max', `vllm:gpu_cache_usage_perc${R}`)}`, legend: REPLICA }], {
       w: 8,
       unit: 'percentunit',
       min: 0,
       max: 1,
-      description: 'vllm:kv_cache_usage_perc (vLLM ≥ 0.12), else vllm:gpu_cache_usage_perc.',
+      description: 'Per replica: vllm:kv_cache_usage_perc (vLLM ≥ 0.12), else vllm:gpu_cache_usage_perc.',
     }),
-    timeseries('Preemptions/s', [{ expr: `sum by (model_name) (rate(vllm:num_preemptions_total${M}[${RATE}]))`, legend: '{{model_name}}' }], {
+    timeseries('Preemptions/s', [{ expr: perReplica('sum', `rate(vllm:num_preemptions_total${R}[${RATE}])`), legend: REPLICA }], {
       w: 8,
       min: 0,
-      description: 'Requests evicted from the KV cache: a sign of memory pressure.',
+      description: 'Requests evicted from the KV cache, per replica: a sign of memory pressure.',
     }),
     timeseries(
       'Finished requests/s',
-      [{ expr: `sum by (model_name, finished_reason) (rate(vllm:request_success_total${M}[${RATE}]))`, legend: '{{model_name}} {{finished_reason}}' }],
-      { w: 16, unit: 'reqps', min: 0, stack: true },
+      [{ expr: `sum by (model_name, finished_reason) (rate(vllm:request_success_total${R}[${RATE}]))`, legend: '{{model_name}} {{finished_reason}}' }],
+      { w: 16, unit: 'reqps', min: 0, stack: true, description: 'Per model, all its replicas together.' },
     ),
     row('Latency'),
     timeseries(
       'Time to first token',
-      p50p95('vllm:time_to_first_token_seconds', 'model_name', M),
-      { w: 8, unit: 's', min: 0 },
+      p50p95('vllm:time_to_first_token_seconds', 'model_name', R),
+      { w: 8, unit: 's', min: 0, description: 'Per model, over all its replicas.' },
     ),
     timeseries(
       'End-to-end request latency',
       [
-        { expr: quantile(0.5, 'vllm:e2e_request_latency_seconds', 'model_name', M), legend: '{{model_name}} p50' },
-        { expr: quantile(0.95, 'vllm:e2e_request_latency_seconds', 'model_name', M), legend: '{{model_name}} p95' },
+        { expr: quantile(0.5, 'vllm:e2e_request_latency_seconds', 'model_name', R), legend: '{{model_name}} p50' },
+        { expr: quantile(0.95, 'vllm:e2e_request_latency_seconds', 'model_name', R), legend: '{{model_name}} p95' },
         {
-          expr: `sum by (model_name) (rate(vllm:e2e_request_latency_seconds_sum${M}[${RATE}])) / sum by (model_name) (rate(vllm:e2e_request_latency_seconds_count${M}[${RATE}]))`,
+          expr: `sum by (model_name) (rate(vllm:e2e_request_latency_seconds_sum${R}[${RATE}])) / sum by (model_name) (rate(vllm:e2e_request_latency_seconds_count${R}[${RATE}]))`,
           legend: '{{model_name}} mean',
         },
       ],
-      { w: 8, unit: 's', min: 0 },
+      { w: 8, unit: 's', min: 0, description: 'Per model, over all its replicas.' },
     ),
     timeseries(
       'Inter-token latency',
       [
-        { expr: itl(0.5), legend: '{{model_name}} p50' },
-        { expr: itl(0.95), legend: '{{model_name}} p95' },
+        { expr: itl(0.5, R), legend: '{{model_name}} p50' },
+        { expr: itl(0.95, R), legend: '{{model_name}} p95' },
       ],
-      { w: 8, unit: 's', min: 0 },
+      { w: 8, unit: 's', min: 0, description: 'Per model, over all its replicas.' },
     ),
     row('Throughput'),
     timeseries(
       'Token throughput',
       [
-        { expr: `sum by (model_name) (rate(vllm:prompt_tokens_total${M}[${RATE}]))`, legend: '{{model_name}} prompt' },
-        { expr: `sum by (model_name) (rate(vllm:generation_tokens_total${M}[${RATE}]))`, legend: '{{model_name}} generation' },
+        { expr: `sum by (model_name) (rate(vllm:prompt_tokens_total${R}[${RATE}]))`, legend: '{{model_name}} prompt' },
+        { expr: `sum by (model_name) (rate(vllm:generation_tokens_total${R}[${RATE}]))`, legend: '{{model_name}} generation' },
       ],
-      { w: 12, min: 0, description: 'Tokens per second: prompt (prefill) and generated.' },
+      { w: 12, min: 0, description: 'Tokens per second: prompt (prefill) and generated, per model (all its replicas together).' },
     ),
     timeseries(
       'Request rate',
-      [{ expr: `sum by (model_name) (rate(vllm:e2e_request_latency_seconds_count${M}[${RATE}]))`, legend: '{{model_name}}' }],
-      { w: 12, unit: 'reqps', min: 0 },
+      [{ expr: perReplica('sum', `rate(vllm:e2e_request_latency_seconds_count${R}[${RATE}])`), legend: REPLICA }],
+      { w: 12, unit: 'reqps', min: 0, description: "Per replica: how the gateway spreads a model's requests over its replicas." },
     ),
     row('Containers'),
-    table('Model containers', [`up{job="${JOB.models}", served_model_name=~"$model_name"}`], {
-      description: 'Targets inferstack wrote for the running containers, with their labels; value 1 = scraped successfully.',
+    timeseries('Replicas serving', [{ expr: `sum by (model) (up{job="${JOB.models}", served_model_name=~"$model_name"})`, legend: '{{model}}' }], {
+      w: 8,
+      min: 0,
+      decimals: 0,
+      steps: true,
+      description:
+        'Containers of each model (models.yaml key) Prometheus scrapes successfully. A model that scales (replicas: {min, max}) moves between its min and max here; no line, no container (stopped, or scaled to zero).',
+    }),
+    table('Model containers', [`up{job="${JOB.models}", served_model_name=~"$model_name", replica=~"$replica"}`], {
+      w: 16,
+      description: 'Targets inferstack wrote for the running containers, one per replica, with their labels; value 1 = scraped successfully.',
       hide: ['__name__', 'job'],
     }),
     row('Sleep and wake'),
@@ -371,7 +399,7 @@ const vllm = dashboard({
       'Sleep state',
       [
         {
-          expr: `max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="weights_offloaded"}) + 2 * max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", sleep_state="discard_all"})`,
+          expr: `max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", replica=~"$replica", sleep_state="weights_offloaded"}) + 2 * max by (model_name) (vllm:engine_sleep_state{model_name=~"$model_name", replica=~"$replica", sleep_state="discard_all"})`,
           legend: '{{model_name}}',
         },
         { expr: `3 * max by (model) (inferstack_model_phase{model=~"$model_name", phase="stopped-idle"})`, legend: '{{model}} stopped (idle)' },

@@ -15,6 +15,7 @@ import {
   substituteVariables,
 } from './dashboards.js';
 import { toYaml } from './_yaml.js';
+import { DEFAULT_JOB_NAMES } from './prometheus-config.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -105,6 +106,106 @@ describe('shipped dashboards', () => {
     ]) {
       expect(vllm).toContain(metric);
     }
+  });
+
+  describe('vLLM dashboard, per replica', () => {
+    const vllm = dashboards.find((d) => d.file === 'vllm.json')!.dashboard;
+    const panel = (title: string) => allPanels(vllm.panels).find((p) => p.title === title)!;
+    const PER_REPLICA = ['Requests running', 'Requests waiting', 'KV-cache usage', 'Preemptions/s', 'Request rate'];
+    const PER_MODEL = ['Finished requests/s', 'Time to first token', 'End-to-end request latency', 'Inter-token latency', 'Token throughput'];
+
+    test('load, KV cache, preemptions and request rate: one series per replica, a target without the label read as replica 0', () => {
+      for (const title of PER_REPLICA) {
+        for (const t of panel(title).targets ?? []) {
+          for (const part of t.expr?.split(' or ') ?? []) {
+            expect(part, title).toMatch(/^(sum|max) by \(model_name, replica\) \(label_replace\(.*, "replica", "0", "replica", ""\)\)$/);
+          }
+          expect(t.legendFormat, title).toBe('{{model_name}} #{{replica}}');
+        }
+      }
+    });
+
+    test('latency, finished requests and tokens stay per model (all replicas together)', () => {
+      for (const title of PER_MODEL) {
+        for (const t of panel(title).targets ?? []) {
+          expect(t.expr, title).not.toMatch(/by \([^)]*replica/);
+          expect(t.legendFormat, title).toMatch(/^\{\{model_name\}\}/);
+        }
+      }
+    });
+
+    test('"Replicas serving": the model job\'s targets up, per model, not filtered by replica', () => {
+      const p = panel('Replicas serving');
+      expect(p.targets?.map((t) => [t.expr, t.legendFormat])).toEqual([
+        [`sum by (model) (up{job="${DEFAULT_JOB_NAMES.models}", served_model_name=~"$model_name"})`, '{{model}}'],
+      ]);
+      expect(p.fieldConfig).toMatchObject({ defaults: { min: 0, decimals: 0, custom: { lineInterpolation: 'stepAfter' } } });
+    });
+
+    test('a replica variable, chained on the model, filters every vLLM series and the containers table', () => {
+      const variable = vllm.templating?.list.find((v) => v.name === 'replica');
+      expect(variable).toMatchObject({ type: 'query', includeAll: true, multi: true, allValue: '.*' });
+      expect(variable?.definition).toBe('label_values(vllm:num_requests_running{model_name=~"$model_name"}, replica)');
+      for (const q of dashboardQueries(vllm)) {
+        for (const selector of q.expr.match(/vllm:\w+\{[^}]*\}/g) ?? []) expect(selector, q.panelTitle).toContain('replica=~"$replica"');
+      }
+      expect(panel('Model containers').targets?.[0]?.expr).toContain('replica=~"$replica"');
+    });
+
+    test.skipIf(!promtool)('per-replica queries on targets with and without the replica label (host promtool test rules)', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'dashboards-'));
+      try {
+        const queries = dashboardQueries(vllm);
+        const running = queries.find((q) => q.panelTitle === 'Requests running')!.query;
+        const serving = queries.find((q) => q.panelTitle === 'Replicas serving')!.query;
+        // Two replicas of one model, and a model whose target was written before replicas.
+        const series = [
+          ['vllm:num_requests_running{model_name="m", model="m", replica="0"}', '2'],
+          ['vllm:num_requests_running{model_name="m", model="m", replica="1"}', '5'],
+          ['vllm:num_requests_running{model_name="old", model="old"}', '1'],
+          // The same container in a user's own job, without inferstack's labels: adds to replica 0.
+          ['vllm:num_requests_running{model_name="old", job="mine"}', '3'],
+          ['up{job="vllm", model="m", served_model_name="m", replica="0"}', '1'],
+          ['up{job="vllm", model="m", served_model_name="m", replica="1"}', '1'],
+          ['up{job="vllm", model="old", served_model_name="old"}', '1'],
+        ];
+        await writeFile(join(dir, 'rules.yml'), toYaml({ groups: [] }));
+        const tests = {
+          rule_files: ['rules.yml'],
+          evaluation_interval: '1m',
+          tests: [
+            {
+              interval: '1m',
+              input_series: series.map(([s, v]) => ({ series: s, values: v })),
+              promql_expr_test: [
+                {
+                  expr: running,
+                  eval_time: '0m',
+                  exp_samples: [
+                    { labels: '{model_name="m", replica="0"}', value: 2 },
+                    { labels: '{model_name="m", replica="1"}', value: 5 },
+                    { labels: '{model_name="old", replica="0"}', value: 4 },
+                  ],
+                },
+                {
+                  expr: serving,
+                  eval_time: '0m',
+                  exp_samples: [
+                    { labels: '{model="m"}', value: 2 },
+                    { labels: '{model="old"}', value: 1 },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+        await writeFile(join(dir, 'tests.yml'), toYaml(tests));
+        const { stdout } = await run('promtool', ['test', 'rules', join(dir, 'tests.yml')]);
+        expect(stdout).toContain('SUCCESS');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   test('listDashboardQueries: every expression, runnable (no variables left)', async () => {
