@@ -279,6 +279,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           // Its own name on the network, which it keeps when renamed and no later container
           // takes: the gateway and Prometheus reach this generation of the model by it.
           generation: randomBytes(3).toString('hex'),
+          ...(change.gpuDevices ? { gpuDevices: change.gpuDevices } : {}),
         });
         try {
           containerId = (await docker.createContainer(create)).id;

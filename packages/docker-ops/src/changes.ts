@@ -31,7 +31,11 @@ export type ModelChange = (
       idle?: boolean;
     }
   | { action: 'remove'; key: string; container: ModelContainer; reason: 'not-in-config' | 'duplicate' | 'other-host' | 'scaled-down' }
-) & { replica?: number };
+) & {
+  replica?: number;
+  /** For a create or recreate of a `gpus: auto` replica: the GPUs placement gave it (`modelContainerOptions`' `gpuDevices`). */
+  gpuDevices?: readonly number[];
+};
 
 export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';
 export type ModelAction = ModelChange['action'];

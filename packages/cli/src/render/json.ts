@@ -18,7 +18,7 @@ import type {
 } from '@inferstack/stack';
 import type { ModelChange } from '@inferstack/docker-ops';
 
-type PlannedChange = ModelChange & { host?: string; opens?: string };
+type PlannedChange = ModelChange & { host?: string; opens?: string; placement?: string };
 
 /** A document as `Output.json` prints it (its fields are what each function below puts in). */
 export type JsonDocument = Record<string, unknown>;
@@ -52,6 +52,8 @@ export function planJson(changes: readonly PlannedChange[], options: { hosts?: b
     ...(c.action === 'remove' ? { reason: c.reason } : {}),
     ...(c.action === 'keep' ? { adopted: c.adopted } : {}),
     container: 'container' in c ? c.container.name : undefined,
+    ...(c.gpuDevices ? { gpus: [...c.gpuDevices] } : {}),
+    ...(c.placement ? { placement: c.placement } : {}),
   }));
 }
 

@@ -34,7 +34,7 @@ function shownKey(c: ModelChange): string {
 }
 
 /** A change of a plan, on its host (several hosts) and with the address it opens there. */
-type PlannedChange = ModelChange & { host?: string; opens?: string };
+type PlannedChange = ModelChange & { host?: string; opens?: string; placement?: string };
 
 /**
  * The plan as a table a person reads. With several hosts (`hosts` true), a HOST column and an
@@ -46,12 +46,15 @@ export function printPlan(out: Output, changes: readonly PlannedChange[], option
     out.print('no models in the config and no model containers');
     return;
   }
-  const gpus = (c: PlannedChange) => ('spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?'));
+  // A placed replica shows the GPUs placement gave it (a kept one those it runs on).
+  const gpus = (c: PlannedChange) =>
+    c.gpuDevices ? c.gpuDevices.join(',') : c.placement && 'container' in c ? (c.container.gpus ?? '?') : 'spec' in c ? formatGpuLabel(c.spec.gpus) : (c.container.gpus ?? '?');
+  const why = (c: PlannedChange) => (c.placement ? `${detail(c)}; ${c.placement}` : detail(c));
   if (options.hosts) {
-    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.host ?? 'local', c.action, gpus(c), c.opens ?? '-', detail(c)]);
+    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.host ?? 'local', c.action, gpus(c), c.opens ?? '-', why(c)]);
     for (const line of table(['', 'MODEL', 'HOST', 'ACTION', 'GPUS', 'OPENS', 'WHY'], rows)) out.print(line);
   } else {
-    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.action, gpus(c), detail(c)]);
+    const rows = changes.map((c) => [SYMBOL[c.action], shownKey(c), c.action, gpus(c), why(c)]);
     for (const line of table(['', 'MODEL', 'ACTION', 'GPUS', 'WHY'], rows)) out.print(line);
   }
   const counts = new Map<string, number>();

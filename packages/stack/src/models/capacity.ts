@@ -1,14 +1,15 @@
 import { DEFAULT_DOCKER_SOCKET, parseDockerAddress } from '@inferstack/docker-ops';
-import type { ModelSpec, StackConfig } from '@inferstack/config';
+import { LOCAL_HOST, type ModelSpec, type StackConfig } from '@inferstack/config';
 import { StackInputError } from '../errors.js';
 import type { WakePathContext } from '../watcher/wake-path.js';
 
 /*
  * What of models.yaml's capacity keys serve carries out today: `replicas:` (a fixed count, or a
- * range the watcher scales on the default host) with `routing: least-busy`. The config package
- * also reads `gpus: auto` placement over GPUs and hosts (`host: any`, a host list) and `routing:
- * prefix`; until serve acts on them, a model that would need them is refused here, before
- * anything changes, rather than run in a way the file does not say.
+ * range the watcher scales on the default host) with `routing: least-busy`, and `gpus: auto`
+ * replicas of a fixed count placed on the default host's free GPUs. The config package also
+ * reads placement over hosts (`host: any`, a host list), placement of the replicas the watcher
+ * adds, and `routing: prefix`; until serve acts on them, a model that would need them is refused
+ * here, before anything changes, rather than run in a way the file does not say.
  */
 
 function at(spec: ModelSpec): string {
@@ -32,9 +33,14 @@ export function requireCapacitySupport(config: StackConfig, wake: WakePathContex
         hint: `name one host (host: ${m.placementHosts![0]})`,
       });
     }
-    if (m.gpus.kind === 'auto' && m.replicas.max > 1) {
-      throw new StackInputError(`${at(m)}: model ${m.key} has gpus: auto and up to ${m.replicas.max} replicas; serve does not place replicas on free GPUs yet, so each would get the same first ${m.gpus.count} GPU(s)`, {
-        hint: 'list each GPU set yourself with one model entry per set (gpus: [0, 1]), or keep replicas: 1',
+    if (m.gpus.kind === 'auto' && m.replicas.max > 1 && (m.host ?? LOCAL_HOST) !== LOCAL_HOST) {
+      throw new StackInputError(`${at(m)}: model ${m.key} has gpus: auto and up to ${m.replicas.max} replicas on host ${m.host}; serve places replicas on free GPUs of the default host only for now (it reads them with nvidia-smi there)`, {
+        hint: 'run it on the default host, or list each GPU set yourself with one model entry per set (gpus: [0, 1])',
+      });
+    }
+    if (m.gpus.kind === 'auto' && m.replicas.min < m.replicas.max) {
+      throw new StackInputError(`${at(m)}: model ${m.key} has gpus: auto and scales (replicas: {min: ${m.replicas.min}, max: ${m.replicas.max}}); the watcher does not place the replicas it adds on free GPUs yet`, {
+        hint: `give it a fixed count (replicas: ${m.replicas.max}), which serve up places, or list its GPUs`,
       });
     }
   }

@@ -6,6 +6,7 @@ import type { StackContext } from '../context.js';
 import { ContainerNameConflictError, type NameConflictOnHost } from '../errors.js';
 import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from '../hosts/hosts.js';
 import { privateNetworkName } from '../models/networks.js';
+import { placeOnHost, replicaId } from '../models/placement.js';
 import { selectedModels } from '../models/select.js';
 import { planServices, serviceChanges, type ServicePlan } from '../services/plan.js';
 import { requireCapacitySupport } from '../models/capacity.js';
@@ -23,6 +24,8 @@ export interface PlanOptions {
 export type HostedChange = ModelChange & {
   /** The host (`hosts:`; `local` for the default one). */
   host: string;
+  /** For a replica of a `gpus: auto` model: where placement put it, and why (`GPUs 2, 3 of local: …`). */
+  placement?: string;
   /**
    * For a model of another host than the gateway's: the address and port it publishes vLLM's
    * port on there, which the gateway and Prometheus reach (`<address>:auto` until Docker picks
@@ -73,6 +76,8 @@ export interface HostPlanPart {
   hashKey: string;
   /** Names its models need that containers not the stack's hold (the plan refuses). */
   conflicts: NameConflict[];
+  /** Replicas of `gpus: auto` models that fit on no GPU of the host, each with why (`up` refuses). */
+  unplaced: string[];
 }
 
 /**
@@ -106,7 +111,10 @@ export async function planOnHosts(
     return f ? { host: h.name, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : { host: h.name, ok: true };
   });
   // After reaching the hosts: their addresses are IP addresses now (see hosts.ts).
-  const warnings = exposureWarnings(ctx.config, ctx.env);
+  const warnings = [
+    ...exposureWarnings(ctx.config, ctx.env),
+    ...parts.flatMap((p) => p.unplaced.map((u) => `${several ? `host ${p.reached.host.name}: ` : ''}${u}: serve up refuses to start it`)),
+  ];
   return { plan: { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus, hosts, warnings, notes: addressNotes(ctx) }, parts, failed: unplanned };
 }
 
@@ -132,7 +140,7 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
   const [hashKey, { mine: containers, daemon }, early] = await Promise.all([
     hostHashKey(ctx, reached),
     stackContainersForPlan(ctx, keys, { host: host.name, docker: reached.docker }),
-    host.local && selected.some((m) => hostOf(m) === host.name && m.gpus.kind === 'all') ? ctx.localGpus() : undefined,
+    host.local && selected.some((m) => hostOf(m) === host.name && (m.gpus.kind === 'all' || placed(m))) ? ctx.localGpus() : undefined,
   ]);
   const gpus = early ?? (host.local && containers.some(coversAll) ? await ctx.localGpus() : ('unavailable' as const));
   const models = modelsOnHost(selected, host.name, hashKey, ctx.hashKey);
@@ -152,7 +160,14 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
     elsewhere: new Set(selected.filter((m) => hostOf(m) !== host.name).map((m) => m.key)),
   });
   const conflicts = nameConflicts(replicas, containers, daemon);
-  return { reached, models, changes: changes.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts };
+  // The replicas of a `gpus: auto` model with several go where the GPUs have room (see models/placement.ts).
+  const placement = placeOnHost(host.name, host.local ? gpus : 'unavailable', replicas.filter((r) => r.gpus.kind !== 'auto' || placed(r)), containers);
+  const withPlaces = changes.map((c): ModelChange & { placement?: string } => {
+    const where = 'spec' in c ? placement.placed.get(replicaId(c.key, c.replica)) : undefined;
+    if (!where) return c;
+    return { ...c, ...(c.action === 'create' || c.action === 'recreate' ? { gpuDevices: where.gpus } : {}), placement: where.reason };
+  });
+  return { reached, models, changes: withPlaces.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts, unplaced: placement.unplaced };
 }
 
 /** One line per taken name, saying whose container holds it, and what to do. */
@@ -185,7 +200,12 @@ function nameConflictError(ctx: StackContext, conflicts: readonly NameConflictOn
   return new ContainerNameConflictError(ctx.name, conflicts, { details, hint: hints.join('; ') });
 }
 
-function hosted(change: ModelChange, host: HostSpec): HostedChange {
+/** Whether serve places a model's replicas on GPUs itself: `gpus: auto` with more than one replica (one alone asks Docker for a count). */
+function placed(m: ModelSpec): boolean {
+  return m.gpus.kind === 'auto' && m.replicas.max > 1;
+}
+
+function hosted(change: ModelChange & { placement?: string }, host: HostSpec): HostedChange {
   const publishOn = publishAddress(host);
   if (!publishOn || change.action === 'remove') return { ...change, host: host.name };
   const port = change.action === 'keep' || change.action === 'start' ? change.container.published?.port : undefined;

@@ -95,6 +95,9 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     // Another run made the identity first, with its own key or home: plan again with those.
     if (ctx.hashKey !== plannedWith.key || ctx.config !== plannedWith.config) planned = await planLocked();
     const { plan, parts } = planned;
+    // Replicas of `gpus: auto` models that fit on no GPU: refused before anything starts.
+    const unplaced = parts.flatMap((p) => p.unplaced.map((u) => (parts.length > 1 ? `host ${p.reached.host.name}: ${u}` : u)));
+    if (unplaced.length > 0) throw new GpuPreflightError('some replicas fit on no GPU; nothing was started', { details: unplaced });
     // What `plan` warns about (open models, a Docker API without TLS) is said here too.
     for (const message of plan.warnings) ctx.emit({ type: 'note', level: 'warn', message });
     const gpus = hostGpus(ctx, parts);

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelSpec } from '@inferstack/config';
+import type { GpuInfo, ModelContainer } from '@inferstack/docker-ops';
+import { placeOnHost } from './placement.js';
+
+const gpu = (index: number, freeGiB = 80): GpuInfo => ({ index, totalMiB: 80 * 1024, usedMiB: (80 - freeGiB) * 1024, freeMiB: freeGiB * 1024 });
+const spec = (key: string, over: Partial<ModelSpec>) => ({ key, replicas: { min: 1, max: 1 }, gpus: { kind: 'none' }, ...over }) as ModelSpec;
+const container = (key: string, replica: number, gpus: string, state = 'running') => ({ key, replica, gpus, state }) as ModelContainer;
+
+describe('placeOnHost', () => {
+  it('spreads the replicas of a gpus: auto model over the GPUs the fixed models leave room on', () => {
+    const specs = [
+      spec('fixed', { gpus: { kind: 'devices', indices: [0] } }),
+      spec('auto', { gpus: { kind: 'auto', count: 1 }, replicas: { min: 2, max: 2 } }),
+      spec('auto', { gpus: { kind: 'auto', count: 1 }, replicas: { min: 2, max: 2 }, replica: 1 }),
+    ];
+    const { placed, unplaced } = placeOnHost('local', [gpu(0), gpu(1), gpu(2)], specs, []);
+    expect(unplaced).toEqual([]);
+    // GPU 0 is the fixed model's (0.9 of it, not started yet): the replicas go to 1 and 2.
+    expect([...placed.entries()].map(([id, p]) => [id, p.gpus])).toEqual([
+      ['auto#0', [1]],
+      ['auto#1', [2]],
+    ]);
+    expect(placed.get('auto#0')?.reason).toMatch(/GPU 1 of local/);
+  });
+
+  it('keeps a replica that runs where it runs, and says why one fits nowhere', () => {
+    const specs = [0, 1, 2].map((i) => spec('auto', { gpus: { kind: 'auto', count: 2 }, replicas: { min: 3, max: 3 }, ...(i ? { replica: i } : {}) }));
+    const { placed, unplaced } = placeOnHost('local', [gpu(0, 1), gpu(1, 1), gpu(2), gpu(3)], specs, [container('auto', 0, '0,1')]);
+    expect(placed.get('auto#0')?.gpus).toEqual([0, 1]);
+    expect(placed.get('auto#1')?.gpus).toEqual([2, 3]);
+    expect(unplaced).toHaveLength(1);
+    expect(unplaced[0]).toMatch(/^auto#2: /);
+  });
+
+  it('places nothing without GPUs to read, and says so', () => {
+    const { placed, unplaced } = placeOnHost('local', 'unavailable', [spec('auto', { gpus: { kind: 'auto', count: 1 }, replicas: { min: 2, max: 2 } })], []);
+    expect(placed.size).toBe(0);
+    expect(unplaced[0]).toMatch(/^auto: no host has 1 GPU.*\(local: its GPUs could not be read/);
+  });
+});
