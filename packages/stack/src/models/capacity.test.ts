@@ -36,6 +36,8 @@ describe('requireCapacitySupport', () => {
     expect(refusal(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 2, max: 2 }, host: 'gpu2' })]), wake)).message).toMatch(/default host only/);
     // A fixed count on the default host: serve up places each replica on free GPUs.
     expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 3, max: 3 } })]), wake)).not.toThrow();
+    expect(refusal(() => requireCapacitySupport(config([model({ idle: { afterMs: 60_000, then: 'sleep' }, replicas: { min: 2, max: 2 } })]), wake)).hint).toMatch(/min: 0, max: 2/);
+    expect(() => requireCapacitySupport(config([model({ idle: { afterMs: 60_000, then: 'sleep' }, replicas: { min: 0, max: 2 } })]), wake)).not.toThrow();
     // gpus: auto with one replica: Docker gives it the first GPUs it asks for, as Compose does.
     expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 } })]), wake)).not.toThrow();
   });

@@ -28,6 +28,11 @@ export function requireCapacitySupport(config: StackConfig, wake: WakePathContex
         hint: 'remove routing (least-busy, the default, sends each request to the replica with the fewest in flight)',
       });
     }
+    if (m.idle && m.replicas.min === m.replicas.max && m.replicas.max > 1) {
+      throw new StackInputError(`${at(m)}: model ${m.key} has an idle policy and ${m.replicas.max} replicas always; the watcher puts the first replica away, and the others would never sleep`, {
+        hint: `let it scale instead (replicas: {min: 0, max: ${m.replicas.max}}): the replicas beyond the first go after down-after, the last one as its idle policy says`,
+      });
+    }
     if ((m.placementHosts?.length ?? 0) > 1) {
       throw new StackInputError(`${at(m)}: model ${m.key} may be placed on several hosts (${m.placementHosts!.join(', ')}), which serve does not do yet`, {
         hint: `name one host (host: ${m.placementHosts![0]})`,
