@@ -1,6 +1,8 @@
 // What the benchmarks that compare builds of `serve` side by side share: which builds to run,
 // and removing everything a bench made.
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 
 /**
@@ -56,4 +58,40 @@ export function cleanUpOnInterrupt({ log, child, cleanup, onSignal }) {
       process.exit(130);
     });
   }
+}
+
+/** A free TCP port on 127.0.0.1 (for a gateway a bench publishes). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * Run `serve` (the build at `cli`) in the project folder `dir`, every container labelled `label`:
+ * `run(args)` resolves `{ code, stdout, stderr }` and never rejects; `child()` is the one running
+ * (for `cleanUpOnInterrupt`); after `stop()` nothing new starts.
+ */
+export function serveIn({ cli, dir, label }) {
+  let child;
+  let stopped = false;
+  const run = (args) =>
+    new Promise((res) => {
+      if (stopped) return res({ code: 130, stdout: '', stderr: '' });
+      child = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, INFERSTACK_LABELS: label, INFERSTACK_HASH_KEY: 'bench', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => {
+        child = undefined;
+        res({ code: code ?? -1, stdout, stderr });
+      });
+    });
+  return { run, child: () => child, stop: () => (stopped = true) };
 }

@@ -17,14 +17,13 @@
 //
 // Everything it creates carries the label inferstack.test=bench-<pid> and is removed at the end,
 // also on Ctrl-C.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { cleanUpOnInterrupt, sweep } from './_support.mjs';
+import { cleanUpOnInterrupt, freePort, serveIn, sweep } from './_support.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -49,14 +48,7 @@ const log = (text) => process.stderr.write(`${text}\n`);
 const docker = async (...args) => (await run('docker', args, { maxBuffer: 64 << 20, timeout: 120_000 })).stdout.trim();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const port = await new Promise((res, rej) => {
-  const s = createServer();
-  s.on('error', rej);
-  s.listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => res(p));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), 'inferstack-autoscale-'));
 mkdirSync(join(dir, 'model_config'));
 const masterKey = `sk-${randomBytes(24).toString('hex')}`;
@@ -83,27 +75,12 @@ writeFileSync(
   ].join('\n') + '\n',
 );
 
-let child;
-let interrupted = false;
-function serve(args) {
-  return new Promise((res) => {
-    if (interrupted) return res({ code: 130, stdout: '', stderr: '' });
-    child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, INFERSTACK_LABELS: LABEL, INFERSTACK_HASH_KEY: 'bench', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      child = undefined;
-      res({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+const { run: serve, child, stop } = serveIn({ cli: CLI, dir, label: LABEL });
 const cleanup = async () => {
   await serve(['down', '--all', '--drain-timeout', '0']).catch(() => {});
   await sweep({ docker, label: LABEL, log }, dir);
 };
-cleanUpOnInterrupt({ log, child: () => child, cleanup, onSignal: () => (interrupted = true) });
+cleanUpOnInterrupt({ log, child, cleanup, onSignal: stop });
 
 const replica = async (index) => {
   const ids = (await docker('ps', '-q', '--filter', `label=inference.model=${model}`, '--filter', `label=inferstack.replica=${index}`, '--filter', `label=${LABEL}`)).split('\n').filter(Boolean);
