@@ -164,6 +164,10 @@ describe('renderKubernetes', () => {
     expect(find(r, 'models/inference-every.yaml', 'Deployment').metadata.annotations['inferstack/gpus']).toBe('8');
     expect(r.notes).toEqual(expect.arrayContaining([expect.stringContaining('every: gpus: all becomes 8 GPUs')]));
     expect(pod('inference-cpu').containers[0].resources).toBeUndefined();
+    // gpus: auto is a count already: no note that it became one.
+    const auto = render(config('models:\n  - a: {model: x/a, gpus: auto, tensor-parallel-size: 2}\n'));
+    expect(find(auto, 'models/inference-a.yaml', 'Deployment').spec.template.spec.containers[0].resources).toEqual({ limits: { 'nvidia.com/gpu': '2' } });
+    expect(auto.notes.filter((n) => n.includes('GPU'))).toEqual([]);
     expect(pod('inference-cpu').tolerations).toBeUndefined();
     expect(pod('inference-big').tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
     expect(pod('inference-big').volumes.find((v: { name: string }) => v.name === 'shm')).toEqual({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '16Gi' } });
