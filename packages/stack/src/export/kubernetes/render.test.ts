@@ -334,8 +334,10 @@ describe('renderKubernetes', () => {
 
   it('leaves the gateway, Prometheus and Grafana out when the config does not run them', () => {
     const c = config(`gateway: {mode: none}\nmonitoring: {mode: none}\nmodels:\n  - a: {model: x/a, gpus: none}\n`);
-    const r = renderKubernetes({ config: c, services: [], hashKey: 'k', gatewayConfig: STARTER_CONFIG });
+    const r = renderKubernetes({ config: c, services: [], otherServices: ['watcher'], hashKey: 'k', gatewayConfig: STARTER_CONFIG });
     expect(r.files.map((f) => f.path)).toEqual(['kustomization.yaml', 'models/inference-a.yaml', 'namespace.yaml']);
+    // A service without a Kubernetes form, given by its kind only (the export builds no spec for it).
+    expect(r.notes).toEqual([expect.stringMatching(/^the watcher is not exported: on Kubernetes every model runs/)]);
   });
 });
 

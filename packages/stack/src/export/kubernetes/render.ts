@@ -49,8 +49,8 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
   if (shared.length > 0) out.objects('volumes.yaml', shared, ' Named volumes of the models (Docker named volumes): check their size');
   sharedGpuNotes(c, config.models);
 
-  for (const s of input.services) {
-    if (!SERVICE_KINDS[s.kind]) c.notes.push(skippedServiceNote(s.kind));
+  for (const kind of [...input.services.map((s) => s.kind), ...(input.otherServices ?? [])]) {
+    if (!SERVICE_KINDS[kind]) c.notes.push(skippedServiceNote(kind));
   }
   const byKind = new Map(input.services.map((s) => [s.kind, s]));
   const gateway = byKind.get('gateway');
