@@ -3,6 +3,7 @@ import { modelContainerOptions } from '@inferstack/docker-ops';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { StackInputError } from '../../errors.js';
+import { diffKubernetesFiles } from './diff.js';
 import { vllmWorldSize } from './gpus.js';
 import { renderKubernetes } from './render.js';
 import type { KubernetesOptions, RenderedKubernetes } from './types.js';
@@ -391,6 +392,24 @@ models:
     expect(one.notes).toEqual(before.notes);
     const three = render(config(MODELS.replace('model: demo/tiny', 'model: demo/tiny\n      replicas: 3')));
     expect(three.files.filter((f) => before.files.find((x) => x.path === f.path)?.text !== f.text).map((f) => f.path)).toEqual(['models/inference-cpu.yaml']);
+    // The plan of an earlier export names the autoscaler a model that now scales gains, and loses.
+    const scaling = render(config(MODELS.replace('model: demo/tiny', 'model: demo/tiny\n      replicas: {min: 1, max: 3}')));
+    const changed = (from: RenderedKubernetes, to: RenderedKubernetes) =>
+      diffKubernetesFiles(new Map(from.files.map((f) => [f.path, f.text])), to.files).filter((c) => c.action !== 'keep');
+    expect(changed(before, scaling)).toEqual([
+      {
+        path: 'models/inference-cpu.yaml',
+        action: 'change',
+        objects: [
+          { kind: 'Deployment', name: 'inference-cpu', action: 'change' },
+          { kind: 'HorizontalPodAutoscaler', name: 'inference-cpu', action: 'add' },
+        ],
+      },
+    ]);
+    expect(changed(scaling, before)[0]!.objects).toEqual([
+      { kind: 'Deployment', name: 'inference-cpu', action: 'change' },
+      { kind: 'HorizontalPodAutoscaler', name: 'inference-cpu', action: 'remove' },
+    ]);
 
     const long = render(config('models:\n  - a: {model: x/a, gpus: none, replicas: {min: 1, max: 2, down-after: 2h}}\n'));
     expect(find(long, 'models/inference-a.yaml', 'HorizontalPodAutoscaler').spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 3600 } });
