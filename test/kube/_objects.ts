@@ -94,7 +94,23 @@ export function serviceMonitor(): KubeObject {
   };
 }
 
-export const GOOD: Record<string, () => KubeObject> = { namespace, deployment, service, configMap, secret, persistentVolumeClaim, serviceMonitor };
+/** The autoscaler of a model that scales: on vLLM's queue per pod, as a custom metrics adapter serves it. */
+export function horizontalPodAutoscaler(): KubeObject {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'vllm-qwen', namespace: NAMESPACE, labels: { 'app.kubernetes.io/instance': 'qwen' } },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'vllm-qwen' },
+      minReplicas: 1,
+      maxReplicas: 4,
+      metrics: [{ type: 'Pods', pods: { metric: { name: 'vllm_num_requests_waiting' }, target: { type: 'AverageValue', averageValue: '1' } } }],
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+    },
+  };
+}
+
+export const GOOD: Record<string, () => KubeObject> = { namespace, deployment, service, configMap, secret, persistentVolumeClaim, serviceMonitor, horizontalPodAutoscaler };
 
 /** Apply `edit` to a fresh copy of `make()`. */
 export function edited(make: () => KubeObject, edit: (o: any) => void): KubeObject {
@@ -126,6 +142,12 @@ export const BAD: { name: string; object: () => KubeObject; path: string; server
   { name: 'a port as a string', object: () => edited(service, (o) => (o.spec.ports[0].port = '8000')), path: 'spec.ports[0].port', server: '.spec.ports[port="8000",protocol="TCP"].port: expected numeric' },
   { name: 'a number in ConfigMap data', object: () => edited(configMap, (o) => (o.data.replicas = 3)), path: 'data.replicas', server: '.data.replicas: expected string' },
   { name: 'an unknown metadata field', object: () => edited(configMap, (o) => (o.metadata.label = { a: 'b' })), path: 'metadata.label', server: '.metadata.label: field not declared in schema' },
+  {
+    name: 'an HPA target without its type',
+    object: () => edited(horizontalPodAutoscaler, (o) => delete o.spec.metrics[0].pods.target.type),
+    path: 'spec.metrics[0].pods.target',
+    server: 'spec.metrics[0].pods.target.type: Required value',
+  },
   { name: 'an unknown PVC field', object: () => edited(persistentVolumeClaim, (o) => (o.spec.storageClass = 'fast')), path: 'spec.storageClass', server: '.spec.storageClass: field not declared in schema' },
   {
     name: 'a misspelt ServiceMonitor endpoint field',

@@ -324,8 +324,9 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
     });
     console.log(`Prometheus discovered and scraped both models in ${Date.now() - t0} ms`);
     expect(targets.map((t) => t.labels).sort((a, b) => a.model!.localeCompare(b.model!))).toEqual([
-      { container: 'inference-demo-chat', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-chat')}:8000`, job: 'vllm', model: 'demo-chat', served_model_name: 'demo/chat-small' },
-      { container: 'inference-demo-code', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-code')}:8000`, job: 'vllm', model: 'demo-code', served_model_name: 'demo-coder' },
+      // And which pod of which namespace, what a custom metrics adapter maps series to pods by.
+      { container: 'inference-demo-chat', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-chat')}:8000`, job: 'vllm', model: 'demo-chat', namespace: ns, pod: 'inference-demo-chat-pod', served_model_name: 'demo/chat-small' },
+      { container: 'inference-demo-code', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-code')}:8000`, job: 'vllm', model: 'demo-code', namespace: ns, pod: 'inference-demo-code-pod', served_model_name: 'demo-coder' },
     ]);
     // The dashboards' queries find vLLM's series by model_name, scraped under job vllm.
     const q = await waitFor('vLLM series', async () => {
@@ -472,5 +473,40 @@ describe('a 3-model GPU config on Kubernetes', () => {
     } finally {
       writeFileSync(join(dir, 'model_config', 'models.yaml'), GPU_MODELS);
     }
+  });
+});
+
+const REPLICA_MODELS = `name: replicas
+models:
+  - chat:
+      model: demo/chat-small
+      gpus: none
+      idle: {after: 10m, then: stop}
+      replicas: {min: 0, max: 3, down-after: 2m}
+  - code:
+      model: demo/code-small
+      gpus: none
+      replicas: 2
+`;
+
+describe('models with replicas on Kubernetes', () => {
+  it('a fixed count is the Deployment\'s replicas; a model that scales gets a HorizontalPodAutoscaler the API server accepts', async () => {
+    const dir = project('replicas', REPLICA_MODELS, `LITELLM_MASTER_KEY=${MASTER}\n`);
+    const out = join(dir, 'k8s');
+    const r = await exportTo(dir, out);
+    const built = await kustomizeBuild(out);
+    const oneAtATime = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
+    expect(named(built, 'Deployment', 'inference-code').spec).toMatchObject({ replicas: 2, strategy: oneAtATime });
+    expect(named(built, 'Deployment', 'inference-chat').spec).toMatchObject({ replicas: 1, strategy: oneAtATime });
+    expect(byKind(built, 'HorizontalPodAutoscaler').map((o) => o.metadata.name)).toEqual(['inference-chat']);
+    expect(named(built, 'HorizontalPodAutoscaler', 'inference-chat').spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'inference-chat' },
+      minReplicas: 1,
+      maxReplicas: 3,
+      metrics: [{ type: 'Pods', pods: { metric: { name: 'vllm_num_requests_waiting' }, target: { type: 'AverageValue', averageValue: '1' } } }],
+      behavior: { scaleDown: { stabilizationWindowSeconds: 120 } },
+    });
+    expect(r.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^chat: replicas min 0 becomes minReplicas 1/)]));
+    await applyAll(built);
   });
 });

@@ -16,6 +16,7 @@
 import * as clientModels from '@kubernetes/client-node/dist/gen/models/all.js';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -47,6 +48,8 @@ const KINDS: Record<string, KindSupport> = {
   'v1 Secret': { model: Secret, fields: 'V1Secret' },
   'v1 PersistentVolumeClaim': { model: PersistentVolumeClaim, fields: 'V1PersistentVolumeClaim' },
   'v1 Namespace': { model: Namespace, fields: 'V1Namespace' },
+  // A model that scales (replicas: {min, max}).
+  'autoscaling/v2 HorizontalPodAutoscaler': { model: HorizontalPodAutoscaler, fields: 'V2HorizontalPodAutoscaler' },
   // What the exported Prometheus needs for its Kubernetes service discovery.
   'v1 ServiceAccount': { model: ServiceAccount, fields: 'V1ServiceAccount' },
   'rbac.authorization.k8s.io/v1 Role': { model: Role, fields: 'V1Role' },

@@ -87,14 +87,14 @@ describe('renderCompose', () => {
       expect(s.cpuset).toBe(create.HostConfig?.CpusetCpus);
       expect(s.shm_size).toBe(create.HostConfig?.ShmSize);
       expect(s.volumes).toEqual(create.HostConfig?.Binds);
-      const devices = s.deploy!.resources.reservations.devices;
+      const devices = s.deploy!.resources!.reservations.devices;
       expect(devices).toEqual([{ driver: 'nvidia', device_ids: create.HostConfig!.DeviceRequests![0]!.DeviceIDs, capabilities: ['gpu'] }]);
       expect(s.healthcheck).toEqual({ test: ['CMD', 'curl', '-fsS', 'http://localhost:8000/health'], interval: '5s', timeout: '3s', retries: 3, start_period: '3600s' });
       expect(s.networks).toEqual({ inference_default: {} });
       expect(s.expose).toEqual(['8000']);
     }
     const big = parsed.services['inference-big']!;
-    expect(big.deploy!.resources.reservations.devices[0]!.device_ids).toEqual(['0', '1']);
+    expect(big.deploy!.resources!.reservations.devices[0]!.device_ids).toEqual(['0', '1']);
     expect(big.cpuset).toBe('0-7');
     expect(big.shm_size).toBe(16 * 1024 ** 3);
     expect(big.command).toContain("{{ '$$' }}{messages}");
@@ -154,7 +154,7 @@ describe('renderCompose', () => {
     expect(compose.services['inference-org--small']!.command!.slice(0, 2)).toEqual(['Qwen/Qwen3-0.6B', '--port']);
     const all = parseConfig('models:\n  - a: {model: m/a, gpus: all}\n  - b: {model: m/b, gpus: none}\n', { file: '/p/models.yaml', settings: {} });
     const out = renderCompose(all, { services: [], hashKey: 'k' }).compose;
-    expect(out.services['inference-a']!.deploy!.resources.reservations.devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
+    expect(out.services['inference-a']!.deploy!.resources!.reservations.devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
     expect(out.services['inference-b']!.deploy).toBeUndefined();
     expect(out.services['inference-b']!.depends_on).toBeUndefined();
     expect(out.services['inference-a']!.command!.slice(0, 2)).toEqual(['--model', 'm/a']);
@@ -195,6 +195,50 @@ describe('renderCompose', () => {
     expect(rendered.secrets.map((r) => r.name)).toEqual(
       expect.arrayContaining(['GRAFANA_ADMIN_PASSWORD', 'HF_TOKEN', 'LITELLM_MASTER_KEY', 'LITELLM_PASSWORD', 'LITELLM_SALT_KEY', 'POSTGRES_PASSWORD']),
     );
+  });
+
+  it('runs a model with replicas as one service of that many containers, without a container_name; one that scales as max(min, 1)', () => {
+    const yaml = `models:
+  - fixed: {model: x/fixed, gpus: [0], gpu-memory-utilization: 0.3, replicas: 3}
+  - scaling: {model: x/scaling, gpus: auto, replicas: {min: 2, max: 4}}
+  - zero: {model: x/zero, gpus: none, idle: {after: 10m}, replicas: {min: 0, max: 2}}
+  - one: {model: x/one, gpus: none, replicas: 1}
+`;
+    const { parsed, text, config } = setup(yaml);
+    const fixed = parsed.services['inference-fixed']!;
+    // Compose refuses container_name with more than one replica; the service keeps the gateway's name.
+    expect(fixed.container_name).toBeUndefined();
+    expect(fixed.deploy).toEqual({ replicas: 3, resources: { reservations: { devices: [{ driver: 'nvidia', device_ids: ['0'], capabilities: ['gpu'] }] } } });
+    expect(fixed.labels).toEqual(modelContainerOptions(config.models[0]!, { network: config.network, argvStyle: 'api-server', extraLabels: { 'test.session': 's1' } }).Labels);
+    expect(parsed.services['inference-scaling']!.container_name).toBeUndefined();
+    expect(parsed.services['inference-scaling']!.deploy).toEqual({ replicas: 2, resources: { reservations: { devices: [{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }] } } });
+    expect(parsed.services['inference-zero']!.deploy).toEqual({ replicas: 1 });
+    expect(parsed.services['inference-zero']!.container_name).toBeUndefined();
+    // One replica: as before, a fixed name and no deploy.
+    expect(parsed.services['inference-one']!.container_name).toBe('inference-one');
+    expect(parsed.services['inference-one']!.deploy).toBeUndefined();
+
+    // The file says why, above each such service, and that Compose does not autoscale.
+    const above = (service: string) => {
+      const lines = text.split('\n');
+      const at = lines.indexOf(`  ${service}:`);
+      let from = at;
+      while (lines[from - 1]?.startsWith('  #')) from--;
+      return lines.slice(from, at).join('\n');
+    };
+    expect(above('inference-fixed')).toContain('  # 3 replicas (replicas: 3).');
+    expect(above('inference-fixed')).toContain('No container_name: Compose names the containers <project>-inference-fixed-1, -2, ...; the name inference-fixed');
+    expect(above('inference-scaling')).toContain("replicas: {min: 2, max: 4}: Compose does not autoscale (serve's watcher does, on plain Docker).");
+    expect(above('inference-scaling')).toContain('It runs 2 (max(min, 1)); more by hand: docker compose up -d --scale inference-scaling=N (N up to 4).');
+    expect(above('inference-scaling')).toContain('Each asks for 1 GPU (count), and Docker gives each the first GPU;');
+    expect(above('inference-zero')).toContain('It runs 1 (max(min, 1))');
+    expect(above('inference-one')).toBe('');
+    expect(text.split('\n').slice(0, 8).join('\n')).toContain('A model with replicas is one service of several containers');
+  });
+
+  it('replicas: 1 gives the file of today', () => {
+    expect(setup(MODELS.replace('max-model-len: 4096', 'max-model-len: 4096\n      replicas: 1')).text).toBe(setup().text);
+    expect(setup().text).not.toContain('replicas');
   });
 
   it('refuses to return text that holds a secret value', () => {

@@ -1,7 +1,7 @@
 import { isSecretName, type ModelSpec, type StackConfig } from '@inferstack/config';
 import { modelContainerOptions, serviceContainerOptions, serviceSpecHash, startOrder, type ArgvStyle, type ServiceSpec } from '@inferstack/docker-ops';
 import type { ContainerBody } from '@inferstack/docker-ops';
-import { Document } from 'yaml';
+import { Document, isMap, isScalar } from 'yaml';
 import { apiKeyEnvName } from '../../services/gateway.js';
 
 /*
@@ -13,7 +13,8 @@ import { apiKeyEnvName } from '../../services/gateway.js';
 
 /** One service of a compose file (the part of the compose spec we write). */
 export interface ComposeService {
-  container_name: string;
+  /** Absent for a model with several replicas: Compose refuses a fixed name for more than one container. */
+  container_name?: string;
   image: string;
   platform?: string;
   pull_policy?: string;
@@ -29,7 +30,11 @@ export interface ComposeService {
   shm_size?: number;
   cpuset?: string;
   extra_hosts?: string[];
-  deploy?: { resources: { reservations: { devices: Array<{ driver: string; capabilities: string[]; device_ids?: string[]; count?: 'all' | number }> } } };
+  deploy?: {
+    /** How many containers of it run (a model with `replicas:` above 1). */
+    replicas?: number;
+    resources?: { reservations: { devices: Array<{ driver: string; capabilities: string[]; device_ids?: string[]; count?: 'all' | number }> } };
+  };
   healthcheck?: { test: string[]; interval?: string; timeout?: string; retries?: number; start_period?: string };
   restart?: string;
   depends_on?: Record<string, { condition: 'service_healthy' | 'service_started' }>;
@@ -70,6 +75,8 @@ export interface RenderComposeOptions {
 export interface RenderedCompose {
   compose: ComposeFile;
   secrets: SecretReference[];
+  /** What the file says above a service (a model with replicas: how Compose runs them), by service name. */
+  comments: Record<string, string>;
 }
 
 const SECOND_NS = 1_000_000_000;
@@ -96,6 +103,7 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
     };
   }
 
+  const comments: Record<string, string> = {};
   const order = startOrder(config.models);
   for (const spec of config.models) {
     const create = modelContainerOptions(spec, {
@@ -105,10 +113,17 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
       extraLabels: options.extraLabels,
     });
     const secretNames = Object.fromEntries(Object.entries(spec.secretEnv).map(([k, v]) => [k, refs.reference(k, v, spec.containerName, modelFallbackName(spec, k))]));
-    const service = fromCreateOptions(create, secretNames, volumes);
+    const { container_name: containerName, ...service } = fromCreateOptions(create, secretNames, volumes);
     const after = order.get(spec.key) ?? [];
+    const several = spec.replicas.max > 1;
+    if (several) comments[spec.containerName] = replicasComment(spec);
     services[spec.containerName] = {
+      // Several containers of one service cannot have one fixed name (Compose refuses it): they
+      // are <project>-<service>-<n>, and the service's name resolves to all of them.
+      ...(several ? {} : { container_name: containerName }),
       ...service,
+      // Each replica gets the GPUs its service reserves, as each replica does under serve.
+      ...(several ? { deploy: { replicas: composeReplicas(spec), ...service.deploy } } : {}),
       pull_policy: spec.pullPolicy,
       // serve up turns restarts on once a model is ready; compose cannot wait for that.
       restart: 'unless-stopped',
@@ -125,7 +140,37 @@ export function renderCompose(config: StackConfig, options: RenderComposeOptions
       ...(volumes.size > 0 ? { volumes: Object.fromEntries([...volumes].sort().map((v) => [v, { name: v }])) } : {}),
     },
     secrets: refs.list(),
+    comments,
   };
+}
+
+/** The containers Compose runs of a model: its fixed count, or for one that scales the least that runs, at least one. */
+export function composeReplicas(spec: Pick<ModelSpec, 'replicas'>): number {
+  const { min, max } = spec.replicas;
+  return min === max ? max : Math.max(min, 1);
+}
+
+/** What the file says above a model with several replicas: how Compose names and runs them. */
+function replicasComment(spec: ModelSpec): string {
+  const { min, max } = spec.replicas;
+  const n = composeReplicas(spec);
+  const name = spec.containerName;
+  const lines =
+    min === max
+      ? [` ${max} replicas (replicas: ${max}).`]
+      : [
+          ` replicas: {min: ${min}, max: ${max}}: Compose does not autoscale (serve's watcher does, on plain Docker).`,
+          ` It runs ${n} (max(min, 1)); more by hand: docker compose up -d --scale ${name}=N (N up to ${max}).`,
+        ];
+  lines.push(
+    ` No container_name: Compose names the containers <project>-${name}-1, -2, ...; the name ${name}`,
+    ' resolves to all of them, and "serve sync" routes the gateway to each by its container name.',
+  );
+  if (spec.gpus.kind === 'auto') {
+    const gpus = spec.gpus.count === 1 ? 'GPU' : 'GPUs';
+    lines.push(` Each asks for ${spec.gpus.count} ${gpus} (count), and Docker gives each the first ${gpus}; serve places each replica where memory is free.`);
+  }
+  return lines.join('\n');
 }
 
 /** A model's API key is stored under a name derived from its key when .env does not hold it. */
@@ -245,12 +290,20 @@ export function fromCreateOptions(create: ContainerBody, secretNames: Record<str
  */
 export function composeYaml(rendered: RenderedCompose, options: { source: string; envFile: string; secretValues: readonly string[] }): string {
   const doc = new Document(rendered.compose);
+  const services = doc.get('services', true);
+  if (isMap(services)) {
+    for (const pair of services.items) {
+      const comment = isScalar(pair.key) ? rendered.comments[String(pair.key.value)] : undefined;
+      if (comment && isScalar(pair.key)) pair.key.commentBefore = comment;
+    }
+  }
   const needed = rendered.secrets.map((s) => s.name);
   doc.commentBefore = [
     ` Generated by "serve export compose" from ${options.source}; serve up creates the same containers.`,
     ` No secret is written here: ${needed.length > 0 ? needed.map((n) => `\${${n}}`).join(', ') : 'the ${...} references'} come from ${options.envFile}`,
     ` (docker compose reads .env from the project directory, or pass --env-file ${options.envFile}).`,
     ' Models sharing a GPU start one after another (depends_on: service_healthy), as with serve up.',
+    ...(Object.keys(rendered.comments).length > 0 ? [' A model with replicas is one service of several containers (deploy.replicas); Compose starts them together, also where they share a GPU.'] : []),
     ' The gateway routes to the models listed in its config file: run "serve sync" once the models are up.',
   ].join('\n');
   const text = doc.toString({ lineWidth: 0 });

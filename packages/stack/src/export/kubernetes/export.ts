@@ -6,6 +6,7 @@ import type { StackContext } from '../../context.js';
 import { StackInputError } from '../../errors.js';
 import { diffKubernetesFiles, hasKubernetesChanges, type KubernetesFileChange } from './diff.js';
 import { renderKubernetes } from './render.js';
+import { SERVICE_KINDS } from './services.js';
 import type { GrafanaFiles, KubernetesOptions, RenderedKubernetes } from './types.js';
 import { STARTER_CONFIG } from '../../gateway/files.js';
 import { requireGatewayKey } from '../../services/gateway.js';
@@ -52,9 +53,15 @@ export async function exportKubernetes(ctx: StackContext, options: KubernetesExp
   const config = { ...ctx.config, gateway: { ...ctx.config.gateway, sync: 'config' as const } };
   const configCtx = Object.create(ctx, { config: { value: config } }) as StackContext;
   const services: ServiceSpec[] = [];
+  const otherServices: string[] = [];
   // Every configured service (not only those `up` would start on this host): the export must not
-  // depend on the machine it runs on. `prepare` is not called: it writes files.
-  for (const service of dependencyOrder(ctx.services.filter((s) => s.configured(config)))) services.push(await (service.exportSpec ?? service.spec)(configCtx));
+  // depend on the machine it runs on. `prepare` is not called: it writes files. A service with no
+  // Kubernetes form (its id is its kind) is only named: its spec may need what an export has not
+  // (the watcher's needs serve's program).
+  for (const service of dependencyOrder(ctx.services.filter((s) => s.configured(config)))) {
+    if (SERVICE_KINDS[service.id]) services.push(await (service.exportSpec ?? service.spec)(configCtx));
+    else otherServices.push(service.id);
+  }
 
   const gatewayFile = config.gateway.configFile;
   const gatewayConfig = existsSync(gatewayFile)
@@ -65,6 +72,7 @@ export async function exportKubernetes(ctx: StackContext, options: KubernetesExp
   const rendered = renderKubernetes({
     config,
     services,
+    otherServices,
     hashKey: ctx.hashKey,
     gatewayConfig,
     gatewayConfigFile: gatewayFile,

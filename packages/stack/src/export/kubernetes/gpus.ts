@@ -26,7 +26,7 @@ export function vllmWorldSize(spec: Pick<ModelSpec, 'vllmArgs' | 'tensorParallel
   return (spec.tensorParallelSize ?? size(['--tensor-parallel-size', '-tp'])) * size(['--pipeline-parallel-size', '-pp']) * size(['--data-parallel-size', '-dp']);
 }
 
-/** `nvidia.com/gpu` of a model: the listed devices' count, the world size for `all`, none for `none`. */
+/** `nvidia.com/gpu` of a model: the listed devices' count, the count of `auto`, the world size for `all`, none for `none`. */
 export function gpuCount(c: RenderContext, spec: ModelSpec, create: ContainerBody): number {
   const request = create.HostConfig?.DeviceRequests?.[0];
   if (!request) return 0;
@@ -36,6 +36,8 @@ export function gpuCount(c: RenderContext, spec: ModelSpec, create: ContainerBod
     if (used !== n) c.notes.push(`${spec.key}: gets ${n} GPUs, as on Docker, but vLLM uses ${used} (tensor × pipeline × data parallel size): set tensor-parallel-size to ${n}, or list ${used}`);
     return n;
   }
+  // gpus: auto asks for a count already (as many as vLLM uses): Kubernetes picks them, as serve would.
+  if (spec.gpus.kind === 'auto') return spec.gpus.count;
   const n = vllmWorldSize(spec);
   c.notes.push(`${spec.key}: gpus: all becomes ${n} GPU${n === 1 ? '' : 's'} (nvidia.com/gpu: ${n}, the tensor × pipeline × data parallel size): Kubernetes has no "every GPU of the node"`);
   return n;

@@ -1,6 +1,7 @@
 import { HF_CACHE_CONTAINER_PATH, type ModelSpec } from '@inferstack/config';
 import { modelContainerOptions } from '@inferstack/docker-ops';
 import { modelFallbackName } from '../compose/render.js';
+import { autoscaler, podCount, scales } from './autoscaling.js';
 import { gpuCount } from './gpus.js';
 import { appLabels, commonLabels, reference } from './labels.js';
 import { bytesQuantity, cpusetSize, envFromCreate, kubernetesName, literal, type KubeObject } from './objects.js';
@@ -9,7 +10,8 @@ import { claim, containerPorts, healthPath, platformSelector, probes, pullPolicy
 
 /*
  * A model on Kubernetes: a Deployment of the very container `serve up` creates on Docker
- * (modelContainerOptions), its Service, its Hugging Face cache (a claim or a node directory).
+ * (modelContainerOptions), as many pods as its replicas, its Service (over all of them), its
+ * HorizontalPodAutoscaler when it scales, its Hugging Face cache (a claim or a node directory).
  */
 
 const DEFAULT_HF_CACHE_SIZE = '100Gi';
@@ -33,7 +35,7 @@ export function serviceNames(models: readonly ModelSpec[]): Map<string, string> 
   return names;
 }
 
-/** A model: its Deployment, its Service, its cache claim; named volumes it shares go elsewhere. */
+/** A model: its Deployment, its Service, its autoscaler, its cache claim; named volumes it shares go elsewhere. */
 export function modelObjects(c: RenderContext, spec: ModelSpec, name: string): { objects: KubeObject[]; sharedClaims: KubeObject[] } {
   // `--model X`: every vLLM image accepts it, and the file does not depend on which images the
   // local daemon happens to have (see the README).
@@ -60,6 +62,9 @@ export function modelObjects(c: RenderContext, spec: ModelSpec, name: string): {
       } else {
         const claimName = `${name}-hf-cache`;
         objects.push(claim(c, claimName, c.options.hfCacheSize ?? DEFAULT_HF_CACHE_SIZE, labels));
+        if (spec.replicas.max > 1) {
+          c.notes.push(`${spec.key}: its pods share the cache claim ${claimName} (ReadWriteOnce): they run on the node that mounts it; with --hf-cache host-path each node keeps a cache of its own`);
+        }
         volume = { persistentVolumeClaim: { claimName } };
       }
     } else if (source.startsWith('/')) {
@@ -114,6 +119,9 @@ export function modelObjects(c: RenderContext, spec: ModelSpec, name: string): {
     ...(nodeSelector ? { nodeSelector } : {}),
     ...(gpus > 0 ? { tolerations: [GPU_TOLERATION] } : {}),
   };
-  objects.unshift(...workloadObjects(c, { name, labels, annotations, pod, container, volumes, port }));
+  const workload = workloadObjects(c, { name, labels, annotations, pod, container, volumes, port, replicas: podCount(spec), several: spec.replicas.max > 1 });
+  // The autoscaler is labelled like the Deployment it scales.
+  if (scales(spec)) workload.push(autoscaler(c, spec, name, { name, namespace: c.namespace, labels, annotations }));
+  objects.unshift(...workload);
   return { objects, sharedClaims };
 }

@@ -114,6 +114,14 @@ const MODEL_TARGET_LABELS: ReadonlyArray<[string, string]> = [
   ['__meta_kubernetes_pod_node_name', 'host'],
 ];
 
+/** Where a model's series come from on Kubernetes (the ServiceMonitors' targets get them from the operator). */
+const POD_TARGET_LABELS: ReadonlyArray<[string, string]> = [
+  ['__meta_kubernetes_namespace', 'namespace'],
+  ['__meta_kubernetes_pod_name', 'pod'],
+  // A model's pods have no index: the pod's name tells its replicas apart on the dashboards.
+  ['__meta_kubernetes_pod_name', 'replica'],
+];
+
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -135,6 +143,9 @@ export function modelDiscovery(c: RenderContext): Record<string, unknown> {
       // As on Docker, a model that is still loading is no target.
       { source_labels: ['__meta_kubernetes_endpointslice_endpoint_conditions_ready'], regex: 'true', action: 'keep' },
       ...MODEL_TARGET_LABELS.map(([source, target]) => ({ source_labels: [source], target_label: target })),
+      // Which pod (of a model's replicas) in which namespace, as the Prometheus Operator labels its
+      // targets: what a custom metrics adapter maps the queue to the pods of an HPA by.
+      ...POD_TARGET_LABELS.map(([source, target]) => ({ source_labels: [source], target_label: target })),
     ],
   };
 }

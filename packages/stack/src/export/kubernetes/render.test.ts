@@ -3,6 +3,7 @@ import { modelContainerOptions } from '@inferstack/docker-ops';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { StackInputError } from '../../errors.js';
+import { diffKubernetesFiles } from './diff.js';
 import { vllmWorldSize } from './gpus.js';
 import { renderKubernetes } from './render.js';
 import type { KubernetesOptions, RenderedKubernetes } from './types.js';
@@ -164,6 +165,10 @@ describe('renderKubernetes', () => {
     expect(find(r, 'models/inference-every.yaml', 'Deployment').metadata.annotations['inferstack/gpus']).toBe('8');
     expect(r.notes).toEqual(expect.arrayContaining([expect.stringContaining('every: gpus: all becomes 8 GPUs')]));
     expect(pod('inference-cpu').containers[0].resources).toBeUndefined();
+    // gpus: auto is a count already: no note that it became one.
+    const auto = render(config('models:\n  - a: {model: x/a, gpus: auto, tensor-parallel-size: 2}\n'));
+    expect(find(auto, 'models/inference-a.yaml', 'Deployment').spec.template.spec.containers[0].resources).toEqual({ limits: { 'nvidia.com/gpu': '2' } });
+    expect(auto.notes.filter((n) => n.includes('GPU'))).toEqual([]);
     expect(pod('inference-cpu').tolerations).toBeUndefined();
     expect(pod('inference-big').tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
     expect(pod('inference-big').volumes.find((v: { name: string }) => v.name === 'shm')).toEqual({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '16Gi' } });
@@ -310,6 +315,107 @@ describe('renderKubernetes', () => {
     );
   });
 
+  it('runs as many pods as replicas says, one replaced at a time; a model that scales gets a HorizontalPodAutoscaler on vLLM\'s queue', () => {
+    const r = render(
+      config(`name: prod
+models:
+  - fixed: {model: x/fixed, gpus: [0], gpu-memory-utilization: 0.3, replicas: 3}
+  - scaling: {model: x/scaling, gpus: auto, tensor-parallel-size: 2, replicas: {min: 2, max: 5, down-after: 90s}}
+  - zero: {model: x/zero, gpus: none, idle: {after: 10m}, replicas: {min: 0, max: 2}}
+  - one: {model: x/one, gpus: none}
+`),
+    );
+    const kinds = (name: string) => objects(r, `models/${name}.yaml`).map((o) => o.kind);
+    const deployment = (name: string) => find(r, `models/${name}.yaml`, 'Deployment');
+    const oneAtATime = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
+
+    expect(kinds('inference-fixed')).toEqual(['Deployment', 'Service', 'PersistentVolumeClaim']);
+    expect(deployment('inference-fixed').spec).toMatchObject({ replicas: 3, strategy: oneAtATime });
+    expect(deployment('inference-fixed').spec.template.spec.containers[0].resources).toEqual({ limits: { 'nvidia.com/gpu': '1' } });
+
+    expect(kinds('inference-scaling')).toEqual(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PersistentVolumeClaim']);
+    expect(deployment('inference-scaling').spec).toMatchObject({ replicas: 2, strategy: oneAtATime });
+    const hpa = find(r, 'models/inference-scaling.yaml', 'HorizontalPodAutoscaler');
+    expect(hpa).toEqual({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'inference-scaling', namespace: 'prod', labels: deployment('inference-scaling').metadata.labels, annotations: deployment('inference-scaling').metadata.annotations },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'inference-scaling' },
+        minReplicas: 2,
+        maxReplicas: 5,
+        metrics: [{ type: 'Pods', pods: { metric: { name: 'vllm_num_requests_waiting' }, target: { type: 'AverageValue', averageValue: '1' } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 90 } },
+      },
+    });
+    // The file says what the cluster needs for it: an adapter, and its rule.
+    const text = r.files.find((f) => f.path === 'models/inference-scaling.yaml')!.text;
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      '# Model scaling: x/scaling',
+      "# It scales between 2 and 5 pods on vLLM's queue (the HorizontalPodAutoscaler below), which needs a",
+      '# custom metrics adapter serving vllm:num_requests_waiting per pod as vllm_num_requests_waiting, e.g.',
+    ]);
+    expect(text).toContain(`#     name: {matches: "^vllm:num_requests_waiting$", as: "vllm_num_requests_waiting"}`);
+
+    // min 0: a plain HPA keeps one pod; down-after defaults to serve's 5 minutes.
+    expect(deployment('inference-zero').spec.replicas).toBe(1);
+    expect(find(r, 'models/inference-zero.yaml', 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 1, maxReplicas: 2, behavior: { scaleDown: { stabilizationWindowSeconds: 300 } } });
+
+    // One replica: as before, no autoscaler, Recreate.
+    expect(kinds('inference-one')).toEqual(['Deployment', 'Service', 'PersistentVolumeClaim']);
+    expect(deployment('inference-one').spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+    expect(r.files.find((f) => f.path === 'models/inference-one.yaml')!.text.split('\n')[0]).toBe('# Model one: x/one');
+
+    expect(r.notes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^scaling, zero scale with a HorizontalPodAutoscaler on the pods metric vllm_num_requests_waiting: the cluster needs a custom metrics adapter/),
+        'zero: replicas min 0 becomes minReplicas 1: a HorizontalPodAutoscaler keeps one pod at least (putting the last one away, as its idle policy does on Docker, needs something like KEDA)',
+        expect.stringMatching(/^fixed: its pods share the cache claim inference-fixed-hf-cache \(ReadWriteOnce\)/),
+      ]),
+    );
+    expect(r.notes.filter((n) => n.startsWith('one:'))).toEqual([]);
+    // What the adapter maps the queue to pods by: the series of each pod carry its namespace and name.
+    const prom = parseYaml(r.files.find((f) => f.path === 'files/prometheus/prometheus.yml')!.text);
+    const relabel = prom.scrape_configs.find((j: { job_name: string }) => j.job_name === 'vllm').relabel_configs;
+    expect(relabel).toEqual(
+      expect.arrayContaining([
+        { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+        { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      ]),
+    );
+  });
+
+  it('replicas: 1 exports as before; a changed count changes only the model\'s file; a down-after above an hour is an hour', () => {
+    const before = render();
+    const one = render(config(MODELS.replace('model: demo/tiny', 'model: demo/tiny\n      replicas: 1')));
+    expect(one.files).toEqual(before.files);
+    expect(one.notes).toEqual(before.notes);
+    const three = render(config(MODELS.replace('model: demo/tiny', 'model: demo/tiny\n      replicas: 3')));
+    expect(three.files.filter((f) => before.files.find((x) => x.path === f.path)?.text !== f.text).map((f) => f.path)).toEqual(['models/inference-cpu.yaml']);
+    // The plan of an earlier export names the autoscaler a model that now scales gains, and loses.
+    const scaling = render(config(MODELS.replace('model: demo/tiny', 'model: demo/tiny\n      replicas: {min: 1, max: 3}')));
+    const changed = (from: RenderedKubernetes, to: RenderedKubernetes) =>
+      diffKubernetesFiles(new Map(from.files.map((f) => [f.path, f.text])), to.files).filter((c) => c.action !== 'keep');
+    expect(changed(before, scaling)).toEqual([
+      {
+        path: 'models/inference-cpu.yaml',
+        action: 'change',
+        objects: [
+          { kind: 'Deployment', name: 'inference-cpu', action: 'change' },
+          { kind: 'HorizontalPodAutoscaler', name: 'inference-cpu', action: 'add' },
+        ],
+      },
+    ]);
+    expect(changed(scaling, before)[0]!.objects).toEqual([
+      { kind: 'Deployment', name: 'inference-cpu', action: 'change' },
+      { kind: 'HorizontalPodAutoscaler', name: 'inference-cpu', action: 'remove' },
+    ]);
+
+    const long = render(config('models:\n  - a: {model: x/a, gpus: none, replicas: {min: 1, max: 2, down-after: 2h}}\n'));
+    expect(find(long, 'models/inference-a.yaml', 'HorizontalPodAutoscaler').spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 3600 } });
+    expect(long.notes).toEqual(expect.arrayContaining(['a: down-after 7200s is longer than a HorizontalPodAutoscaler waits (at most 3600s): it takes a pod away after an hour without a queue']));
+  });
+
   it('makes names Kubernetes accepts, and takes the namespace as given', () => {
     const r = render(config('name: my_stack\nmodels:\n  - Qwen_3.5: {model: q/q, gpus: none}\n'));
     expect(r.namespace).toMatch(/^my-stack-[0-9a-f]{6}$/);
@@ -330,8 +436,10 @@ describe('renderKubernetes', () => {
 
   it('leaves the gateway, Prometheus and Grafana out when the config does not run them', () => {
     const c = config(`gateway: {mode: none}\nmonitoring: {mode: none}\nmodels:\n  - a: {model: x/a, gpus: none}\n`);
-    const r = renderKubernetes({ config: c, services: [], hashKey: 'k', gatewayConfig: STARTER_CONFIG });
+    const r = renderKubernetes({ config: c, services: [], otherServices: ['watcher'], hashKey: 'k', gatewayConfig: STARTER_CONFIG });
     expect(r.files.map((f) => f.path)).toEqual(['kustomization.yaml', 'models/inference-a.yaml', 'namespace.yaml']);
+    // A service without a Kubernetes form, given by its kind only (the export builds no spec for it).
+    expect(r.notes).toEqual([expect.stringMatching(/^the watcher is not exported: on Kubernetes every model runs/)]);
   });
 });
 

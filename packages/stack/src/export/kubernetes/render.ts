@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { SecretRefs } from '../compose/render.js';
+import { autoscalerComment, QUEUE_METRIC, scales } from './autoscaling.js';
 import { gatewayPart } from './gateway.js';
 import { sharedGpuNotes } from './gpus.js';
 import { ExportFiles, generatorEntry, kustomizationFile } from './kustomization.js';
@@ -19,14 +20,14 @@ import { SECRET_NAME, type KubernetesInput, type RenderContext, type RenderedKub
  * files it needs (the gateway's config, Grafana's) and writes the result.
  *
  * This file puts the parts together; each part is a file of this folder: models.ts (a model's
- * Deployment, Service and cache), gateway.ts, monitoring.ts (Prometheus, Grafana,
+ * Deployment, Service and cache), autoscaling.ts (its replicas, an HPA when it scales), gateway.ts, monitoring.ts (Prometheus, Grafana,
  * ServiceMonitors), workload.ts (the one Deployment builder), kustomization.ts.
  */
 
 /**
- * The stack as a Kustomize directory: per model a Deployment and a Service (and its cache claim),
- * the gateway with its LiteLLM config routing to the model Services, Prometheus discovering the
- * models in the namespace, Grafana with the dashboards, and on request ServiceMonitors for the
+ * The stack as a Kustomize directory: per model a Deployment and a Service (and its cache claim,
+ * and a HorizontalPodAutoscaler when it scales), the gateway with its LiteLLM config routing to
+ * the model Services, Prometheus discovering the models in the namespace, Grafana with the dashboards, and on request ServiceMonitors for the
  * Prometheus Operator. Deterministic: the same input gives byte-equal files.
  */
 export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
@@ -43,14 +44,20 @@ export function renderKubernetes(input: KubernetesInput): RenderedKubernetes {
   const shared: KubeObject[] = [];
   for (const spec of config.models) {
     const { objects, sharedClaims } = modelObjects(c, spec, modelNames.get(spec.key)!);
-    out.objects(`models/${modelNames.get(spec.key)}.yaml`, objects, ` Model ${spec.key}: ${spec.model}`);
+    out.objects(`models/${modelNames.get(spec.key)}.yaml`, objects, [` Model ${spec.key}: ${spec.model}`, ...autoscalerComment(spec)].join('\n'));
     for (const claim of sharedClaims) if (!shared.some((s) => s.metadata.name === claim.metadata.name)) shared.push(claim);
   }
   if (shared.length > 0) out.objects('volumes.yaml', shared, ' Named volumes of the models (Docker named volumes): check their size');
   sharedGpuNotes(c, config.models);
+  const scaling = config.models.filter(scales).map((m) => m.key);
+  if (scaling.length > 0) {
+    c.notes.push(
+      `${scaling.join(', ')} scale${scaling.length === 1 ? 's' : ''} with a HorizontalPodAutoscaler on the pods metric ${QUEUE_METRIC}: the cluster needs a custom metrics adapter (e.g. prometheus-adapter, its rule in the model's file) serving vLLM's vllm:num_requests_waiting under that name, or the HPA shows <unknown> and never scales`,
+    );
+  }
 
-  for (const s of input.services) {
-    if (!SERVICE_KINDS[s.kind]) c.notes.push(skippedServiceNote(s.kind));
+  for (const kind of [...input.services.map((s) => s.kind), ...(input.otherServices ?? [])]) {
+    if (!SERVICE_KINDS[kind]) c.notes.push(skippedServiceNote(kind));
   }
   const byKind = new Map(input.services.map((s) => [s.kind, s]));
   const gateway = byKind.get('gateway');

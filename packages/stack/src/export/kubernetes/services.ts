@@ -111,5 +111,6 @@ export function skippedServiceNote(kind: string): string {
   if (kind === 'dcgm-exporter') return 'the DCGM exporter is not exported: on Kubernetes the NVIDIA GPU Operator runs it on every GPU node';
   if (kind === 'node-exporter') return "node-exporter is not exported: on Kubernetes it runs once per node, as the cluster's monitoring installs it (e.g. kube-prometheus-stack)";
   if (kind === 'gateway-db') return "the gateway's database is not exported (the gateway runs in config-file mode)";
+  if (kind === 'watcher') return 'the watcher is not exported: on Kubernetes every model runs (no idle policy or swap group puts one away), and a model that scales has a HorizontalPodAutoscaler';
   return `the service ${kind} has no Kubernetes form and is not exported`;
 }

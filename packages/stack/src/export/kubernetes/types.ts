@@ -52,6 +52,11 @@ export interface KubernetesInput {
   config: StackConfig;
   /** The infrastructure services `serve up` runs (their create specs), in start order. */
   services: readonly ServiceSpec[];
+  /**
+   * The kinds of configured services left out without a spec, because they have no Kubernetes
+   * form (`watcher`): each is named in a note, as a service of `services` without one is.
+   */
+  otherServices?: readonly string[];
   /** Key of the services' spec hashes (they only enter Docker labels, which are not copied). */
   hashKey: string;
   /** The LiteLLM config to add the models to (the project's gateway config, else the starter). */

@@ -25,6 +25,13 @@ export interface Workload {
   volumes: readonly unknown[];
   /** The container's HTTP port (named `http`): the Service exposes it. No port, no Service. */
   port?: number;
+  /** How many pods run (`spec.replicas`). @default 1 */
+  replicas?: number;
+  /**
+   * Whether it may run several pods (a model with `replicas:` above 1, fixed or autoscaled): its
+   * pods are then replaced one at a time, not all at once.
+   */
+  several?: boolean;
 }
 
 /** A workload's Deployment, then its Service. */
@@ -36,10 +43,12 @@ export function workloadObjects(c: RenderContext, w: Workload): KubeObject[] {
       kind: 'Deployment',
       metadata: metadata(),
       spec: {
-        replicas: 1,
+        replicas: w.replicas ?? 1,
         // One pod at a time: the old one frees its GPUs and its ReadWriteOnce claims before the
-        // new one can start.
-        strategy: { type: 'Recreate' },
+        // new one can start. With several pods, one is replaced at a time (none added first, so
+        // the GPUs it frees are the new one's), the others serving meanwhile, as serve replaces
+        // replicas on Docker.
+        strategy: w.several ? { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } } : { type: 'Recreate' },
         selector: { matchLabels: selector(w.labels) },
         template: {
           metadata: { labels: w.labels, ...(w.annotations ? { annotations: w.annotations } : {}) },
