@@ -325,8 +325,8 @@ describe('the demo config (examples/demo) on Kubernetes', () => {
     console.log(`Prometheus discovered and scraped both models in ${Date.now() - t0} ms`);
     expect(targets.map((t) => t.labels).sort((a, b) => a.model!.localeCompare(b.model!))).toEqual([
       // And which pod of which namespace, what a custom metrics adapter maps series to pods by.
-      { container: 'inference-demo-chat', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-chat')}:8000`, job: 'vllm', model: 'demo-chat', namespace: ns, pod: 'inference-demo-chat-pod', served_model_name: 'demo/chat-small' },
-      { container: 'inference-demo-code', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-code')}:8000`, job: 'vllm', model: 'demo-code', namespace: ns, pod: 'inference-demo-code-pod', served_model_name: 'demo-coder' },
+      { container: 'inference-demo-chat', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-chat')}:8000`, job: 'vllm', model: 'demo-chat', namespace: ns, pod: 'inference-demo-chat-pod', replica: 'inference-demo-chat-pod', served_model_name: 'demo/chat-small' },
+      { container: 'inference-demo-code', gpus: 'none', host: 'gpu-node-1', instance: `${ips.get('inference-demo-code')}:8000`, job: 'vllm', model: 'demo-code', namespace: ns, pod: 'inference-demo-code-pod', replica: 'inference-demo-code-pod', served_model_name: 'demo-coder' },
     ]);
     // The dashboards' queries find vLLM's series by model_name, scraped under job vllm.
     const q = await waitFor('vLLM series', async () => {

@@ -381,6 +381,7 @@ models:
       expect.arrayContaining([
         { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
         { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+        { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'replica' },
       ]),
     );
   });
