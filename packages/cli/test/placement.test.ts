@@ -56,7 +56,10 @@ describe('gpus: auto replicas placed on captured nvidia-smi output', () => {
     p.writeModels(models(3));
     const plan = await p.serve(['plan', '--json'], { env: env() });
     expect(plan.code, plan.stderr).toBe(0);
-    const rows = (JSON.parse(plan.stdout) as { plan: Array<{ model: string; replica?: number; gpus?: number[]; placement?: string }> }).plan;
+    const json = JSON.parse(plan.stdout) as { plan: Array<{ model: string; replica?: number; gpus?: number[]; placement?: string }>; gpus: { after: Array<{ gpu: string; sum: number }> } };
+    const rows = json.plan;
+    // The GPU map counts each placed replica on its GPUs.
+    expect(json.gpus.after.map((l) => [l.gpu, l.sum])).toEqual([['0', 0.5], ['2', 0.9], ['3', 0.9], ['4', 0.9], ['5', 0.9], ['6', 0.9], ['7', 0.9]]);
     const big = rows.filter((r) => r.model === `${p.prefix}-big`);
     expect(big.map((r) => [r.replica ?? 0, r.gpus])).toEqual([
       [0, [2, 3]],

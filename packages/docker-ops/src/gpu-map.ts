@@ -1,5 +1,6 @@
 import { DEFAULT_GPU_MEMORY_UTILIZATION, parseGpuLabel, type GpuSelection } from '@inferstack/config';
 import type { ModelChange } from './changes.js';
+import { replicaLabel } from './replicas.js';
 
 /** One GPU's load: which models hold memory on it, and their `gpu-memory-utilization` summed. */
 export interface GpuLoad {
@@ -26,6 +27,7 @@ function gpusOf(selection: GpuSelection, known: readonly number[]): string[] {
   return known.length > 0 ? known.map(String) : ['all'];
 }
 
+/** `key` is the model's key, `key#i` for a replica other than the first: each replica holds its own share. */
 type Holder = { key: string; gpus: string[]; utilization: number };
 
 /** What holds memory now: the running containers of the plan. */
@@ -36,16 +38,22 @@ function holdersBefore(changes: readonly ModelChange[], known: readonly number[]
     const spec = 'spec' in c ? c.spec : undefined;
     const utilization = c.container.gpuMemoryUtilization ?? spec?.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
     const gpus = c.container.gpus !== undefined ? parseGpuLabel(c.container.gpus) : (spec?.gpus ?? { kind: 'none' as const });
-    out.push({ key: c.key, gpus: gpusOf(gpus, known), utilization });
+    out.push({ key: replicaLabel(c.key, c.replica), gpus: gpusOf(gpus, known), utilization });
   }
   return out;
 }
 
-/** What holds memory once the plan is done: every model the config runs. */
+/**
+ * What holds memory once the plan is done: every model (and replica) the config runs. A placed
+ * `gpus: auto` replica holds the GPUs placement gave it, or, kept, those it runs on.
+ */
 function holdersAfter(changes: readonly ModelChange[], known: readonly number[]): Holder[] {
-  return changes.flatMap((c) =>
-    'spec' in c ? [{ key: c.key, gpus: gpusOf(c.spec.gpus, known), utilization: c.spec.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION }] : [],
-  );
+  return changes.flatMap((c) => {
+    if (!('spec' in c)) return [];
+    const kept = c.spec.gpus.kind === 'auto' && 'container' in c && c.container.gpus !== undefined ? parseGpuLabel(c.container.gpus) : undefined;
+    const gpus = c.gpuDevices ? c.gpuDevices.map(String) : gpusOf(kept ?? c.spec.gpus, known);
+    return [{ key: replicaLabel(c.key, c.replica), gpus, utilization: c.spec.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION }];
+  });
 }
 
 function loads(holders: readonly Holder[]): GpuLoad[] {
@@ -85,12 +93,13 @@ export function replacementStrategy(
   if (change.spec.replace === 'in-place') return { strategy: 'in-place', why: 'replace: in-place in models.yaml' };
   const before = holdersBefore(changes, known);
   const after = holdersAfter(changes, known);
-  const old = before.find((h) => h.key === change.key);
-  const next = after.find((h) => h.key === change.key);
+  const unit = replicaLabel(change.key, change.replica);
+  const old = before.find((h) => h.key === unit);
+  const next = after.find((h) => h.key === unit);
   for (const gpu of new Set([...(old?.gpus ?? []), ...(next?.gpus ?? [])])) {
     let sum = 0;
     for (const key of new Set([...before, ...after].map((h) => h.key))) {
-      if (key === change.key) continue;
+      if (key === unit) continue;
       const share = (list: Holder[]) => list.find((h) => h.key === key && h.gpus.includes(gpu))?.utilization ?? 0;
       sum += Math.max(share(before), share(after));
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeContainer, fakeSpec } from './_fixtures.js';
 import { modelLabels } from './labels.js';
+import { gpuMap } from './gpu-map.js';
 import { planModels } from './plan.js';
 import { replicaContainerName, replicaIndices, replicaLabel, replicaSpecs } from './replicas.js';
 import { modelStatuses } from './status.js';
@@ -76,5 +77,18 @@ describe('replicas', () => {
     ]);
     // A model with one replica has no replica column.
     expect(modelStatuses([fakeSpec('b')], [fakeContainer(fakeSpec('b'))])[0]?.replica).toBeUndefined();
+  });
+});
+
+describe('replicas sharing a GPU', () => {
+  it('count each replica in the GPU map and in whether a rolling replacement fits', () => {
+    const spec = (args: string[]) => fakeSpec('a', { gpus: { kind: 'devices', indices: [0] }, gpuMemoryUtilization: 0.3, replicas: { min: 3, max: 3 }, vllmArgs: args });
+    const running = replicaSpecs(spec(['--max-model-len', '4096']), [0, 1, 2]).map((s, i) => fakeContainer(s, { id: `id-a-${i}` }));
+    const changed = planModels(replicaSpecs(spec(['--max-model-len', '8192']), [0, 1, 2]), running);
+    // Three replicas hold 0.9 of GPU 0: a fourth container (the new one of a rolling replacement) would need 1.2.
+    expect(changed.map((c) => (c.action === 'recreate' ? c.strategy : c.action))).toEqual(['in-place', 'in-place', 'in-place']);
+    const first = changed[0];
+    expect(first?.action === 'recreate' && first.why).toMatch(/GPU 0 cannot hold the old and the new container at once \(1\.20/);
+    expect(gpuMap(changed).after).toEqual([{ gpu: '0', models: [{ key: 'a', utilization: 0.3 }, { key: 'a#1', utilization: 0.3 }, { key: 'a#2', utilization: 0.3 }], sum: 0.9 }]);
   });
 });

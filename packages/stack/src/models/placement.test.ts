@@ -39,3 +39,23 @@ describe('placeOnHost', () => {
     expect(unplaced[0]).toMatch(/^auto: no host has 1 GPU.*\(local: its GPUs could not be read/);
   });
 });
+
+describe('placeOnHost, replacing a replica', () => {
+  const specs = [0, 1].map((i) => spec('auto', { gpus: { kind: 'auto', count: 1 }, replicas: { min: 2, max: 2 }, ...(i ? { replica: i } : {}) }));
+  const running = [container('auto', 0, '0'), container('auto', 1, '1')];
+
+  it('puts the new container beside the old one where a GPU has room', () => {
+    const { placed } = placeOnHost('local', [gpu(0, 7), gpu(1, 7), gpu(2)], specs, running, new Set(['auto#0']));
+    expect(placed.get('auto#0')).toMatchObject({ gpus: [2] });
+    expect(placed.get('auto#0')?.inPlace).toBeUndefined();
+    // The one not replaced stays where it runs.
+    expect(placed.get('auto#1')?.gpus).toEqual([1]);
+  });
+
+  it('replaces it in place on its own GPUs when no other GPU has room', () => {
+    const { placed, unplaced } = placeOnHost('local', [gpu(0, 7), gpu(1, 7)], specs, running, new Set(['auto#0']));
+    expect(unplaced).toEqual([]);
+    expect(placed.get('auto#0')).toMatchObject({ gpus: [0], inPlace: true });
+    expect(placed.get('auto#0')?.reason).toMatch(/replaced in place on GPU 0 of local/);
+  });
+});

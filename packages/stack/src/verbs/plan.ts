@@ -161,11 +161,13 @@ async function planHost(ctx: StackContext, reached: ReachedHost, selected: reado
   });
   const conflicts = nameConflicts(replicas, containers, daemon);
   // The replicas of a `gpus: auto` model with several go where the GPUs have room (see models/placement.ts).
-  const placement = placeOnHost(host.name, host.local ? gpus : 'unavailable', replicas.filter((r) => r.gpus.kind !== 'auto' || placed(r)), containers);
+  const replacing = new Set(changes.flatMap((c) => (c.action === 'recreate' ? [replicaId(c.key, c.replica)] : [])));
+  const placement = placeOnHost(host.name, host.local ? gpus : 'unavailable', replicas.filter((r) => r.gpus.kind !== 'auto' || placed(r)), containers, replacing);
   const withPlaces = changes.map((c): ModelChange & { placement?: string } => {
     const where = 'spec' in c ? placement.placed.get(replicaId(c.key, c.replica)) : undefined;
     if (!where) return c;
-    return { ...c, ...(c.action === 'create' || c.action === 'recreate' ? { gpuDevices: where.gpus } : {}), placement: where.reason };
+    const inPlace = where.inPlace && c.action === 'recreate' ? { strategy: 'in-place' as const, why: 'no other GPUs have room for the new container beside the old one' } : {};
+    return { ...c, ...(c.action === 'create' || c.action === 'recreate' ? { gpuDevices: where.gpus } : {}), ...inPlace, placement: where.reason };
   });
   return { reached, models, changes: withPlaces.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts, unplaced: placement.unplaced };
 }
