@@ -91,3 +91,72 @@ describe('autoscaling (real LiteLLM, managed watcher)', () => {
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
   }, 300_000);
 });
+
+describe('min: 0 with an idle policy (real LiteLLM, managed watcher)', () => {
+  let p: Project;
+  let port: number;
+  const key = () => `${p.prefix}-z`;
+  const served = () => `served-${p.prefix}-z`;
+  const states = async () =>
+    (await docker.listContainers({ all: true, filters: { label: [p.labels, `inference.model=${key()}`] } })).map((c) => `${c.Labels['inferstack.replica']}:${c.State}`).sort();
+  const chat = async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return r.status;
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    p = createProject('autoscale-zero', { LITELLM_MASTER_KEY: MASTER_KEY, INFERSTACK_SCALE_UP_AFTER_MS: '1000' });
+    p.writeModels(
+      [
+        `network: ${p.network}`,
+        `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
+        'monitoring: {mode: none}',
+        `watcher: {image: ${NODE}, container-name: ${p.prefix}-watcher}`,
+        'models:',
+        `  - ${key()}:`,
+        '      model: test/z',
+        `      image: ${STANDIN}`,
+        '      pull: never',
+        '      gpus: none',
+        `      served-model-name: ${served()}`,
+        '      max-num-seqs: 2',
+        '      replicas: {min: 0, max: 2, down-after: 3s}',
+        '      idle: {after: 6s, then: stop}',
+        '      env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "300"}',
+      ].join('\n') + '\n',
+    );
+    const up = await p.serve(['up'], { timeoutMs: 240_000 });
+    expect(up.code, up.stderr).toBe(0);
+  }, 300_000);
+  afterAll(async () => {
+    await p.serve(['down', '--all', '--drain-timeout', '0']).catch(() => {});
+    await p.cleanup();
+  });
+
+  it('grows under a burst, shrinks to one, the idle policy stops the last, and a request starts it again', async () => {
+    let running = true;
+    const failed: number[] = [];
+    const client = async () => {
+      while (running) {
+        const status = await chat().catch(() => 0);
+        if (status !== 200) failed.push(status);
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    await until(async () => ((await states()).join() === '0:running,1:running' ? true : undefined), 90_000);
+    running = false;
+    await Promise.all(clients);
+    expect(failed).toEqual([]);
+    // down-after, then the idle policy: the first replica is stopped for being idle.
+    await until(async () => ((await states()).join() === '0:exited' ? true : undefined), 120_000);
+    // A request through the gateway starts it again.
+    expect(await chat()).toBe(200);
+    expect(await states()).toEqual(['0:running']);
+  }, 300_000);
+});
