@@ -56,11 +56,10 @@
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { buildsFrom, cleanUpOnInterrupt, sweep as sweepLabelled } from './_support.mjs';
+import { buildsFrom, cleanUpOnInterrupt, freePort, sweep as sweepLabelled } from './_support.mjs';
 import { longRequest, startTraffic } from '../test/support/traffic.mjs';
 
 // serve up's stderr lines that open and close the in-place window of scenario (d). The first
@@ -125,16 +124,6 @@ const SERVE_DEADLINE_MS = 10 * 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (text) => process.stderr.write(`${text}\n`);
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function docker(...args) {
   return (await run('docker', args, { maxBuffer: 64 << 20, timeout: 120_000 })).stdout.trim();

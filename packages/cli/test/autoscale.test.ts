@@ -10,6 +10,50 @@ const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/li
 const NODE = 'inferstack-test/node:20';
 const MASTER_KEY = 'sk-test-master-autoscale-012345';
 
+/**
+ * A project with the managed gateway and watcher and one stand-in model `<prefix>-<name>` with
+ * `--max-num-seqs 2` and 300 ms per request (its own lines of models.yaml added), brought up; the
+ * watcher adds a replica after a queue of 1 s.
+ */
+async function scalingStack(name: string, lines: string[]): Promise<{ p: Project; port: number }> {
+  const port = await freePort();
+  const p = createProject(`autoscale-${name}`, { LITELLM_MASTER_KEY: MASTER_KEY, INFERSTACK_SCALE_UP_AFTER_MS: '1000' });
+  p.writeModels(
+    [
+      `network: ${p.network}`,
+      `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
+      'monitoring: {mode: none}',
+      `watcher: {image: ${NODE}, container-name: ${p.prefix}-watcher}`,
+      'models:',
+      `  - ${p.prefix}-${name}:`,
+      `      model: test/${name}`,
+      `      image: ${STANDIN}`,
+      '      pull: never',
+      '      gpus: none',
+      `      served-model-name: served-${p.prefix}-${name}`,
+      '      max-num-seqs: 2',
+      ...lines.map((l) => `      ${l}`),
+      '      env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "300"}',
+    ].join('\n') + '\n',
+  );
+  const up = await p.serve(['up'], { timeoutMs: 240_000 });
+  expect(up.code, up.stderr).toBe(0);
+  return { p, port };
+}
+
+/** One chat through the gateway: its status, and the deployment LiteLLM chose. */
+async function chat(port: number, model: string): Promise<{ status: number; ok: boolean; deployment?: string; error?: string }> {
+  const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const body = (await r.json()) as { choices?: unknown[] };
+  const deployment = r.headers.get('x-litellm-model-id') ?? undefined;
+  return { status: r.status, ok: r.status === 200 && Array.isArray(body.choices), ...(deployment ? { deployment } : {}), ...(r.status === 200 ? {} : { error: JSON.stringify(body) }) };
+}
+
 describe('autoscaling (real LiteLLM, managed watcher)', () => {
   let p: Project;
   let port: number;
@@ -19,29 +63,7 @@ describe('autoscaling (real LiteLLM, managed watcher)', () => {
     (await docker.listContainers({ filters: { label: [p.labels, `inference.model=${key()}`], status: ['running'] } })).map((c) => c.Labels['inferstack.replica']).sort();
 
   beforeAll(async () => {
-    port = await freePort();
-    // The watcher reads the project's .env: a queue of 1 s adds a replica (default 5 s).
-    p = createProject('autoscale', { LITELLM_MASTER_KEY: MASTER_KEY, INFERSTACK_SCALE_UP_AFTER_MS: '1000' });
-    p.writeModels(
-      [
-        `network: ${p.network}`,
-        `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
-        'monitoring: {mode: none}',
-        `watcher: {image: ${NODE}, container-name: ${p.prefix}-watcher}`,
-        'models:',
-        `  - ${key()}:`,
-        '      model: test/a',
-        `      image: ${STANDIN}`,
-        '      pull: never',
-        '      gpus: none',
-        `      served-model-name: ${served()}`,
-        '      max-num-seqs: 2',
-        '      replicas: {min: 1, max: 2, down-after: 4s}',
-        '      env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "300"}',
-      ].join('\n') + '\n',
-    );
-    const up = await p.serve(['up'], { timeoutMs: 240_000 });
-    expect(up.code, up.stderr).toBe(0);
+    ({ p, port } = await scalingStack('a', ['replicas: {min: 1, max: 2, down-after: 4s}']));
   }, 300_000);
   afterAll(async () => {
     await p.serve(['down', '--all', '--drain-timeout', '0']).catch(() => {});
@@ -54,20 +76,7 @@ describe('autoscaling (real LiteLLM, managed watcher)', () => {
     let running = true;
     // Six clients against two slots: a queue forms on the first replica.
     const client = async () => {
-      while (running) {
-        try {
-          const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
-            signal: AbortSignal.timeout(30_000),
-          });
-          const body = (await r.json()) as { choices?: unknown[] };
-          results.push({ ok: r.status === 200 && Array.isArray(body.choices), deployment: r.headers.get('x-litellm-model-id') ?? undefined, ...(r.status === 200 ? {} : { error: JSON.stringify(body) }) });
-        } catch (error) {
-          results.push({ ok: false, error: String(error) });
-        }
-      }
+      while (running) results.push(await chat(port, served()).catch((error: Error) => ({ status: 0, ok: false, error: String(error) })));
     };
     const clients = Array.from({ length: 6 }, client);
     await until(async () => ((await replicas()).length === 2 ? true : undefined), 90_000);
@@ -80,12 +89,7 @@ describe('autoscaling (real LiteLLM, managed watcher)', () => {
     // Calm: after down-after, back to one.
     await until(async () => ((await replicas()).length === 1 ? true : undefined), 90_000);
     expect(await replicas()).toEqual(['0']);
-    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
-    });
-    expect(r.status).toBe(200);
+    expect((await chat(port, served())).status).toBe(200);
     // A later `up` keeps what runs and plans nothing.
     const plan = await p.serve(['plan', '--exit-code']);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
@@ -99,40 +103,8 @@ describe('min: 0 with an idle policy (real LiteLLM, managed watcher)', () => {
   const served = () => `served-${p.prefix}-z`;
   const states = async () =>
     (await docker.listContainers({ all: true, filters: { label: [p.labels, `inference.model=${key()}`] } })).map((c) => `${c.Labels['inferstack.replica']}:${c.State}`).sort();
-  const chat = async () => {
-    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: served(), messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }),
-      signal: AbortSignal.timeout(60_000),
-    });
-    return r.status;
-  };
-
   beforeAll(async () => {
-    port = await freePort();
-    p = createProject('autoscale-zero', { LITELLM_MASTER_KEY: MASTER_KEY, INFERSTACK_SCALE_UP_AFTER_MS: '1000' });
-    p.writeModels(
-      [
-        `network: ${p.network}`,
-        `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
-        'monitoring: {mode: none}',
-        `watcher: {image: ${NODE}, container-name: ${p.prefix}-watcher}`,
-        'models:',
-        `  - ${key()}:`,
-        '      model: test/z',
-        `      image: ${STANDIN}`,
-        '      pull: never',
-        '      gpus: none',
-        `      served-model-name: ${served()}`,
-        '      max-num-seqs: 2',
-        '      replicas: {min: 0, max: 2, down-after: 3s}',
-        '      idle: {after: 6s, then: stop}',
-        '      env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "300"}',
-      ].join('\n') + '\n',
-    );
-    const up = await p.serve(['up'], { timeoutMs: 240_000 });
-    expect(up.code, up.stderr).toBe(0);
+    ({ p, port } = await scalingStack('z', ['replicas: {min: 0, max: 2, down-after: 3s}', 'idle: {after: 6s, then: stop}']));
   }, 300_000);
   afterAll(async () => {
     await p.serve(['down', '--all', '--drain-timeout', '0']).catch(() => {});
@@ -144,7 +116,7 @@ describe('min: 0 with an idle policy (real LiteLLM, managed watcher)', () => {
     const failed: number[] = [];
     const client = async () => {
       while (running) {
-        const status = await chat().catch(() => 0);
+        const { status } = await chat(port, served()).catch(() => ({ status: 0 }));
         if (status !== 200) failed.push(status);
       }
     };
@@ -156,7 +128,7 @@ describe('min: 0 with an idle policy (real LiteLLM, managed watcher)', () => {
     // down-after, then the idle policy: the first replica is stopped for being idle.
     await until(async () => ((await states()).join() === '0:exited' ? true : undefined), 120_000);
     // A request through the gateway starts it again.
-    expect(await chat()).toBe(200);
+    expect((await chat(port, served())).status).toBe(200);
     expect(await states()).toEqual(['0:running']);
   }, 300_000);
 });
