@@ -27,11 +27,10 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { buildsFrom, cleanUpOnInterrupt, sweep as sweepLabelled } from './_support.mjs';
+import { buildsFrom, cleanUpOnInterrupt, freePort, sweep as sweepLabelled } from './_support.mjs';
 
 /** serve up's stderr lines that tell of a second try at the gateway (old and new wording). */
 const SECOND_TRY = /fresh worker|SIGHUP|restarting it to load/;
@@ -67,16 +66,6 @@ const run = promisify(execFile);
 const docker = async (...args) => (await run('docker', args, { maxBuffer: 16 << 20, timeout: 120_000 })).stdout.trim();
 const log = (line) => process.stderr.write(`${line}\n`);
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 let child;
 let interrupted = false;

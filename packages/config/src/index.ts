@@ -21,7 +21,7 @@ export {
 } from './container-name.js';
 export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.js';
 export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
-export { vllmWorldSize } from './vllm-world-size.js';
+export { vllmMaxNumSeqs, vllmWorldSize } from './vllm-world-size.js';
 export { selectModels } from './select-models.js';
 export type { HashedModelFields } from './hash-model-spec.js';
 export { modelsJsonSchema } from './schema.js';

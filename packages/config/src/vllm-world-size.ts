@@ -12,16 +12,29 @@ const PARALLEL_FLAGS = ['tensor-parallel-size', 'pipeline-parallel-size', 'data-
  * "every GPU of the node".
  */
 export function vllmWorldSize(spec: Pick<ModelSpec, 'vllmArgs' | 'tensorParallelSize'>): number {
-  const sizes: Record<string, number> = {};
-  spec.vllmArgs.forEach((token, i) => {
-    const name = flagName(token);
-    if (!name || !(PARALLEL_FLAGS as readonly string[]).includes(name)) return;
-    const eq = token.indexOf('=');
-    const raw = eq >= 0 ? token.slice(eq + 1) : spec.vllmArgs[i + 1];
-    const n = Number(raw);
-    // A flag is given once (the parser refuses repeats); the first well-formed value counts.
-    if (sizes[name] === undefined && Number.isInteger(n) && n > 0) sizes[name] = n;
-  });
+  const sizes = positiveFlags(spec.vllmArgs, PARALLEL_FLAGS);
   const tensor = spec.tensorParallelSize ?? sizes['tensor-parallel-size'] ?? 1;
   return tensor * (sizes['pipeline-parallel-size'] ?? 1) * (sizes['data-parallel-size'] ?? 1);
+}
+
+/**
+ * How many requests one vLLM instance runs at once (`--max-num-seqs`, in any spelling), or
+ * undefined when the model does not set it (vLLM then picks its own default).
+ */
+export function vllmMaxNumSeqs(spec: Pick<ModelSpec, 'vllmArgs'>): number | undefined {
+  return positiveFlags(spec.vllmArgs, ['max-num-seqs'])['max-num-seqs'];
+}
+
+/** The whole positive values of `names` in an argv, by canonical flag name. */
+function positiveFlags(args: readonly string[], names: readonly string[]): Record<string, number> {
+  const values: Record<string, number> = {};
+  args.forEach((token, i) => {
+    const name = flagName(token);
+    if (!name || !names.includes(name)) return;
+    const eq = token.indexOf('=');
+    const n = Number(eq >= 0 ? token.slice(eq + 1) : args[i + 1]);
+    // A flag is given once (the parser refuses repeats); the first well-formed value counts.
+    if (values[name] === undefined && Number.isInteger(n) && n > 0) values[name] = n;
+  });
+  return values;
 }

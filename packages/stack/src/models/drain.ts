@@ -31,8 +31,15 @@ export async function drain(ctx: StackContext, container: ModelContainer, timeou
  * rolling replacement, point at `next` instead), then it finishes its requests. When the
  * gateway cannot be told, nothing is stopped: the replacement fails and the old one serves on.
  */
-export async function handOver(ctx: StackContext, old: ModelContainer, next: { id: string } | undefined, drainTimeoutMs?: number): Promise<void> {
-  const sync = await syncIntegrations(ctx, { excludingIds: new Set([old.id]), ...(next ? { readyIds: new Set([next.id]) } : {}) });
+export async function handOver(
+  ctx: StackContext,
+  old: ModelContainer,
+  next: { id: string } | undefined,
+  drainTimeoutMs?: number,
+  /** `defaultHostOnly`: sync the default host's routes only, leaving the others as they are (the watcher's way). */
+  options: { defaultHostOnly?: boolean } = {},
+): Promise<void> {
+  const sync = await syncIntegrations(ctx, { excludingIds: new Set([old.id]), ...(next ? { readyIds: new Set([next.id]) } : {}), ...(options.defaultHostOnly ? { defaultHostOnly: true } : {}) });
   if (!sync.gateway.ok) throw new StackError(`the gateway could not be moved off ${old.name}; it was left serving`, { hint: sync.gateway.hint, cause: sync.gateway.error });
   await drain(ctx, old, drainTimeoutMs);
 }

@@ -1,7 +1,5 @@
-import { LOCAL_HOST, type ModelSpec } from '@inferstack/config';
+import { LOCAL_HOST, vllmMaxNumSeqs, type ModelSpec } from '@inferstack/config';
 import {
-  LockHeldError,
-  acquireLock,
   applyModelPlan,
   hasDevRoutes,
   metricsText,
@@ -11,11 +9,12 @@ import {
   type ModelContainer,
 } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
-import { drain } from '../models/drain.js';
+import { stackContainers } from '../models/containers.js';
+import { handOver } from '../models/drain.js';
 import { privateNetworkName } from '../models/networks.js';
 import { forCall } from '../stack-context.js';
 import { syncIntegrations } from '../sync/sync.js';
-import { reach, type WatcherState } from './state.js';
+import { reach, whenUnlocked, type WatcherState } from './state.js';
 
 /*
  * Autoscaling (`replicas: {min, max, down-after}`): each look, the watcher sums vLLM's queue
@@ -38,24 +37,11 @@ export interface ScaleTrack {
   calmSince?: number;
   /** A replica being added or removed now. */
   changing?: Promise<void>;
-  /** Replicas running at the last look, and what they had in flight and waiting. */
-  replicas: number;
-  running: number;
-  waiting: number;
 }
 
 /** The models a watcher scales: a `min`–`max` range, on the default host (the watcher's). */
 export function scaledSpecs(models: readonly ModelSpec[]): ModelSpec[] {
   return models.filter((m) => m.replicas.min < m.replicas.max && (m.host ?? LOCAL_HOST) === LOCAL_HOST);
-}
-
-/** A model's `--max-num-seqs`: how many requests one replica runs at once. */
-function maxNumSeqs(spec: ModelSpec): number {
-  const i = spec.vllmArgs.findIndex((a) => a === '--max-num-seqs' || a.startsWith('--max-num-seqs='));
-  if (i < 0) return DEFAULT_MAX_NUM_SEQS;
-  const arg = spec.vllmArgs[i]!;
-  const n = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : spec.vllmArgs[i + 1]);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_NUM_SEQS;
 }
 
 /** What one look decides for a model: add a replica, take one away, or nothing. */
@@ -68,7 +54,7 @@ export function scaleDecision(
   const { min, max, downAfterMs = 300_000 } = spec.replicas;
   if (now.replicas < max && now.waiting > 0 && t.queuedSince !== undefined && now.at - t.queuedSince >= options.upAfterMs) return 'up';
   const floor = Math.max(min, 1);
-  const fits = now.running <= (now.replicas - 1) * maxNumSeqs(spec as ModelSpec);
+  const fits = now.running <= (now.replicas - 1) * (vllmMaxNumSeqs(spec) ?? DEFAULT_MAX_NUM_SEQS);
   if (now.replicas > floor && now.waiting === 0 && fits && t.calmSince !== undefined && now.at - t.calmSince >= downAfterMs) return 'down';
   return undefined;
 }
@@ -83,8 +69,12 @@ export async function scaleTick(s: WatcherState, containers: readonly ModelConta
       const t = scaleTrack(s, spec.key);
       if (t.changing) return;
       const mine = containers.filter((c) => c.key === spec.key && c.state === 'running');
-      const loads = await Promise.all(mine.map(async (c) => ((await metricsText(docker, c, reach(ctx))) ?? '')));
-      const parsed = loads.map((text) => parseVllmLoad(text));
+      const parsed = await Promise.all(
+        mine.map(async (c) => {
+          const text = await metricsText(docker, c, reach(ctx));
+          return text ? parseVllmLoad(text) : undefined;
+        }),
+      );
       // A replica that does not answer yet (loading) counts as one, with nothing in flight.
       const running = parsed.reduce((n, l) => n + (l?.running ?? 0), 0);
       const waiting = parsed.reduce((n, l) => n + (l?.waiting ?? 0), 0);
@@ -96,7 +86,6 @@ export async function scaleTick(s: WatcherState, containers: readonly ModelConta
         t.queuedSince = undefined;
         t.calmSince ??= at;
       }
-      Object.assign(t, { replicas: mine.length, running, waiting });
       const decision = scaleDecision(spec, t, { replicas: mine.length, running, waiting, at }, { upAfterMs });
       if (!decision) return;
       t.changing = (decision === 'up' ? addReplica(ctx, spec, mine, waiting) : removeReplica(ctx, spec, mine))
@@ -111,40 +100,22 @@ export async function scaleTick(s: WatcherState, containers: readonly ModelConta
 }
 
 /** What the watcher keeps of a scaling model, made on first sight. */
-export function scaleTrack(s: WatcherState, key: string): ScaleTrack {
+function scaleTrack(s: WatcherState, key: string): ScaleTrack {
   let t = s.scaling.get(key);
   if (!t) {
-    t = { replicas: 0, running: 0, waiting: 0 };
+    t = {};
     s.scaling.set(key, t);
   }
   return t;
 }
 
-/** Run `fn` holding the stack's lock; nothing (undefined) when a `serve up` holds it. */
-async function locked<T>(ctx: StackContext, fn: () => Promise<T>): Promise<T | undefined> {
-  let lock;
-  try {
-    lock = await acquireLock(await ctx.docker(), { command: 'serve watch (scaling)', waitMs: 0, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
-  } catch (error) {
-    if (error instanceof LockHeldError) return undefined;
-    throw error;
-  }
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
-  }
-}
-
 /** Start the lowest free replica of `spec`, wait until it is ready, and route it. */
 async function addReplica(ctx: StackContext, spec: ModelSpec, running: readonly ModelContainer[], waiting: number): Promise<void> {
   const call = forCall(ctx);
-  await locked(call, async () => {
+  await whenUnlocked(call, 'serve watch (scaling)', async () => {
     const docker = await call.docker();
     // The lowest index no container of the model has, in any state (a stopped one is `up`'s to start or remove).
-    const taken = (await docker.listContainers({ all: true, filters: { label: [`inference.model=${spec.key}`, `inferstack.stack=${ctx.name}`] } })).map((c) =>
-      Number(c.Labels['inferstack.replica'] ?? 0),
-    );
+    const taken = (await stackContainers(call, [spec.key])).map((c) => c.replica);
     const index = [...Array(spec.replicas.max).keys()].find((i) => !taken.includes(i));
     if (index === undefined) return;
     call.emit({ type: 'scaling', key: spec.key, replica: index, direction: 'up', replicas: running.length + 1, why: `${waiting} request(s) waiting` });
@@ -167,11 +138,9 @@ async function removeReplica(ctx: StackContext, spec: ModelSpec, running: readon
   const call = forCall(ctx);
   const last = [...running].sort((a, b) => b.replica - a.replica)[0];
   if (!last) return;
-  await locked(call, async () => {
+  await whenUnlocked(call, 'serve watch (scaling)', async () => {
     call.emit({ type: 'scaling', key: spec.key, replica: last.replica, direction: 'down', replicas: running.length - 1, why: 'no request waited for down-after' });
-    const sync = await syncIntegrations(call, { excludingIds: new Set([last.id]), defaultHostOnly: true });
-    if (!sync.gateway.ok) throw new Error(`the gateway could not be moved off ${last.name}; it serves on`);
-    await drain(call, last);
+    await handOver(call, last, undefined, undefined, { defaultHostOnly: true });
     await removeContainer(await call.docker(), last.id, { timeoutSeconds: 10 });
     call.emit({ type: 'scaled', key: spec.key, replica: last.replica, direction: 'down', replicas: running.length - 1 });
   });

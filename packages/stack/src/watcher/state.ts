@@ -1,5 +1,5 @@
 import type { ModelSpec } from '@inferstack/config';
-import type { ModelContainer, ModelReach } from '@inferstack/docker-ops';
+import { LockHeldError, acquireLock, type ModelContainer, type ModelReach } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { stackContainers } from '../models/containers.js';
 import type { WakeLatency } from './wake-latency.js';
@@ -148,4 +148,23 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Run `fn` holding the stack's lock, taken as `command`; nothing (undefined) when another run
+ * holds it: a running `serve up` goes first, and syncs itself.
+ */
+export async function whenUnlocked<T>(ctx: StackContext, command: string, fn: () => Promise<T>): Promise<T | undefined> {
+  let lock;
+  try {
+    lock = await acquireLock(await ctx.docker(), { command, waitMs: 0, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
+  } catch (error) {
+    if (error instanceof LockHeldError) return undefined;
+    throw error;
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
 }

@@ -1,12 +1,12 @@
 import type { ModelSpec } from '@inferstack/config';
-import { LockHeldError, acquireLock, isIdleStopped, metricsText, parseVllmLoad, type ModelContainer } from '@inferstack/docker-ops';
+import { isIdleStopped, metricsText, parseVllmLoad, type ModelContainer } from '@inferstack/docker-ops';
 import { stackContainers } from '../models/containers.js';
 import { servingModels } from '../models/serving.js';
 import { forCall } from '../stack-context.js';
 import { syncIntegrations } from '../sync/sync.js';
 import { putAway } from './put-away.js';
 import { scaleTick } from './scale.js';
-import { exclusive, primary, reach, track, watchedSpecs, type WatcherState } from './state.js';
+import { exclusive, primary, reach, track, watchedSpecs, whenUnlocked, type WatcherState } from './state.js';
 
 /*
  * One look at every model, each interval: its phase and last use from Docker and the model's
@@ -62,14 +62,7 @@ export async function tick(s: WatcherState): Promise<void> {
   const signature = JSON.stringify([serving.map((c) => c.id).sort(), containers.filter(isIdleStopped).map((c) => c.id).sort()]);
   if (due.length === 0 && signature === s.lastServing) return;
   // Changes wait for a running `serve up` (it holds the stack's lock, and syncs itself).
-  let lock;
-  try {
-    lock = await acquireLock(docker, { command: 'serve watch', waitMs: 0, extraLabels: ctx.labels, stack: ctx.name, signal: ctx.signal });
-  } catch (error) {
-    if (error instanceof LockHeldError) return;
-    throw error;
-  }
-  try {
+  await whenUnlocked(ctx, 'serve watch', async () => {
     let putAwayNow = false;
     for (const { spec, container } of due) {
       await exclusive(s, spec, async () => {
@@ -97,7 +90,5 @@ export async function tick(s: WatcherState): Promise<void> {
         s.lastServing = signature;
       }
     }
-  } finally {
-    await lock.release();
-  }
+  });
 }
