@@ -32,6 +32,10 @@
 #   port 12222 (DOCKER_B_SSH_PORT) runs remote commands with DOCKER_HOST=B's socket, port 12223
 #   (DOCKER_A_SSH_PORT) with the default socket (daemon A). `ssh://` clients run
 #   `docker system dial-stdio` there;
+# - a stand-in for the NVIDIA Container Toolkit's hook on B's PATH (test/support/nvidia-standin):
+#   B then takes `--gpus` requests and shows its containers two GPUs, as captured nvidia-smi
+#   rows of an H200, so placement over hosts is tested on a machine without GPUs. Daemon A has
+#   no such hook: its GPUs are read with a stand-in nvidia-smi on serve's PATH in the tests;
 # - endpoints.json in the state directory (INFERSTACK_DOCKER_B_DIR, default
 #   ~/.cache/inferstack/docker-b), which test/support/docker-b.ts reads.
 set -euo pipefail
@@ -108,7 +112,36 @@ ensure_tls() {
   )
 }
 
+# The stand-in NVIDIA hook B's dockerd finds on its PATH, and the two GPUs it shows (captured
+# H200 rows: packages/docker-ops/test-fixtures/nvidia-smi). Rewritten on each start (cheap).
+nvidia_dir=$dir/nvidia
+ensure_nvidia_standin() {
+  local repo node fixture
+  repo=$(cd "$(dirname "$0")/.." && pwd)
+  node=$(command -v node) || die "node is not installed (the stand-in NVIDIA hook runs on it)"
+  fixture=$repo/packages/docker-ops/test-fixtures/nvidia-smi/query-gpu-idle.csv
+  mkdir -p "$nvidia_dir"
+  cp "$repo/test/support/nvidia-standin/nvidia-container-runtime-hook.mjs" "$nvidia_dir/hook.mjs"
+  # The runtime runs a hook with an empty environment: absolute paths only.
+  printf '#!/bin/sh\nexec "%s" "%s/hook.mjs" "$@"\n' "$node" "$nvidia_dir" >"$nvidia_dir/nvidia-container-runtime-hook"
+  chmod 755 "$nvidia_dir/nvidia-container-runtime-hook"
+  { head -n 1 "$fixture"; sed -n 2p "$fixture"; sed -n 2p "$fixture" | sed 's/^0,/1,/'; } >"$nvidia_dir/gpus.csv"
+}
+
+# Whether the running B registered the stand-in NVIDIA driver (it reads its PATH once, at start).
+b_has_nvidia() {
+  local pid
+  pid=$(live_pid "$pidfile" dockerd) || return 1
+  tr '\0' '\n' <"/proc/$pid/environ" | grep -q "^PATH=$nvidia_dir:"
+}
+
 ensure_dockerd() {
+  ensure_nvidia_standin
+  if b_answers && ! b_has_nvidia; then
+    log "daemon B runs without the stand-in NVIDIA hook: restarting it"
+    stop_all
+    ensure_bridge
+  fi
   if b_answers; then
     log "daemon B already answers on $sock"
     return 0
@@ -131,7 +164,7 @@ ensure_dockerd() {
   docker0_before=$(docker0_state)
   log "starting dockerd B (log: $dir/dockerd.log)"
   # setsid: the daemon must outlive this script and the shell that ran it.
-  setsid unshare --mount --uts --propagation private \
+  PATH="$nvidia_dir:$PATH" setsid unshare --mount --uts --propagation private \
     sh -c 'hostname docker-b && mount --bind "$0" /etc/docker && exec "$@"' "$dir/etc-docker" dockerd \
     --config-file "$dir/daemon.json" \
     --data-root "$data_root" --exec-root "$exec_root" --pidfile "$pidfile" \
@@ -330,6 +363,7 @@ check_all() {
   # Reading the firewall takes root; a user who may reach B's socket is trusted with the rest.
   if [ "$(id -u)" = 0 ]; then
     iptables -C FORWARD -j "$chain" >/dev/null 2>&1 || die "FORWARD does not jump to $chain"
+    b_has_nvidia || die "daemon B runs without the stand-in NVIDIA hook"
   fi
   live_pid "$sshd_pidfile" sshd >/dev/null || die "sshd does not run"
   [ "$(sshd_config_text)" = "$(cat "$ssh_dir/sshd_config" 2>/dev/null)" ] || die "sshd runs with an outdated config"
