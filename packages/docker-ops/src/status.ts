@@ -42,6 +42,11 @@ export function modelStatuses(
     privateNetwork?: string;
     /** The address this host's models publish vLLM's port on (see `PlanOptions.publishOn`). */
     publishOn?: string;
+    /**
+     * The replicas to show of a model, by key, where not those it asks for: a model placed over
+     * several hosts shows on each host the replicas that run there.
+     */
+    replicas?: ReadonlyMap<string, readonly number[]>;
   } = {},
 ): ModelStatus[] {
   const rows: ModelStatus[] = [];
@@ -50,7 +55,7 @@ export function modelStatuses(
     const own = containers.filter((c) => c.key === model.key);
     const several = model.replicas.max > 1 || own.some((c) => c.replica > 0);
     // A row per replica the model asks for (those of a scaling model that run, at least one).
-    const indices = replicaIndices(model, own.filter((c) => c.state === 'running').map((c) => c.replica));
+    const indices = options.replicas?.get(model.key) ?? replicaIndices(model, own.filter((c) => c.state === 'running').map((c) => c.replica));
     for (const spec of replicaSpecs(model, indices)) {
       const replica = spec.replica ?? 0;
       const mine = own.filter((c) => c.replica === replica);

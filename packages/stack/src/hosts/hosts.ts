@@ -19,6 +19,11 @@ export function hostOf(spec: Pick<ModelSpec, 'host'>): string {
   return spec.host ?? LOCAL_HOST;
 }
 
+/** The hosts a model may run on: its `placementHosts` (serve places its replicas), else its one host. */
+export function hostsOfModel(spec: Pick<ModelSpec, 'host' | 'placementHosts'>): string[] {
+  return spec.placementHosts?.length ? spec.placementHosts : [hostOf(spec)];
+}
+
 /** Whether the config has Docker hosts besides the default one. */
 export function hasSeveralHosts(config: Pick<StackConfig, 'hosts'>): boolean {
   return (config.hosts?.length ?? 1) > 1;
@@ -146,7 +151,7 @@ export async function hostHashKey(ctx: StackContext, reached: ReachedHost): Prom
 
 /** The models of `models` that run on `host`, their spec hashes made with `hashKey`. */
 export function modelsOnHost(models: readonly ModelSpec[], host: string, hashKey: string, stackKey: string): ModelSpec[] {
-  const mine = models.filter((m) => hostOf(m) === host);
+  const mine = models.filter((m) => hostsOfModel(m).includes(host));
   return hashKey === stackKey ? mine : mine.map((m) => ({ ...m, specHash: hashModelSpec(m, hashKey) }));
 }
 
@@ -179,10 +184,12 @@ export async function onEachHost<T>(
 export function exposureWarnings(config: StackConfig, env: NodeJS.ProcessEnv = {}): string[] {
   const out: string[] = [];
   for (const m of config.models) {
-    const host = hostNamed(config, hostOf(m));
-    const address = host ? publishAddress(host) : undefined;
-    if (!address || m.apiKey || isLoopbackAddress(address)) continue;
-    out.push(`model "${m.key}" on host ${host!.name} is published on ${address} without an api-key (allow-open-models: true): anyone who reaches ${address} can use it`);
+    for (const name of hostsOfModel(m)) {
+      const host = hostNamed(config, name);
+      const address = host ? publishAddress(host) : undefined;
+      if (!address || m.apiKey || isLoopbackAddress(address)) continue;
+      out.push(`model "${m.key}" on host ${host!.name} is published on ${address} without an api-key (allow-open-models: true): anyone who reaches ${address} can use it`);
+    }
   }
   return [...out, ...insecureTransportWarnings(config, env)];
 }
@@ -232,7 +239,10 @@ function isLoopbackAddress(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\./.test(address);
 }
 
-/** The model keys configured on `hosts` (hosts that could not be asked: their routes stay). */
+/**
+ * The model keys configured on `hosts` (hosts that could not be asked: their routes stay). A
+ * model placed over several hosts keeps all its routes while one of them could not be asked.
+ */
 export function keptModels(config: StackConfig, hosts: ReadonlySet<string>): Set<string> {
-  return new Set(hosts.size === 0 ? [] : config.models.filter((m) => hosts.has(hostOf(m))).map((m) => m.key));
+  return new Set(hosts.size === 0 ? [] : config.models.filter((m) => hostsOfModel(m).some((h) => hosts.has(h))).map((m) => m.key));
 }

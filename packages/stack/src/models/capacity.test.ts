@@ -31,11 +31,11 @@ describe('requireCapacitySupport', () => {
     const prefix = refusal(() => requireCapacitySupport(config([model({ routing: 'prefix' })]), wake));
     expect(prefix.message).toMatch(/^models\.yaml:7: model a has routing: prefix/);
     expect(prefix.hint).toMatch(/least-busy/);
-    expect(refusal(() => requireCapacitySupport(config([model({ placementHosts: ['local', 'gpu2'] })]), wake)).hint).toBe('name one host (host: local)');
     expect(refusal(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 1, max: 2 } })]), wake)).hint).toMatch(/replicas: 2/);
-    expect(refusal(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 2, max: 2 }, host: 'gpu2' })]), wake)).message).toMatch(/default host only/);
-    // A fixed count on the default host: serve up places each replica on free GPUs.
+    // A fixed count: serve up places each replica on free GPUs of its host, or of its hosts.
     expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 3, max: 3 } })]), wake)).not.toThrow();
+    expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 2, max: 2 }, host: 'gpu2' })]), wake)).not.toThrow();
+    expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 1 }, replicas: { min: 3, max: 3 }, placementHosts: ['local', 'gpu2'] })]), wake)).not.toThrow();
     expect(refusal(() => requireCapacitySupport(config([model({ idle: { afterMs: 60_000, then: 'sleep' }, replicas: { min: 2, max: 2 } })]), wake)).hint).toMatch(/min: 0, max: 2/);
     expect(() => requireCapacitySupport(config([model({ idle: { afterMs: 60_000, then: 'sleep' }, replicas: { min: 0, max: 2 } })]), wake)).not.toThrow();
     // gpus: auto with one replica: Docker gives it the first GPUs it asks for, as Compose does.

@@ -1,14 +1,14 @@
 import { DEFAULT_DOCKER_SOCKET, parseDockerAddress } from '@inferstack/docker-ops';
-import { LOCAL_HOST, type ModelSpec, type StackConfig } from '@inferstack/config';
+import type { ModelSpec, StackConfig } from '@inferstack/config';
 import { StackInputError } from '../errors.js';
 import type { WakePathContext } from '../watcher/wake-path.js';
 
 /*
  * What of models.yaml's capacity keys serve carries out today: `replicas:` (a fixed count, or a
  * range the watcher scales on the default host) with `routing: least-busy`, and `gpus: auto`
- * replicas of a fixed count placed on the default host's free GPUs. The config package also
- * reads placement over hosts (`host: any`, a host list), placement of the replicas the watcher
- * adds, and `routing: prefix`; until serve acts on them, a model that would need them is refused
+ * replicas of a fixed count placed on free GPUs of their host or, with `host: any` or a list,
+ * over those hosts. The config package also reads placement of the replicas the watcher adds
+ * and `routing: prefix`; until serve acts on them, a model that would need them is refused
  * here, before anything changes, rather than run in a way the file does not say.
  */
 
@@ -31,16 +31,6 @@ export function requireCapacitySupport(config: StackConfig, wake: WakePathContex
     if (m.idle && m.replicas.min === m.replicas.max && m.replicas.max > 1) {
       throw new StackInputError(`${at(m)}: model ${m.key} has an idle policy and ${m.replicas.max} replicas always; the watcher puts the first replica away, and the others would never sleep`, {
         hint: `let it scale instead (replicas: {min: 0, max: ${m.replicas.max}}): the replicas beyond the first go after down-after, the last one as its idle policy says`,
-      });
-    }
-    if ((m.placementHosts?.length ?? 0) > 1) {
-      throw new StackInputError(`${at(m)}: model ${m.key} may be placed on several hosts (${m.placementHosts!.join(', ')}), which serve does not do yet`, {
-        hint: `name one host (host: ${m.placementHosts![0]})`,
-      });
-    }
-    if (m.gpus.kind === 'auto' && m.replicas.max > 1 && (m.host ?? LOCAL_HOST) !== LOCAL_HOST) {
-      throw new StackInputError(`${at(m)}: model ${m.key} has gpus: auto and up to ${m.replicas.max} replicas on host ${m.host}; serve places replicas on free GPUs of the default host only for now (it reads them with nvidia-smi there)`, {
-        hint: 'run it on the default host, or list each GPU set yourself with one model entry per set (gpus: [0, 1])',
       });
     }
     if (m.gpus.kind === 'auto' && m.replicas.min < m.replicas.max) {

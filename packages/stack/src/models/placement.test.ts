@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '@inferstack/config';
 import type { GpuInfo, ModelContainer } from '@inferstack/docker-ops';
-import { placeOnHost } from './placement.js';
+import { placeReplicas } from './placement.js';
+
+/** Placement on one host: the specs with fixed GPUs hold their share, the `gpus: auto` ones are placed. */
+function placeOnHost(host: string, gpus: readonly GpuInfo[] | 'unavailable', specs: ModelSpec[], containers: ModelContainer[], replacing = new Set<string>()) {
+  const { placed, unplaced } = placeReplicas([{ name: host, gpus, fixed: specs.filter((s) => s.gpus.kind !== 'auto'), containers, replacing }], specs.filter((s) => s.gpus.kind === 'auto'));
+  return { placed, unplaced: unplaced.map((u) => u.why) };
+}
 
 const gpu = (index: number, freeGiB = 80): GpuInfo => ({ index, totalMiB: 80 * 1024, usedMiB: (80 - freeGiB) * 1024, freeMiB: freeGiB * 1024 });
 const spec = (key: string, over: Partial<ModelSpec>) => ({ key, replicas: { min: 1, max: 1 }, gpus: { kind: 'none' }, ...over }) as ModelSpec;
@@ -57,5 +63,49 @@ describe('placeOnHost, replacing a replica', () => {
     expect(unplaced).toEqual([]);
     expect(placed.get('auto#0')).toMatchObject({ gpus: [0], inPlace: true });
     expect(placed.get('auto#0')?.reason).toMatch(/replaced in place on GPU 0 of local/);
+  });
+});
+
+describe('placeReplicas over several hosts', () => {
+  const replicas = (n: number, hosts: string[]) =>
+    Array.from({ length: n }, (_, i) => spec('auto', { gpus: { kind: 'auto', count: 1 }, replicas: { min: n, max: n }, placementHosts: hosts, host: hosts[0], ...(i ? { replica: i } : {}) }));
+
+  it('spreads the replicas over the hosts first, then the GPUs', () => {
+    const views = [
+      { name: 'local', gpus: [gpu(0), gpu(1)], fixed: [], containers: [], replacing: new Set<string>() },
+      { name: 'b', gpus: [gpu(0), gpu(1)], fixed: [], containers: [], replacing: new Set<string>() },
+    ];
+    const { placed, unplaced } = placeReplicas(views, replicas(3, ['local', 'b']));
+    expect(unplaced).toEqual([]);
+    expect([...placed.entries()].map(([id, p]) => [id, p.host, p.gpus])).toEqual([
+      ['auto#0', 'local', [0]],
+      ['auto#1', 'b', [0]],
+      ['auto#2', 'local', [1]],
+    ]);
+    expect(placed.get('auto#1')?.reason).toMatch(/the first replica of auto on b/);
+  });
+
+  it('keeps a replica on the host where it runs, and places none on a host whose GPUs are unknown', () => {
+    const running = { ...container('auto', 1, '1'), host: 'b' } as ModelContainer;
+    const views = [
+      { name: 'local', gpus: 'unavailable' as const, fixed: [], containers: [], replacing: new Set<string>() },
+      { name: 'b', gpus: [gpu(0), gpu(1)], fixed: [], containers: [running], replacing: new Set<string>() },
+    ];
+    const { placed, unplaced } = placeReplicas(views, replicas(2, ['local', 'b']));
+    expect(unplaced).toEqual([]);
+    expect(placed.get('auto#1')).toMatchObject({ host: 'b', gpus: [1] });
+    expect(placed.get('auto#1')?.reason).toMatch(/stays on GPU 1 of b, where it runs/);
+    expect(placed.get('auto#0')).toMatchObject({ host: 'b', gpus: [0] });
+  });
+
+  it('moves a replica off a host that is no longer one of its hosts', () => {
+    const running = { ...container('auto', 0, '0'), host: 'b' } as ModelContainer;
+    const views = [
+      { name: 'local', gpus: [gpu(0)], fixed: [], containers: [], replacing: new Set<string>() },
+      { name: 'b', gpus: [gpu(0)], fixed: [], containers: [running], replacing: new Set<string>() },
+    ];
+    const { placed } = placeReplicas(views, replicas(1, ['local']).map((s) => ({ ...s, placementHosts: ['local'] })));
+    expect(placed.get('auto#0')).toMatchObject({ host: 'local', gpus: [0] });
+    expect(placed.get('auto#0')?.reason).toMatch(/moves from GPU 0 of b \(b is no longer one of its hosts\)/);
   });
 });

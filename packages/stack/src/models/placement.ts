@@ -1,15 +1,17 @@
 import { DEFAULT_GPU_MEMORY_UTILIZATION, parseGpuLabel, type ModelSpec } from '@inferstack/config';
+import { hostsOfModel } from '../hosts/hosts.js';
 import { planPlacement, type GpuHolding, type GpuInfo, type ModelContainer, type ReplicaRequest } from '@inferstack/docker-ops';
 
 /*
- * The GPUs of each replica of a `gpus: auto` model on one Docker host: docker-ops'
- * `planPlacement` over the host's GPUs as `nvidia-smi` reads them now, what the stack's models
- * with fixed GPUs hold there, and where the replicas that exist run (their `inferstack.gpus`
- * label: a replica that runs is never moved).
+ * Where each replica of a `gpus: auto` model goes: docker-ops' `planPlacement` over the GPUs of
+ * every host the model may run on (its `placementHosts`), as `nvidia-smi` reads them now, less
+ * what the stack's models with fixed GPUs hold there, with the replicas that exist where they
+ * run (their container's `inferstack.gpus` label: a replica that runs is never moved).
  */
 
-/** Where one replica goes (its GPUs), and why, for the plan. */
+/** Where one replica goes (its host and GPUs), and why, for the plan. */
 export interface PlacedReplica {
+  host: string;
   gpus: number[];
   reason: string;
   /**
@@ -19,10 +21,25 @@ export interface PlacedReplica {
   inPlace?: boolean;
 }
 
-/** The placement of a host's `gpus: auto` replicas: each placed one by `key#replica`, and the reasons of those that fit nowhere. */
-export interface HostPlacement {
+/** What placement reads of one Docker host. */
+export interface PlacementView {
+  /** Its name (`local` for the default host). */
+  name: string;
+  /** Its GPUs now, or `'unavailable'`. */
+  gpus: readonly GpuInfo[] | 'unavailable';
+  /** The specs (one per replica) that run there and are not placed: those with fixed GPUs hold their share. */
+  fixed: readonly ModelSpec[];
+  /** The stack's model containers there. */
+  containers: readonly ModelContainer[];
+  /** Replicas (`key#replica`) the plan replaces there: the new container is placed beside the old one, which holds its GPUs until then. */
+  replacing: ReadonlySet<string>;
+}
+
+/** The placement of the `gpus: auto` replicas: each placed one by `key#replica`, and those that fit nowhere. */
+export interface Placement {
   placed: Map<string, PlacedReplica>;
-  unplaced: string[];
+  /** Each with the model's key and replica, and one line saying why. */
+  unplaced: Array<{ key: string; replica: number; why: string }>;
 }
 
 /** `key#replica` of a spec or a container. */
@@ -30,64 +47,70 @@ export function replicaId(key: string, replica: number | undefined): string {
   return `${key}#${replica ?? 0}`;
 }
 
+/** Whether serve places a model's replicas itself: `gpus: auto` with more than one replica or more than one host (one replica on one host asks Docker for a count). */
+export function isPlaced(m: Pick<ModelSpec, 'gpus' | 'replicas' | 'placementHosts'>): boolean {
+  return m.gpus.kind === 'auto' && (m.replicas.max > 1 || (m.placementHosts?.length ?? 1) > 1);
+}
+
 /**
- * Place the `gpus: auto` replicas among `specs` (one spec per replica) on host `host`, whose GPUs
- * are `gpus`. Pure. `containers` are the stack's model containers there.
+ * Place `auto` (one spec per replica of the models {@link isPlaced} says serve places) over the
+ * hosts in `views`. Pure. A host a model may run on that is not among `views` (not reached) keeps
+ * the replicas that run there and takes no new one.
  */
-export function placeOnHost(
-  host: string,
-  gpus: readonly GpuInfo[] | 'unavailable',
-  specs: readonly ModelSpec[],
-  containers: readonly ModelContainer[],
-  /** Replicas (`key#replica`) the plan replaces: the new container is placed beside the old one, which holds its GPUs until then. */
-  replacing: ReadonlySet<string> = new Set(),
-): HostPlacement {
-  const auto = specs.filter((s) => s.gpus.kind === 'auto');
+export function placeReplicas(views: readonly PlacementView[], auto: readonly ModelSpec[]): Placement {
   const placed = new Map<string, PlacedReplica>();
   if (auto.length === 0) return { placed, unplaced: [] };
-  const all = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);
-  const running = (key: string, replica: number) => containers.find((c) => c.key === key && c.replica === replica && c.state === 'running');
-  // Models with fixed GPUs hold their share there; awake and running, nvidia-smi shows it already.
-  const held: GpuHolding[] = specs.flatMap((s) => {
-    if (s.gpus.kind !== 'devices' && s.gpus.kind !== 'all') return [];
-    const indices = s.gpus.kind === 'devices' ? s.gpus.indices : all;
-    return [{ key: s.key, host, gpus: indices, utilization: s.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION, measured: running(s.key, s.replica ?? 0) !== undefined }];
-  });
-  const current = (s: ModelSpec) => {
-    const existing = containers.find((c) => c.key === s.key && c.replica === (s.replica ?? 0));
-    const label = existing?.gpus ? parseGpuLabel(existing.gpus) : undefined;
-    return label?.kind === 'devices' ? { gpus: label.indices, running: existing?.state === 'running' } : undefined;
+  const utilization = (s: ModelSpec) => s.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
+  const held: GpuHolding[] = [];
+  for (const v of views) {
+    const all = v.gpus === 'unavailable' ? [] : v.gpus.map((g) => g.index);
+    const running = (key: string, replica: number) => v.containers.some((c) => c.key === key && c.replica === replica && c.state === 'running');
+    // Models with fixed GPUs hold their share there; awake and running, nvidia-smi shows it already.
+    for (const s of v.fixed) {
+      if (s.gpus.kind !== 'devices' && s.gpus.kind !== 'all') continue;
+      held.push({ key: s.key, host: v.name, gpus: s.gpus.kind === 'devices' ? s.gpus.indices : all, utilization: utilization(s), measured: running(s.key, s.replica ?? 0) });
+    }
+  }
+  // Where a replica's container runs (the first found with its GPUs in its label).
+  const current = (s: ModelSpec): { host: string; gpus: number[]; running: boolean; replacing: boolean } | undefined => {
+    for (const v of views) {
+      const c = v.containers.find((x) => x.key === s.key && x.replica === (s.replica ?? 0));
+      const label = c?.gpus ? parseGpuLabel(c.gpus) : undefined;
+      if (c && label?.kind === 'devices') return { host: v.name, gpus: label.indices, running: c.state === 'running', replacing: v.replacing.has(replicaId(s.key, s.replica)) };
+    }
+    return undefined;
   };
   // The old container of a replaced replica holds its GPUs while the new one starts.
   for (const s of auto) {
     const was = current(s);
-    if (was && replacing.has(replicaId(s.key, s.replica))) {
-      held.push({ key: `${replicaId(s.key, s.replica)} (old)`, host, gpus: was.gpus, utilization: s.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION, measured: was.running });
-    }
+    if (was?.replacing) held.push({ key: `${replicaId(s.key, s.replica)} (old)`, host: was.host, gpus: was.gpus, utilization: utilization(s), measured: was.running });
   }
   const requests: ReplicaRequest[] = auto.map((s) => {
-    const replica = s.replica ?? 0;
-    const was = replacing.has(replicaId(s.key, replica)) ? undefined : current(s);
+    const was = current(s);
     return {
       key: s.key,
-      replica,
+      replica: s.replica ?? 0,
       gpuCount: s.gpus.kind === 'auto' ? s.gpus.count : 1,
       ...(s.gpuMemoryUtilization !== undefined ? { utilization: s.gpuMemoryUtilization } : {}),
-      hosts: [host],
-      ...(was ? { current: { host, gpus: was.gpus, measured: was.running } } : {}),
+      hosts: hostsOfModel(s),
+      ...(was && !was.replacing ? { current: { host: was.host, gpus: was.gpus, measured: was.running } } : {}),
     };
   });
-  const result = planPlacement({ hosts: [{ name: host, gpus }], held, replicas: requests });
-  const unplaced: string[] = [];
+  const result = planPlacement({ hosts: views.map((v) => ({ name: v.name, gpus: v.gpus })), held, replicas: requests });
+  const unplaced: Placement['unplaced'] = [];
   for (const r of result.replicas) {
-    const was = r.outcome === 'unplaced' ? current(auto.find((s) => s.key === r.key && (s.replica ?? 0) === r.replica)!) : undefined;
-    if (r.outcome === 'unplaced' && was) {
-      placed.set(replicaId(r.key, r.replica), { gpus: was.gpus, reason: `no other GPUs have room beside the old container: replaced in place on ${was.gpus.length === 1 ? 'GPU' : 'GPUs'} ${was.gpus.join(', ')} of ${host}`, inPlace: true });
-    } else if (r.outcome === 'unplaced') {
-      const why = r.considered.filter((c) => c.why).map((c) => `${c.host}: ${c.why}`);
-      unplaced.push(`${r.key}${r.replica ? `#${r.replica}` : ''}: ${r.reason}${why.length ? ` (${why.join('; ')})` : ''}`);
+    const id = replicaId(r.key, r.replica);
+    if (r.outcome !== 'unplaced') {
+      placed.set(id, { host: r.host, gpus: r.gpus, reason: r.reason });
+      continue;
     }
-    else placed.set(replicaId(r.key, r.replica), { gpus: r.gpus, reason: r.reason });
+    const was = current(auto.find((s) => s.key === r.key && (s.replica ?? 0) === r.replica)!);
+    if (was) {
+      placed.set(id, { host: was.host, gpus: was.gpus, reason: `no other GPUs have room beside the old container: replaced in place on ${was.gpus.length === 1 ? 'GPU' : 'GPUs'} ${was.gpus.join(', ')} of ${was.host}`, inPlace: true });
+      continue;
+    }
+    const why = r.considered.filter((c) => c.why).map((c) => `${c.host}: ${c.why}`);
+    unplaced.push({ key: r.key, replica: r.replica, why: `${r.key}${r.replica ? `#${r.replica}` : ''}: ${r.reason}${why.length ? ` (${why.join('; ')})` : ''}` });
   }
   return { placed, unplaced };
 }

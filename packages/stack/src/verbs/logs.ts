@@ -2,7 +2,7 @@ import { containerLogs, followContainerLogs } from '@inferstack/docker-ops';
 import { stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { StackInputError } from '../errors.js';
-import { hasSeveralHosts, hostNamed, hostOf, onEachHost, reachHosts } from '../hosts/hosts.js';
+import { hasSeveralHosts, hostNamed, hostsOfModel, onEachHost, reachHosts } from '../hosts/hosts.js';
 
 /** Options of `logs`. */
 export interface LogsOptions {
@@ -21,9 +21,9 @@ export interface LogsOptions {
  * returned; with it, passed to `onData` as it comes. The caller masks secrets before showing it.
  */
 export async function logs(ctx: StackContext, model: string, options: LogsOptions = {}): Promise<string> {
-  // The model's own host when the config names it (else every host: a model no longer configured).
+  // The model's own hosts when the config names it (else every host: a model no longer configured).
   const spec = ctx.config.models.find((m) => m.key === model);
-  const hosts = spec && hasSeveralHosts(ctx.config) ? [hostNamed(ctx.config, hostOf(spec))!] : undefined;
+  const hosts = spec && hasSeveralHosts(ctx.config) ? hostsOfModel(spec).flatMap((h) => hostNamed(ctx.config, h) ?? []) : undefined;
   const { reached, failed } = await reachHosts(ctx, { ...(hosts ? { hosts } : {}) });
   const listed = await onEachHost(ctx, reached, async (r) => (await stackContainers(ctx, undefined, { host: r.host.name, docker: r.docker })).filter((c) => c.key === model));
   const found = listed.results.flatMap((r) => r.value.map((c) => ({ c, docker: reached.find((x) => x.host === r.host)!.docker })));

@@ -1,12 +1,13 @@
 import { relative } from 'node:path';
 import { parseGpuLabel, type HostSpec, type ModelSpec } from '@inferstack/config';
-import { gpuMap, nameConflicts, planHasChanges, planModels, replicaIndices, replicaSpecs, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer, type NameConflict } from '@inferstack/docker-ops';
+import { gpuMap, nameConflicts, planHasChanges, planModels, replicaIndices, replicaLabel, replicaSpecs, type DaemonContainers, type GpuInfo, type GpuLoad, type GpuMap, type ModelChange, type ModelContainer, type NameConflict } from '@inferstack/docker-ops';
 import { stackContainersForPlan } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { ContainerNameConflictError, type NameConflictOnHost } from '../errors.js';
-import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from '../hosts/hosts.js';
+import { addressNotes, exposureWarnings, hasSeveralHosts, hostHashKey, hostOf, hostsOf, hostsOfModel, modelsOnHost, onEachHost, publishAddress, reachHosts, type HostFailure, type ReachedHost } from '../hosts/hosts.js';
 import { privateNetworkName } from '../models/networks.js';
-import { placeOnHost, replicaId } from '../models/placement.js';
+import { isPlaced, placeReplicas, replicaId, type Placement, type PlacementView } from '../models/placement.js';
+import { hostGpus } from '../hosts/gpus.js';
 import { selectedModels } from '../models/select.js';
 import { planServices, serviceChanges, type ServicePlan } from '../services/plan.js';
 import { requireCapacitySupport } from '../models/capacity.js';
@@ -98,11 +99,16 @@ export async function planOnHosts(
   requireWakePath(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   requireCapacitySupport(config, { env: ctx.env, hasWatcherProgram: Boolean(ctx.watcherProgram) });
   const { reached, failed } = connected;
-  const planned = await onEachHost(ctx, reached, (r) => planHost(ctx, r, models, options));
+  // What each host has (containers, GPUs where placement needs them), then where the `gpus: auto`
+  // replicas go over all of them, then each host's plan.
+  const gathered = await onEachHost(ctx, reached, (r) => readHost(ctx, r, models));
+  const views = gathered.results.map((r) => r.value);
+  const placement = placeOverHosts(ctx, views, models, options);
+  const planned = await onEachHost(ctx, views.map((v) => v.reached), async (r) => planHost(ctx, views.find((v) => v.reached === r)!, models, placement, options));
   const parts = planned.results.map((r) => r.value);
   const conflicts = parts.flatMap((p) => p.conflicts.map((c) => ({ ...c, host: p.reached.host.name })));
   if (conflicts.length > 0) throw nameConflictError(ctx, conflicts);
-  const unplanned = [...failed, ...planned.failed];
+  const unplanned = [...failed, ...gathered.failed, ...planned.failed];
   const changes = parts.flatMap((p) => p.changes);
   const several = hasSeveralHosts(config);
   const gpus = several ? mergeGpuMaps(parts.map((p) => ({ host: p.reached.host.name, map: gpuMap(p.changes, p.gpuIndices) }))) : gpuMap(changes, parts[0]?.gpuIndices ?? []);
@@ -114,6 +120,7 @@ export async function planOnHosts(
   const warnings = [
     ...exposureWarnings(ctx.config, ctx.env),
     ...parts.flatMap((p) => p.unplaced.map((u) => `${several ? `host ${p.reached.host.name}: ` : ''}${u}: serve up refuses to start it`)),
+    ...placement.waiting,
   ];
   return { plan: { stack: ctx.name, changes, hasChanges: planHasChanges(changes), gpus, hosts, warnings, notes: addressNotes(ctx) }, parts, failed: unplanned };
 }
@@ -121,7 +128,8 @@ export async function planOnHosts(
 /**
  * What `up` would do to the models (from one container listing per host) and to the services
  * (see services/plan.ts). Changes nothing: takes no lock, writes no file, creates no
- * container.
+ * container but one: where a `gpus: auto` model may go to another host than this machine's,
+ * that host's GPUs are read with a short probe container (labelled, removed at once).
  */
 export async function plan(ctx: StackContext, options: PlanOptions = {}): Promise<StackPlan> {
   const { plan: models, parts } = await planOnHosts(ctx, options);
@@ -129,47 +137,140 @@ export async function plan(ctx: StackContext, options: PlanOptions = {}): Promis
   return { ...models, services, hasChanges: models.hasChanges || serviceChanges(services), warnings: [...models.warnings, ...warnings] };
 }
 
-async function planHost(ctx: StackContext, reached: ReachedHost, selected: readonly ModelSpec[], options: PlanOptions): Promise<HostPlanPart> {
-  const { config } = ctx;
+/** What one host has: its key, the stack's containers of the models that may run there, and its GPUs where placement or `gpus: all` needs them. */
+interface HostView {
+  reached: ReachedHost;
+  hashKey: string;
+  containers: ModelContainer[];
+  daemon: DaemonContainers;
+  gpus: GpuInfo[] | 'unavailable';
+  /** The models that may run there, hashed with the host's key. */
+  models: ModelSpec[];
+}
+
+async function readHost(ctx: StackContext, reached: ReachedHost, selected: readonly ModelSpec[]): Promise<HostView> {
   const host = reached.host;
-  const keys = selected.filter((m) => hostOf(m) === host.name).map((m) => m.key);
-  // This machine's GPUs (nvidia-smi), when the default host's daemon runs here and some model
-  // has or had `gpus: all` (what it covers); another host's are asked by `up` (a short
-  // container), not by a plan. Other plans need no GPU list, and start faster without it.
+  const mayRun = selected.filter((m) => hostsOfModel(m).includes(host.name));
+  // The GPUs, when some model here has `gpus: all` (what it covers) or is placed by serve: this
+  // machine's nvidia-smi for the default host when its daemon runs here, else a short container
+  // (models/placement.ts). Other plans need no GPU list, and start faster without it.
   const coversAll = (c: ModelContainer) => c.gpus !== undefined && parseGpuLabel(c.gpus).kind === 'all';
+  const images = mayRun.filter((m) => m.gpus.kind !== 'none').map((m) => m.image);
   const [hashKey, { mine: containers, daemon }, early] = await Promise.all([
     hostHashKey(ctx, reached),
-    stackContainersForPlan(ctx, keys, { host: host.name, docker: reached.docker }),
-    host.local && selected.some((m) => hostOf(m) === host.name && (m.gpus.kind === 'all' || placed(m))) ? ctx.localGpus() : undefined,
+    stackContainersForPlan(ctx, mayRun.map((m) => m.key), { host: host.name, docker: reached.docker }),
+    mayRun.some(isPlaced) ? hostGpus(ctx, reached, images) : host.local && mayRun.some((m) => m.gpus.kind === 'all') ? ctx.localGpus() : undefined,
   ]);
   const gpus = early ?? (host.local && containers.some(coversAll) ? await ctx.localGpus() : ('unavailable' as const));
-  const models = modelsOnHost(selected, host.name, hashKey, ctx.hashKey);
+  return { reached, hashKey, containers, daemon, gpus, models: modelsOnHost(mayRun, host.name, hashKey, ctx.hashKey) };
+}
+
+/** How a host's models are compared with their containers (what a container's drift is measured against). */
+function modelPlanOptions(ctx: StackContext, host: HostSpec, options: PlanOptions) {
+  const publishOn = publishAddress(host);
+  return {
+    forceRecreate: options.forceRecreate,
+    network: ctx.config.network,
+    ...(host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {}),
+    ...(publishOn ? { publishOn } : {}),
+  };
+}
+
+/** One spec per replica of a model on a host: the replicas it asks for, and those of a scaling model that run. */
+function replicasOn(m: ModelSpec, containers: readonly ModelContainer[]): ModelSpec[] {
+  return replicaSpecs(m, replicaIndices(m, containers.filter((c) => c.key === m.key && c.state === 'running').map((c) => c.replica)));
+}
+
+/** Where the replicas serve places go, over every host read; and the replicas left alone because a host they may run on was not read. */
+interface HostsPlacement extends Placement {
+  /** `key#replica` of replicas not placed now (a host of theirs could not be read): no host plans them. */
+  skipped: Set<string>;
+  /** Warnings for those. */
+  waiting: string[];
+}
+
+function placeOverHosts(ctx: StackContext, views: readonly HostView[], selected: readonly ModelSpec[], options: PlanOptions): HostsPlacement {
+  const read = new Set(views.map((v) => v.reached.host.name));
+  const placedModels = selected.filter(isPlaced);
+  if (placedModels.length === 0) return { placed: new Map(), unplaced: [], skipped: new Set(), waiting: [] };
+  const all = views.flatMap((v) => v.containers);
+  // Which replicas are replaced where they run (the old container holds its GPUs meanwhile): a
+  // first plan of each host with the replicas that run there.
+  const pviews: PlacementView[] = views.map((v) => {
+    const here = v.models.flatMap((m) => {
+      const replicas = replicasOn(m, all);
+      return isPlaced(m) ? replicas.filter((r) => v.containers.some((c) => c.key === r.key && c.replica === (r.replica ?? 0))) : hostOf(m) === v.reached.host.name ? replicas : [];
+    });
+    const changes = planModels(here, v.containers, modelPlanOptions(ctx, v.reached.host, options));
+    return {
+      name: v.reached.host.name,
+      gpus: v.gpus,
+      fixed: here.filter((r) => !isPlaced(r)),
+      containers: v.containers,
+      replacing: new Set(changes.flatMap((c) => (c.action === 'recreate' ? [replicaId(c.key, c.replica)] : []))),
+    };
+  });
+  const skipped = new Set<string>();
+  const waiting: string[] = [];
+  const auto: ModelSpec[] = [];
+  for (const m of placedModels) {
+    const unread = hostsOfModel(m).filter((h) => !read.has(h));
+    for (const r of replicasOn(m, all)) {
+      const runs = all.some((c) => c.key === r.key && c.replica === (r.replica ?? 0));
+      // A replica that may run on a host not read now, and runs on none read: it may serve there.
+      if (unread.length > 0 && !runs) {
+        skipped.add(replicaId(r.key, r.replica));
+        waiting.push(`${replicaLabel(r.key, r.replica)} may run on ${unread.join(', ')}, which could not be reached: placed once it can be (it may serve there)`);
+      } else auto.push(r);
+    }
+  }
+  return { ...placeReplicas(pviews, auto), skipped, waiting };
+}
+
+async function planHost(ctx: StackContext, view: HostView, selected: readonly ModelSpec[], placement: HostsPlacement, options: PlanOptions): Promise<HostPlanPart> {
+  const { reached, containers, gpus, hashKey, daemon } = view;
+  const host = reached.host;
   // What `gpus: all` covers, when the host's GPUs are known.
   const gpuIndices = gpus === 'unavailable' ? [] : gpus.map((g) => g.index);
-  const publishOn = publishAddress(host);
-  // One spec per replica: the replicas a model asks for, and those of a scaling model that run.
-  const replicas = models.flatMap((m) => replicaSpecs(m, replicaIndices(m, containers.filter((c) => c.key === m.key && c.state === 'running').map((c) => c.replica))));
+  // One spec per replica planned here: a model's on its host; a placed model's where placement
+  // put each (one that fits nowhere on its first host, which up refuses).
+  const unplaced = new Set(placement.unplaced.map((u) => replicaId(u.key, u.replica)));
+  const replicas = view.models.flatMap((m) =>
+    replicasOn(m, containers).filter((r) => {
+      if (!isPlaced(m)) return hostOf(m) === host.name;
+      const id = replicaId(r.key, r.replica);
+      if (placement.skipped.has(id)) return false;
+      return placement.placed.get(id)?.host === host.name || (unplaced.has(id) && hostOf(m) === host.name);
+    }),
+  );
+  const planned = new Set(replicas.map((r) => r.key));
+  const models = view.models.filter((m) => planned.has(m.key));
   const changes = planModels(replicas, containers, {
+    ...modelPlanOptions(ctx, host, options),
     removeOrphans: !options.models?.length,
-    forceRecreate: options.forceRecreate,
-    network: config.network,
-    ...(host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {}),
     gpuIndices,
-    ...(publishOn ? { publishOn } : {}),
-    // A selected model that runs elsewhere now: its container here goes.
-    elsewhere: new Set(selected.filter((m) => hostOf(m) !== host.name).map((m) => m.key)),
+    // A selected model none of whose replicas is planned here: its containers here go.
+    elsewhere: new Set(selected.filter((m) => !planned.has(m.key)).map((m) => m.key)),
+  });
+  // A placed model's replica whose container is here and that now goes elsewhere (or not at
+  // all) is removed for that reason; one of a replica not placed now stays.
+  const count = (key: string) => selected.find((m) => m.key === key)?.replicas.max ?? 0;
+  const kept = changes.filter((c) => !(c.action === 'remove' && placement.skipped.has(replicaId(c.key, c.replica))));
+  const reasoned = kept.map((c): ModelChange => {
+    if (c.action !== 'remove' || (c.reason !== 'scaled-down' && c.reason !== 'other-host')) return c;
+    const model = selected.find((m) => m.key === c.key);
+    if (!model || !isPlaced(model)) return c;
+    return { ...c, reason: (c.replica ?? 0) < count(c.key) ? 'other-host' : 'scaled-down' };
   });
   const conflicts = nameConflicts(replicas, containers, daemon);
-  // The replicas of a `gpus: auto` model with several go where the GPUs have room (see models/placement.ts).
-  const replacing = new Set(changes.flatMap((c) => (c.action === 'recreate' ? [replicaId(c.key, c.replica)] : [])));
-  const placement = placeOnHost(host.name, host.local ? gpus : 'unavailable', replicas.filter((r) => r.gpus.kind !== 'auto' || placed(r)), containers, replacing);
-  const withPlaces = changes.map((c): ModelChange & { placement?: string } => {
+  const withPlaces = reasoned.map((c): ModelChange & { placement?: string } => {
     const where = 'spec' in c ? placement.placed.get(replicaId(c.key, c.replica)) : undefined;
-    if (!where) return c;
+    if (!where || where.host !== host.name) return c;
     const inPlace = where.inPlace && c.action === 'recreate' ? { strategy: 'in-place' as const, why: 'no other GPUs have room for the new container beside the old one' } : {};
     return { ...c, ...(c.action === 'create' || c.action === 'recreate' ? { gpuDevices: where.gpus } : {}), ...inPlace, placement: where.reason };
   });
-  return { reached, models, changes: withPlaces.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts, unplaced: placement.unplaced };
+  const mine = placement.unplaced.filter((u) => replicas.some((r) => r.key === u.key && (r.replica ?? 0) === u.replica)).map((u) => u.why);
+  return { reached, models, changes: withPlaces.map((c) => hosted(c, host)), gpuIndices, hashKey, conflicts, unplaced: mine };
 }
 
 /** One line per taken name, saying whose container holds it, and what to do. */
@@ -200,11 +301,6 @@ function nameConflictError(ctx: StackContext, conflicts: readonly NameConflictOn
   }
   if (conflicts.some((c) => c.stack === undefined)) hints.push('rename or remove that container, or rename the model\'s key');
   return new ContainerNameConflictError(ctx.name, conflicts, { details, hint: hints.join('; ') });
-}
-
-/** Whether serve places a model's replicas on GPUs itself: `gpus: auto` with more than one replica (one alone asks Docker for a count). */
-function placed(m: ModelSpec): boolean {
-  return m.gpus.kind === 'auto' && m.replicas.max > 1;
 }
 
 function hosted(change: ModelChange & { placement?: string }, host: HostSpec): HostedChange {

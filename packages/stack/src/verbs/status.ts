@@ -1,9 +1,9 @@
 import { formatGpuLabel, type ModelSpec } from '@inferstack/config';
-import { isIdleStopped, listServices, modelLoads, modelStatuses, type ModelContainer, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
+import { isIdleStopped, listServices, modelLoads, modelStatuses, replicaIndices, type ModelContainer, type ModelLoad, type ModelStatus } from '@inferstack/docker-ops';
 import { stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { containerApiBase, shownApiBase } from '../models/endpoints.js';
-import { hostHashKey, hostOf, hostsOf, modelsOnHost, onEachHost, publishAddress, reachHosts } from '../hosts/hosts.js';
+import { hostHashKey, hostOf, hostsOf, hostsOfModel, modelsOnHost, onEachHost, publishAddress, reachHosts } from '../hosts/hosts.js';
 import { privateNetworkName } from '../models/networks.js';
 import type { HostPlanStatus } from './plan.js';
 import { otherHostServiceStatuses } from '../services/host-services.js';
@@ -104,6 +104,18 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
   const routedTo = (apiBase: string | undefined): boolean | null =>
     entries === undefined || entries instanceof Error ? null : apiBase !== undefined && entries.some((e) => e.litellm_params.api_base === apiBase);
 
+  // A model placed over several hosts: on each host, the replicas that run there; those that
+  // run nowhere read, on its first host.
+  const spread = config.models.filter((m) => hostsOfModel(m).length > 1);
+  const onHost = (host: string): Map<string, number[]> =>
+    new Map(
+      spread.map((m) => {
+        const all = listed.results.flatMap((r) => r.value.containers.filter((c) => c.key === m.key).map((c) => ({ host: r.host.name, replica: c.replica })));
+        const wanted = replicaIndices(m, []);
+        const here = wanted.filter((i) => all.some((c) => c.replica === i && c.host === host) || (hostOf(m) === host && !all.some((c) => c.replica === i)));
+        return [m.key, here];
+      }),
+    );
   const models: ModelStatusRow[] = [];
   for (const host of hostsOf(config)) {
     const found = listed.results.find((r) => r.host.name === host.name);
@@ -115,7 +127,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     const specs = modelsOnHost(config.models, host.name, found.value.hashKey, ctx.hashKey);
     const publishOn = publishAddress(host);
     const privateNetwork = host.local ? { privateNetwork: privateNetworkName(ctx.name) } : {};
-    for (const r of modelStatuses(specs, found.value.containers, { network: config.network, ...privateNetwork, ...(publishOn ? { publishOn } : {}) })) {
+    for (const r of modelStatuses(specs, found.value.containers, { network: config.network, ...privateNetwork, ...(publishOn ? { publishOn } : {}), replicas: onHost(host.name) })) {
       const endpoint = shownApiBase(config, r.containerName, host.name, r.container);
       models.push({
         ...r,

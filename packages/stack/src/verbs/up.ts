@@ -15,6 +15,7 @@ import type { ModelSpec } from '@inferstack/config';
 import type { StackContext } from '../context.js';
 import { GpuPreflightError } from '../errors.js';
 import { publishAddress, reachHosts, type ReachedHost } from '../hosts/hosts.js';
+import { hostGpus } from '../hosts/gpus.js';
 import { syncIntegrations, type SyncResult } from '../sync/sync.js';
 import { withHostLocks } from '../hosts/lock.js';
 import { handOver } from '../models/drain.js';
@@ -100,7 +101,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     if (unplaced.length > 0) throw new GpuPreflightError('some replicas fit on no GPU; nothing was started', { details: unplaced });
     // What `plan` warns about (open models, a Docker API without TLS) is said here too.
     for (const message of plan.warnings) ctx.emit({ type: 'note', level: 'warn', message });
-    const gpus = hostGpus(ctx, parts);
+    const gpus = gpusOfHosts(ctx, parts);
     await gpuPreflight(ctx, parts, gpus);
 
     // The exporters of the other hosts first: prometheus.yml names the ports they publish.
@@ -198,28 +199,14 @@ async function hostIdentities(ctx: StackContext, locked: readonly ReachedHost[],
 }
 
 /**
- * Each host's GPUs, asked once per run and only when needed (a model that starts on GPUs, an
- * exporter that asks): this machine's `nvidia-smi` for the default host when its daemon runs
- * here, else a short `--gpus all` container with an image the host has already.
+ * Each host's GPUs, asked once per run (the plan may have asked already) and only when needed (a
+ * model that starts on GPUs, an exporter that asks): see hosts/gpus.ts.
  */
-function hostGpus(ctx: StackContext, parts: readonly HostPlanPart[]): (host: string) => Promise<GpuInfo[] | 'unavailable'> {
-  const asked = new Map<string, Promise<GpuInfo[] | 'unavailable'>>();
+function gpusOfHosts(ctx: StackContext, parts: readonly HostPlanPart[]): (host: string) => Promise<GpuInfo[] | 'unavailable'> {
   return (name) => {
     const part = parts.find((p) => p.reached.host.name === name);
     if (!part) return Promise.resolve('unavailable');
-    const host = part.reached.host;
-    let gpus = asked.get(name);
-    if (!gpus) {
-      gpus = (async () => {
-        if (host.local && ctx.local) return ctx.localGpus();
-        const docker = part.reached.docker;
-        const images = [...new Set(part.models.filter((m) => m.gpus.kind !== 'none').map((m) => m.image))];
-        const image = (await Promise.all(images.map(async (i) => ((await inspectImage(docker, i)) ? i : undefined)))).find(Boolean);
-        return image ? detectGpusViaDocker(docker, image, { labels: ctx.labels }) : 'unavailable';
-      })();
-      asked.set(name, gpus);
-    }
-    return gpus;
+    return hostGpus(ctx, part.reached, part.models.filter((m) => m.gpus.kind !== 'none').map((m) => m.image));
   };
 }
 
