@@ -1,6 +1,8 @@
 // Pure parts of the vLLM stand-in: argv parsing (argparse's behaviour and wording), Python-style
 // reprs for log lines, the failure texts vLLM really prints, completions, and the /metrics text.
-// No I/O here: server.mjs does the timing, the sockets and the signals. Plain ESM, no deps.
+// No I/O here: server.mjs does the timing, the sockets and the signals. Plain ESM, Node's own modules only.
+
+import { createHash } from 'node:crypto';
 
 export const VERSION = '0.12.0-standin';
 export const DEFAULT_MODEL = 'Qwen/Qwen3-0.6B';
@@ -1177,6 +1179,45 @@ function contentText(content) {
   return '';
 }
 
+/** vLLM's KV cache block size (tokens), the unit its prefix cache reuses. */
+export const BLOCK_TOKENS = 16;
+
+/**
+ * vLLM's automatic prefix caching, imitated: the prompt's tokens in blocks of {@link BLOCK_TOKENS},
+ * each named by a hash chained over the blocks before it (so a block is reused only after the
+ * same prefix), full blocks only, at most `capacityBlocks` kept (the least recently used go
+ * first).
+ */
+export function newPrefixCache(capacityBlocks) {
+  return { capacity: Math.max(1, Math.floor(capacityBlocks)), blocks: new Map() };
+}
+
+/** The tokens whose blocks a prompt is made of: each message's role, then its content. */
+export function promptTokenList(kind, body) {
+  if (kind === 'chat') return (Array.isArray(body?.messages) ? body.messages : []).flatMap((m) => [`<|${m?.role}|>`, ...tokenize(contentText(m?.content))]);
+  const prompt = body?.prompt;
+  return tokenize(Array.isArray(prompt) ? prompt.map((p) => (typeof p === 'string' ? p : '')).join('\n') : typeof prompt === 'string' ? prompt : '');
+}
+
+/**
+ * Look a prompt up in the prefix cache and keep its full blocks there. Returns how many of its
+ * leading tokens were cached (the prefill vLLM skips).
+ */
+export function usePrefixCache(cache, tokens) {
+  let hash = '';
+  let hit = 0;
+  let missed = false;
+  for (let end = BLOCK_TOKENS; end <= tokens.length; end += BLOCK_TOKENS) {
+    hash = createHash('sha256').update(hash).update(JSON.stringify(tokens.slice(end - BLOCK_TOKENS, end))).digest('hex');
+    if (!missed && cache.blocks.has(hash)) hit = end;
+    else missed = true;
+    cache.blocks.delete(hash);
+    cache.blocks.set(hash, true);
+    while (cache.blocks.size > cache.capacity) cache.blocks.delete(cache.blocks.keys().next().value);
+  }
+  return hit;
+}
+
 /** Prompt tokens of a chat request (content tokens plus a chat-template overhead per message). */
 export function chatPromptTokens(messages) {
   let n = 3;
@@ -1414,6 +1455,8 @@ export function newMetrics(createdSeconds) {
     sleeping: false,
     sleepLevel: 0,
     kvUsage: 0,
+    prefixQueries: 0,
+    prefixHits: 0,
     promptTokens: 0,
     generationTokens: 0,
     preemptions: 0,
@@ -1472,6 +1515,8 @@ export function renderMetrics(m, opts) {
   if (opts.oldNames) gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.', m.kvUsage);
   gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', m.kvUsage);
   counter('vllm:num_preemptions', 'Cumulative number of preemption from the engine.', [[base, m.preemptions]]);
+  counter('vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', [[base, m.prefixQueries]]);
+  counter('vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', [[base, m.prefixHits]]);
   counter('vllm:prompt_tokens', 'Number of prefill tokens processed.', [[base, m.promptTokens]]);
   counter('vllm:generation_tokens', 'Number of generation tokens processed.', [[base, m.generationTokens]]);
   counter(

@@ -356,3 +356,39 @@ describe('curl shim arguments', () => {
     expect(parseCurlArgs(['--frobnicate', 'x'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('curl: option --frobnicate: is unknown') });
   });
 });
+
+describe('prefix cache (vLLM automatic prefix caching, imitated)', () => {
+  const chat = (system: string, user: string) => lib.promptTokenList('chat', { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
+  const doc = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ');
+
+  it('reuses the full blocks of a prefix it has seen, and nothing after the first difference', () => {
+    const cache = lib.newPrefixCache(1000);
+    const first = chat(doc, 'what is word7?');
+    expect(lib.usePrefixCache(cache, first)).toBe(0);
+    // The same document: every full block of it (and of the role marker) is cached.
+    const second = chat(doc, 'and word9?');
+    const hit = lib.usePrefixCache(cache, second);
+    expect(hit % lib.BLOCK_TOKENS).toBe(0);
+    expect(hit).toBeGreaterThanOrEqual(Math.floor(101 / lib.BLOCK_TOKENS) * lib.BLOCK_TOKENS - lib.BLOCK_TOKENS);
+    expect(hit).toBeLessThan(second.length);
+    // Another document: no hit, though later blocks may be equal (the hash chains over the prefix).
+    expect(lib.usePrefixCache(cache, chat(`other ${doc}`, 'and word9?'))).toBe(0);
+  });
+
+  it('forgets the least recently used blocks beyond its capacity', () => {
+    const cache = lib.newPrefixCache(4);
+    const a = chat(doc, 'a');
+    lib.usePrefixCache(cache, a);
+    expect(cache.blocks.size).toBe(4);
+    expect(lib.usePrefixCache(cache, a)).toBe(0);
+  });
+
+  it('reports queries and hits as vLLM names them', () => {
+    const m = lib.newMetrics(0);
+    m.prefixQueries = 120;
+    m.prefixHits = 96;
+    const text = lib.renderMetrics(m, { modelName: 'x' });
+    expect(text).toMatch(/^vllm:prefix_cache_queries_total\{.*\} 120\.0$/m);
+    expect(text).toMatch(/^vllm:prefix_cache_hits_total\{.*\} 96\.0$/m);
+  });
+});

@@ -244,6 +244,9 @@ function createServer(cfg, env, { getPhase, die, devMode }) {
   const reloadWeightsMs = ms('STANDIN_RELOAD_WEIGHTS_MS', Math.max(0, Number(env.STANDIN_LOAD_DELAY ?? 2) * 1000 * 0.2) || 0);
   const waitWhileAsleep = env.STANDIN_ASLEEP_REQUESTS === 'wait';
   const oldNames = env.STANDIN_OLD_METRICS === '1';
+  // Prefill: the time per prompt token not found in the prefix cache (0: none, the default).
+  const prefillMsPerToken = ms('STANDIN_PREFILL_MS_PER_TOKEN', 0);
+  const prefixCache = lib.newPrefixCache(cfg.kvTokens / lib.BLOCK_TOKENS);
   const active = new Set();
   const queue = [];
   let running = 0;
@@ -387,6 +390,8 @@ function createServer(cfg, env, { getPhase, die, devMode }) {
           if (cfg.enableSleepMode && level !== 1) engine.weightsValid = false;
           metrics.sleeping = true;
           metrics.sleepLevel = level;
+          // Either level frees the KV cache: the prefix cache starts empty after waking.
+          prefixCache.blocks.clear();
           // Requests still scheduled run their next step on unmapped memory.
           crashes = cfg.enableSleepMode && active.size > 0;
         });
@@ -478,6 +483,11 @@ function createServer(cfg, env, { getPhase, die, devMode }) {
     }
     if (!engine.weightsValid) plan = lib.garbled(plan);
     await admit();
+    // The prompt's blocks the prefix cache holds are not computed again.
+    const cached = Math.min(plan.promptTokens, lib.usePrefixCache(prefixCache, lib.promptTokenList(kind, body)));
+    metrics.prefixQueries += plan.promptTokens;
+    metrics.prefixHits += cached;
+    const prefillMs = (plan.promptTokens - cached) * prefillMsPerToken;
     const reqState = { tokens: plan.promptTokens };
     active.add(reqState);
     const sse = (obj) => res.write(`data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`);
@@ -489,7 +499,7 @@ function createServer(cfg, env, { getPhase, die, devMode }) {
       let prevAt = 0;
       const count = Math.max(plan.pieces.length, 1);
       for (let i = 0; i < count && !aborted; i++) {
-        if (i === 0) await sleep(responseDelayMs);
+        if (i === 0) await sleep(responseDelayMs + prefillMs);
         else if (tokenDelayMs > 0) await sleep(tokenDelayMs);
         // A shut-down engine sends nothing more: the response hangs until its client leaves.
         if (engine.stopped) await closed;

@@ -331,8 +331,14 @@ describe('deploymentOfEntry', () => {
     const desired = [
       { name: 'inference-b', modelKey: 'b', apiBase: 'http://172.31.250.1:32801/v1', servedModelName: 'org/b', apiKey: 'os.environ/INFERSTACK_VLLM_KEY_B' },
       { name: 'inference-c', modelKey: 'c', apiBase: 'http://inference-c:8000/v1', servedModelName: 'org/c' },
+      { name: 'inference-d-r1', modelKey: 'd', apiBase: 'http://inference-d-r1:8000/v1', servedModelName: 'org/d', routing: { strategy: 'prefix' as const, affinity: 'd#1' } },
     ];
     const entries = desired.map((d) => managedEntryFor(d, { owner: 's' })) as unknown as GatewayEntry[];
+    // The plugin reads the routing in model_info.
+    expect(entries[2]!.model_info).toMatchObject({ inferstack_routing: 'prefix', inferstack_affinity: 'd#1' });
+    // Another routing is a changed entry (replaced), the same backend otherwise.
+    const { routing: _r, ...leastBusy } = desired[2]!;
+    expect(planGatewaySync([desired[0]!, desired[1]!, leastBusy], entries, { owner: 's' })).toEqual([expect.objectContaining({ kind: 'replace', fields: ['routing'] })]);
     const back = entries.map((e) => deploymentOfEntry(e));
     expect(back).toEqual(desired);
     expect(planGatewaySync(back as DesiredDeployment[], entries, { owner: 's' })).toEqual([]);

@@ -86,6 +86,7 @@ export function managedEntryFor(deployment: DesiredDeployment, scope: SyncScope 
       ...(scope.owner !== undefined ? { inferstack_stack: scope.owner } : {}),
       ...(deployment.modelKey !== undefined ? { inferstack_model_key: deployment.modelKey } : {}),
       inferstack_spec: specDigest({ model_name, litellm_params }, scope.digestKey),
+      ...(deployment.routing ? { inferstack_routing: deployment.routing.strategy, inferstack_affinity: deployment.routing.affinity } : {}),
     },
   };
 }
@@ -109,6 +110,9 @@ export function deploymentOfEntry(entry: Pick<GatewayEntry, 'model_name' | 'lite
     servedModelName: entry.model_name,
     ...(typeof entry.model_info.inferstack_model_key === 'string' ? { modelKey: entry.model_info.inferstack_model_key } : {}),
     ...(typeof key === 'string' && key !== '' ? { apiKey: key } : {}),
+    ...(entry.model_info.inferstack_routing === 'prefix' && typeof entry.model_info.inferstack_affinity === 'string'
+      ? { routing: { strategy: 'prefix' as const, affinity: entry.model_info.inferstack_affinity } }
+      : {}),
   };
 }
 
@@ -152,6 +156,9 @@ export function differingFields(actual: GatewayEntry, wanted: ManagedModelEntry)
   }
   if (actual.model_info.inferstack_stack !== wanted.model_info.inferstack_stack) fields.push('owner');
   if (actual.model_info.inferstack_spec !== wanted.model_info.inferstack_spec) fields.push('spec');
+  if (actual.model_info.inferstack_routing !== wanted.model_info.inferstack_routing || actual.model_info.inferstack_affinity !== wanted.model_info.inferstack_affinity) {
+    fields.push('routing');
+  }
   return fields;
 }
 

@@ -28,6 +28,8 @@ export interface GatewayEntry {
     inferstack_stack?: string;
     inferstack_model_key?: string;
     inferstack_spec?: string;
+    inferstack_routing?: string;
+    inferstack_affinity?: string;
     [key: string]: unknown;
   };
 }
@@ -57,6 +59,13 @@ export interface DesiredDeployment {
    * an `os.environ/NAME` reference (resolved by LiteLLM) keeps the secret out of the file.
    */
   apiKey?: string;
+  /**
+   * How a gateway plugin spreads the model's requests over its deployments, kept in
+   * `model_info`: `prefix` keeps requests that start alike on one deployment, chosen by
+   * `affinity` (a name that stays the same when the backend is replaced, such as `<key>#<replica>`).
+   * LiteLLM itself ignores these fields; inferstack's gateway plugin reads them.
+   */
+  routing?: { strategy: 'prefix'; affinity: string };
 }
 
 /**
@@ -101,6 +110,10 @@ export interface ManagedModelEntry {
     inferstack_model_key?: string;
     /** Digest of the fields we own (model name, model, api_base; api_key when keyed): a change means replace. */
     inferstack_spec: string;
+    /** `prefix` for a deployment routed by prompt prefix (see {@link DesiredDeployment.routing}). */
+    inferstack_routing?: 'prefix';
+    /** Its stable name among the model's deployments, for the prefix hash. */
+    inferstack_affinity?: string;
   };
 }
 

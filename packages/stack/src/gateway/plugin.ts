@@ -13,6 +13,12 @@
  *   the plugin applies the routes files once more as soon as the router exists (before any
  *   request is routed, and only then does its state say they are applied);
  * - wakes a model that may sleep before a request reaches it (asks the stack's watcher);
+ * - routes a model with `routing: prefix` by its prompt's prefix: of the model's healthy
+ *   deployments (LiteLLM's `async_filter_deployments` callback hook, after its cooldown and
+ *   health filters), requests whose first PREFIX_CHARS characters are equal go to the same one
+ *   (rendezvous hashing over each deployment's `inferstack_affinity`, its `key#replica`), unless
+ *   it has more than PREFIX_LOAD_FACTOR × the mean of this worker's requests in flight, when the
+ *   next in the hash's order takes it (consistent hashing with bounded loads);
  * - answers `GET /inferstack/state` (with the master key): which routes this worker applied.
  *
  * What LiteLLM offers for this, and how it was checked: docs/upstream/litellm.md.
@@ -45,14 +51,20 @@ export function wakeFileName(stack: string): string {
 export const PLUGIN_STATE_PATH = '/inferstack/state';
 /** How often the plugin looks at the routes files (seconds): a change takes effect within it. */
 export const PLUGIN_POLL_SECONDS = 0.2;
+/** How many characters of the prompt (roles and contents, in order) decide a prefix-routed request's replica. */
+export const PREFIX_CHARS = 256;
+/** A replica takes a prefix's request while its requests in flight stay within this many times the mean. */
+export const PREFIX_LOAD_FACTOR = 1.25;
 
 /** The plugin, in Python (LiteLLM's). */
 export const PLUGIN_SOURCE = `# Written by inferstack (serve), which rewrites it: do not edit.
 # inferstack's plugin for the LiteLLM proxy: live routes, model keys, waking idle models, state.
 import asyncio
 import glob
+import hashlib
 import hmac
 import json
+import math
 import os
 import time
 
@@ -63,6 +75,10 @@ from litellm.integrations.custom_logger import CustomLogger
 _DIR = os.path.dirname(os.path.abspath(__file__))
 _POLL_SECONDS = ${PLUGIN_POLL_SECONDS}
 _STATE_PATH = "${PLUGIN_STATE_PATH}"
+_PREFIX_CHARS = ${PREFIX_CHARS}
+_PREFIX_LOAD_FACTOR = ${PREFIX_LOAD_FACTOR}
+# A request whose end was never reported stops counting as in flight after this long.
+_INFLIGHT_MAX_SECONDS = 600
 
 
 def _paths(kind):
@@ -90,6 +106,34 @@ def _log(message):
     print("inferstack: %s" % message, flush=True)
 
 
+def _prefix_key(messages):
+    """The start of a chat prompt: each message's role and text, in order."""
+    parts = []
+    size = 0
+    for m in messages or []:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+        text = "%s\\x00%s\\x00" % (m.get("role", ""), content if isinstance(content, str) else "")
+        parts.append(text)
+        size += len(text)
+        if size >= _PREFIX_CHARS:
+            break
+    return "".join(parts)[:_PREFIX_CHARS]
+
+
+def _deployment_id(d):
+    return str((d.get("model_info") or {}).get("id"))
+
+
+def _rank(key, d):
+    info = d.get("model_info") or {}
+    name = info.get("inferstack_affinity") or _deployment_id(d)
+    return hashlib.sha256(("%s\\x00%s" % (name, key)).encode()).hexdigest()
+
+
 class InferstackGateway(CustomLogger):
     def __init__(self):
         super().__init__()
@@ -103,6 +147,8 @@ class InferstackGateway(CustomLogger):
         # (they were not set then), so the routes files are applied once the router exists.
         self._routes_seen = None
         self._applied = {}
+        # Prefix-routed requests in flight in this worker: call id -> (deployment id, since).
+        self._inflight = {}
         self._install_state_route()
         self._start()
 
@@ -203,6 +249,46 @@ class InferstackGateway(CustomLogger):
             self._wake = models
             self._wake_seen = seen
         return self._wake
+
+    # --- prefix routing ---------------------------------------------------------------------
+    async def async_filter_deployments(self, model, healthy_deployments, messages, request_kwargs=None, parent_otel_span=None):
+        try:
+            return self._by_prefix(healthy_deployments, messages, request_kwargs or {})
+        except Exception as error:
+            _log("prefix routing skipped: %r" % (error,))
+            return healthy_deployments
+
+    def _by_prefix(self, deployments, messages, request_kwargs):
+        if not messages or not isinstance(deployments, list) or len(deployments) < 2:
+            return deployments
+        if any((d.get("model_info") or {}).get("inferstack_routing") != "prefix" for d in deployments):
+            return deployments
+        key = _prefix_key(messages)
+        ranked = sorted(deployments, key=lambda d: _rank(key, d), reverse=True)
+        now = time.monotonic()
+        for call, (_, since) in list(self._inflight.items()):
+            if now - since > _INFLIGHT_MAX_SECONDS:
+                del self._inflight[call]
+        load = {}
+        for dep, _ in self._inflight.values():
+            load[dep] = load.get(dep, 0) + 1
+        total = sum(load.get(_deployment_id(d), 0) for d in deployments) + 1
+        bound = math.ceil(total * _PREFIX_LOAD_FACTOR / len(deployments))
+        chosen = next((d for d in ranked if load.get(_deployment_id(d), 0) + 1 <= bound), ranked[0])
+        call = request_kwargs.get("litellm_call_id")
+        if call:
+            self._inflight[call] = (_deployment_id(chosen), now)
+        return [chosen]
+
+    def _done(self, kwargs):
+        if isinstance(kwargs, dict):
+            self._inflight.pop(kwargs.get("litellm_call_id"), None)
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        self._done(kwargs)
+
+    async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+        self._done(kwargs)
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         self._start()

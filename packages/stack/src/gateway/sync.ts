@@ -33,7 +33,7 @@ export type { GatewaySyncResult } from './types.js';
  */
 
 /** What the gateway's routes need of a serving model: a container, or a Kubernetes Service named like one. */
-export type RouteTarget = Pick<ModelContainer, 'name' | 'key' | 'servedModelName' | 'host' | 'published' | 'addressName'>;
+export type RouteTarget = Pick<ModelContainer, 'name' | 'key' | 'servedModelName' | 'host' | 'published' | 'addressName'> & Partial<Pick<ModelContainer, 'replica'>>;
 
 /**
  * What the gateway should route to: one deployment per serving container, each reached by the
@@ -55,6 +55,8 @@ export function desiredDeployments(config: StackConfig, serving: readonly RouteT
         apiBase,
         servedModelName: c.servedModelName ?? spec?.servedModelName ?? c.key,
         ...(apiKey ? { apiKey } : {}),
+        // The plugin keeps requests that start alike on one replica (the same one after it is replaced).
+        ...(spec?.routing === 'prefix' ? { routing: { strategy: 'prefix' as const, affinity: `${c.key}#${c.replica ?? 0}` } } : {}),
       },
     ];
   });

@@ -28,9 +28,10 @@ describe('requireCapacitySupport', () => {
   });
 
   it('refuses what serve does not carry out yet, at the model\'s line, with what to write instead', () => {
-    const prefix = refusal(() => requireCapacitySupport(config([model({ routing: 'prefix' })]), wake));
-    expect(prefix.message).toMatch(/^models\.yaml:7: model a has routing: prefix/);
-    expect(prefix.hint).toMatch(/least-busy/);
+    // routing: prefix is carried out by the gateway plugin.
+    expect(() => requireCapacitySupport(config([model({ routing: 'prefix', replicas: { min: 2, max: 2 } })]), wake)).not.toThrow();
+    const auto = refusal(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 1, max: 2 } })]), wake));
+    expect(auto.message).toMatch(/^models\.yaml:7: model a has gpus: auto and scales/);
     expect(refusal(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 1, max: 2 } })]), wake)).hint).toMatch(/replicas: 2/);
     // A fixed count: serve up places each replica on free GPUs of its host, or of its hosts.
     expect(() => requireCapacitySupport(config([model({ gpus: { kind: 'auto', count: 2 }, replicas: { min: 3, max: 3 } })]), wake)).not.toThrow();

@@ -5,11 +5,11 @@ import type { WakePathContext } from '../watcher/wake-path.js';
 
 /*
  * What of models.yaml's capacity keys serve carries out today: `replicas:` (a fixed count, or a
- * range the watcher scales on the default host) with `routing: least-busy`, and `gpus: auto`
- * replicas of a fixed count placed on free GPUs of their host or, with `host: any` or a list,
- * over those hosts. The config package also reads placement of the replicas the watcher adds
- * and `routing: prefix`; until serve acts on them, a model that would need them is refused
- * here, before anything changes, rather than run in a way the file does not say.
+ * range the watcher scales on the default host) with `routing: least-busy` or `prefix`, and
+ * `gpus: auto` replicas of a fixed count placed on free GPUs of their host or, with `host: any`
+ * or a list, over those hosts. The config package also reads `gpus: auto` on a scaling model
+ * (the watcher would have to place the replicas it adds); until serve does, such a model is
+ * refused here, before anything changes, rather than run in a way the file does not say.
  */
 
 function at(spec: ModelSpec): string {
@@ -23,11 +23,6 @@ function at(spec: ModelSpec): string {
  */
 export function requireCapacitySupport(config: StackConfig, wake: WakePathContext): void {
   for (const m of config.models) {
-    if (m.routing === 'prefix') {
-      throw new StackInputError(`${at(m)}: model ${m.key} has routing: prefix, which serve does not do yet`, {
-        hint: 'remove routing (least-busy, the default, sends each request to the replica with the fewest in flight)',
-      });
-    }
     if (m.idle && m.replicas.min === m.replicas.max && m.replicas.max > 1) {
       throw new StackInputError(`${at(m)}: model ${m.key} has an idle policy and ${m.replicas.max} replicas always; the watcher puts the first replica away, and the others would never sleep`, {
         hint: `let it scale instead (replicas: {min: 0, max: ${m.replicas.max}}): the replicas beyond the first go after down-after, the last one as its idle policy says`,
