@@ -47,6 +47,8 @@ const DESCRIPTION = {
     'org/gated': { gated: true, tokens: ['hf_test_granted'], files: { 'config.json': '{}', 'model.safetensors': MB } },
     // Cut once, after 15 MB: beyond the first 10 MiB chunk the client writes (it resumes from there).
     'org/cut': { files: { 'config.json': '{}', 'model.safetensors': { size: 30 * MB, cut: { at: 15 * MB } } } },
+    // Reset (RST) once, after 15 MB.
+    'org/reset': { files: { 'config.json': '{}', 'model.safetensors': { size: 30 * MB, cut: { at: 15 * MB, how: 'reset' } } } },
     'org/slow': { rate: 50 * MB, files: { 'config.json': '{}', 'model.safetensors': 200 * MB } },
   },
 };
@@ -208,6 +210,32 @@ describe.each(versions)('huggingface_hub %s', (version) => {
     expect(cdn.map((e) => ({ range: e.range, status: e.status, bytes: e.bytes, cut: e.cut, done: e.done }))).toEqual([
       { range: null, status: 200, bytes: 15 * MB, cut: 'close', done: false },
       { range: `bytes=${10 * MiB}-`, status: 206, bytes: 30 * MB - 10 * MiB, cut: null, done: true },
+    ]);
+  });
+
+  // A reset (RST) is no short body but a read error: >= 1 (checked: 1.33.0, 2.4.0) does not retry
+  // it and deletes its partial file, the next run starts the file again; 0.36 treats it as a cut.
+  it(`fails a file whose connection was reset, and ${resumesInRun ? 'downloads it again' : 'continues it'} on the next run`, async () => {
+    await hub.reset();
+    const v = await freshVolume();
+    const first = await pull(v, 'org/reset');
+    const partial = (await cacheListing(v, 'hub/models--org--reset', version)).filter((e) => e.path.endsWith('.incomplete'));
+    if (resumesInRun) {
+      expect(first).toMatchObject({ ok: false, error: 'ReadError', module: expect.stringMatching(/^httpx/) });
+      expect(partial).toEqual([]);
+    } else {
+      expect(first).toMatchObject({ ok: false, module: 'requests.exceptions', error: 'ChunkedEncodingError' });
+      expect(partial.map((e) => e.size)).toEqual([10 * MiB]);
+    }
+    const second = await pull(v, 'org/reset');
+    expectPulled(second);
+    const served = (await hub.repos())['org/reset']!.files.find((f) => f.path === 'model.safetensors')!;
+    const listing = await cacheListing(v, 'hub/models--org--reset', version);
+    expect(listing.find((e) => e.path === `blobs/${served.sha256}`)).toMatchObject({ size: 30 * MB, sha256: expectedSha256('org/reset', 'model.safetensors') });
+    const cdn = (await hub.log()).filter((e) => e.listener === 'cdn');
+    expect(cdn.map((e) => ({ range: e.range, bytes: e.bytes, cut: e.cut }))).toEqual([
+      { range: null, bytes: 15 * MB, cut: 'reset' },
+      resumesInRun ? { range: null, bytes: 30 * MB, cut: null } : { range: `bytes=${10 * MiB}-`, bytes: 30 * MB - 10 * MiB, cut: null },
     ]);
   });
 

@@ -122,7 +122,12 @@ async function sendBody(res, file, start, end, limiter, cutAt, entry) {
   await flushed;
   entry.cut = file.cut.how;
   say(`cutting ${entry.method} ${entry.path} after ${sent} bytes (${file.cut.how})`);
-  if (file.cut.how === 'reset') res.socket?.resetAndDestroy();
+  // An RST makes the kernel drop what is still in flight: give the peer a moment to read the
+  // bytes the log counts as sent, so a reset cuts at the same place every time.
+  if (file.cut.how === 'reset') {
+    await sleep(100);
+    res.socket?.resetAndDestroy();
+  }
   else res.socket?.destroy();
 }
 
