@@ -1,8 +1,9 @@
 // The Hugging Face Hub stand-in against the real Hugging Face client, in containers on a network
 // without a way out: what `serve pull` (issue 23) will rely on. Every puller image
 // (images/hf-puller/locks: huggingface_hub 2.4.0, the newest; 1.33.0; 0.36.2, the line of vLLM
-// images on transformers 4) downloads a repo's weights, config and tokenizer into a cache volume like a model's, and meets a
-// second download, a gated repo, an unknown repo and a cut connection; the newest also the rate limit.
+// images on transformers 4) downloads a repo's weights, config and tokenizer into a cache volume
+// like a model's, and meets a second download, a gated repo, an unknown repo, a cut and a reset
+// connection; the newest also the rate limit.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM without type declarations: the stand-in stays dependency-free JS
