@@ -20,6 +20,7 @@ export {
 export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.js';
 export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
 export { selectModels } from './select-models.js';
+export { vllmFlagValue, vllmFlagValues } from './vllm-flag-values.js';
 export type { HashedModelFields } from './hash-model-spec.js';
 export { modelsJsonSchema } from './schema.js';
 export { ConfigError, ConfigValidationError, ConfigFileError, formatIssue } from './errors.js';
