@@ -14,6 +14,14 @@ export {
   NvidiaRuntimeMissingError,
   OperationAbortedError,
   PublishAddressError,
+  WeightsAccessError,
+  WeightsCacheError,
+  WeightsClientMissingError,
+  WeightsConfigError,
+  WeightsDownloadError,
+  WeightsError,
+  WeightsNoSpaceError,
+  WeightsNotFoundError,
   describeDockerError,
 } from './errors.js';
 export { canonicalIp, resolvePublishAddress, sameAddress } from './publish-address.js';
@@ -121,3 +129,14 @@ export type { SleepState } from './sleep-mode.js';
 export { metricsText, modelLoads, parseVllmLoad, waitUntilDrained } from './load.js';
 export type { DrainResult, EngineSleepState, ModelLoad } from './load.js';
 export type { HttpAnswer } from './http-get.js';
+export { LABEL_WEIGHTS_MODEL, WEIGHTS_CONTAINER_KIND, cacheDiskSpace, cacheState, inspectWeights, pullWeights } from './weights.js';
+export type { InspectedSource, PullWeightsOptions, WeightsCacheState, WeightsEvent, WeightsInspection, WeightsOptions, WeightsPullResult } from './weights.js';
+export { METADATA_PATTERNS, SAFETENSORS_INDEX, VLLM_DEFAULT_IGNORE_PATTERNS, hubCachePath, isLocalModelPath, selectWeightFiles, weightSources } from './weights-select.js';
+export type { RepoFile, SelectedFile, WeightSources, WeightsConfigProblem, WeightsSelection, WeightsSource } from './weights-select.js';
+export { checkWeightsSpace, decideWeightsPull, offlineStartEnv } from './weights-space.js';
+export type { WeightsPullDecision, WeightsSpaceNeed, WeightsSpaceProblem } from './weights-space.js';
+export { createProgressMeter, formatBytes, formatDuration, formatWeightsProgress } from './weights-progress.js';
+export type { ProgressMeter, ProgressRate } from './weights-progress.js';
+export { DEFAULT_RETRY_POLICY } from './weights-failure.js';
+export type { RetryPolicy } from './weights-failure.js';
+export type { CacheDisk, WeightsListing } from './weights-program.js';
