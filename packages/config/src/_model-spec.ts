@@ -14,6 +14,7 @@ import { isSecretName } from './settings.js';
 import { flagName, flagOption, isRepeatableFlag, isSecretFlag, secretFlagHint } from './_vllm-flags.js';
 import type { GpuSelection, IdlePolicy, ModelSpec, PullPolicy, ReplicaPolicy, RoutingStrategy, VolumeMount } from './types.js';
 import { vllmWorldSize } from './vllm-world-size.js';
+import { vllmFlagValue } from './vllm-flag-values.js';
 
 /*
  * One model of models.yaml, from its YAML node to a ModelSpec (before hashing): its options in
@@ -391,6 +392,7 @@ export function parseModel(
     (ok('image') ? (value('image') as string) : undefined) ?? ctx.defaults.image ?? (ctx.settings.VLLM_IMAGE || undefined) ?? DEFAULT_VLLM_IMAGE,
   );
   const platform = ctx.settings.VLLM_PLATFORM || undefined;
+  const revision = vllmFlagValue(vllmArgs, 'revision');
   const pullPolicy = (ok('pull') ? (value('pull') as PullPolicy) : undefined) ?? ctx.defaults.pull ?? 'missing';
   const replace = (ok('replace') ? (value('replace') as 'rolling' | 'in-place') : undefined) ?? ctx.defaults.replace;
   const idleRaw = ok('idle') ? (value('idle') as 'none' | { after: string | number; then?: IdlePolicy['then'] }) : undefined;
@@ -471,6 +473,7 @@ export function parseModel(
     containerName: containerNameForKey(key),
     model,
     servedModelName: servedModelName ?? model,
+    ...(revision !== undefined ? { revision } : {}),
     image,
     ...(platform ? { platform } : {}),
     pullPolicy,

@@ -23,6 +23,7 @@ export { canonicalArgs, hashModelSpec, specHashInput } from './hash-model-spec.j
 export { formatGpuLabel, parseGpuLabel } from './gpu-label.js';
 export { vllmMaxNumSeqs, vllmWorldSize } from './vllm-world-size.js';
 export { selectModels } from './select-models.js';
+export { vllmFlagValue, vllmFlagValues } from './vllm-flag-values.js';
 export type { HashedModelFields } from './hash-model-spec.js';
 export { modelsJsonSchema } from './schema.js';
 export { ConfigError, ConfigValidationError, ConfigFileError, formatIssue } from './errors.js';

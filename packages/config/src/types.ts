@@ -77,6 +77,12 @@ export interface ModelSpec {
   model: string;
   /** The name vLLM serves the model as (`served-model-name`, else `model`). */
   servedModelName: string;
+  /**
+   * The revision vLLM loads (`--revision`, from the `revision` key or additional_flags): a branch,
+   * tag or commit of the Hugging Face repo; unset: the repo's default branch, `main`. What `serve
+   * pull` fetches. Not part of the hash (the flag is).
+   */
+  revision?: string;
   /** Image reference, from the model, the defaults, or `VLLM_IMAGE` (+ platform). */
   image: string;
   /** Docker platform (`VLLM_PLATFORM`), if any. */

@@ -1,5 +1,5 @@
-import { flagName } from './_vllm-flags.js';
 import type { ModelSpec } from './types.js';
+import { vllmFlagValue } from './vllm-flag-values.js';
 
 /** The flags whose product is the number of GPUs one vLLM instance uses. */
 const PARALLEL_FLAGS = ['tensor-parallel-size', 'pipeline-parallel-size', 'data-parallel-size'] as const;
@@ -25,16 +25,12 @@ export function vllmMaxNumSeqs(spec: Pick<ModelSpec, 'vllmArgs'>): number | unde
   return positiveFlags(spec.vllmArgs, ['max-num-seqs'])['max-num-seqs'];
 }
 
-/** The whole positive values of `names` in an argv, by canonical flag name. */
+/** The whole positive values of `names` in an argv, by canonical flag name (read by {@link vllmFlagValue}). */
 function positiveFlags(args: readonly string[], names: readonly string[]): Record<string, number> {
   const values: Record<string, number> = {};
-  args.forEach((token, i) => {
-    const name = flagName(token);
-    if (!name || !names.includes(name)) return;
-    const eq = token.indexOf('=');
-    const n = Number(eq >= 0 ? token.slice(eq + 1) : args[i + 1]);
-    // A flag is given once (the parser refuses repeats); the first well-formed value counts.
-    if (values[name] === undefined && Number.isInteger(n) && n > 0) values[name] = n;
-  });
+  for (const name of names) {
+    const n = Number(vllmFlagValue(args, name));
+    if (Number.isInteger(n) && n > 0) values[name] = n;
+  }
   return values;
 }

@@ -1,3 +1,5 @@
+import { formatBytes } from './weights-progress.js';
+
 /**
  * Errors thrown by docker-ops. Every one carries what the CLI needs to print one clear line and
  * a hint; none carries a secret.
@@ -167,3 +169,102 @@ export class ForeignContainerError extends DockerOpsError {
     this.container = container;
   }
 }
+
+/**
+ * A model's weights could not be listed or downloaded. Names the model and the repo; the hint says
+ * what to do. Never carries the token.
+ */
+export class WeightsError extends DockerOpsError {
+  /** The model's key in models.yaml. */
+  readonly model: string;
+  /** The Hugging Face repo. */
+  readonly repo: string;
+
+  constructor(model: string, repo: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options);
+    this.model = model;
+    this.repo = repo;
+  }
+}
+
+/**
+ * The Hub refused the download: a gated repo without `HF_TOKEN` (`gated-no-token`), a token whose
+ * account has not been granted access (`no-access`), or a token the Hub does not accept
+ * (`token-refused`).
+ */
+export class WeightsAccessError extends WeightsError {
+  readonly reason: 'gated-no-token' | 'no-access' | 'token-refused';
+
+  constructor(model: string, repo: string, reason: WeightsAccessError['reason'], message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(model, repo, message, options);
+    this.reason = reason;
+  }
+}
+
+/** The repo (or a private one the token cannot see) or its revision does not exist on the Hub. */
+export class WeightsNotFoundError extends WeightsError {
+  readonly what: 'repo' | 'revision';
+
+  constructor(model: string, repo: string, what: 'repo' | 'revision', message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(model, repo, message, options);
+    this.what = what;
+  }
+}
+
+/** The cache disk cannot hold what is missing. With the numbers. */
+export class WeightsNoSpaceError extends WeightsError {
+  /** Bytes still to download. */
+  readonly neededBytes: number;
+  /** Bytes free on the cache disk (as the container sees it). */
+  readonly freeBytes: number;
+  /** The cache path in the container. */
+  readonly path: string;
+
+  constructor(model: string, repo: string, numbers: { neededBytes: number; freeBytes: number; path: string }, options: { hint?: string; cause?: unknown; message?: string } = {}) {
+    super(model, repo, options.message ?? `not enough space for ${repo}: ${formatBytes(numbers.neededBytes)} to download, ${formatBytes(numbers.freeBytes)} free on the disk of the Hugging Face cache (${numbers.path})`, {
+      cause: options.cause,
+      hint: options.hint ?? 'free space on that disk (or move the cache: HUGGINGFACE_CACHE in .env), then run serve pull again: it keeps what it has',
+    });
+    this.neededBytes = numbers.neededBytes;
+    this.freeBytes = numbers.freeBytes;
+    this.path = numbers.path;
+  }
+}
+
+/** Neither the model's image nor the fallback image has python3 with huggingface_hub. */
+export class WeightsClientMissingError extends WeightsError {
+  readonly image: string;
+
+  constructor(model: string, repo: string, image: string, detail: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(model, repo, `cannot pull the weights of ${model}: image ${image} has no Hugging Face client (${detail})`, {
+      cause: options.cause,
+      hint: options.hint ?? 'use a vLLM image (it ships python3 and huggingface_hub) or let serve fall back to the default vLLM image',
+    });
+    this.image = image;
+  }
+}
+
+/** The cache cannot be written (a read-only mount, permissions). */
+export class WeightsCacheError extends WeightsError {}
+
+/** A download failed for another reason, or kept failing (network) after retries. */
+export class WeightsDownloadError extends WeightsError {
+  /** Attempts made. */
+  readonly attempts: number;
+
+  constructor(model: string, repo: string, message: string, options: { hint?: string; cause?: unknown; attempts?: number } = {}) {
+    super(model, repo, message, options);
+    this.attempts = options.attempts ?? 1;
+  }
+}
+
+/** Models' configs that keep `serve pull` from doing its job (a cache not on a volume). Nothing ran. */
+export class WeightsConfigError extends DockerOpsError {
+  readonly problems: ReadonlyArray<{ key: string; message: string; hint: string }>;
+
+  constructor(problems: ReadonlyArray<{ key: string; message: string; hint: string }>) {
+    super(problems.map((p) => p.message).join('; '), { hint: problems.map((p) => p.hint).join('; ') });
+    this.problems = problems;
+  }
+}
+

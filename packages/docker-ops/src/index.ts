@@ -15,6 +15,7 @@ export type { PublishedPort } from './daemon.js';
 
 // Errors
 export { DaemonUnreachableError, DockerApiError, DockerEndpointError, DockerOpsError, ForeignContainerError, ImagePullError, LockHeldError, NvidiaRuntimeMissingError, OperationAbortedError, PublishAddressError } from './errors.js';
+export { WeightsAccessError, WeightsCacheError, WeightsClientMissingError, WeightsConfigError, WeightsDownloadError, WeightsError, WeightsNoSpaceError, WeightsNotFoundError } from './errors.js';
 export type { LockHolder } from './errors.js';
 
 // Plan and apply models
@@ -74,3 +75,16 @@ export type { GpuHolding, GpuRoom, HostVerdict, Placement, PlacementHost, Placem
 
 // Replicas: several containers of one model
 export { replicaContainerName, replicaIndices, replicaLabel, replicaSpecs } from './replicas.js';
+
+// Model weights: the real Hugging Face client in a short container on the model's host
+export { LABEL_WEIGHTS_MODEL, WEIGHTS_CONTAINER_KIND, cacheDiskSpace, cacheState, inspectWeights, pullWeights } from './weights.js';
+export type { InspectedSource, PullWeightsOptions, WeightsCacheState, WeightsEvent, WeightsInspection, WeightsOptions, WeightsPullResult } from './weights.js';
+export { METADATA_PATTERNS, SAFETENSORS_INDEX, VLLM_DEFAULT_IGNORE_PATTERNS, hubCachePath, isLocalModelPath, selectWeightFiles, weightSources } from './weights-select.js';
+export type { RepoFile, SelectedFile, WeightSources, WeightsConfigProblem, WeightsSelection, WeightsSource } from './weights-select.js';
+export { checkWeightsSpace, decideWeightsPull, offlineStartEnv } from './weights-space.js';
+export type { WeightsPullDecision, WeightsSpaceNeed, WeightsSpaceProblem } from './weights-space.js';
+export { createProgressMeter, formatBytes, formatDuration, formatWeightsProgress } from './weights-progress.js';
+export type { ProgressMeter, ProgressRate } from './weights-progress.js';
+export { DEFAULT_RETRY_POLICY } from './weights-failure.js';
+export type { RetryPolicy } from './weights-failure.js';
+export type { CacheDisk, WeightsListing } from './weights-program.js';
