@@ -19,6 +19,7 @@ const COMMANDS: Record<CommandName, Loader> = {
   down: load(() => import('./commands/stop.js'), 'downCommand'),
   status: load(() => import('./commands/status.js'), 'default'),
   logs: load(() => import('./commands/logs.js'), 'default'),
+  pull: load(() => import('./commands/pull.js'), 'default'),
   bench: load(() => import('./commands/bench.js'), 'default'),
   sync: load(() => import('./commands/sync.js'), 'default'),
   unlock: load(() => import('./commands/unlock.js'), 'default'),

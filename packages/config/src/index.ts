@@ -3,6 +3,7 @@ export type { LoadConfigOptions } from './load-config.js';
 export { createConfigLoader } from './config-cache.js';
 export type { ConfigLoaderOptions } from './config-cache.js';
 export { parseConfig } from './parse-config.js';
+export { resolveVllmImage } from './_image-ref.js';
 export { projectDirFor, stackNameFor } from './project-dir.js';
 export type { ParseConfigOptions } from './parse-config.js';
 export { readEnvFile, parseEnvFile } from './env-file.js';

@@ -1,5 +1,5 @@
 import type { ApplyEvent } from '@inferstack/docker-ops';
-import type { LockHolder } from '@inferstack/docker-ops';
+import type { LockHolder, WeightsEvent } from '@inferstack/docker-ops';
 import type { GatewaySyncResult } from './gateway/types.js';
 import type { MonitoringSyncResult } from './sync/types.js';
 import type { ServiceAction } from './services/types.js';
@@ -13,6 +13,8 @@ import type { ServiceAction } from './services/types.js';
  */
 export type StackEvent =
   | ApplyEvent
+  /** A model's weights being pulled (`serve pull`, or `up` before it starts a model), on `host`. */
+  | (WeightsEvent & { host: string })
   /** Another run holds the lock; this one waits. */
   | { type: 'lock-wait'; holder: LockHolder }
   /** An infrastructure service was made to match the config. */

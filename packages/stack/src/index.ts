@@ -1,7 +1,7 @@
 /**
  * `@inferstack/stack`: a whole inference stack as a library. Open a stack from its models.yaml
  * and call one method per thing a user does with it (plan, up, stop, down, sync, status, logs,
- * bench, exportCompose, exportKubernetes); each returns typed results and reports progress as events. The `serve` CLI is
+ * bench, pull, exportCompose, exportKubernetes); each returns typed results and reports progress as events. The `serve` CLI is
  * a thin layer over this package.
  */
 export { openStack } from './stack.js';
@@ -18,6 +18,7 @@ export type { ModelStatusRow, StackStatus } from './verbs/status.js';
 export type { ModelLoad } from '@inferstack/docker-ops';
 export type { LogsOptions } from './verbs/logs.js';
 export type { BenchOptions, BenchResult, Percentiles } from './verbs/bench.js';
+export type { ModelPullOutcome, PullOptions, PullResult } from './verbs/pull.js';
 export type { ComposeExport } from './export/compose/export.js';
 export type { ComposeFile, ComposeService, SecretReference } from './export/compose/render.js';
 export type { KubernetesExport, KubernetesExportOptions } from './export/kubernetes/export.js';

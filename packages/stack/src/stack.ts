@@ -12,6 +12,7 @@ import { labelsFromEnv, legacyHashKey } from './hash-key.js';
 import { syncIntegrations, type SyncResult } from './sync/sync.js';
 import { withLock } from './hosts/lock.js';
 import type { BenchOptions, BenchResult } from './verbs/bench.js';
+import type { PullOptions, PullResult } from './verbs/pull.js';
 import type { LogsOptions } from './verbs/logs.js';
 import { plan, type PlanOptions, type StackPlan } from './verbs/plan.js';
 import { secretValues } from './secrets.js';
@@ -105,6 +106,8 @@ export interface Stack {
   logs(model: string, options?: LogsOptions & CallOptions): Promise<string>;
   /** Send streaming chat requests to a model through the gateway and measure latency, throughput and which replica answered. */
   bench(options?: BenchOptions & CallOptions): Promise<BenchResult>;
+  /** Images and weights of the models, on their hosts, into their Hugging Face cache: see verbs/pull.ts. */
+  pull(options?: PullOptions & CallOptions): Promise<PullResult>;
   /** The stack as a docker compose file, without secrets. */
   exportCompose(options?: CallOptions): Promise<ComposeExport>;
   /** The stack as a Kustomize directory for Kubernetes, without secrets unless asked; with `outDir`, what changes there (written unless `dryRun`). */
@@ -197,6 +200,7 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
     status: async (o = {}) => status(await begin(o)),
     logs: async (model, o = {}) => (await import('./verbs/logs.js')).logs(await begin(o), model, o),
     bench: async (o = {}) => (await import('./verbs/bench.js')).bench(await begin(o), o),
+    pull: async (o = {}) => (await import('./verbs/pull.js')).pull(await begin(o), o),
     // Loaded when called: `serve status` and `serve up` start without the exporters (and the
     // HTTP client the Kubernetes export's renderers bring), the watcher, the log follower or the benchmark.
     // The exports render the config as the files say: they need no Docker, so no identity.

@@ -9,6 +9,7 @@ export const DESCRIPTIONS = {
   down: 'Stop and remove model containers (and with --all the whole stack)',
   status: 'Show each model: state, health, GPUs, uptime, and whether it matches the config',
   logs: "Print a model container's log",
+  pull: 'Download the models\' images and weights into their Hugging Face cache on their hosts, with progress; a second pull is a no-op',
   bench: 'Send streaming chat requests to a model through the gateway; show latency, throughput and which replica answered',
   sync: 'Sync the gateway and Prometheus with the models that are up',
   unlock: 'Remove the deployment lock left by a run that died',

@@ -9,6 +9,7 @@ import type {
   HostPlanStatus,
   InitProjectResult,
   KubernetesExport,
+  PullResult,
   StackPlan,
   StackStatus,
   StopResult,
@@ -165,4 +166,13 @@ export function initJson(dir: string, r: InitProjectResult, relativeTo: (path: s
 /** `serve bench --json`: the result as the library returns it. */
 export function benchJson(r: BenchResult): JsonDocument {
   return { ...r };
+}
+
+/** `serve pull --json`: each model on each host, pulled (what it took) or why not. */
+export function pullJson(r: PullResult): JsonDocument {
+  return {
+    ok: r.ok,
+    elapsedMs: r.elapsedMs,
+    models: r.models.map((m) => (m.ok ? { model: m.key, host: m.host, ok: true, ...m.result, key: undefined } : { model: m.key, host: m.host, ok: false, error: m.error.message, ...(m.hint ? { hint: m.hint } : {}) })),
+  };
 }

@@ -1,4 +1,5 @@
 import type { StackEvent } from '@inferstack/stack';
+import { formatBytes, formatWeightsProgress } from '@inferstack/docker-ops';
 import { formatDuration, shownPath, type Output } from '../output.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -11,6 +12,12 @@ interface Row {
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+/** `[██████░░░░░░░░]`: how much of `total` is done. */
+function bar(done: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
 }
 
 function pad(name: string): string {
@@ -28,6 +35,8 @@ export class Progress {
   private timer?: NodeJS.Timeout;
   private readonly live: boolean;
   private lastPullLine = 0;
+  /** When each model's last plain weights line was written (one every 5 s at most). */
+  private readonly lastWeightsLine = new Map<string, number>();
 
   constructor(
     private readonly out: Output,
@@ -94,6 +103,34 @@ export class Progress {
       }
       case 'pulled':
         return this.finish(`pull:${event.image}`, () => this.done(`pulled ${event.image}`));
+      case 'weights-fallback':
+        return this.line(`${pad(event.key)} ${event.image} has no Hugging Face client (${event.reason}): pulling with ${event.fallback}`);
+      case 'weights-listed':
+        return this.set(
+          `weights:${event.key}`,
+          `${o.cyan('↓')} ${pad(event.key)} weights: ${event.files} file(s), ${formatBytes(event.totalBytes)}${event.missingBytes > 0 ? `, ${formatBytes(event.missingBytes)} to fetch` : ', all in the cache'} (${event.repo}@${event.revision})`,
+        );
+      case 'weights-progress': {
+        const text = `${pad(event.key)} ${formatWeightsProgress(event)}`;
+        if (this.live) return this.set(`weights:${event.key}`, `${o.cyan('↓')} ${bar(event.doneBytes, event.totalBytes)} ${text}`);
+        const last = this.lastWeightsLine.get(event.key) ?? 0;
+        if (Date.now() - last < 5000) return;
+        this.lastWeightsLine.set(event.key, Date.now());
+        return o.info(`↓ ${text}`);
+      }
+      case 'weights-retry':
+        return this.warning(`${pad(event.key)} ${event.repo}: ${event.reason}; trying again in ${formatDuration(event.delayMs)} (attempt ${event.attempt + 1})`);
+      case 'weights-file':
+        return;
+      case 'weights-done':
+        this.lastWeightsLine.delete(event.key);
+        return this.finish(`weights:${event.key}`, () =>
+          this.done(
+            event.alreadyComplete
+              ? `${pad(event.key)} weights: nothing left to fetch (${event.files} file(s), ${formatBytes(event.bytes)})`
+              : `${pad(event.key)} weights: ${formatBytes(event.downloadedBytes)} fetched in ${formatDuration(event.seconds * 1000)} (${event.files} file(s), ${formatBytes(event.bytes)})`,
+          ),
+        );
       case 'removing':
         return this.set(event.key, `${o.yellow('↻')} ${event.key}  removing (${event.reason})`);
       case 'removed':

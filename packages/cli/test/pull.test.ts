@@ -1,0 +1,99 @@
+// `serve pull` as a user runs it, against the real daemon: the Hugging Face Hub stand-in
+// (images/hf-hub-standin) on the stack's network, the model's image without a Hugging Face
+// client (the vLLM stand-in), so the pull runs with the stack's default vLLM image's client
+// (VLLM_IMAGE: the real huggingface_hub 2.4.0 of images/hf-puller) into the project's cache.
+// Progress shows as it goes; a second pull says nothing is left to fetch; a gated repo without a
+// granted token fails with advice and never prints the token.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker as dockerCli, sessionLabel } from '../../../test/support/docker.js';
+import { pullerImage, startHubStandin, type HubStandin } from '../../../test/support/hf-hub.js';
+import { STANDIN, createProject, type Project } from './_harness.js';
+
+const MB = 1_000_000;
+const GRANTED = 'hf_test_granted_pull_0123456789';
+const DESCRIPTION = {
+  repos: {
+    'org/model': {
+      rate: 8 * MB,
+      files: {
+        'config.json': { json: { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3' } },
+        'model.safetensors': 40 * MB,
+        'tokenizer.json': 1 * MB,
+        'tokenizer_config.json': { json: {} },
+        'README.md': '# org/model\n',
+        'pytorch_model.bin': 5 * MB,
+      },
+    },
+    'org/gated': { gated: true, tokens: [GRANTED], files: { 'config.json': '{}', 'model.safetensors': 2 * MB } },
+  },
+};
+
+describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
+  let p: Project;
+  let hub: HubStandin;
+  const models = (keys: Array<'model' | 'gated'>) =>
+    [
+      `network: ${p.network}`,
+      'gateway: {mode: none}',
+      'monitoring: {mode: none}',
+      'models:',
+      ...keys.flatMap((k) => [
+        `  - ${p.prefix}-${k}:`,
+        `      model: org/${k}`,
+        `      image: ${STANDIN}`,
+        '      pull: missing',
+        '      gpus: none',
+        `      env: {HF_ENDPOINT: "${hub.endpoint}"}`,
+      ]),
+    ].join('\n') + '\n';
+
+  beforeAll(async () => {
+    p = createProject('pull', { VLLM_IMAGE: pullerImage('2.4.0') });
+    // The stack's network, made here with the Hub on it (serve up would make it otherwise).
+    await dockerCli(['network', 'create', '--label', sessionLabel(), p.network]);
+    hub = await startHubStandin({ network: p.network, description: DESCRIPTION });
+  }, 120_000);
+  afterAll(async () => {
+    if (hub) await dockerCli(['rm', '-f', '-v', hub.id], { allowFail: true });
+    await dockerCli(['network', 'rm', p.network], { allowFail: true });
+    await p.cleanup();
+  });
+
+  it('fetches the files vLLM loads with progress, and a second pull has nothing left to fetch', async () => {
+    p.writeModels(models(['model']));
+    const first = await p.serve(['pull'], { timeoutMs: 180_000 });
+    expect(first.code, first.stderr).toBe(0);
+    // No model image has the client: the default vLLM image's does the work.
+    expect(first.stderr).toMatch(/has no Hugging Face client .*pulling with inferstack-test\/hf-puller:2\.4\.0/);
+    expect(first.stderr).toMatch(/weights: 4 file\(s\), 41\.\d MB, 41\.\d MB to fetch/);
+    // Plain output (not a terminal): progress lines with bytes, rate and time left.
+    expect(first.stderr).toMatch(/↓ .*-model +\d+(\.\d)? MB \/ 41\.\d MB \(\d+%\), [\d.]+ MB\/s, \d+s left, \d\/4 files/);
+    expect(first.stderr).toMatch(/weights: 41\.\d MB fetched in/);
+    const snapshots = join(p.dir, 'hf-cache', 'hub', 'models--org--model', 'snapshots');
+    const [commit] = readdirSync(snapshots);
+    expect(readdirSync(join(snapshots, commit!)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(existsSync(join(snapshots, commit!, 'pytorch_model.bin'))).toBe(false);
+
+    const second = await p.serve(['pull', '--json'], { timeoutMs: 120_000 });
+    expect(second.code, second.stderr).toBe(0);
+    const json = JSON.parse(second.stdout) as { ok: boolean; models: Array<{ model: string; alreadyComplete: boolean; downloadedBytes: number; offline: { ready: boolean } }> };
+    expect(json.models).toEqual([expect.objectContaining({ model: `${p.prefix}-model`, alreadyComplete: true, downloadedBytes: 0, offline: { ready: true } })]);
+    const text = await p.serve(['pull', `${p.prefix}-model`], { timeoutMs: 120_000 });
+    expect(text.stderr).toMatch(/nothing left to fetch/);
+  });
+
+  it('a gated repo without a granted token fails with advice, naming the model, and prints no token', async () => {
+    p.writeModels(models(['model', 'gated']));
+    const r = await p.serve(['pull', `${p.prefix}-gated`], { timeoutMs: 120_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${p.prefix}-gated: .*org/gated`));
+    expect(r.stderr).toMatch(/HF_TOKEN/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('hf_testtoken_do_not_print');
+    // A name that is not a model: bad input, nothing pulled.
+    const unknown = await p.serve(['pull', 'no-such-model']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no-such-model/);
+  });
+});

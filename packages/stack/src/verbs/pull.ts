@@ -1,0 +1,90 @@
+import { DEFAULT_VLLM_IMAGE, resolveVllmImage, type ModelSpec, type StackConfig } from '@inferstack/config';
+import { pullWeights, type DockerClient, type WeightsPullResult } from '@inferstack/docker-ops';
+import type { StackContext } from '../context.js';
+import { hostNamed, hostsOfModel, onEachHost, reachHosts } from '../hosts/hosts.js';
+import { selectedModels } from '../models/select.js';
+
+/** Options of `pull`. */
+export interface PullOptions {
+  /** Pull these models only. @default all */
+  models?: readonly string[];
+}
+
+/** What `pull` did for one model on one host. */
+export type ModelPullOutcome =
+  | { key: string; host: string; ok: true; result: WeightsPullResult }
+  | { key: string; host: string; ok: false; error: Error; hint?: string };
+
+/** What `pull` did. */
+export interface PullResult {
+  ok: boolean;
+  models: ModelPullOutcome[];
+  elapsedMs: number;
+}
+
+/**
+ * The image whose Hugging Face client pulls for a model whose own image has none (a custom
+ * image): the stack's default vLLM image (`VLLM_IMAGE`, else serve's default). The cache layout
+ * is the same across client versions, so the model's image reads what it wrote.
+ */
+export function weightsFallbackImage(config: StackConfig): string {
+  const setting = config.settings.VLLM_IMAGE;
+  return setting ? resolveVllmImage(setting) : DEFAULT_VLLM_IMAGE;
+}
+
+/** The network a pull container joins: the stack's, when it exists on the host (a Hub mirror may live there), else Docker's default bridge. */
+async function pullNetwork(docker: DockerClient, config: StackConfig): Promise<string | undefined> {
+  try {
+    await docker.getNetwork(config.network).inspect();
+    return config.network;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pull one model's image and weights on one host (see docker-ops' `pullWeights`). */
+export async function pullModel(ctx: StackContext, docker: DockerClient, host: string, spec: ModelSpec): Promise<ModelPullOutcome> {
+  try {
+    const network = await pullNetwork(docker, ctx.config);
+    const result = await pullWeights(docker, spec, {
+      fallbackImage: weightsFallbackImage(ctx.config),
+      labels: ctx.labels,
+      ...(network ? { network } : {}),
+      signal: ctx.signal,
+      onEvent: (event) => ctx.emit({ ...event, host }),
+    });
+    return { key: spec.key, host, ok: true, result };
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint;
+    return { key: spec.key, host, ok: false, error: error as Error, ...(hint ? { hint } : {}) };
+  }
+}
+
+/**
+ * Images and weights of the named (or all) models, each on the hosts it runs or may run on, into
+ * the Hugging Face cache its container mounts: every host at once, a host's models one after the
+ * other. A second pull finds everything there and says so. Changes no container of the stack.
+ */
+export async function pull(ctx: StackContext, options: PullOptions = {}): Promise<PullResult> {
+  const started = Date.now();
+  const models = selectedModels(ctx.config, options.models, ctx.cwd);
+  const names = [...new Set(models.flatMap(hostsOfModel))];
+  const hosts = names.flatMap((n) => hostNamed(ctx.config, n) ?? []);
+  const { reached, failed } = await reachHosts(ctx, { hosts });
+  const done = await onEachHost(ctx, reached, async (r) => {
+    const out: ModelPullOutcome[] = [];
+    for (const spec of models.filter((m) => hostsOfModel(m).includes(r.host.name))) {
+      if (ctx.signal.aborted) break;
+      out.push(await pullModel(ctx, r.docker, r.host.name, spec));
+    }
+    return out;
+  });
+  const outcomes = done.results.flatMap((r) => r.value);
+  const unreached = [...failed, ...done.failed];
+  for (const f of unreached) {
+    for (const spec of models.filter((m) => hostsOfModel(m).includes(f.host))) {
+      outcomes.push({ key: spec.key, host: f.host, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) });
+    }
+  }
+  return { ok: !ctx.signal.aborted && outcomes.every((o) => o.ok), models: outcomes, elapsedMs: Date.now() - started };
+}
