@@ -27,13 +27,14 @@ const DESCRIPTION = {
       },
     },
     'org/gated': { gated: true, tokens: [GRANTED], files: { 'config.json': '{}', 'model.safetensors': 2 * MB } },
+    'org/small': { files: { 'config.json': '{}', 'model.safetensors': 3 * MB, 'tokenizer.json': 100_000 } },
   },
 };
 
 describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
   let p: Project;
   let hub: HubStandin;
-  const models = (keys: Array<'model' | 'gated'>) =>
+  const models = (keys: Array<'model' | 'gated' | 'small'>) =>
     [
       `network: ${p.network}`,
       'gateway: {mode: none}',
@@ -45,7 +46,7 @@ describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
         `      image: ${STANDIN}`,
         '      pull: missing',
         '      gpus: none',
-        `      env: {HF_ENDPOINT: "${hub.endpoint}"}`,
+        `      env: {HF_ENDPOINT: "${hub.endpoint}", STANDIN_LOAD_DELAY: "1"}`,
       ]),
     ].join('\n') + '\n';
 
@@ -95,5 +96,25 @@ describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
     const unknown = await p.serve(['pull', 'no-such-model']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no-such-model/);
+  });
+
+  it('up pulls what is missing before it starts a model, and starts each offline (HF_HUB_OFFLINE=1, not in the spec: a second up changes nothing)', async () => {
+    p.writeModels(models(['model', 'small']));
+    try {
+      const up = await p.serve(['up'], { timeoutMs: 180_000 });
+      expect(up.code, up.stderr).toBe(0);
+      // org/model is complete from the pulls above: read offline, not fetched again; org/small is fetched first.
+      expect(up.stderr).toMatch(/-small +weights: [\d.]+ MB fetched in/);
+      expect(up.stderr).not.toMatch(/-model +weights: .* fetched/);
+      for (const k of ['model', 'small']) {
+        const env = JSON.parse((await dockerCli(['inspect', `inference-${p.prefix}-${k}`])).stdout)[0].Config.Env as string[];
+        expect(env, k).toContain('HF_HUB_OFFLINE=1');
+      }
+      const again = await p.serve(['up'], { timeoutMs: 120_000 });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/nothing to do/);
+    } finally {
+      await p.serve(['down', '--drain-timeout', '0'], { timeoutMs: 120_000 });
+    }
   });
 });

@@ -280,6 +280,7 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
           // takes: the gateway and Prometheus reach this generation of the model by it.
           generation: randomBytes(3).toString('hex'),
           ...(change.gpuDevices ? { gpuDevices: change.gpuDevices } : {}),
+          ...(change.startEnv ? { startEnv: change.startEnv } : {}),
         });
         try {
           containerId = (await docker.createContainer(create)).id;

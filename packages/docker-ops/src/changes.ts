@@ -35,6 +35,11 @@ export type ModelChange = (
   replica?: number;
   /** For a create or recreate of a `gpus: auto` replica: the GPUs placement gave it (`modelContainerOptions`' `gpuDevices`). */
   gpuDevices?: readonly number[];
+  /**
+   * For a create or recreate: environment the new container starts with beyond its spec's, not
+   * part of the spec hash (`HF_HUB_OFFLINE=1` once its weights are in the cache: see `offlineStartEnv`).
+   */
+  startEnv?: Readonly<Record<string, string>>;
 };
 
 export type RecreateReason = 'changed' | 'forced' | 'crashed' | 'unhealthy';

@@ -90,6 +90,12 @@ export interface ModelContainerOptions {
    */
   gpuDevices?: readonly number[];
   /**
+   * Environment beyond the spec's, which the spec hash does not see (so adding it does not make
+   * the model look changed): `HF_HUB_OFFLINE=1` for a model whose weights are in its cache. The
+   * spec's own variables win.
+   */
+  startEnv?: Readonly<Record<string, string>>;
+  /**
    * Publish vLLM's port on this host address (a port Docker picks), for a gateway on another
    * Docker host. Only there: never on every interface. An IP address (see
    * `resolvePublishAddress`): a name throws. @default not published
@@ -116,7 +122,7 @@ function placedGpus(spec: ModelSpec, devices: readonly number[] | undefined): re
  * did (GPUs, IPC host, cpuset, shm, network, HF cache, HF_TOKEN), plus labels and a health check.
  */
 export function modelContainerOptions(spec: ModelSpec, options: ModelContainerOptions): ContainerBody {
-  const env = { ...spec.env, ...spec.secretEnv };
+  const env = { ...options.startEnv, ...spec.env, ...spec.secretEnv };
   const network = modelNetwork(spec, options);
   const addressName = options.generation ? `${spec.containerName}-${options.generation}` : undefined;
   const aliases = [...(options.aliases ?? []), ...(addressName ? [addressName] : [])];

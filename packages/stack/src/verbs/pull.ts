@@ -1,8 +1,8 @@
-import { DEFAULT_VLLM_IMAGE, resolveVllmImage, type ModelSpec, type StackConfig } from '@inferstack/config';
-import { pullWeights, type DockerClient, type WeightsPullResult } from '@inferstack/docker-ops';
+import type { WeightsPullResult } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { hostNamed, hostsOfModel, onEachHost, reachHosts } from '../hosts/hosts.js';
 import { selectedModels } from '../models/select.js';
+import { pullModel } from '../models/weights.js';
 
 /** Options of `pull`. */
 export interface PullOptions {
@@ -20,44 +20,6 @@ export interface PullResult {
   ok: boolean;
   models: ModelPullOutcome[];
   elapsedMs: number;
-}
-
-/**
- * The image whose Hugging Face client pulls for a model whose own image has none (a custom
- * image): the stack's default vLLM image (`VLLM_IMAGE`, else serve's default). The cache layout
- * is the same across client versions, so the model's image reads what it wrote.
- */
-export function weightsFallbackImage(config: StackConfig): string {
-  const setting = config.settings.VLLM_IMAGE;
-  return setting ? resolveVllmImage(setting) : DEFAULT_VLLM_IMAGE;
-}
-
-/** The network a pull container joins: the stack's, when it exists on the host (a Hub mirror may live there), else Docker's default bridge. */
-async function pullNetwork(docker: DockerClient, config: StackConfig): Promise<string | undefined> {
-  try {
-    await docker.getNetwork(config.network).inspect();
-    return config.network;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Pull one model's image and weights on one host (see docker-ops' `pullWeights`). */
-export async function pullModel(ctx: StackContext, docker: DockerClient, host: string, spec: ModelSpec): Promise<ModelPullOutcome> {
-  try {
-    const network = await pullNetwork(docker, ctx.config);
-    const result = await pullWeights(docker, spec, {
-      fallbackImage: weightsFallbackImage(ctx.config),
-      labels: ctx.labels,
-      ...(network ? { network } : {}),
-      signal: ctx.signal,
-      onEvent: (event) => ctx.emit({ ...event, host }),
-    });
-    return { key: spec.key, host, ok: true, result };
-  } catch (error) {
-    const hint = (error as { hint?: string }).hint;
-    return { key: spec.key, host, ok: false, error: error as Error, ...(hint ? { hint } : {}) };
-  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { hostGpus } from '../hosts/gpus.js';
 import { syncIntegrations, type SyncResult } from '../sync/sync.js';
 import { withHostLocks } from '../hosts/lock.js';
 import { handOver } from '../models/drain.js';
+import { weightsFirst, weightsId } from '../models/weights.js';
 import { planOnHosts, type HostedChange, type HostPlanPart, type HostPlanStatus } from './plan.js';
 import { selectedModels } from '../models/select.js';
 import { gatewayStarted, requireGatewayKey } from '../services/gateway.js';
@@ -104,6 +105,9 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     const gpus = gpusOfHosts(ctx, parts);
     await gpuPreflight(ctx, parts, gpus);
 
+    // Each starting model's weights into its cache (unless pull: never), while the services start.
+    const weights = weightsFirst(ctx, parts);
+    weights.catch(() => {});
     // The exporters of the other hosts first: prometheus.yml names the ports they publish.
     const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus(host));
     const services = await ensureServices(ctx, await wantedServices(ctx));
@@ -112,6 +116,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     // it puts away and wakes by it, and tells the gateway's wake hook which models it knows.
     await reloadWatcher(ctx);
 
+    const pulled = await weights;
     const perHost = await Promise.all(
       parts.map(async (part) => {
         const publishOn = publishAddress(part.reached.host);
@@ -133,9 +138,24 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
             if (sync.gateway.ok) ctx.emit({ type: 'routed', key: next.key });
           },
         };
+        // A model whose weights could not be pulled does not start; the others start offline
+        // where their weights are in the cache.
+        const refused: ModelOutcome[] = [];
+        const changes = part.changes.flatMap((c): HostedChange[] => {
+          if (c.action !== 'create' && c.action !== 'recreate' && c.action !== 'start') return [c];
+          const w = pulled.get(weightsId(part.reached.host.name, c.key));
+          if (!w) return [c];
+          if (!w.ok) {
+            const failure = { message: w.message, ...(w.hint ? { hint: w.hint } : {}), reason: 'docker' as const };
+            ctx.emit({ type: 'failed', key: c.key, ...(c.replica ? { replica: c.replica } : {}), error: failure });
+            refused.push({ key: c.key, ...(c.replica ? { replica: c.replica } : {}), action: c.action, outcome: 'failed', failure });
+            return [];
+          }
+          return [c.action !== 'start' && Object.keys(w.startEnv).length > 0 ? { ...c, startEnv: w.startEnv } : c];
+        });
         // Members of a swap group share their GPUs: each starts once the others of its group sleep.
-        const { together, oneByOne } = swapGroupOrder(part.changes);
-        const done = await applyModelPlan(part.reached.docker, together, applyOptions);
+        const { together, oneByOne } = swapGroupOrder(changes);
+        const done = [...refused, ...(await applyModelPlan(part.reached.docker, together, applyOptions))];
         for (const change of oneByOne) {
           if (ctx.signal.aborted) break;
           const evicted = await putGroupPeersAway(ctx, change.spec, options.drainTimeoutMs);
