@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { ModelSpec } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { argvStyleForEntrypoint, hasDevRoutes, modelContainerOptions } from './container-spec.js';
-import { classifyContainerError, removeContainer, stopContainer } from './containers.js';
+import { classifyContainerError, followContainerLogs, removeContainer, stopContainer } from './containers.js';
 import { ensureNetwork } from './networks.js';
 import { diagnoseStartupFailure, type Diagnosis } from './diagnose.js';
 import { DockerApiError, DockerOpsError, OperationAbortedError } from './errors.js';
@@ -19,6 +19,7 @@ import { resolvePublishAddress } from './publish-address.js';
 import type { ModelContainer } from './containers.js';
 import { replicaLabel } from './replicas.js';
 import { waitUntilReady, type NotReadyReason, type ProbeMode } from './readiness.js';
+import { loadingPhaseReader, type LoadingPhase } from './loading-phases.js';
 
 /** Progress of `apply`, one model at a time, for a terminal or a log. */
 export type ApplyEvent =
@@ -30,6 +31,8 @@ export type ApplyEvent =
   | { type: 'creating'; key: string; replica?: number }
   | { type: 'starting'; key: string; replica?: number }
   | { type: 'waiting'; key: string; replica?: number }
+  /** A loading phase vLLM logged while it starts (see loading-phases.ts): started, or done with its duration. */
+  | ({ type: 'loading'; key: string; replica?: number } & LoadingPhase)
   | { type: 'ready'; key: string; elapsedMs: number; replica?: number }
   | { type: 'kept'; key: string; replica?: number }
   /** A changed model is replaced: `rolling` beside the old one, or `in-place` (downtime: `why`). */
@@ -298,6 +301,12 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         }
       }
       emit({ type: 'waiting', ...who });
+      // vLLM's loading phases from its log while it starts (a started container's: a kept one has loaded).
+      const following = new AbortController();
+      const followed =
+        change.action === 'keep'
+          ? undefined
+          : followContainerLogs(docker, containerId!, { signal: following.signal, onData: loadingPhaseReader((phase) => emit({ type: 'loading', ...who, ...phase })) }).catch(() => {});
       const result = await waitUntilReady(docker, containerId!, {
         network: options.network,
         probe: options.probe,
@@ -305,7 +314,10 @@ export async function applyModelPlan(docker: DockerClient, changes: readonly Mod
         apiKey: spec.apiKey,
         servedModelName: spec.servedModelName,
         signal,
+      }).finally(() => {
+        following.abort();
       });
+      await followed;
       if (result.ready) {
         // Running and serving: from now on Docker brings it back after a crash or reboot.
         await docker

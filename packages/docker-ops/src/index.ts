@@ -76,6 +76,10 @@ export type { GpuHolding, GpuRoom, HostVerdict, Placement, PlacementHost, Placem
 // Replicas: several containers of one model
 export { replicaContainerName, replicaIndices, replicaLabel, replicaSpecs } from './replicas.js';
 
+// vLLM's loading phases, from its log lines
+export { loadingPhase, loadingPhaseReader } from './loading-phases.js';
+export type { LoadingPhase } from './loading-phases.js';
+
 // Model weights: the real Hugging Face client in a short container on the model's host
 export { LABEL_WEIGHTS_MODEL, WEIGHTS_CONTAINER_KIND, cacheDiskSpace, cacheState, inspectWeights, pullWeights } from './weights.js';
 export type { InspectedSource, PullWeightsOptions, WeightsCacheState, WeightsEvent, WeightsInspection, WeightsOptions, WeightsPullResult } from './weights.js';

@@ -145,6 +145,24 @@ export class Progress {
         return this.set(event.key, `${event.key}  starting`);
       case 'waiting':
         return this.set(event.key, `${event.key}  loading, waiting for /health`);
+      case 'loading': {
+        // vLLM's phases from its log: the row says where it is; a phase done is a line of its own when not live.
+        const took = (what: string) => `${what}${event.seconds !== undefined ? ` in ${formatDuration(event.seconds * 1000)}` : ''}${event.gib !== undefined ? ` (${event.gib.toFixed(2)} GiB)` : ''}`;
+        const [now, done] =
+          event.phase === 'loading-weights'
+            ? ['loading weights', undefined]
+            : event.phase === 'weights-loaded'
+              ? ['weights loaded; compiling, capturing CUDA graphs', took('weights loaded')]
+              : event.phase === 'compile'
+                ? ['compiled; capturing CUDA graphs', took('torch.compile')]
+                : event.phase === 'cuda-graphs'
+                  ? ['CUDA graphs captured; starting the engine', took('CUDA graphs captured')]
+                  : event.phase === 'engine-ready'
+                    ? ['engine ready; starting the API server', took('engine initialised')]
+                    : ['API server up, waiting for /health', undefined];
+        if (this.live) return this.set(event.key, `${event.key}  ${now}`);
+        return done ? this.line(`${pad(event.key)} ${done}`) : undefined;
+      }
       case 'ready':
         return this.finish(event.key, () => this.done(`${event.key}  ready in ${formatDuration(event.elapsedMs)}`));
       case 'kept':
