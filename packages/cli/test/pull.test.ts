@@ -110,6 +110,16 @@ describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
         const env = JSON.parse((await dockerCli(['inspect', `inference-${p.prefix}-${k}`])).stdout)[0].Config.Env as string[];
         expect(env, k).toContain('HF_HUB_OFFLINE=1');
       }
+      // vLLM's loading phases, read from its log lines while it starts, with what each took.
+      expect(up.stderr).toMatch(/-small +weights loaded in [\d.]+s \([\d.]+ GiB\)/);
+      expect(up.stderr).toMatch(/-small +CUDA graphs captured in 3\.0s/);
+      expect(up.stderr).toMatch(/-small +engine initialised in/);
+      // status --weights reads each cache without the network: complete, and its size.
+      const status = JSON.parse((await p.serve(['status', '--weights', '--json'])).stdout) as { models: Array<{ model: string; weights: { complete: boolean; bytes: number } }> };
+      expect(status.models.map((m) => [m.model, m.weights.complete, m.weights.bytes > 3_000_000])).toEqual([
+        [`${p.prefix}-model`, true, true],
+        [`${p.prefix}-small`, true, true],
+      ]);
       const again = await p.serve(['up'], { timeoutMs: 120_000 });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/nothing to do/);

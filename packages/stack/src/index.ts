@@ -14,7 +14,7 @@ export type { UpOptions, UpResult } from './verbs/up.js';
 export type { HostedChange, HostPlanStatus, PlanOptions, StackPlan } from './verbs/plan.js';
 export type { DownOptions, ModelStopOutcome, StopOptions, StopResult } from './verbs/stop.js';
 export type { SyncOutcome, SyncResult } from './sync/sync.js';
-export type { ModelStatusRow, StackStatus } from './verbs/status.js';
+export type { ModelStatusRow, StackStatus, StatusOptions } from './verbs/status.js';
 export type { ModelLoad } from '@inferstack/docker-ops';
 export type { LogsOptions } from './verbs/logs.js';
 export type { BenchOptions, BenchResult, Percentiles } from './verbs/bench.js';

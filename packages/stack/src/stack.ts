@@ -18,7 +18,7 @@ import { plan, type PlanOptions, type StackPlan } from './verbs/plan.js';
 import { secretValues } from './secrets.js';
 import { DEFAULT_SERVICES } from './services/default-services.js';
 import type { ServiceDefinition } from './services/registry.js';
-import { status, type StackStatus } from './verbs/status.js';
+import { status, type StackStatus, type StatusOptions } from './verbs/status.js';
 import { stopOrDown, type DownOptions, type StopOptions, type StopResult } from './verbs/stop.js';
 import { up, type UpOptions, type UpResult } from './verbs/up.js';
 import { GATEWAY_CONTAINER_PORT } from './services/gateway.js';
@@ -101,7 +101,7 @@ export interface Stack {
   /** Point the gateway and Prometheus at the models that serve now, nothing else. */
   sync(options?: { dryRun?: boolean } & CallOptions): Promise<SyncResult>;
   /** Models and services as they are. */
-  status(options?: CallOptions): Promise<StackStatus>;
+  status(options?: StatusOptions & CallOptions): Promise<StackStatus>;
   /** A model's log (or, with `follow`, its lines as they come). */
   logs(model: string, options?: LogsOptions & CallOptions): Promise<string>;
   /** Send streaming chat requests to a model through the gateway and measure latency, throughput and which replica answered. */
@@ -197,7 +197,7 @@ export async function openStack(options: OpenStackOptions = {}): Promise<Stack> 
       // A dry run changes nothing, so it needs no lock.
       return o.dryRun ? syncIntegrations(c, { dryRun: true }) : withLock(c, 'serve sync', () => syncIntegrations(c));
     },
-    status: async (o = {}) => status(await begin(o)),
+    status: async (o = {}) => status(await begin(o), o),
     logs: async (model, o = {}) => (await import('./verbs/logs.js')).logs(await begin(o), model, o),
     bench: async (o = {}) => (await import('./verbs/bench.js')).bench(await begin(o), o),
     pull: async (o = {}) => (await import('./verbs/pull.js')).pull(await begin(o), o),

@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { formatBytes } from '@inferstack/docker-ops';
 import { formatDuration } from '../output.js';
 import type { ModelStatusRow } from '@inferstack/stack';
 import { configArgs, strictArgs } from '../args.js';
@@ -34,12 +35,16 @@ function syncText(out: Output, s: ModelStatusRow): string {
 
 export default defineCommand({
   meta: meta('status', ['ps']),
-  args: { json: { type: 'boolean', description: 'Print the status as JSON' }, ...configArgs },
+  args: {
+    json: { type: 'boolean', description: 'Print the status as JSON' },
+    weights: { type: 'boolean', description: "Also read each model's Hugging Face cache on its host: size, complete or not (a short container per model)" },
+    ...configArgs,
+  },
   plugins: [strictArgs],
   async run({ args, data }) {
     const ctx = commandEnv({ data });
     const stack = await openStackFor(ctx, args);
-    const s = await stack.status();
+    const s = await stack.status({ weights: Boolean(args.weights) });
     const out = ctx.output;
     // With several Docker hosts, HOST columns (and the hosts in JSON); with one, nothing changes.
     const several = hasSeveralHosts(stack.config);
@@ -73,6 +78,14 @@ export default defineCommand({
       const state = r.idle.state === 'awake' ? out.green('awake') : r.idle.state === 'unknown' ? '?' : out.cyan(r.idle.state);
       return r.idle.lastRequestAt ? `${state}, asked ${formatDuration(Date.now() - Date.parse(r.idle.lastRequestAt))} ago` : state;
     };
+    // With --weights: the cache's bytes of the files vLLM loads, complete or not.
+    const weights = (r: ModelStatusRow) => {
+      const w = r.weights;
+      if (!w) return '-';
+      if ('error' in w) return out.yellow('?');
+      if (w.complete) return out.green(`${formatBytes(w.bytes)} complete`);
+      return out.yellow(w.totalBytes > 0 ? `${formatBytes(w.bytes)} of ${formatBytes(w.totalBytes)}` : `${formatBytes(w.bytes)}, incomplete`);
+    };
     // A model's replicas are a row each, one under the other: `key#i`.
     const rows = s.models.map((r) => [
       r.replica !== undefined ? `${r.key}#${r.replica}` : r.key,
@@ -86,14 +99,16 @@ export default defineCommand({
       scrape(r),
       load(r),
       ...(withIdle ? [idle(r)] : []),
+      ...(args.weights ? [weights(r)] : []),
       r.image,
       r.endpoint,
     ]);
-    const headers = ['MODEL', ...(several ? ['HOST'] : []), 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), 'IMAGE', 'ENDPOINT'];
+    const headers = ['MODEL', ...(several ? ['HOST'] : []), 'STATE', 'HEALTH', 'GPUS', 'UPTIME', 'CONFIG', 'GATEWAY', 'SCRAPE', 'RUN/WAIT', ...(withIdle ? ['IDLE'] : []), ...(args.weights ? ['WEIGHTS'] : []), 'IMAGE', 'ENDPOINT'];
     for (const l of table(headers, rows)) out.print(l);
     if (s.prometheusError) out.warn(`Prometheus not reachable at ${stack.config.monitoring.prometheusUrl}: ${s.prometheusError}`);
     if (s.gatewayError) out.warn(`gateway not reachable at ${stack.config.gateway.url}: ${s.gatewayError}`);
     for (const h of s.hosts) if (!h.ok) out.error(`host ${h.host} could not be asked: ${h.error.message}`, h.hint);
+    for (const r of s.models) if (r.weights && 'error' in r.weights) out.warn(`${r.key}: its cache could not be read: ${r.weights.error}`);
     return hostsOk ? ExitCode.ok : ExitCode.failed;
   },
 });

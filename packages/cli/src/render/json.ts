@@ -132,6 +132,7 @@ export function statusJson(s: StackStatus, several: boolean): JsonDocument {
       scrape: r.scrape,
       load: r.load,
       idle: r.idle,
+      ...(r.weights !== undefined ? { weights: r.weights } : {}),
     })),
     services: s.services,
     ...(s.gatewayError ? { gatewayError: s.gatewayError } : {}),

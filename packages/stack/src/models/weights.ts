@@ -12,6 +12,7 @@ import {
 import type { StackContext } from '../context.js';
 import type { HostPlanPart } from '../verbs/plan.js';
 import type { ModelPullOutcome } from '../verbs/pull.js';
+import type { ModelStatusRow } from '../verbs/status.js';
 
 /*
  * `up` pulls a model's weights before it starts a container for it (unless `pull: never`), so a
@@ -114,4 +115,17 @@ export async function weightsFirst(ctx: StackContext, parts: readonly HostPlanPa
     }),
   );
   return out;
+}
+
+/** What a model's cache holds on a host, for `status --weights`: read without the network, no image pulled. */
+export async function cacheOf(ctx: StackContext, docker: DockerClient, spec: ModelSpec): Promise<ModelStatusRow['weights']> {
+  const fallback = weightsFallbackImage(ctx.config);
+  try {
+    const present = await inspectImage(docker, fallback);
+    const state = await cacheState(docker, spec, { ...(present ? { fallbackImage: fallback } : {}), imagePolicy: 'never', labels: ctx.labels, signal: ctx.signal });
+    if (state.skipped) return null;
+    return { bytes: state.bytes, totalBytes: state.totalBytes, complete: state.complete, offline: state.offline.ready };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }

@@ -3,7 +3,7 @@ import { isIdleStopped, listServices, modelLoads, modelStatuses, replicaIndices,
 import { stackContainers } from '../models/containers.js';
 import type { StackContext } from '../context.js';
 import { containerApiBase, shownApiBase } from '../models/endpoints.js';
-import { hostHashKey, hostOf, hostsOf, hostsOfModel, modelsOnHost, onEachHost, publishAddress, reachHosts } from '../hosts/hosts.js';
+import { hostHashKey, hostOf, hostsOf, hostsOfModel, modelsOnHost, onEachHost, publishAddress, reachHosts, type ReachedHost } from '../hosts/hosts.js';
 import { privateNetworkName } from '../models/networks.js';
 import type { HostPlanStatus } from './plan.js';
 import { otherHostServiceStatuses } from '../services/host-services.js';
@@ -33,6 +33,20 @@ export interface ModelStatusRow extends Omit<ModelStatus, 'state' | 'sync'> {
    * came (from the watcher; null when it could not be asked or saw none). Null for other models.
    */
   idle: { state: 'awake' | 'asleep' | 'deep-asleep' | 'stopped-idle' | 'unknown'; lastRequestAt: string | null } | null;
+  /**
+   * With `weights: true`: what its Hugging Face cache on its host holds of the files vLLM loads
+   * (read without the network, see docker-ops' `cacheState`), or why that could not be read.
+   */
+  weights?: { bytes: number; totalBytes: number; complete: boolean; offline: boolean } | { error: string } | null;
+}
+
+/** Options of `status`. */
+export interface StatusOptions {
+  /**
+   * Also read each model's Hugging Face cache on its host (a short container per model and host,
+   * no network): slower, so asked for (`serve status --weights`).
+   */
+  weights?: boolean;
 }
 
 /** What `status` found. */
@@ -62,7 +76,7 @@ function uptime(status: string): string | null {
  * scraped, its load) and each service, from one container listing per host and one question
  * each to the gateway and Prometheus, all asked in parallel. Changes nothing.
  */
-export async function status(ctx: StackContext): Promise<StackStatus> {
+export async function status(ctx: StackContext, options: StatusOptions = {}): Promise<StackStatus> {
   // Every question is asked at once: each host's containers (then, on this machine, each
   // running model's load), the gateway, Prometheus and the watcher.
   const first = ctx.config;
@@ -141,6 +155,7 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
       });
     }
   }
+  if (options.weights) await addWeights(ctx, models, reached);
   const hosts = hostsOf(config).map((h): HostPlanStatus => {
     const f = ctx.hostFailures.get(h.name);
     return f ? { host: h.name, ok: false, error: f.error, ...(f.hint ? { hint: f.hint } : {}) } : { host: h.name, ok: true };
@@ -155,6 +170,26 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
     ...(scrapes instanceof Error ? { prometheusError: scrapes.message } : {}),
     hosts,
   };
+}
+
+/** Each configured model's cache on each host it has a row on: once per model and host (its replicas share it). */
+async function addWeights(ctx: StackContext, rows: ModelStatusRow[], reached: readonly ReachedHost[]): Promise<void> {
+  // Loaded only when asked: a plain status does not need the weights code.
+  const { cacheOf } = await import('../models/weights.js');
+  await Promise.all(
+    reached.map(async (r) => {
+      const seen = new Map<string, ModelStatusRow['weights']>();
+      for (const row of rows.filter((x) => x.host === r.host.name)) {
+        const spec = ctx.config.models.find((m) => m.key === row.key);
+        if (!spec) {
+          row.weights = null;
+          continue;
+        }
+        if (!seen.has(spec.key)) seen.set(spec.key, await cacheOf(ctx, r.docker, spec));
+        row.weights = seen.get(spec.key) ?? null;
+      }
+    }),
+  );
 }
 
 function unknownRow(config: StackContext['config'], spec: ModelSpec, host: string): ModelStatusRow {
