@@ -174,6 +174,18 @@ export async function main(style, argv, env = process.env) {
     [0.98, () => log('INFO', 'api_server.py:1634', "Supported_tasks: ['generate']")],
   ];
   const failAt = mode ? lib.FAILURE_MODES[mode].at : 2;
+  // vLLM downloads what is missing first (progress bars off); only with STANDIN_DOWNLOAD=1.
+  if (env.STANDIN_DOWNLOAD === '1') {
+    try {
+      const { ensureWeights } = await import('./download.mjs');
+      const seconds = await ensureWeights({ repo: cfg.model, revision: parsed.args.revision ? String(parsed.args.revision) : 'main', env });
+      if (seconds > 0.5) log('INFO', 'weight_utils.py:450', `Time spent downloading weights for ${cfg.model}: ${seconds.toFixed(6)} seconds`, eng);
+    } catch (error) {
+      log('ERROR', 'core.py:708', `EngineCore failed to start.`, eng);
+      write('stderr', `${eng} ${error.message}`);
+      return exit(1);
+    }
+  }
   const t0 = Date.now();
   for (const [at, step] of steps) {
     if (at >= failAt) break;
