@@ -176,7 +176,11 @@ describe('idle models, hardened (real LiteLLM, managed watcher)', () => {
       body: JSON.stringify({ model: served('s1'), messages: [{ role: 'user', content: 'hi' }], max_tokens: 200, ignore_eos: true }),
       signal: AbortSignal.timeout(90_000),
     }).then(async (r) => ({ status: r.status, body: await r.text() }));
-    await new Promise((r) => setTimeout(r, 1000));
+    // The engine runs it before s2 is asked for (on a busy machine that can take more than a moment).
+    await until(async () => {
+      const text = await fetch(`http://${ip}:8000/metrics`, { signal: AbortSignal.timeout(2000) }).then((m) => m.text(), () => '');
+      return Number(/^vllm:num_requests_running\{[^}]*\} ([\d.]+)$/m.exec(text)?.[1] ?? 0) >= 1 ? true : undefined;
+    }, 10_000);
     const r = await chat(served('s2'), { timeoutMs: 60_000 });
     expect(r.status, r.body).toBe(503);
     expect(r.body, r.body).toMatch(/still serving/);
