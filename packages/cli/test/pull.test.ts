@@ -28,6 +28,7 @@ const DESCRIPTION = {
     },
     'org/gated': { gated: true, tokens: [GRANTED], files: { 'config.json': '{}', 'model.safetensors': 2 * MB } },
     'org/small': { files: { 'config.json': '{}', 'model.safetensors': 3 * MB, 'tokenizer.json': 100_000 } },
+    'org/dl': { files: { 'config.json': '{}', 'model.safetensors': 4 * MB, 'tokenizer.json': 100_000, 'README.md': '# dl\n' } },
   },
 };
 
@@ -123,6 +124,38 @@ describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
       const again = await p.serve(['up'], { timeoutMs: 120_000 });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/nothing to do/);
+    } finally {
+      await p.serve(['down', '--drain-timeout', '0'], { timeoutMs: 120_000 });
+    }
+  });
+
+  it('with pull: never the model downloads at start as vLLM does (the stand-in), into a cache the real client reads as complete', async () => {
+    p.writeModels(
+      [
+        `network: ${p.network}`,
+        'gateway: {mode: none}',
+        'monitoring: {mode: none}',
+        'models:',
+        `  - ${p.prefix}-dl:`,
+        '      model: org/dl',
+        `      image: ${STANDIN}`,
+        '      pull: never',
+        '      gpus: none',
+        `      env: {HF_ENDPOINT: "${hub.endpoint}", STANDIN_DOWNLOAD: "1", STANDIN_LOAD_DELAY: "1"}`,
+      ].join('\n') + '\n',
+    );
+    try {
+      const up = await p.serve(['up'], { timeoutMs: 180_000 });
+      expect(up.code, up.stderr).toBe(0);
+      // up did not pull (pull: never): the container did, and logged it as vLLM does.
+      expect(up.stderr).not.toMatch(/-dl +weights: .* fetched/);
+      const logs = await p.serve(['logs', `${p.prefix}-dl`]);
+      expect(logs.stdout).toMatch(/Time spent downloading weights for org\/dl: [\d.]+ seconds|Starting to load model org\/dl/);
+      const env = JSON.parse((await dockerCli(['inspect', `inference-${p.prefix}-dl`])).stdout)[0].Config.Env as string[];
+      expect(env).not.toContain('HF_HUB_OFFLINE=1');
+      // The real huggingface_hub (status --weights, offline) finds what the stand-in wrote complete.
+      const status = JSON.parse((await p.serve(['status', '--weights', '--json'])).stdout) as { models: Array<{ model: string; weights: { complete: boolean } }> };
+      expect(status.models.find((m) => m.model === `${p.prefix}-dl`)?.weights.complete).toBe(true);
     } finally {
       await p.serve(['down', '--drain-timeout', '0'], { timeoutMs: 120_000 });
     }
