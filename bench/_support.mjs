@@ -95,3 +95,30 @@ export function serveIn({ cli, dir, label }) {
     });
   return { run, child: () => child, stop: () => (stopped = true) };
 }
+
+/** A line on stderr (benchmarks keep stdout for `--json`). */
+export const log = (text) => process.stderr.write(`${text}\n`);
+
+/** The docker CLI: `await docker('ps', '-q')` resolves its stdout, trimmed; a non-zero exit rejects. */
+export function dockerCli({ timeoutMs = 120_000 } = {}) {
+  return async (...args) =>
+    new Promise((res, rej) => {
+      const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        code === 0 ? res(out.trim()) : rej(new Error(`docker ${args[0]} exited ${code}: ${err.trim()}`));
+      });
+    });
+}
+
+/** The whole number ≥ `min` of option `--name` in parseArgs' `values`; throws naming the option. */
+export function wholeOption(values, name, min = 1) {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} takes a whole number ≥ ${min}, not "${values[name]}"`);
+  return n;
+}

@@ -21,13 +21,12 @@
 //
 // Everything it creates carries the label inferstack.test=bench-<pid> and is removed at the
 // end, also on Ctrl-C; the gateway gets a free port on 127.0.0.1, the project a temporary folder.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { cleanUpOnInterrupt, freePort, serveIn, sweep } from './_support.mjs';
+import { parseArgs } from 'node:util';
+import { cleanUpOnInterrupt, dockerCli, freePort, log, serveIn, sweep, wholeOption } from './_support.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -41,11 +40,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const whole = (name, min = 1) => {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} takes a whole number ≥ ${min}, not "${values[name]}"`);
-  return n;
-};
+const whole = (name, min = 1) => wholeOption(values, name, min);
 const ROUNDS = whole('rounds');
 const REQUESTS = whole('requests');
 const CONCURRENCY = whole('concurrency');
@@ -60,9 +55,7 @@ const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 const LABEL = `inferstack.test=bench-${process.pid}`;
 const tag = `r${process.pid}`;
-const run = promisify(execFile);
-const log = (text) => process.stderr.write(`${text}\n`);
-const docker = async (...args) => (await run('docker', args, { maxBuffer: 64 << 20, timeout: 120_000 })).stdout.trim();
+const docker = dockerCli({ timeoutMs: 120_000 });
 
 
 const dir = mkdtempSync(join(tmpdir(), 'inferstack-replicas-'));

@@ -18,13 +18,12 @@
 //
 // Everything it creates carries the label inferstack.test=bench-<pid> and is removed at the end,
 // also on Ctrl-C (the caches it made too).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { cleanUpOnInterrupt, freePort, serveIn, sweep } from './_support.mjs';
+import { parseArgs } from 'node:util';
+import { cleanUpOnInterrupt, dockerCli, freePort, log, serveIn, sweep, wholeOption } from './_support.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -35,11 +34,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const whole = (name, min = 1) => {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} takes a whole number ≥ ${min}, not "${values[name]}"`);
-  return n;
-};
+const whole = (name, min = 1) => wholeOption(values, name, min);
 const ROUNDS = whole('rounds');
 const SIZE_MB = whole('size-mb');
 const RATE_MB = whole('rate-mb');
@@ -54,9 +49,7 @@ const PULLER_IMAGE = 'inferstack-test/hf-puller:2.4.0';
 const LABEL = `inferstack.test=bench-${process.pid}`;
 const tag = `w${process.pid}`;
 const network = `inferstack-bench-${process.pid}`;
-const run = promisify(execFile);
-const log = (text) => process.stderr.write(`${text}\n`);
-const docker = async (...args) => (await run('docker', args, { maxBuffer: 64 << 20, timeout: 300_000 })).stdout.trim();
+const docker = dockerCli({ timeoutMs: 300_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'inferstack-weights-'));
 mkdirSync(join(dir, 'model_config'));
