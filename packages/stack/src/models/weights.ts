@@ -64,7 +64,10 @@ export async function pullModel(ctx: StackContext, docker: DockerClient, host: s
 export type WeightsFirst = { ok: true; startEnv: Record<string, string> } | { ok: false; message: string; hint?: string };
 
 /** `<host>\0<key>`: a model's replicas on one host share its cache. */
-export const weightsId = (host: string, key: string) => `${host}\u0000${key}`;
+const weightsId = (host: string, key: string) => `${host}\u0000${key}`;
+
+/** What {@link weightsFirst} found for a model on a host (undefined: not looked at). */
+export type WeightsLookup = (host: string, key: string) => WeightsFirst | undefined;
 
 async function present(docker: DockerClient, image: string): Promise<string | undefined> {
   return (await inspectImage(docker, image)) ? image : undefined;
@@ -97,9 +100,9 @@ async function weightsOf(ctx: StackContext, docker: DockerClient, host: string, 
 /**
  * The weights of every model a plan starts a container for (create, recreate, start), unless its
  * pull policy is `never`: every host at once, a host's models one after the other, each model
- * once however many replicas start. By {@link weightsId}.
+ * once however many replicas start.
  */
-export async function weightsFirst(ctx: StackContext, parts: readonly HostPlanPart[]): Promise<Map<string, WeightsFirst>> {
+export async function weightsFirst(ctx: StackContext, parts: readonly HostPlanPart[]): Promise<WeightsLookup> {
   const out = new Map<string, WeightsFirst>();
   await Promise.all(
     parts.map(async (part) => {
@@ -114,7 +117,7 @@ export async function weightsFirst(ctx: StackContext, parts: readonly HostPlanPa
       }
     }),
   );
-  return out;
+  return (host, key) => out.get(weightsId(host, key));
 }
 
 /** What a model's cache holds on a host, for `status --weights`: read without the network, no image pulled. */

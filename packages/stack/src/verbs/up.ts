@@ -19,7 +19,7 @@ import { hostGpus } from '../hosts/gpus.js';
 import { syncIntegrations, type SyncResult } from '../sync/sync.js';
 import { withHostLocks } from '../hosts/lock.js';
 import { handOver } from '../models/drain.js';
-import { weightsFirst, weightsId } from '../models/weights.js';
+import type { WeightsLookup } from '../models/weights.js';
 import { planOnHosts, type HostedChange, type HostPlanPart, type HostPlanStatus } from './plan.js';
 import { selectedModels } from '../models/select.js';
 import { gatewayStarted, requireGatewayKey } from '../services/gateway.js';
@@ -106,7 +106,9 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
     await gpuPreflight(ctx, parts, gpus);
 
     // Each starting model's weights into its cache (unless pull: never), while the services start.
-    const weights = weightsFirst(ctx, parts);
+    // Loaded only then: a run that starts nothing does not need the weights code.
+    const pulls = parts.some((p) => p.changes.some((c) => (c.action === 'create' || c.action === 'recreate' || c.action === 'start') && c.spec.pullPolicy !== 'never'));
+    const weights: Promise<WeightsLookup> = pulls ? import('../models/weights.js').then((m) => m.weightsFirst(ctx, parts)) : Promise.resolve(() => undefined);
     weights.catch(() => {});
     // The exporters of the other hosts first: prometheus.yml names the ports they publish.
     const otherServices = await ensureOtherHostServices(ctx, locked, (host) => gpus(host));
@@ -143,7 +145,7 @@ export async function up(ctx: StackContext, options: UpOptions = {}): Promise<Up
         const refused: ModelOutcome[] = [];
         const changes = part.changes.flatMap((c): HostedChange[] => {
           if (c.action !== 'create' && c.action !== 'recreate' && c.action !== 'start') return [c];
-          const w = pulled.get(weightsId(part.reached.host.name, c.key));
+          const w = pulled(part.reached.host.name, c.key);
           if (!w) return [c];
           if (!w.ok) {
             const failure = { message: w.message, ...(w.hint ? { hint: w.hint } : {}), reason: 'docker' as const };
