@@ -26,7 +26,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanUpOnInterrupt, dockerCli, freePort, log, serveIn, sweep, wholeOption } from './_support.mjs';
+import { cleanUpOnInterrupt, dockerCli, freePort, log, median, serveIn, sweep, wholeOption } from './_support.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -121,10 +121,6 @@ try {
   await cleanup();
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const of = (n, f) => rows.filter((r) => r.count === n).map(f);
 const ratios = [];
 for (let round = 1; round <= ROUNDS; round++) {

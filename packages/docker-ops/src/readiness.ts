@@ -44,7 +44,8 @@ export interface WaitOptions {
   now?: () => number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Wait `ms`, or reject with OperationAbortedError as soon as `signal` aborts. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new OperationAbortedError());
     const timer = setTimeout(() => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ModelSpec, PullPolicy } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { stopContainer } from './containers.js';
+import { sleep } from './readiness.js';
 import { DockerApiError, OperationAbortedError, WeightsClientMissingError, WeightsConfigError, WeightsDownloadError, WeightsError, WeightsNoSpaceError, describeDockerError } from './errors.js';
 import { ensureImage } from './images.js';
 import { LABEL_KIND } from './labels.js';
@@ -598,20 +599,5 @@ async function runContainer(docker: DockerClient, spec: ModelSpec, image: string
   } finally {
     if (id) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => {});
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new OperationAbortedError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new OperationAbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
