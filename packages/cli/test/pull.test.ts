@@ -4,7 +4,9 @@
 // (VLLM_IMAGE: the real huggingface_hub 2.4.0 of images/hf-puller) into the project's cache.
 // Progress shows as it goes; a second pull says nothing is left to fetch; a gated repo without a
 // granted token fails with advice and never prints the token.
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker as dockerCli, sessionLabel } from '../../../test/support/docker.js';
@@ -28,6 +30,7 @@ const DESCRIPTION = {
     },
     'org/gated': { gated: true, tokens: [GRANTED], files: { 'config.json': '{}', 'model.safetensors': 2 * MB } },
     'org/small': { files: { 'config.json': '{}', 'model.safetensors': 3 * MB, 'tokenizer.json': 100_000 } },
+    'org/other': { files: { 'config.json': '{}', 'model.safetensors': 30 * MB } },
     'org/dl': { files: { 'config.json': '{}', 'model.safetensors': 4 * MB, 'tokenizer.json': 100_000, 'README.md': '# dl\n' } },
   },
 };
@@ -35,7 +38,7 @@ const DESCRIPTION = {
 describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
   let p: Project;
   let hub: HubStandin;
-  const models = (keys: Array<'model' | 'gated' | 'small'>) =>
+  const models = (keys: Array<'model' | 'gated' | 'small' | 'other'>) =>
     [
       `network: ${p.network}`,
       'gateway: {mode: none}',
@@ -97,6 +100,47 @@ describe('serve pull (real huggingface_hub against the Hub stand-in)', () => {
     const unknown = await p.serve(['pull', 'no-such-model']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no-such-model/);
+  });
+
+  it('refuses a pull and an up that would fill the cache disk, with the numbers, before anything is fetched; doctor shows each size', async () => {
+    // A 64 MB disk for the cache: org/model (41 MB) and org/other (30 MB) fit one at a time, not together.
+    const cache = mkdtempSync(join(tmpdir(), 'inferstack-small-cache-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', cache]);
+    const q = createProject('pull-space', { VLLM_IMAGE: pullerImage('2.4.0'), HUGGINGFACE_CACHE: cache });
+    const bytesIn = (dir: string): number =>
+      readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? bytesIn(join(dir, e.name)) : e.isFile() ? statSync(join(dir, e.name)).size : 0), 0);
+    try {
+      q.writeModels(models(['model', 'other']).replaceAll(`${p.prefix}-`, `${q.prefix}-`));
+      const refused = await q.serve(['pull'], { timeoutMs: 120_000 });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`the Hugging Face cache (${cache}/hub) has`);
+      expect(refused.stderr).toMatch(/has 6\d(\.\d)? MB free of 6\d(\.\d)? MB; the weights still to download need 7\d\.\d MB \(t\w+-model 41\.\d MB, t\w+-other 30\.\d MB\)/);
+      expect(refused.stderr).toMatch(/move the cache to a larger one \(HUGGINGFACE_CACHE in \.env\)/);
+      expect(bytesIn(cache)).toBeLessThan(1_000_000);
+
+      const doctor = await q.serve(['doctor', '--json'], { timeoutMs: 120_000 });
+      expect(doctor.code, doctor.stdout).toBe(1);
+      const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; message: string }> }).checks;
+      expect(checks.find((c) => c.id === `weights-${q.prefix}-model`)?.message).toMatch(/41\.\d MB in 4 file\(s\), 0 B in the cache, 41\.\d MB to fetch; 6\d(\.\d)? MB free on its cache disk/);
+      expect(checks.find((c) => c.id === `weights-${q.prefix}-other`)?.message).toMatch(/30\.\d MB in 2 file\(s\)/);
+      expect(checks.find((c) => c.id === 'weights-disk@local')).toMatchObject({ status: 'fail' });
+
+      const up = await q.serve(['up'], { timeoutMs: 120_000 });
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toMatch(/was not started: its weights could not be pulled: host local: the Hugging Face cache .* need 7\d\.\d MB/);
+      expect((await dockerCli(['ps', '-aq', '--filter', `name=inference-${q.prefix}-`])).stdout.trim()).toBe('');
+      expect(bytesIn(cache)).toBeLessThan(1_000_000);
+
+      // One model alone fits.
+      const one = await q.serve(['pull', `${q.prefix}-model`], { timeoutMs: 120_000 });
+      expect(one.code, one.stderr).toBe(0);
+      expect(bytesIn(cache)).toBeGreaterThan(40_000_000);
+    } finally {
+      await q.serve(['down', '--drain-timeout', '0'], { timeoutMs: 120_000 });
+      await q.cleanup();
+      execFileSync('umount', [cache]);
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('up pulls what is missing before it starts a model, and starts each offline (HF_HUB_OFFLINE=1, not in the spec: a second up changes nothing)', async () => {

@@ -69,6 +69,11 @@ export interface PullWeightsOptions extends WeightsOptions {
   retry?: Partial<RetryPolicy>;
   /** How often the program reports bytes. @default 0.5 */
   tickSeconds?: number;
+  /**
+   * What {@link inspectWeights} listed for this model just before (a pre-flight over several
+   * models): used instead of listing again. @default listed here
+   */
+  inspection?: WeightsInspection;
 }
 
 /** One source of a model, listed, with the files it needs. */
@@ -193,9 +198,11 @@ export async function pullWeights(docker: DockerClient, spec: ModelSpec, options
     }
   };
 
-  const inspected: InspectedSource[] = [];
-  for (const source of sources) inspected.push(await list(source));
-  const before = summarise(spec.key, inspected, runner.client());
+  const given = options.inspection;
+  const reuse = given !== undefined && given.key === spec.key && given.sources.length === sources.length;
+  const inspected: InspectedSource[] = reuse ? [...given.sources] : [];
+  if (!reuse) for (const source of sources) inspected.push(await list(source));
+  const before = summarise(spec.key, inspected, reuse ? given.client : runner.client());
   const presentAtStart = before.totalBytes - before.missingBytes;
   if (before.complete) {
     emit({ type: 'weights-done', key: spec.key, files: countFiles(inspected), bytes: before.totalBytes, downloadedBytes: 0, alreadyComplete: true, seconds: seconds() });

@@ -7,9 +7,10 @@ import { daemonChecks, transportChecks } from './docker.js';
 import { gpuChecks, runtimeChecks } from './gpus.js';
 import { keyChecks } from './keys.js';
 import { portChecks } from './ports.js';
+import { weightsChecks } from './weights.js';
 
 /*
- * `serve doctor`: runs the check families in order (config, docker, gpus, disk, ports, keys,
+ * `serve doctor`: runs the check families in order (config, docker, gpus, disk, weights, ports, keys,
  * transport), one file each in this folder. The types and functions the package exports are
  * re-exported here, so that index.ts names this file alone.
  */
@@ -39,7 +40,8 @@ export interface DoctorReport {
 /**
  * Is this machine ready to run the configured stack? The config, the daemon and its API
  * version, the NVIDIA runtime, the GPUs and whether the models fit them, the disk of the
- * Hugging Face cache, the ports, the keys. An invalid config is a check like the others: the
+ * Hugging Face cache, each model's size and whether its host's cache disk holds what is missing,
+ * the ports, the keys. An invalid config is a check like the others: the
  * rest still run.
  */
 export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
@@ -53,6 +55,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
     const local = isLocalDaemon({ env });
     await gpuChecks(local, config, checks);
     await diskCheck(local, config, checks);
+    await weightsChecks(client, config, env, checks);
     await portChecks(local, client, config, checks);
     checks.push(...keyChecks(config));
     checks.push(...transportChecks(config, env));

@@ -2,7 +2,7 @@ import type { WeightsPullResult } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
 import { hostNamed, hostsOfModel, onEachHost, reachHosts } from '../hosts/hosts.js';
 import { selectedModels } from '../models/select.js';
-import { pullModel } from '../models/weights.js';
+import { pullModel, pullOptions, spaceFirst } from '../models/weights.js';
 
 /** Options of `pull`. */
 export interface PullOptions {
@@ -25,7 +25,9 @@ export interface PullResult {
 /**
  * Images and weights of the named (or all) models, each on the hosts it runs or may run on, into
  * the Hugging Face cache its container mounts: every host at once, a host's models one after the
- * other. A second pull finds everything there and says so. Changes no container of the stack.
+ * other. First each host's models are listed, and those whose cache disk cannot hold what they
+ * all still need are refused with the numbers before anything is downloaded. A second pull finds
+ * everything there and says so. Changes no container of the stack.
  */
 export async function pull(ctx: StackContext, options: PullOptions = {}): Promise<PullResult> {
   const started = Date.now();
@@ -35,9 +37,12 @@ export async function pull(ctx: StackContext, options: PullOptions = {}): Promis
   const { reached, failed } = await reachHosts(ctx, { hosts });
   const done = await onEachHost(ctx, reached, async (r) => {
     const out: ModelPullOutcome[] = [];
-    for (const spec of models.filter((m) => hostsOfModel(m).includes(r.host.name))) {
+    const here = models.filter((m) => hostsOfModel(m).includes(r.host.name));
+    // The disk pre-flight: nothing is downloaded on a host whose cache disk cannot hold it all.
+    const verdicts = await spaceFirst(r.docker, r.host.name, here, await pullOptions(ctx, r.docker, r.host.name));
+    for (const spec of here) {
       if (ctx.signal.aborted) break;
-      out.push(await pullModel(ctx, r.docker, r.host.name, spec));
+      out.push(await pullModel(ctx, r.docker, r.host.name, spec, verdicts.get(spec.key)));
     }
     return out;
   });
