@@ -179,7 +179,10 @@ export async function pullWeights(docker: DockerClient, spec: ModelSpec, options
   if (problems.length > 0) throw new WeightsConfigError(problems);
   if (skipped) return { key: spec.key, files: 0, bytes: 0, downloadedBytes: 0, alreadyComplete: true, commits: {}, offline: { ready: false, reason: skipped }, seconds: 0, skipped };
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const runner = createRunner(docker, spec, options);
+  const given = options.inspection;
+  const reuse = given !== undefined && given.key === spec.key && given.sources.length === sources.length;
+  // A listing given: its client runs the download (the fallback was found and said then).
+  const runner = createRunner(docker, spec, reuse && given.client ? { ...options, image: given.client.image } : options);
   const emit = (event: WeightsEvent) => options.onEvent?.(event);
 
   // Listing is retried like downloading: a Hub that does not answer once is no reason to stop.
@@ -198,8 +201,6 @@ export async function pullWeights(docker: DockerClient, spec: ModelSpec, options
     }
   };
 
-  const given = options.inspection;
-  const reuse = given !== undefined && given.key === spec.key && given.sources.length === sources.length;
   const inspected: InspectedSource[] = reuse ? [...given.sources] : [];
   if (!reuse) for (const source of sources) inspected.push(await list(source));
   const before = summarise(spec.key, inspected, reuse ? given.client : runner.client());

@@ -1,11 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HF_CACHE_CONTAINER_PATH, type StackConfig } from '@inferstack/config';
+import { formatBytes } from '@inferstack/docker-ops';
 import type { Check } from './check.js';
 
-/* The disk of the Hugging Face cache: models take several GiB each. */
+/* The disk of the Hugging Face cache: models take several GB each. */
 
-/** Free space under which the Hugging Face cache gets a warning: one 7B model is ~15 GiB. */
+/** Free space under which the Hugging Face cache gets a warning: one 7B model is ~15 GB. */
 export const LOW_DISK_BYTES = 50 * 1024 ** 3;
 
 /** Free space on the disk the Hugging Face cache is (or will be) on, when the daemon is local. */
@@ -28,8 +29,8 @@ export async function diskCheck(local: boolean, config: StackConfig, checks: Che
         id: 'disk',
         title: 'disk',
         status: low ? 'warn' : 'ok',
-        message: `${gib(free)} free for the Hugging Face cache ${cache}${missing ? ' (not created yet)' : ''}`,
-        ...(low ? { hint: `models take several GiB each (a 7B model ~15 GiB): free space, or point HUGGINGFACE_CACHE in .env at a larger disk (${gib(LOW_DISK_BYTES)} or more)` } : {}),
+        message: `${formatBytes(free)} free for the Hugging Face cache ${cache}${missing ? ' (not created yet)' : ''}`,
+        ...(low ? { hint: `models take several GB each (a 7B model ~15 GB): free space, or point HUGGINGFACE_CACHE in .env at a larger disk (${formatBytes(LOW_DISK_BYTES)} or more)` } : {}),
       });
       return;
     } catch {
@@ -39,8 +40,4 @@ export async function diskCheck(local: boolean, config: StackConfig, checks: Che
       path = parent;
     }
   }
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
