@@ -49,7 +49,7 @@ export const downCommand = defineCommand({
   args: {
     ...stopArgs,
     all: { type: 'boolean', description: 'Also remove the gateway, Prometheus, Grafana and exporters this config runs' },
-    volumes: { type: 'boolean', description: 'With --all: also remove their data volumes (database, Prometheus data)' },
+    volumes: { type: 'boolean', description: 'With --all: also remove their data volumes (database, Prometheus data); never the Hugging Face cache (HUGGINGFACE_CACHE)' },
   },
   plugins: [strictArgs],
   run: ({ args, data }) => stopOrDown(commandEnv({ data }), 'down', args),

@@ -3,9 +3,9 @@ import { checkWeightsSpace, type InspectedSource, type WeightsInspection } from 
 import { hostPathOf, spaceNeeds } from './weights.js';
 
 const MB = 1_000_000;
-const disk = (device: string, freeMB: number) => ({ path: '/root/.cache/huggingface', device, freeBytes: freeMB * MB, totalBytes: 1000 * MB });
+const disk = (device: number, freeMB: number) => ({ path: '/root/.cache/huggingface', device, freeBytes: freeMB * MB, totalBytes: 1000 * MB });
 
-function inspection(key: string, repo: string, missingMB: number, onDisk = disk('d1', 100), commit = 'c1'): WeightsInspection {
+function inspection(key: string, repo: string, missingMB: number, onDisk = disk(1, 100), commit = 'c1'): WeightsInspection {
   const source = {
     source: { role: 'model', repo, cacheDir: '/root/.cache/huggingface/hub', loadFormat: 'auto', ignorePatterns: [] },
     listing: { repo, revision: 'main', commit },
@@ -27,7 +27,7 @@ describe('spaceNeeds', () => {
   });
 
   it('counts the same repo again at another commit or on another disk', () => {
-    const needs = spaceNeeds('a', [inspection('x', 'org/m', 60), inspection('y', 'org/m', 60, disk('d1', 100), 'c2'), inspection('z', 'org/m', 60, disk('d2', 100))]);
+    const needs = spaceNeeds('a', [inspection('x', 'org/m', 60), inspection('y', 'org/m', 60, disk(1, 100), 'c2'), inspection('z', 'org/m', 60, disk(2, 100))]);
     expect(needs.map((n) => n.missingBytes / MB)).toEqual([60, 60, 60]);
     const [problem] = checkWeightsSpace(needs);
     expect(problem?.models.map((m) => m.key)).toEqual(['x', 'y']);

@@ -6,6 +6,7 @@ import {
   parseVllmLoad,
   removeContainer,
   replicaSpecs,
+  type DockerClient,
   type ModelContainer,
 } from '@inferstack/docker-ops';
 import type { StackContext } from '../context.js';
@@ -119,7 +120,9 @@ async function addReplica(ctx: StackContext, spec: ModelSpec, running: readonly 
     const index = [...Array(spec.replicas.max).keys()].find((i) => !taken.includes(i));
     if (index === undefined) return;
     call.emit({ type: 'scaling', key: spec.key, replica: index, direction: 'up', replicas: running.length + 1, why: `${waiting} request(s) waiting` });
-    const [outcome] = await applyModelPlan(docker, [{ action: 'create', key: spec.key, replica: index, spec: replicaSpecs(spec, [index])[0]! }], {
+    const startEnv = await offlineLike(docker, running);
+    const change = { action: 'create' as const, key: spec.key, replica: index, spec: replicaSpecs(spec, [index])[0]!, ...(startEnv ? { startEnv } : {}) };
+    const [outcome] = await applyModelPlan(docker, [change], {
       network: call.config.network,
       ...(hasDevRoutes(spec) ? { privateNetwork: privateNetworkName(call.name) } : {}),
       extraLabels: call.labels,
@@ -131,6 +134,22 @@ async function addReplica(ctx: StackContext, spec: ModelSpec, running: readonly 
     const sync = await syncIntegrations(call, { readyIds: new Set([outcome.containerId]), defaultHostOnly: true });
     if (sync.gateway.ok) call.emit({ type: 'scaled', key: spec.key, replica: index, direction: 'up', replicas: running.length + 1 });
   });
+}
+
+/**
+ * `HF_HUB_OFFLINE=1` when a running replica got it from `up` (its weights were complete in the
+ * cache, which every replica on this host mounts): the added one then starts without the network
+ * too. Not in the spec, so the replica's hash matches the others'.
+ */
+async function offlineLike(docker: DockerClient, running: readonly ModelContainer[]): Promise<Record<string, string> | undefined> {
+  for (const c of running) {
+    const env: string[] = await docker
+      .getContainer(c.id)
+      .inspect()
+      .then((info) => info.Config.Env ?? [], () => []);
+    if (env.includes('HF_HUB_OFFLINE=1')) return { HF_HUB_OFFLINE: '1' };
+  }
+  return undefined;
 }
 
 /** Unroute the highest replica of `spec`, let it finish its requests, and remove it. */
