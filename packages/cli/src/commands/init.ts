@@ -35,7 +35,7 @@ export default defineCommand({
       ...(dir === resolve(ctx.cwd) ? [] : [`cd ${shownPath(ctx.cwd, dir)}`]),
       `edit ${DEFAULT_MODELS_FILE}: your model(s) and GPUs`,
       'for gated models (Llama, Gemma...), put your Hugging Face token in .env: HF_TOKEN=',
-      'serve doctor      checks Docker, the NVIDIA runtime, GPUs, disk, ports and keys',
+      'serve doctor      checks Docker, the NVIDIA runtime, GPUs, disk, model sizes, ports and keys',
       'serve plan        shows what would start',
       `serve up          starts it; the gateway answers on ${r.config.gateway.url}/v1 to the LITELLM_MASTER_KEY in .env`,
     ];

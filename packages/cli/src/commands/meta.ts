@@ -14,7 +14,7 @@ export const DESCRIPTIONS = {
   sync: 'Sync the gateway and Prometheus with the models that are up',
   unlock: 'Remove the deployment lock left by a run that died',
   init: 'Start a project: a commented models.yaml, a .env with fresh keys, the gateway and Prometheus files',
-  doctor: 'Check Docker, the NVIDIA runtime, GPUs, disk, ports and keys for the configured stack',
+  doctor: 'Check Docker, the NVIDIA runtime, GPUs, disk, model sizes, ports and keys for the configured stack',
   watch: 'Run the watcher in the foreground: idle models sleep (or stop) and wake on a request; the gateway and Prometheus follow the models that serve',
   export: 'Write the configured stack as a docker compose file or a Kubernetes (Kustomize) directory; secrets stay in .env',
 } as const;

@@ -55,7 +55,7 @@ export function generateKeys(random: (size: number) => Buffer = randomBytes): Ge
 const MODELS_TEMPLATE = `# inferstack: the models to serve, and the stack around them.
 #
 #   serve plan      what "serve up" would do (validates this file and .env)
-#   serve doctor    checks Docker, the NVIDIA runtime, GPUs, disk, ports and keys
+#   serve doctor    checks Docker, the NVIDIA runtime, GPUs, disk, model sizes, ports and keys
 #   serve up        starts everything; "serve status" shows it
 #
 # Secrets (HF_TOKEN, LITELLM_MASTER_KEY, ...) live in ../.env, never here.
