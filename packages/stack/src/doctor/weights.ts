@@ -39,7 +39,8 @@ export async function weightsChecks(defaultClient: DockerClient | undefined, con
       };
       const inspected: WeightsInspection[] = [];
       for (const spec of models) {
-        const check = await modelCheck(docker, spec, options, where).catch((error: unknown) => ({ error: error as Error }));
+        const id = several ? `weights-${spec.key}@${host.name}` : `weights-${spec.key}`;
+        const check = await modelCheck(docker, spec, options, id, where).catch((error: unknown) => ({ error: error as Error }));
         if ('error' in check) {
           const hint = (check.error as { hint?: string }).hint;
           out.push({ id: `weights-${spec.key}@${host.name}`, title: 'weights', status: 'warn', message: `${spec.key}${where}: size unknown: ${check.error.message}`, ...(hint ? { hint } : {}) });
@@ -57,9 +58,8 @@ export async function weightsChecks(defaultClient: DockerClient | undefined, con
   checks.push(...found.flat());
 }
 
-async function modelCheck(docker: DockerClient, spec: ModelSpec, options: Parameters<typeof inspectWeights>[2], where: string): Promise<{ check: Check; inspection?: WeightsInspection }> {
+async function modelCheck(docker: DockerClient, spec: ModelSpec, options: Parameters<typeof inspectWeights>[2], id: string, where: string): Promise<{ check: Check; inspection?: WeightsInspection }> {
   const i = await inspectWeights(docker, spec, options);
-  const id = `weights-${spec.key}${where ? `@${where.slice(' on host '.length)}` : ''}`;
   if (i.skipped) return { check: { id, title: 'weights', status: 'ok', message: `${spec.key}${where}: nothing to download (${i.skipped})` } };
   const files = i.sources.reduce((n, s) => n + s.selection.files.length, 0);
   const free = i.disk ? `; ${formatBytes(i.disk.freeBytes)} free on its cache disk` : '';

@@ -105,11 +105,11 @@ export function hostPathOf(spec: Pick<ModelSpec, 'volumes'>, path: string): stri
   return mount && mount.source.startsWith('/') ? `${mount.source.replace(/\/$/, '')}${path.slice(mount.target.replace(/\/$/, '').length)}` : path;
 }
 
-/** Pull one model's image and weights on one host (see docker-ops' `pullWeights`), with what {@link spaceFirst} listed. */
-export async function pullModel(ctx: StackContext, docker: DockerClient, host: string, spec: ModelSpec, verdict: SpaceVerdict = {}): Promise<ModelPullOutcome> {
+/** Pull one model's image and weights on one host (see docker-ops' `pullWeights`), with the host's {@link pullOptions} and what {@link spaceFirst} listed. */
+export async function pullModel(docker: DockerClient, host: string, spec: ModelSpec, options: WeightsOptions, verdict: SpaceVerdict = {}): Promise<ModelPullOutcome> {
   try {
     if (verdict.refused) throw verdict.refused;
-    const result = await pullWeights(docker, spec, { ...(await pullOptions(ctx, docker, host)), ...(verdict.inspection ? { inspection: verdict.inspection } : {}) });
+    const result = await pullWeights(docker, spec, { ...options, ...(verdict.inspection ? { inspection: verdict.inspection } : {}) });
     return { key: spec.key, host, ok: true, result };
   } catch (error) {
     const hint = (error as { hint?: string }).hint;

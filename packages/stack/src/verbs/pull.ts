@@ -39,10 +39,11 @@ export async function pull(ctx: StackContext, options: PullOptions = {}): Promis
     const out: ModelPullOutcome[] = [];
     const here = models.filter((m) => hostsOfModel(m).includes(r.host.name));
     // The disk pre-flight: nothing is downloaded on a host whose cache disk cannot hold it all.
-    const verdicts = await spaceFirst(r.docker, r.host.name, here, await pullOptions(ctx, r.docker, r.host.name));
+    const options = await pullOptions(ctx, r.docker, r.host.name);
+    const verdicts = await spaceFirst(r.docker, r.host.name, here, options);
     for (const spec of here) {
       if (ctx.signal.aborted) break;
-      out.push(await pullModel(ctx, r.docker, r.host.name, spec, verdicts.get(spec.key)));
+      out.push(await pullModel(r.docker, r.host.name, spec, options, verdicts.get(spec.key)));
     }
     return out;
   });
