@@ -20,36 +20,35 @@ export interface ModelLoad {
 /** `vllm:engine_sleep_state`'s `sleep_state` label: awake, level 1 (`weights_offloaded`) or level 2 (`discard_all`). */
 export type EngineSleepState = 'awake' | 'weights_offloaded' | 'discard_all';
 
-/** Which `sleep_state` series of vLLM's gauge is 1. */
-function sleepStateOf(text: string): EngineSleepState | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('vllm:engine_sleep_state{')) continue;
-    const state = /sleep_state="(awake|weights_offloaded|discard_all)"/.exec(line)?.[1] as EngineSleepState | undefined;
-    if (state && Number(line.slice(line.lastIndexOf(' ') + 1)) === 1) return state;
-  }
-  return undefined;
-}
+/** The series `parseVllmLoad` adds up, by metric name. */
+const SUMMED = ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'vllm:request_success_total'] as const;
+type Summed = (typeof SUMMED)[number];
 
-function sum(text: string, name: string): number | undefined {
-  let total: number | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== '{' && rest[0] !== ' ') continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) total = (total ?? 0) + value;
-  }
-  return total;
-}
-
-/** Read the load gauges out of vLLM's Prometheus text (new KV-cache name first, then the old). */
+/**
+ * Read the load gauges out of vLLM's Prometheus text (new KV-cache name first, then the old), in
+ * one pass over its lines: `serve status` reads it for every model at once.
+ */
 export function parseVllmLoad(text: string): ModelLoad | undefined {
-  const running = sum(text, 'vllm:num_requests_running');
-  const waiting = sum(text, 'vllm:num_requests_waiting');
+  const totals = new Map<Summed, number>();
+  let sleepState: EngineSleepState | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('vllm:')) continue;
+    if (line.startsWith('vllm:engine_sleep_state{')) {
+      // Which `sleep_state` series of the gauge is 1.
+      const state = /sleep_state="(awake|weights_offloaded|discard_all)"/.exec(line)?.[1] as EngineSleepState | undefined;
+      if (state && sleepState === undefined && Number(line.slice(line.lastIndexOf(' ') + 1)) === 1) sleepState = state;
+      continue;
+    }
+    const name = SUMMED.find((n) => line.startsWith(n) && (line[n.length] === '{' || line[n.length] === ' '));
+    if (!name) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) totals.set(name, (totals.get(name) ?? 0) + value);
+  }
+  const running = totals.get('vllm:num_requests_running');
+  const waiting = totals.get('vllm:num_requests_waiting');
   if (running === undefined && waiting === undefined) return undefined;
-  const kv = sum(text, 'vllm:kv_cache_usage_perc') ?? sum(text, 'vllm:gpu_cache_usage_perc');
-  const finished = sum(text, 'vllm:request_success_total');
-  const sleepState = sleepStateOf(text);
+  const kv = totals.get('vllm:kv_cache_usage_perc') ?? totals.get('vllm:gpu_cache_usage_perc');
+  const finished = totals.get('vllm:request_success_total');
   return {
     running: running ?? 0,
     waiting: waiting ?? 0,

@@ -202,7 +202,6 @@ function processIsGone(pid: number): boolean {
  * @throws LockHeldError when another run holds it past `waitMs` (saying why it was not taken over).
  */
 export async function acquireLock(docker: DockerClient, options: AcquireLockOptions): Promise<Lock> {
-  await ensureLockImage(docker);
   const name = lockContainerName(options.stack);
   const waitMs = options.waitMs ?? 600_000;
   const pollMs = options.pollMs ?? 500;
@@ -212,6 +211,8 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
   const { bootId, pidNamespace, container: inContainer } = processSurroundings(env);
   const deadline = Date.now() + waitMs;
   let announced = false;
+  // The lock image is imported when the daemon says it lacks it: one round trip less on every run.
+  let imported = false;
   for (;;) {
     if (options.signal?.aborted) throw new OperationAbortedError();
     try {
@@ -238,7 +239,13 @@ export async function acquireLock(docker: DockerClient, options: AcquireLockOpti
         },
       };
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 409) throw new DockerApiError('cannot take the deployment lock', error);
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404 && !imported) {
+        await ensureLockImage(docker);
+        imported = true;
+        continue;
+      }
+      if (status !== 409) throw new DockerApiError('cannot take the deployment lock', error);
     }
     const held = await inspectLock(docker, name);
     if (!held) continue;
