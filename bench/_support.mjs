@@ -7,7 +7,8 @@ import { basename, join, resolve } from 'node:path';
 
 /**
  * The builds to measure, from `--serve [NAME=]PATH` (repeatable; none: the checkout at `root`).
- * PATH is a checkout (its packages/cli/dist/cli.js) or a cli.js; NAME labels it (default: the
+ * PATH is a checkout (its packages/cli/dist/serve.cjs, or cli.js in builds before the bin loaded its
+ * bundle with V8's code cache) or such a file; NAME labels it (default: the
  * checkout's folder name). Throws when a build is missing or two have the same name.
  */
 export function buildsFrom(specs, root) {
@@ -15,7 +16,8 @@ export function buildsFrom(specs, root) {
     const eq = spec.indexOf('=');
     const name = eq > 0 ? spec.slice(0, eq) : undefined;
     const path = resolve(eq > 0 ? spec.slice(eq + 1) : spec);
-    const cli = existsSync(path) && statSync(path).isDirectory() ? join(path, 'packages/cli/dist/cli.js') : path;
+    const dist = join(path, 'packages/cli/dist');
+    const cli = existsSync(path) && statSync(path).isDirectory() ? (existsSync(join(dist, 'serve.cjs')) ? join(dist, 'serve.cjs') : join(dist, 'cli.js')) : path;
     if (!existsSync(cli)) throw new Error(`--serve ${spec}: ${cli} does not exist (build that checkout: pnpm install --frozen-lockfile && pnpm build)`);
     return { name: name ?? basename(cli === path ? resolve(path, '../../../..') : path), cli };
   };

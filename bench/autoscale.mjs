@@ -40,7 +40,7 @@ const DOWN_AFTER_S = Number(values['down-after']);
 const LOAD_DELAY_S = Number(values['load-delay']);
 
 const root = resolve(import.meta.dirname, '..');
-const CLI = join(root, 'packages/cli/dist/cli.js');
+const CLI = join(root, 'packages/cli/dist/serve.cjs');
 const LABEL = `inferstack.test=bench-${process.pid}`;
 const tag = `s${process.pid}`;
 const run = promisify(execFile);

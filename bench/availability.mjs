@@ -20,7 +20,7 @@
 // answers "Hello from <served name>!"): "wrong" counts answers from another model.
 //
 // Several builds side by side: --serve names the `serve` of each (a checkout, or its
-// packages/cli/dist/cli.js). Each run measures every build on a stack of its own, made for it and
+// packages/cli/dist/serve.cjs). Each run measures every build on a stack of its own, made for it and
 // removed after it, the builds interleaved (run 1 A then B, run 2 B then A, ...), so that the
 // machine's load falls on both alike.
 //
@@ -35,7 +35,7 @@
 //   pnpm build && bash images/build.sh && node bench/availability.mjs [options]
 //
 //   --serve [NAME=]PATH   a build to measure (repeatable; default this checkout); PATH is a
-//                         checkout (its packages/cli/dist/cli.js) or a cli.js; NAME labels it
+//                         checkout (its packages/cli/dist/serve.cjs) or a cli.js; NAME labels it
 //   --runs N              the four scenarios N times over, per build (default 1)
 //   --settle S            seconds of traffic before and after each `serve up` (default 4)
 //   --concurrency N       pooled closed-loop clients per model (default 2; 0 for none)

@@ -10,7 +10,7 @@
 // second tries. Exit 0 whatever was measured.
 //
 // Several builds side by side: --serve names the `serve` of each (a checkout, or its
-// packages/cli/dist/cli.js); the runs are interleaved (run 1 A then B, run 2 B then A, ...), so
+// packages/cli/dist/serve.cjs); the runs are interleaved (run 1 A then B, run 2 B then A, ...), so
 // that the machine's load falls on both alike.
 //
 //   pnpm build && bash images/build.sh && node bench/gateway-start.mjs [options]

@@ -31,7 +31,7 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs takes a whole n
 if (!Number.isInteger(MODELS) || MODELS < 1) throw new Error(`--models takes a whole number ≥ 1, not "${values.models}"`);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'packages', 'cli', 'dist', 'cli.js');
+const bin = join(root, 'packages', 'cli', 'dist', 'serve.cjs');
 if (!existsSync(bin)) throw new Error(`${bin} is missing: run "pnpm build" first`);
 const stateDir = process.env.INFERSTACK_DOCKER_B_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'inferstack', 'docker-b');
 const endpointsFile = join(stateDir, 'endpoints.json');

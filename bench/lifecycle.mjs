@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const CLI = join(root, 'packages/cli/dist/cli.js');
+const CLI = join(root, 'packages/cli/dist/serve.cjs');
 const IMAGE = 'inferstack-test/vllm-standin:latest';
 const LABEL = `inferstack.test=bench-${process.pid}`;
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);

@@ -54,7 +54,7 @@ const PREFILL_MS = Number(values['prefill-ms-per-token']);
 if (!(PREFILL_MS >= 0)) throw new Error(`--prefill-ms-per-token takes a number ≥ 0, not "${values['prefill-ms-per-token']}"`);
 
 const root = resolve(import.meta.dirname, '..');
-const CLI = join(root, 'packages/cli/dist/cli.js');
+const CLI = join(root, 'packages/cli/dist/serve.cjs');
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 const LABEL = `inferstack.test=bench-${process.pid}`;

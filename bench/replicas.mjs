@@ -50,7 +50,7 @@ const TOKEN_DELAY_MS = whole('token-delay-ms', 0);
 const MAX_TOKENS = whole('max-tokens');
 
 const root = resolve(import.meta.dirname, '..');
-const CLI = join(root, 'packages/cli/dist/cli.js');
+const CLI = join(root, 'packages/cli/dist/serve.cjs');
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 const LABEL = `inferstack.test=bench-${process.pid}`;

@@ -43,7 +43,7 @@ const WAKE_DELAY_MS = whole('wake-delay-ms', 0);
 const IDLE_S = whole('idle');
 const AWAKE_N = whole('awake');
 
-const CLI = resolve(import.meta.dirname, '../packages/cli/dist/cli.js');
+const CLI = resolve(import.meta.dirname, '../packages/cli/dist/serve.cjs');
 const LITELLM = process.env.INFERSTACK_TEST_LITELLM_IMAGE ?? 'inferstack-test/litellm:1.108.14';
 const STANDIN = 'inferstack-test/vllm-standin:latest';
 const NODE = 'inferstack-test/node:20';

@@ -41,7 +41,7 @@ const RATE_MB = whole('rate-mb');
 const LOAD_DELAY = whole('load-delay', 0);
 
 const root = resolve(import.meta.dirname, '..');
-const CLI = join(root, 'packages/cli/dist/cli.js');
+const CLI = join(root, 'packages/cli/dist/serve.cjs');
 const STANDIN_IMAGE = 'inferstack-test/vllm-standin:latest';
 const LITELLM_IMAGE = 'inferstack-test/litellm:1.108.14';
 const HUB_IMAGE = 'inferstack-test/hf-hub-standin:latest';

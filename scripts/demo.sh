@@ -53,7 +53,7 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 
-serve() { node "$root/packages/cli/dist/cli.js" "$@"; }
+serve() { node "$root/packages/cli/dist/serve.cjs" "$@"; }
 serve pull
 serve up
 serve status --weights
@@ -75,9 +75,9 @@ curl -sS --max-time 30 "$url/v1/chat/completions" -H "Authorization: Bearer $key
 echo
 echo
 echo "Prometheus: http://127.0.0.1:9091 (try the query vllm:num_requests_running)"
-echo "Pull again (nothing left to fetch): (cd examples/demo && node ../../packages/cli/dist/cli.js pull)"
+echo "Pull again (nothing left to fetch): (cd examples/demo && node ../../packages/cli/dist/serve.cjs pull)"
 echo "A gated repo: add '  - demo-gated: {model: demo/gated-small, gpus: none}' to examples/demo/model_config/models.yaml,"
 echo "  then pull it without a token (refused, with advice), and with HF_TOKEN=hf_demo_granted_token in examples/demo/.env."
-echo "Stop the models: (cd examples/demo && node ../../packages/cli/dist/cli.js down)"
-echo "Remove everything: docker rm -f $hub; (cd examples/demo && node ../../packages/cli/dist/cli.js down --all)"
+echo "Stop the models: (cd examples/demo && node ../../packages/cli/dist/serve.cjs down)"
+echo "Remove everything: docker rm -f $hub; (cd examples/demo && node ../../packages/cli/dist/serve.cjs down --all)"
 echo "  (the weights stay in examples/demo/.hf-cache: the Hugging Face cache is yours, down never removes it)"

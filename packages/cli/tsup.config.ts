@@ -1,5 +1,6 @@
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
@@ -9,16 +10,25 @@ const require = createRequire(import.meta.url);
 
 /**
  * The bin is bundled: `serve status` and a no-op `serve up` must start fast, and resolving
- * hundreds of files of dockerode's dependency tree took most of their time. Split at every
- * dynamic import: `serve --help` loads only citty and the commands' definitions, a command loads
- * the libraries when it runs, and dockerode is loaded only when Docker is contacted.
- * Bundled CommonJS modules are evaluated only when first required, so we also make sure the
+ * hundreds of files of dockerode's dependency tree took most of their time. Everything reached
+ * through a dynamic import stays lazy: `serve --help` evaluates only citty and the commands'
+ * definitions, a command evaluates the libraries when it runs, and dockerode is evaluated only
+ * when Docker is contacted. Bundled CommonJS modules are evaluated only when first required, so we also make sure the
  * heavy parts we rarely or never need are not required at start:
  * - dockerode's BuildKit session and BuildKit progress decoder (gRPC + protobuf): inferstack
  *   never builds images, and follows pull progress through docker-modem;
  * - docker-modem's SSH transport: loaded only for `DOCKER_HOST=ssh://...`; ssh2 (with native
- *   parts) stays an ordinary dependency, required then.
+ *   parts) stays an ordinary dependency, required then;
+ * - what dockerode and docker-modem require at their start but use only for some calls: Node's
+ *   https (with tls and crypto; TLS daemons only), tar-fs and zlib (image builds, archives), and
+ *   `debug` (docker-modem's trace, printed only with DEBUG set, whose every request it also
+ *   formatted beforehand): each is required on first use (docs/startup.md measures what they cost
+ *   every command that talks to Docker).
  */
+const LAZY: Array<{ importer: RegExp; module: RegExp }> = [
+  { importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/, module: /^https$/ },
+  { importer: /[\\/]dockerode[\\/]lib[\\/]util\.js$/, module: /^(tar-fs|zlib)$/ },
+];
 const lean: Plugin = {
   name: 'inferstack-lean',
   setup(build) {
@@ -30,6 +40,32 @@ const lean: Plugin = {
       contents: 'module.exports = function () { throw new Error("image builds with BuildKit are not supported by inferstack"); }; module.exports.followProgress = module.exports;',
       loader: 'js',
     }));
+    // A module whose exports are read through a proxy that requires it on first use.
+    build.onResolve({ filter: /^[a-z@][a-z0-9@/._-]*$/ }, (args) => {
+      if (args.namespace === 'lean-lazy' || !LAZY.some((l) => l.importer.test(args.importer) && l.module.test(args.path))) return undefined;
+      return { path: isBuiltin(args.path) ? args.path : require.resolve(args.path, { paths: [args.resolveDir] }), namespace: 'lean-lazy' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lean-lazy' }, (args) => ({
+      contents: `var real; function load() { return real || (real = require(${JSON.stringify(args.path)})); } module.exports = new Proxy({}, { get: function (_, key) { return load()[key]; }, has: function (_, key) { return key in load(); } });`,
+      loader: 'js',
+      resolveDir: '/',
+    }));
+    // docker-modem's trace: `require('debug')('modem')` is called at its start; debug is required at the first trace line when DEBUG is set.
+    build.onResolve({ filter: /^debug$/ }, (args) =>
+      /[\\/]docker-modem[\\/]lib[\\/]/.test(args.importer) ? { path: require.resolve('debug', { paths: [args.resolveDir] }), namespace: 'lean-debug' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lean-debug' }, (args) => ({
+      contents: `module.exports = function (ns) { var real; return function () { if (!real) { if (!process.env.DEBUG) return; real = require(${JSON.stringify(args.path)})(ns); } return real.apply(this, arguments); }; };`,
+      loader: 'js',
+      resolveDir: '/',
+    }));
+    // ...and docker-modem formats every request for that trace (util.inspect) before it calls it.
+    build.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const eager = "debug('Sending: %s', util.inspect(options, {";
+      if (!text.includes(eager)) throw new Error(`${args.path} no longer has the trace line tsup.config.ts makes lazy: look at it again`);
+      return { contents: text.replace(eager, `process.env.DEBUG && ${eager}`), loader: 'js' };
+    });
     build.onLoad({ filter: /.*/, namespace: 'lean-ssh' }, (args) => ({
       contents: `var real; module.exports = function (opt) { real = real || require(${JSON.stringify(args.path)}); return real(opt); };`,
       loader: 'js',
@@ -82,25 +118,78 @@ const librarySources: Plugin = {
   },
 };
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm'],
-  splitting: true,
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** What the library and the bin's bundle share: the libraries from their sources, dockerode lean, Node 20. */
+const shared = {
   target: 'node20',
   platform: 'node',
-  dts: { entry: 'src/index.ts' },
-  clean: true,
-  sourcemap: true,
   // Everything in one bundle (see above) but ssh2.
   noExternal: [/^(?!ssh2$).*/],
   external: ['ssh2'],
   esbuildPlugins: [librarySources, lean],
-  esbuildOptions(options) {
-    options.conditions = ['node', 'import', 'default'];
-    options.minifyWhitespace = true;
-    options.minifySyntax = true;
+  sourcemap: true,
+} satisfies Options;
+
+/**
+ * Three builds (dist is emptied before them, in package.json: they run side by side):
+ * - the library (`import { runCli } from '@inferstack/serve'`): ES modules, split at every
+ *   dynamic import;
+ * - the bin's program (src/cli.ts): one CommonJS file, dist/cli.cjs, because Node 20 can cache
+ *   the compiled code of a script it is handed (V8's code cache) but not of an ES module: every
+ *   run compiled every chunk it loaded, which was most of the start-up of `serve status`. Modules
+ *   reached only through a dynamic import (each command, the parser of models.yaml) stay lazy:
+ *   esbuild evaluates them when they are first imported;
+ * - the bin itself (src/bin.ts, dist/serve.cjs): loads dist/cli.cjs with the code cache.
+ */
+export default defineConfig([
+  {
+    ...shared,
+    entry: ['src/index.ts'],
+    format: ['esm'],
+    splitting: true,
+    dts: { entry: 'src/index.ts' },
+    esbuildOptions(options) {
+      options.conditions = ['node', 'import', 'default'];
+      options.minifyWhitespace = true;
+      options.minifySyntax = true;
+    },
+    banner: { js: "import { createRequire as __inferstackCreateRequire } from 'node:module'; const require = __inferstackCreateRequire(import.meta.url);" },
   },
-  // Grafana's dashboards and provisioning files travel with the bin (serve mounts them).
-  onSuccess: 'mkdir -p dist/grafana && cp -r ../prometheus-sync/dashboards ../prometheus-sync/provisioning dist/grafana/',
-  banner: { js: "import { createRequire as __inferstackCreateRequire } from 'node:module'; const require = __inferstackCreateRequire(import.meta.url);" },
-});
+  {
+    ...shared,
+    entry: { cli: 'src/cli.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    // import.meta.url: the bundle's own file (the CLI finds package.json and Grafana's files from it).
+    shims: true,
+    esbuildOptions(options) {
+      options.conditions = ['node', 'import', 'default'];
+      // ssh2 stays outside; it is CommonJS: required, not imported.
+      options.supported = { 'dynamic-import': false };
+      options.legalComments = 'external';
+      // Whitespace and syntax: less to read on every run; names kept for stack traces.
+      options.minifyWhitespace = true;
+      options.minifySyntax = true;
+    },
+    // The licence comments of what it bundles go to dist/cli.cjs.LEGAL.txt: the bundle itself is
+    // then plain ASCII, which the bin reads as such (faster than decoding UTF-8; checked below).
+    async onSuccess() {
+      const text = readFileSync('dist/cli.cjs');
+      const at = text.findIndex((byte) => byte > 0x7f);
+      if (at !== -1) throw new Error(`dist/cli.cjs is not plain ASCII at byte ${at} (src/bin.ts reads it as latin1): ${text.subarray(Math.max(0, at - 60), at + 20).toString()}`);
+      // Grafana's dashboards and provisioning files travel with the bin (serve mounts them).
+      mkdirSync('dist/grafana', { recursive: true });
+      for (const dir of ['dashboards', 'provisioning']) cpSync(`../prometheus-sync/${dir}`, `dist/grafana/${dir}`, { recursive: true });
+    },
+  },
+  {
+    entry: { serve: 'src/bin.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    target: 'node20',
+    platform: 'node',
+    // Part of the code cache's key: two builds of one size never share a cache.
+    define: { __SERVE_VERSION__: JSON.stringify(pkg.version) },
+  },
+]);

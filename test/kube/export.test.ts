@@ -463,7 +463,7 @@ describe('a 3-model GPU config on Kubernetes', () => {
       ]);
 
       // The CLI plan says the same, and --exit-code exits 3.
-      const cli = join(repoRoot, 'packages/cli/dist/cli.js');
+      const cli = join(repoRoot, 'packages/cli/dist/serve.cjs');
       const plan = await run(process.execPath, [cli, 'plan', '--target', 'kubernetes', '--out', 'k8s', '--with-secrets', '--service-monitor-labels', 'release=kps', '--exit-code'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1' } }).then(
         () => ({ code: 0, stdout: '' }),
         (e: { code: number; stdout: string }) => e,

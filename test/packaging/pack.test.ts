@@ -82,7 +82,8 @@ describe('the packed packages', () => {
     if (dir === 'cli') {
       // Bundled: only ssh2 (loaded for DOCKER_HOST=ssh://) is installed with it; Grafana's files travel in dist.
       expect(Object.keys(manifest.dependencies ?? {})).toEqual(['ssh2']);
-      expect(files).toContain('dist/cli.js');
+      expect(files).toContain('dist/serve.cjs');
+      expect(files).toContain('dist/cli.cjs');
       expect(files).toContain('dist/grafana/provisioning/datasources/prometheus.yaml');
       expect(files.filter((f) => f.startsWith('dist/grafana/dashboards/') && f.endsWith('.json')).length).toBeGreaterThan(0);
     }

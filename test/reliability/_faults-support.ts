@@ -29,7 +29,7 @@ export async function snapshotBin(): Promise<{ bin: string; remove(): void }> {
     try {
       cpSync(dist, join(root, 'dist'), { recursive: true });
       cpSync(join(dist, '..', 'package.json'), join(root, 'package.json'));
-      const bin = join(root, 'dist', 'cli.js');
+      const bin = join(root, 'dist', 'serve.cjs');
       execFileSync(process.execPath, [bin, '--version'], { stdio: 'pipe' });
       return { bin, remove: () => rmSync(root, { recursive: true, force: true }) };
     } catch (error) {

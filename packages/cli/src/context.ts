@@ -40,7 +40,7 @@ export async function openStackFor(ctx: CommandEnv, args: { 'model-config': stri
     ...(existsSync(grafana) ? { grafanaAssets: { dashboards: `${grafana}dashboards`, provisioning: `${grafana}provisioning` } } : {}),
     ...(onEvent ? { onEvent } : {}),
     // The managed watcher runs this very program (the bundled bin) in a container of the stack.
-    ...(existsSync(fileURLToPath(new URL('./cli.js', import.meta.url))) ? { watcherProgram: { dir: fileURLToPath(new URL('.', import.meta.url)), main: 'cli.js' } } : {}),
+    ...(existsSync(fileURLToPath(new URL('./serve.cjs', import.meta.url))) ? { watcherProgram: { dir: fileURLToPath(new URL('.', import.meta.url)), main: 'serve.cjs' } } : {}),
   });
   ctx.output.addSecrets(stack.secrets);
   return stack;

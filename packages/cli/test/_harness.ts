@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 
 /** The built bin, as users run it. `pnpm test` builds it first. */
-export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/cli.js');
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/serve.cjs');
 export const STANDIN = 'inferstack-test/vllm-standin:latest';
 export const STANDIN_LEGACY = 'inferstack-test/vllm-standin:legacy';
 

@@ -11,8 +11,9 @@ import type { ServiceFile } from './services/types.js';
  */
 
 /**
- * The program the managed watcher runs: a directory of ES modules (the `serve` CLI's bundle),
- * and the file of it that takes `watch` as its command.
+ * The program the managed watcher runs: a directory (the `serve` CLI's dist) and the file of it
+ * that takes `watch` as its command; the directory's files of that file's kind (`.cjs`: the bin
+ * and its bundle) go into the watcher's container.
  */
 export interface WatcherProgram {
   dir: string;

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { WATCHER_PORT, type StackConfig } from '@inferstack/config';
 import { DEFAULT_DOCKER_SOCKET, httpGet, parseDockerAddress, type ServiceSpec } from '@inferstack/docker-ops';
 import type { StackContext, WatcherProgram } from '../context.js';
@@ -35,8 +35,9 @@ export function watcherDirectories(config: StackConfig): string[] {
 /** The watcher's container: serve's own program in a Node image, on the stack's network. */
 export function watcherServiceSpec(ctx: StackContext, program: WatcherProgram, socket: string): ServiceSpec {
   const { config } = ctx;
+  // The program's own kind of files: the bin's `.cjs` (its loader and its bundle), or `.js` chunks.
   const files = readdirSync(program.dir)
-    .filter((f) => f.endsWith('.js'))
+    .filter((f) => extname(f) === extname(program.main))
     .sort()
     .map((name) => ({ name: `${PROGRAM_DIR.slice(1)}/${name}`, content: readFileSync(join(program.dir, name)) }));
   // Labels of the caller (a test session) go on what the watcher creates too (its locks).
