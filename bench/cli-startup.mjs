@@ -4,7 +4,8 @@
 // same run (interleaved, so machine noise hits all rows alike): `node -e 0`, the floor no Node
 // CLI can beat; `serve --help`; `serve status` and a no-op `serve up` against 10 running
 // stand-in models with gateway and monitoring `none` (so they need a daemon and the local test
-// images: bash images/build.sh vllm-standin); the same status as a first run (empty caches);
+// images: bash images/build.sh vllm-standin); the requests of that status and that up alone,
+// without serve (bench/_requests-only.cjs); the same status as a first run (empty caches);
 // and `npx serve --help` (what npx adds).
 // Targets, as ratios to the floor measured in the same run: --help ≤ 1.3, status ≤ 1.6,
 // no-op up ≤ 1.8.
@@ -18,7 +19,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { packAndInstall } from '../test/packaging/_pack-install.mjs';
 
@@ -67,11 +69,19 @@ const env = {
 };
 
 const config = join(project, 'model_config', 'models.yaml');
+const network = `inferstack-bench-startup-${tag}`;
+// The stack's name, as serve makes it of the project folder's (mkdtemp's: letters and digits).
+const stack = basename(project).toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+const requestsOnly = fileURLToPath(new URL('./_requests-only.cjs', import.meta.url));
 const rows = [
   { name: 'node -e 0 (floor)', command: process.execPath, args: ['-e', '0'] },
   { name: 'serve --help', command: bin, args: ['--help'], target: 1.3 },
   { name: `serve status (${MODELS} models)`, command: bin, args: ['status', '-c', config], target: 1.6 },
   { name: `serve up, nothing to do (${MODELS} models)`, command: bin, args: ['up', '-c', config], target: 1.8 },
+  // The same requests as that status and that up, and nothing else (see the file): what no
+  // status or up can beat here.
+  { name: "status's requests alone", command: process.execPath, args: [requestsOnly, 'status', network, stack] },
+  { name: "up's requests alone", command: process.execPath, args: [requestsOnly, 'up', network, stack] },
   // A first run: an empty cache directory each time, so V8 compiles the bundle, models.yaml is
   // parsed, and both are kept at the end.
   { name: `serve status, first run`, command: bin, args: ['status', '-c', config], fresh: true },
