@@ -99,9 +99,12 @@ describe('replicas (real LiteLLM, config-file mode)', () => {
     expect(done.filter((d) => !d.ok)).toEqual([]);
     const by = new Map<string, number>();
     for (const d of done) by.set(d.deployment ?? '?', (by.get(d.deployment ?? '?') ?? 0) + 1);
-    // least-busy: each replica's deployment takes a fair share.
+    // least-busy: each replica's deployment takes part. Not an even share: least-busy sends more
+    // to the one that answers sooner, and on a busy machine one stand-in can be several times
+    // slower than the other (a clean CI run saw 18 of 96 go to one). A tenth would need one
+    // replica about nine times slower than the other.
     expect([...by.keys()].sort()).toEqual(running.map((c) => `inferstack-${c.address}`).sort());
-    for (const n of by.values()) expect(n).toBeGreaterThan(done.length / 5);
+    for (const n of by.values()) expect(n, JSON.stringify([...by])).toBeGreaterThan(done.length / 10);
   }, 60_000);
 
   it('replaces a changed model one replica at a time and drops no request', async () => {
