@@ -13,8 +13,8 @@ const require = createRequire(import.meta.url);
  * hundreds of files of dockerode's dependency tree took most of their time. Everything reached
  * through a dynamic import stays lazy: `serve --help` evaluates only citty and the commands'
  * definitions, a command evaluates the libraries when it runs, and dockerode is evaluated only
- * when Docker is contacted. Bundled CommonJS modules are evaluated only when first required, so we also make sure the
- * heavy parts we rarely or never need are not required at start:
+ * when Docker is contacted. Bundled CommonJS modules are evaluated only when first required, so
+ * we also make sure the heavy parts we rarely or never need are not required at start:
  * - dockerode's BuildKit session and BuildKit progress decoder (gRPC + protobuf): inferstack
  *   never builds images, and follows pull progress through docker-modem;
  * - docker-modem's SSH transport: loaded only for `DOCKER_HOST=ssh://...`; ssh2 (with native
@@ -50,7 +50,8 @@ const lean: Plugin = {
       loader: 'js',
       resolveDir: '/',
     }));
-    // docker-modem's trace: `require('debug')('modem')` is called at its start; debug is required at the first trace line when DEBUG is set.
+    // docker-modem's trace: `require('debug')('modem')` is called at its start; debug itself is
+    // required at the first trace line when DEBUG is set.
     build.onResolve({ filter: /^debug$/ }, (args) =>
       /[\\/]docker-modem[\\/]lib[\\/]/.test(args.importer) ? { path: require.resolve('debug', { paths: [args.resolveDir] }), namespace: 'lean-debug' } : undefined,
     );
@@ -75,19 +76,20 @@ const lean: Plugin = {
 };
 
 /**
- * The libraries are bundled from their TypeScript sources, not their builds: esbuild then splits
- * them per source file and leaves out what a command does not reach. The point is the parser of
+ * The libraries are bundled from their TypeScript sources, not their builds: esbuild then keeps
+ * each source file a module of its own, evaluated with what imports it. The point is the parser of
  * models.yaml (yaml, valibot: `loadConfig` loads it only when it parses): `serve status` and a
  * no-op `serve up`, whose config the CLI's cache of parsed configs answers, start without it.
  *
- * One more step is needed for that. esbuild puts a module in the chunks of every command that
- * imports the package's index, whether or not the command uses that export; `@inferstack/config`'s
+ * One more step is needed for that. esbuild evaluates a module with the command that imports
+ * the package's index, whether or not the command uses that export; `@inferstack/config`'s
  * index exports `parseConfig` and `modelsJsonSchema`, which hold the parser. So every importer
  * but those that use them gets the index without those two exports: one that used them anyway
  * fails the build ("No matching export"), it never ships the parser by mistake. The same holds
  * for `@inferstack/stack`'s index (it exports `initProject`, which parses): the module that opens
- * a stack for the commands (src/context.ts) gets `openStack` (and `hasSeveralHosts`) alone, and the
-commands import no value from `@inferstack/stack` themselves (test/bundle.test.ts checks both).
+ * a stack for the commands (src/context.ts) gets `openStack` (and `hasSeveralHosts`) alone, and
+ * status, plan and up import no value from `@inferstack/stack` themselves (test/bundle.test.ts
+ * checks that they evaluate no parser).
  */
 const CONFIG_PARSER_EXPORTS = /^export (type )?\{[^}]*\} from '\.\/(parse-config|schema)\.js';$/gm;
 const CONFIG_PARSER_USERS = [/[\\/]stack[\\/]src[\\/]verbs[\\/]init\.ts$/];

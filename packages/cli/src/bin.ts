@@ -9,10 +9,10 @@
  * The cache is one file per command (each compiles other functions) in
  * `$XDG_CACHE_HOME/inferstack/code` (default `~/.cache/inferstack/code`), 0600 in a 0700
  * directory; `INFERSTACK_CODE_CACHE=0` turns it off. Its name holds the bundle's size and time,
- * this build's version, Node's version and its flags, so another build or another Node never reads it; V8
- * checks it once more and rejects what does not fit (then it is made again). A file that is not
- * the user's own, or that others may write, is never read: it is code this process would run.
- * Whatever goes wrong with the cache (no home, a read-only disk) only costs the compile.
+ * this build's version, Node's version and Node's flags, so another build or another Node never
+ * reads it; V8 checks it once more and rejects what does not fit (then it is made again). A file
+ * that is not the user's own, or that others may write, is never read: it is code this process
+ * would run. Whatever goes wrong with the cache (no home, a read-only disk) only costs the compile.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
