@@ -1,7 +1,7 @@
 import { VLLM_CONTAINER_PORT } from '@inferstack/config';
 import type { DockerClient } from './client.js';
 import { addressOn, type ModelContainer } from './containers.js';
-import { OperationAbortedError } from './errors.js';
+import { DockerApiError, OperationAbortedError } from './errors.js';
 import { httpGet } from './http-get.js';
 import { modelRequest, type ModelReach } from './model-http.js';
 
@@ -95,7 +95,10 @@ export interface DrainResult {
 /**
  * Wait until a model has no request running or waiting (vLLM's `vllm:num_requests_running` and
  * `vllm:num_requests_waiting`), or `timeoutMs` passes. A model whose metrics cannot be read (it
- * is gone, or not vLLM) counts as drained. `onWait` hears the count while there is one.
+ * is gone, or not vLLM) counts as drained; one that does not answer in time, or resets a
+ * kept-alive connection, counts as busy until it answers or the time is up (a CI run once saw a
+ * model serving a long request taken for idle, and put to sleep under it).
+ * `onWait` hears the count while there is one.
  */
 export async function waitUntilDrained(
   docker: DockerClient,
@@ -106,13 +109,33 @@ export async function waitUntilDrained(
   let last: number | undefined;
   for (;;) {
     if (options.signal?.aborted) throw new OperationAbortedError();
-    const text = await metricsText(docker, container, options);
-    const load = text ? parseVllmLoad(text) : undefined;
-    if (!load) return { drained: true, elapsedMs: Date.now() - started, ...(last !== undefined ? { inFlight: last } : {}) };
-    last = load.running + load.waiting;
-    if (last === 0) return { drained: true, elapsedMs: Date.now() - started, inFlight: 0 };
-    if (Date.now() - started >= options.timeoutMs) return { drained: false, elapsedMs: Date.now() - started, inFlight: last };
-    options.onWait?.(last);
+    const look = await drainLook(docker, container, options);
+    if (look === 'gone') return { drained: true, elapsedMs: Date.now() - started, ...(last !== undefined ? { inFlight: last } : {}) };
+    if (look !== 'no-answer') {
+      last = look.running + look.waiting;
+      if (last === 0) return { drained: true, elapsedMs: Date.now() - started, inFlight: 0 };
+    }
+    if (Date.now() - started >= options.timeoutMs) return { drained: false, elapsedMs: Date.now() - started, ...(last !== undefined ? { inFlight: last } : {}) };
+    if (last !== undefined) options.onWait?.(last);
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
+  }
+}
+
+/** What says that nothing listens there any more (a stopped or removed container). */
+const NOBODY_THERE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * One look of {@link waitUntilDrained}: the load; `gone` for a model that is not there, or not
+ * vLLM (or, reached through Docker, whose container cannot run the request); `no-answer` for one
+ * that did not answer in time, or whose kept-alive connection it had closed meanwhile (its web
+ * server drops idle ones after a few seconds; the next look opens a new one).
+ */
+async function drainLook(docker: DockerClient, container: ModelContainer, reach: ModelReach): Promise<ModelLoad | 'gone' | 'no-answer'> {
+  try {
+    const r = await modelRequest(docker, container, reach, 'GET', '/metrics', 2000);
+    return (r.status === 200 ? parseVllmLoad(r.body) : undefined) ?? 'gone';
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return error instanceof DockerApiError || (code !== undefined && NOBODY_THERE.has(code)) ? 'gone' : 'no-answer';
   }
 }

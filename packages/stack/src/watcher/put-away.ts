@@ -19,7 +19,8 @@ export function putAwayAction(spec: Pick<ModelSpec, 'idle'>): PutAwayAction {
 }
 
 /** What {@link putModelAway} came to. */
-export type PutAwayResult = { ok: true; action: PutAwayAction } | { ok: false; inFlight: number };
+/** `inFlight`: the requests it had at the last look; undefined when it was too busy to say. */
+export type PutAwayResult = { ok: true; action: PutAwayAction } | { ok: false; inFlight?: number };
 
 /**
  * Drain a model (up to `drainMs`), then put it away as its policy says. A model still busy after
@@ -33,7 +34,7 @@ export async function putModelAway(
   options: { reach: ModelReach; drainMs: number; signal?: AbortSignal },
 ): Promise<PutAwayResult> {
   const drained = await waitUntilDrained(docker, container, { ...options.reach, timeoutMs: options.drainMs, signal: options.signal });
-  if (!drained.drained) return { ok: false, inFlight: drained.inFlight ?? 0 };
+  if (!drained.drained) return { ok: false, ...(drained.inFlight !== undefined ? { inFlight: drained.inFlight } : {}) };
   const action = putAwayAction(spec);
   if (action === 'stop') {
     // The restart policy tells an idle stop from a user's `serve stop` (see IDLE_STOP_POLICY).
@@ -73,7 +74,7 @@ export async function putAway(s: WatcherState, spec: ModelSpec, c: ModelContaine
     const result = await putModelAway(docker, c, spec, { reach: reach(ctx), drainMs, signal: ctx.signal });
     if (!result.ok) {
       t.phase = before;
-      ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${result.inFlight} request(s) in flight: not put away` });
+      ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${result.inFlight ?? 'some'} request(s) in flight: not put away` });
       return false;
     }
     if (result.action === 'stop') t.phase = 'stopped-idle';
