@@ -18,8 +18,7 @@ export function putAwayAction(spec: Pick<ModelSpec, 'idle'>): PutAwayAction {
   return spec.idle?.then ?? 'sleep';
 }
 
-/** What {@link putModelAway} came to. */
-/** `inFlight`: the requests it had at the last look; undefined when it was too busy to say. */
+/** What {@link putModelAway} came to; `inFlight`: the requests at the last look (undefined when the model was too busy to say). */
 export type PutAwayResult = { ok: true; action: PutAwayAction } | { ok: false; inFlight?: number };
 
 /**
