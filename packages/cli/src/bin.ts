@@ -14,7 +14,7 @@
  * that is not the user's own, or that others may write, is never read: it is code this process
  * would run. Whatever goes wrong with the cache (no home, a read-only disk) only costs the compile.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -25,9 +25,13 @@ declare const __SERVE_VERSION__: string;
 const MAX_FILES = 48;
 
 const bundle = join(__dirname, 'cli.cjs');
+// One open: the size and time in the cache's name are those of the very bytes read.
+const fd = openSync(bundle, 'r');
+const info = fstatSync(fd);
 // The build keeps it plain ASCII (tsup.config.ts): read as such, not decoded as UTF-8.
-const source = readFileSync(bundle, 'latin1');
-const cacheFile = codeCacheFile();
+const source = readFileSync(fd, 'latin1');
+closeSync(fd);
+const cacheFile = codeCacheFile(info);
 const cached = cacheFile === undefined ? undefined : readOwn(cacheFile);
 // The wrapper Node's own CommonJS loader puts around a module.
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -41,21 +45,17 @@ if (cacheFile !== undefined && (cached === undefined || script.cachedDataRejecte
 const program = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void)(program.exports, createRequire(bundle), program, bundle, __dirname);
 
-function codeCacheFile(): string | undefined {
+/** Where this command's cache of `bundle` (as `info` describes it) is kept, or undefined for none. */
+function codeCacheFile(info: Stats): string | undefined {
   const env = process.env;
   if (env.INFERSTACK_CODE_CACHE === '0' || env.INFERSTACK_CODE_CACHE === 'off') return undefined;
   const root = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, '.cache') : undefined);
   if (!root) return undefined;
-  try {
-    const info = statSync(bundle);
-    const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'serve';
-    // V8 rejects a cache made under other flags (--cpu-prof, --max-old-space-size...): those get their own.
-    const flags = fnv1a(`${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`);
-    const build = `${__SERVE_VERSION__}-${info.size}-${Math.trunc(info.mtimeMs)}-${process.version}-${process.arch}-${flags}`.replace(/[^A-Za-z0-9.-]/g, '_');
-    return join(root, 'inferstack', 'code', `${build}-${command}.v8`);
-  } catch {
-    return undefined;
-  }
+  const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'serve';
+  // V8 rejects a cache made under other flags (--cpu-prof, --max-old-space-size...): those get their own.
+  const flags = fnv1a(`${process.execArgv.join(' ')}\0${env.NODE_OPTIONS ?? ''}`);
+  const build = `${__SERVE_VERSION__}-${info.size}-${Math.trunc(info.mtimeMs)}-${process.version}-${process.arch}-${flags}`.replace(/[^A-Za-z0-9.-]/g, '_');
+  return join(root, 'inferstack', 'code', `${build}-${command}.v8`);
 }
 
 /** A short hash of `text` (FNV-1a, 32 bits): a name, not a secret; node:crypto would cost more to load. */
