@@ -79,6 +79,16 @@ describe('waitUntilDrained', () => {
     expect(r.inFlight).toBeUndefined();
   });
 
+  // A wake that evicts a busy peer drains it until a second before its own deadline: a last
+  // look that waited its usual 2 s would let the wake time out instead of saying why.
+  it('ends by the drain time, its last look cut short to it (but given a second)', async () => {
+    await model('127.0.0.2', [null]);
+    const r = await waitUntilDrained(noDocker, at('127.0.0.2'), { ...reach, timeoutMs: 1000, intervalMs: 10 });
+    expect(r.drained).toBe(false);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(1000);
+    expect(r.elapsedMs).toBeLessThan(1900);
+  });
+
   it('counts a model that is not there, or not vLLM, as drained at once', async () => {
     const gone = await waitUntilDrained(noDocker, at('127.0.0.3'), { ...reach, timeoutMs: 10_000 });
     expect(gone).toMatchObject({ drained: true });

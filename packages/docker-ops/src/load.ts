@@ -109,7 +109,9 @@ export async function waitUntilDrained(
   let last: number | undefined;
   for (;;) {
     if (options.signal?.aborted) throw new OperationAbortedError();
-    const look = await drainLook(docker, container, options);
+    // A look ends by the drain's end (but gets a second): a caller with a deadline keeps it.
+    const lookMs = Math.min(LOOK_MS, Math.max(MIN_LOOK_MS, options.timeoutMs - (Date.now() - started)));
+    const look = await drainLook(docker, container, options, lookMs);
     if (look === 'gone') return { drained: true, elapsedMs: Date.now() - started, ...(last !== undefined ? { inFlight: last } : {}) };
     if (look !== 'no-answer') {
       last = look.running + look.waiting;
@@ -121,6 +123,10 @@ export async function waitUntilDrained(
   }
 }
 
+/** How long one look of a drain waits for `/metrics` at most, and at least. */
+const LOOK_MS = 2000;
+const MIN_LOOK_MS = 1000;
+
 /** What says that nothing listens there any more (a stopped or removed container). */
 const NOBODY_THERE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -130,9 +136,9 @@ const NOBODY_THERE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EN
  * that did not answer in time, or whose kept-alive connection it had closed meanwhile (its web
  * server drops idle ones after a few seconds; the next look opens a new one).
  */
-async function drainLook(docker: DockerClient, container: ModelContainer, reach: ModelReach): Promise<ModelLoad | 'gone' | 'no-answer'> {
+async function drainLook(docker: DockerClient, container: ModelContainer, reach: ModelReach, timeoutMs: number): Promise<ModelLoad | 'gone' | 'no-answer'> {
   try {
-    const r = await modelRequest(docker, container, reach, 'GET', '/metrics', 2000);
+    const r = await modelRequest(docker, container, reach, 'GET', '/metrics', timeoutMs);
     return (r.status === 200 ? parseVllmLoad(r.body) : undefined) ?? 'gone';
   } catch (error) {
     const code = (error as { code?: string }).code;

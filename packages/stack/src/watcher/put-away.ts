@@ -47,10 +47,13 @@ export async function putModelAway(
 
 /**
  * Put a model away (see {@link putModelAway}). Returns false when it was used meanwhile, and says so
- * when it was still busy after the drain (it is then left serving).
+ * when it was still busy after the drain (it is then left serving). `drainMs` counts from now, the
+ * settle time included: a wake that evicts a peer answers within its wake timeout.
  */
 export async function putAway(s: WatcherState, spec: ModelSpec, c: ModelContainer, reason: 'idle' | 'swap', drainMs: number): Promise<boolean> {
   const { ctx, settleMs } = s;
+  // The settle time below is part of the drain: a swap's caller has a deadline to keep.
+  const drainEnd = Date.now() + drainMs;
   const t = track(s, spec);
   const docker = await ctx.docker();
   const before = t.phase;
@@ -70,7 +73,7 @@ export async function putAway(s: WatcherState, spec: ModelSpec, c: ModelContaine
       t.phase = before;
       return false;
     }
-    const result = await putModelAway(docker, c, spec, { reach: reach(ctx), drainMs, signal: ctx.signal });
+    const result = await putModelAway(docker, c, spec, { reach: reach(ctx), drainMs: Math.max(0, drainEnd - Date.now()), signal: ctx.signal });
     if (!result.ok) {
       t.phase = before;
       ctx.emit({ type: 'note', level: 'warn', message: `${spec.key} still has ${result.inFlight ?? 'some'} request(s) in flight: not put away` });
