@@ -185,11 +185,21 @@ describe('idle models, hardened (real LiteLLM, managed watcher)', () => {
       return Number(/^vllm:num_requests_running\{[^}]*\} ([\d.]+)$/m.exec(text)?.[1] ?? 0) >= 1 ? true : undefined;
     }, 10_000);
     const r = await chat(served('s2'), { timeoutMs: 60_000 });
-    expect(r.status, r.body).toBe(503);
-    expect(r.body, r.body).toMatch(/still serving/);
+    // What the watcher and s1 said meanwhile, for whoever reads a failure.
+    const explain = async (what: string) => {
+      // Without the access lines of the probes, which come every second or two.
+      const tail = async (name: string) =>
+        logsText((await docker.getContainer(name).logs({ stdout: true, stderr: true, timestamps: true, tail: 300 })) as unknown as Buffer)
+          .split('\n')
+          .filter((l) => !/"GET \/(metrics|health) /.test(l))
+          .slice(-25)
+          .join('\n');
+      return `${what}\n--- the watcher's last lines:\n${await tail(watcher())}\n--- s1's last lines:\n${await tail(container('s1'))}`;
+    };
+    if (r.status !== 503 || !/still serving/.test(r.body)) throw new Error(await explain(`s2's request: ${r.status} ${r.body}`));
     // The long request was not cut off, and s2 never woke beside it.
     const answered = await long;
-    expect(answered.status, answered.body).toBe(200);
+    if (answered.status !== 200) throw new Error(await explain(`the long request to s1: ${answered.status} ${answered.body}`));
     expect(await idleState('s2')).toBe('asleep');
     expect(await idleState('s1')).toBe('awake');
   }, 120_000);
