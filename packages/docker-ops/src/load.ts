@@ -96,8 +96,8 @@ export interface DrainResult {
  * Wait until a model has no request running or waiting (vLLM's `vllm:num_requests_running` and
  * `vllm:num_requests_waiting`), or `timeoutMs` passes. A model whose metrics cannot be read (it
  * is gone, or not vLLM) counts as drained; one that does not answer in time, or resets a
- * kept-alive connection, counts as busy until it answers or the time is up (a CI run once saw a
- * model serving a long request taken for idle, and put to sleep under it).
+ * kept-alive connection, counts as busy until it answers or the time is up (a look on a
+ * connection the model had closed meanwhile once counted as drained at once).
  * `onWait` hears the count while there is one.
  */
 export async function waitUntilDrained(
