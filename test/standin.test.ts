@@ -2,6 +2,7 @@
 // depends on it (readiness, HTTP surface, auth, metrics, signals, argv, startup failures).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  containerLogStreams,
   containerLogs,
   containerState,
   docker,
@@ -69,7 +70,16 @@ describe('a stand-in that loads, serves and stops like vLLM', () => {
     const logs = await containerLogs(c.id);
     expect(logs).toContain("non-default args: {'model_tag': 'Qwen/Qwen3-0.6B', 'host': '0.0.0.0', 'served_model_name': ['qwen']}");
     expect(logs).toContain('Starting vLLM API server 0 on http://0.0.0.0:8000');
-    expect(logs.indexOf('Available routes are:')).toBeLessThan(logs.indexOf('INFO:     Application startup complete.'));
+    // vLLM logs the routes to stdout and uvicorn's lines go to stderr: each stream keeps its order.
+    const { stdout, stderr } = await containerLogStreams(c.id);
+    const inOrder = (text: string, lines: string[]) => {
+      for (const l of lines) expect(text).toContain(l);
+      const at = lines.map((l) => text.indexOf(l));
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+    };
+    inOrder(stdout, ['Starting vLLM API server 0', 'Available routes are:', 'Route: /health, Methods: GET']);
+    inOrder(stderr, ['INFO:     Started server process', 'INFO:     Waiting for application startup.', 'INFO:     Application startup complete.']);
+    expect(stderr).not.toContain('Available routes are:');
   });
 
   it('lists the served name on /v1/models in vLLM’s shape', async () => {
