@@ -56,7 +56,7 @@ describe('replicas (real LiteLLM, config-file mode)', () => {
       `network: ${p.network}`,
       `gateway: {image: ${LITELLM}, container-name: ${p.prefix}-litellm, port: ${port}}`,
       'monitoring: {mode: none}',
-      `defaults: {image: ${STANDIN}, pull: never, env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "30"}}`,
+      `defaults: {image: ${STANDIN}, pull: never, env: {STANDIN_LOAD_DELAY: "1", STANDIN_RESPONSE_DELAY_MS: "200"}}`,
       'models:',
       `  - ${p.prefix}-a:`,
       '      model: test/a',
@@ -99,10 +99,11 @@ describe('replicas (real LiteLLM, config-file mode)', () => {
     expect(done.filter((d) => !d.ok)).toEqual([]);
     const by = new Map<string, number>();
     for (const d of done) by.set(d.deployment ?? '?', (by.get(d.deployment ?? '?') ?? 0) + 1);
-    // least-busy: each replica's deployment takes part. Not an even share: least-busy sends more
-    // to the one that answers sooner, and on a busy machine one stand-in can be several times
-    // slower than the other (a clean CI run saw 18 of 96 go to one). A tenth would need one
-    // replica about nine times slower than the other.
+    // least-busy: each replica's deployment takes part. Not an even share: at equal counts LiteLLM
+    // takes the deployment it lists first, so only requests that overlap at a replica reach the
+    // other. With answers of 30 ms they seldom did, and one replica got 6 of 92 in a CI run; with
+    // the 200 ms answers here (the defaults above) the smaller share was 23-49 % in eight runs here,
+    // three of them beside three busy loops. A tenth would need most requests not to overlap.
     expect([...by.keys()].sort()).toEqual(running.map((c) => `inferstack-${c.address}`).sort());
     for (const n of by.values()) expect(n, JSON.stringify([...by])).toBeGreaterThan(done.length / 10);
   }, 60_000);
