@@ -67,11 +67,11 @@ describe('a stand-in that loads, serves and stops like vLLM', () => {
     expect(readyAfter).toBeGreaterThan(delay - 0.7);
     expect(readyAfter).toBeLessThan(delay + 3);
 
-    const logs = await containerLogs(c.id);
+    const { stdout, stderr } = await containerLogStreams(c.id);
+    const logs = stdout + stderr;
     expect(logs).toContain("non-default args: {'model_tag': 'Qwen/Qwen3-0.6B', 'host': '0.0.0.0', 'served_model_name': ['qwen']}");
     expect(logs).toContain('Starting vLLM API server 0 on http://0.0.0.0:8000');
     // vLLM logs the routes to stdout and uvicorn's lines go to stderr: each stream keeps its order.
-    const { stdout, stderr } = await containerLogStreams(c.id);
     const inOrder = (text: string, lines: string[]) => {
       for (const l of lines) expect(text).toContain(l);
       const at = lines.map((l) => text.indexOf(l));

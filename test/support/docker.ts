@@ -101,33 +101,33 @@ export async function publishedPort(id: string, containerPort: number): Promise<
   return Number(m[1]);
 }
 
+/** Runs `docker logs` and hands each chunk to `sink` with the stream it came on. */
+function readLogs(id: string, sink: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => sink('stdout', c));
+    child.stderr.on('data', (c: Buffer) => sink('stderr', c));
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+}
+
 /**
  * A container's stdout and stderr apart. The order of lines within one stream is the order the
  * process wrote them; the order between the two streams is not kept by anything (the docker CLI
  * writes them to two pipes, read as they come), so a test compares orders within one stream only.
  */
-export function containerLogStreams(id: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', () => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
+export async function containerLogStreams(id: string): Promise<{ stdout: string; stderr: string }> {
+  const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  await readLogs(id, (stream, c) => chunks[stream].push(c));
+  return { stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8') };
 }
 
 /** stdout and stderr of a container, interleaved as the docker CLI delivers them (see above). */
-export function containerLogs(id: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
+export async function containerLogs(id: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  await readLogs(id, (_, c) => chunks.push(c));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface ContainerState {
